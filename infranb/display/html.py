@@ -1,0 +1,295 @@
+"""Rich reprs: pure functions from infranb objects to ``text/plain`` + ``text/html``.
+
+Every interpolated value goes through ``html.escape`` (quotes too). Collapsible sections
+use checkbox + label + CSS (no JavaScript) with ids derived from the content, so rendering
+the same object twice gives the same bytes. The HTML part carries ``hidden`` and a CSS rule
+reveals it; where a notebook is untrusted and styles are stripped, the ``<pre>`` text
+fallback shows instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from functools import cache
+from html import escape
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from infranb.secrets import masked_environment
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from infranb.manager import InfrastructureManager
+    from infranb.models import InfrastructureOperation, InfrastructureResult
+
+
+@cache
+def css() -> str:
+    return resources.files("infranb").joinpath("static/infranb.css").read_text()
+
+
+def _e(value: object) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _ids(seed: str) -> Iterator[str]:
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:10]
+    count = 0
+    while True:
+        count += 1
+        yield f"inb-{digest}-{count}"
+
+
+def section(id_: str, title: str, body_html: str, *, open_: bool = False) -> str:
+    checked = " checked" if open_ else ""
+    return (
+        f'<div class="inb-section"><input type="checkbox" id="{id_}"{checked}>'
+        f'<label for="{id_}">{_e(title)}</label><div class="inb-details">{body_html}</div></div>'
+    )
+
+
+def pre(lines: Sequence[str] | str) -> str:
+    text = lines if isinstance(lines, str) else "\n".join(lines)
+    return f"<pre>{_e(text)}</pre>"
+
+
+def table(data: pd.DataFrame, *, status_columns: Sequence[str] = ()) -> str:
+    """An escaped HTML table of a DataFrame; status cells coloured by their value."""
+    good = {"healthy", "running", "unchanged", "created", "started", "pulled", "built", "exited(0)"}
+    bad = {"unhealthy", "exited", "dead", "not_found", "failed", "gone"}
+    head = "".join(f"<th>{_e(c)}</th>" for c in data.columns)
+    rows = []
+    for record in data.itertuples(index=False):
+        cells = []
+        for column, value in zip(data.columns, record, strict=True):
+            text = "" if _missing(value) else _format(value)
+            css_class = ""
+            if column in status_columns:
+                css_class = (
+                    ' class="inb-cell-ok"'
+                    if text in good
+                    else ' class="inb-cell-bad"'
+                    if text in bad
+                    else ""
+                )
+            cells.append(f"<td{css_class}>{_e(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    if not rows:
+        rows.append(f'<tr><td colspan="{len(data.columns)}" class="inb-muted">(none)</td></tr>')
+    body = "".join(rows)
+    return f'<table class="inb-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _missing(value: Any) -> bool:
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _format(value: Any) -> str:
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat(timespec="seconds"))
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def wrap(text: str, body: str) -> dict[str, str]:
+    html = (
+        f"<style>{css()}</style>"
+        f'<pre class="inb-text-fallback">{_e(text)}</pre>'
+        f'<div class="inb-wrap" hidden>{body}</div>'
+    )
+    return {"text/plain": text, "text/html": html}
+
+
+# ---------------------------------------------------------------- result
+
+
+def _result_text(result: InfrastructureResult, data: pd.DataFrame) -> str:
+    status = "PLAN" if result.dry_run else ("OK" if result.success else "FAILED")
+    lines = [
+        f"{status} {result.operation}"
+        + (f" [{result.stack}]" if result.stack else "")
+        + f" in {result.duration_seconds:.2f} s"
+    ]
+    if result.error:
+        lines.append(f"error: {result.error}")
+    lines += [f"warning: {w}" for w in result.warnings]
+    if len(data):
+        lines.append(data.to_string(index=False, max_colwidth=60))
+    if result.cleanup_summary:
+        s = result.cleanup_summary
+        lines.append(
+            f"{'would reclaim' if s.get('dry_run') else 'reclaimed'} {s['bytes_reclaimed']} bytes: "
+            f"{s['containers_removed']} container(s), {s['images_removed']} image(s), "
+            f"{s['networks_removed']} network(s), {s['volumes_removed']} volume(s)"
+        )
+    return "\n".join(lines)
+
+
+def result_bundle(result: InfrastructureResult) -> dict[str, str]:
+    from infranb.display.frames import result_frame
+
+    data = result_frame(result)
+    text = _result_text(result, data)
+    ids = _ids(text)
+    if result.dry_run:
+        badge = '<span class="inb-badge inb-plan">PLAN</span>'
+    elif result.success:
+        badge = '<span class="inb-badge inb-ok">OK</span>'
+    else:
+        badge = '<span class="inb-badge inb-bad">FAILED</span>'
+    parts = [
+        f'<div class="inb-header">{badge}<span class="inb-title">{_e(result.operation)}</span>'
+        + (f'<span class="inb-muted">stack {_e(result.stack)}</span>' if result.stack else "")
+        + f'<span class="inb-muted">{result.duration_seconds:.2f} s</span></div>'
+    ]
+    if result.error:
+        parts.append(f'<div class="inb-error">{_e(result.error)}</div>')
+    parts += [f'<div class="inb-warning">{_e(w)}</div>' for w in result.warnings]
+    parts.append(table(data, status_columns=("action", "state", "health", "status")))
+    if result.cleanup_summary:
+        s = result.cleanup_summary
+        verb = "would reclaim" if s.get("dry_run") else "reclaimed"
+        parts.append(f'<div class="inb-muted">{verb} {_e(_bytes(s["bytes_reclaimed"]))}</div>')
+    if result.build_logs:
+        parts.append(
+            section(
+                next(ids), f"build log ({len(result.build_logs)} lines)", pre(result.build_logs)
+            )
+        )
+    for name, details in result.health_details.items():
+        if details.get("last_output"):
+            parts.append(
+                section(next(ids), f"last probe output of {name}", pre(str(details["last_output"])))
+            )
+    for name, lines in result.failed_logs.items():
+        parts.append(section(next(ids), f"last log lines of {name}", pre(lines), open_=True))
+    return wrap(text, "".join(parts))
+
+
+def _bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} B"
+
+
+# ---------------------------------------------------------------- operation
+
+
+def operation_bundle(op: InfrastructureOperation) -> dict[str, str]:
+    """A readable summary of a request; for orchestrate, its dependency waves."""
+    from infranb.planning import CycleError, dependency_waves
+    from infranb.specs import parse_containers
+
+    lines = [f"InfrastructureOperation {op.operation}"]
+    body = [f'<div class="inb-header"><span class="inb-title">{_e(op.operation)}</span>']
+    if op.stack:
+        lines[0] += f" [{op.stack}]"
+        body.append(f'<span class="inb-muted">stack {_e(op.stack)}</span>')
+    if op.dry_run:
+        body.append('<span class="inb-badge inb-plan">DRY RUN</span>')
+    body.append("</div>")
+    problems = op.validate()
+    if problems:
+        lines += [f"problem: {p}" for p in problems]
+        body += [f'<div class="inb-error">{_e(p)}</div>' for p in problems]
+    if op.operation == "orchestrate_containers":
+        specs, _ = parse_containers(op.containers)
+        try:
+            waves = dependency_waves(specs)
+        except CycleError:
+            waves = []
+        rows = []
+        for number, wave in enumerate(waves):
+            for name in wave:
+                spec = next(s for s in specs if s.name == name)
+                env = masked_environment(spec.environment)
+                row = (
+                    number,
+                    name,
+                    spec.image,
+                    ", ".join(str(p) for p in spec.ports),
+                    ", ".join(spec.networks),
+                    ", ".join(spec.depends_on),
+                    ", ".join(f"{k}={v}" for k, v in env.items()),
+                )
+                rows.append(row)
+                lines.append(
+                    "  wave {}: {} ({}) ports={} networks={} depends_on={} env={}".format(*row)
+                )
+        head = ("wave", "name", "image", "ports", "networks", "depends_on", "environment")
+        body.append(
+            '<table class="inb-table"><thead><tr>'
+            + "".join(f"<th>{h}</th>" for h in head)
+            + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in rows)
+            + "</tbody></table>"
+        )
+    else:
+        by_operation: dict[str, dict[str, Any]] = {
+            "manage_images": {"image_params": op.image_params},
+            "cleanup_resources": {
+                "cleanup_stopped_containers": op.cleanup_stopped_containers,
+                "cleanup_unused_images": op.cleanup_unused_images,
+                "cleanup_volumes": op.cleanup_volumes,
+                "force_remove": op.force_remove,
+                "scope": op.scope,
+                "stack": op.stack,
+                "dry_run": op.dry_run,
+            },
+            "health_check": {"container_ids": op.container_ids},
+        }
+        fields = by_operation.get(op.operation, {})
+        for key, value in fields.items():
+            lines.append(f"  {key}: {value}")
+        body.append(
+            '<table class="inb-table"><tbody>'
+            + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in fields.items())
+            + "</tbody></table>"
+        )
+    return wrap("\n".join(lines), "".join(body))
+
+
+# ---------------------------------------------------------------- manager
+
+
+def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
+    from infranb.errors import InfraError
+
+    try:
+        info = manager.engine.info()
+        managed = manager.engine.list_containers({"label": ["infranb.managed=true"]})
+    except InfraError as e:
+        text = f"InfrastructureManager: {e}"
+        return wrap(text, f'<div class="inb-error">{_e(text)}</div>')
+    stacks = sorted({c.labels.get("infranb.stack", "?") for c in managed})
+    running = sum(1 for c in managed if c.state == "running")
+    text = (
+        f"InfrastructureManager: Docker {info.version} (API {info.api_version}) at "
+        f"{info.host}; {len(managed)} managed container(s), {running} running, "
+        f"stacks: {', '.join(stacks) or 'none'}"
+    )
+    rows = (
+        ("engine", f"Docker {info.version} (API {info.api_version})"),
+        ("host", info.host),
+        ("os", info.os),
+        ("managed containers", f"{len(managed)} ({running} running)"),
+        ("stacks", ", ".join(stacks) or "none"),
+    )
+    body = (
+        '<div class="inb-header"><span class="inb-title">InfrastructureManager</span></div>'
+        '<table class="inb-table"><tbody>'
+        + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+        + "</tbody></table>"
+    )
+    return wrap(text, body)

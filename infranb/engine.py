@@ -1,0 +1,639 @@
+"""The one module that talks to Docker.
+
+``DockerEngine`` wraps the docker SDK's low-level API client: it negotiates the API version,
+returns infranb's typed records and raises infranb's own errors (``raise ... from e``).
+Every method blocks; the manager runs them on worker threads, off the event loop.
+Inject another object with the same methods as ``InfrastructureManager(engine=...)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import docker
+import docker.errors
+import docker.types
+import requests.exceptions
+from docker.utils import parse_repository_tag
+
+from infranb.errors import (
+    BuildFailed,
+    Conflict,
+    EngineError,
+    EngineUnavailable,
+    NotFound,
+    PullFailed,
+)
+from infranb.specs import ContainerSpec
+
+NANO = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    version: str
+    api_version: str
+    os: str
+    host: str
+    containers: int
+    images: int
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A container as listed by the engine (no per-container inspect)."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    state: str
+    status: str
+    labels: Mapping[str, str]
+    created: datetime
+    ports: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    size: int | None = None
+    volumes: tuple[str, ...] = ()  # named volumes it mounts
+
+    @property
+    def health(self) -> str | None:
+        for word in ("unhealthy", "healthy", "health: starting"):
+            if f"({word})" in self.status:
+                return word.removeprefix("health: ")
+        return None
+
+
+@dataclass(frozen=True)
+class ContainerDetails:
+    """The parts of ``docker inspect`` that infranb reads."""
+
+    id: str
+    name: str
+    state: str
+    exit_code: int | None
+    health: str | None  # starting / healthy / unhealthy, None without a healthcheck
+    failing_streak: int | None
+    last_probe_output: str | None
+    started_at: datetime | None
+    image_id: str
+    labels: Mapping[str, str]
+    networks: tuple[str, ...]
+    error: str = ""
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    tags: tuple[str, ...]
+    size: int
+    created: datetime
+    labels: Mapping[str, str]
+    dangling: bool
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    id: str
+    name: str
+    driver: str
+    labels: Mapping[str, str]
+    containers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    driver: str
+    labels: Mapping[str, str]
+    mountpoint: str = ""
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """A container event: ``action`` is start, die, health_status: healthy, ..."""
+
+    action: str
+    id: str
+    name: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text or text.startswith("0001-"):
+        return None
+    # The engine gives nanoseconds; datetime keeps microseconds.
+    head, _, frac = text.rstrip("Z").partition(".")
+    frac = (frac + "000000")[:6]
+    return datetime.fromisoformat(f"{head}.{frac}+00:00")
+
+
+def unreachable_message(host: str) -> str:
+    return (
+        f"No Docker engine answers at {host}: start one (as root: dockerd &, or systemctl "
+        "start docker) or point DOCKER_HOST at a running engine."
+    )
+
+
+class DockerEngine:
+    """Blocking access to one Docker engine through the docker SDK."""
+
+    def __init__(
+        self, base_url: str | None = None, *, max_pool_size: int = 10, timeout: int = 120
+    ) -> None:
+        self._base_url = base_url
+        self._max_pool_size = max_pool_size
+        self._timeout = timeout
+        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def host(self) -> str:
+        return self._base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+    @property
+    def api(self) -> Any:
+        """The low-level client, connected (and version-negotiated) on first use."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._connect()
+        return self._client.api
+
+    def _connect(self) -> docker.DockerClient:
+        kwargs: dict[str, Any] = {
+            "version": "auto",
+            "timeout": self._timeout,
+            "max_pool_size": self._max_pool_size,
+        }
+        try:
+            if self._base_url:
+                return docker.DockerClient(base_url=self._base_url, **kwargs)
+            return docker.DockerClient.from_env(**kwargs)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise EngineUnavailable(unreachable_message(self.host)) from e
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    @contextmanager
+    def _errors(self, what: str, resource: str | None = None) -> Iterator[None]:
+        """Translate the SDK's exceptions into infranb's, naming what was attempted."""
+        try:
+            yield
+        except docker.errors.NotFound as e:
+            raise NotFound(f"{what}: {_explain(e)}", resource=resource) from e
+        except docker.errors.APIError as e:
+            cls = Conflict if e.status_code == 409 else EngineError
+            raise cls(f"{what}: {_explain(e)}", resource=resource) from e
+        except (requests.exceptions.ConnectionError, ConnectionError) as e:
+            raise EngineUnavailable(
+                f"{what}: lost the connection to the Docker engine at {self.host}; "
+                "check that it is running",
+                resource=resource,
+            ) from e
+        except requests.exceptions.ReadTimeout as e:
+            raise EngineError(
+                f"{what}: the engine did not answer in time", resource=resource
+            ) from e
+        except docker.errors.DockerException as e:
+            raise EngineError(f"{what}: {e}", resource=resource) from e
+
+    # ------------------------------------------------------------------ engine
+
+    def info(self) -> EngineInfo:
+        with self._errors("reading engine info"):
+            version = self.api.version()
+            info = self.api.info()
+        return EngineInfo(
+            version=version.get("Version", "?"),
+            api_version=version.get("ApiVersion", "?"),
+            os=f"{info.get('OperatingSystem', '?')} ({version.get('Arch', '?')})",
+            host=self.host,
+            containers=int(info.get("Containers", 0)),
+            images=int(info.get("Images", 0)),
+        )
+
+    # ------------------------------------------------------------------ containers
+
+    def list_containers(
+        self, filters: Mapping[str, Any] | None = None, *, size: bool = False
+    ) -> list[ContainerInfo]:
+        """All containers matching ``filters`` (running or not), without inspecting each."""
+        with self._errors("listing containers"):
+            rows = self.api.containers(all=True, filters=dict(filters or {}), size=size)
+        return [_container_info(r) for r in rows]
+
+    def inspect_container(self, ref: str) -> ContainerDetails | None:
+        """Details of one container by name or id; ``None`` when it does not exist."""
+        try:
+            with self._errors(f"inspecting container {ref}", ref):
+                data = self.api.inspect_container(ref)
+        except NotFound:
+            return None
+        state = data.get("State") or {}
+        health = state.get("Health") or {}
+        probes = health.get("Log") or []
+        networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
+        return ContainerDetails(
+            id=data["Id"],
+            name=data.get("Name", "").lstrip("/"),
+            state=state.get("Status", "unknown"),
+            exit_code=state.get("ExitCode"),
+            health=health.get("Status") or None,
+            failing_streak=health.get("FailingStreak") if health else None,
+            last_probe_output=(probes[-1].get("Output") or "").strip() if probes else None,
+            started_at=_parse_time(state.get("StartedAt")),
+            image_id=data.get("Image", ""),
+            labels=(data.get("Config") or {}).get("Labels") or {},
+            networks=tuple(networks),
+            error=state.get("Error") or "",
+            environment=dict(
+                item.partition("=")[::2] for item in (data.get("Config") or {}).get("Env") or []
+            ),
+        )
+
+    def create_container(
+        self,
+        spec: ContainerSpec,
+        environment: Mapping[str, str],
+        labels: Mapping[str, str],
+        networks: Sequence[str],
+        *,
+        name: str | None = None,
+    ) -> str:
+        """Create (not start) a container for ``spec``; it joins ``networks`` with its name
+        as alias. Returns the container id."""
+        api = self.api
+        first, *others = networks
+        restart = None
+        if spec.restart and spec.restart != "no":
+            policy, _, count = spec.restart.partition(":")
+            restart = {"Name": policy, "MaximumRetryCount": int(count or 0)}
+        host_config = api.create_host_config(
+            port_bindings={p.key: (p.host_ip, p.host_port) for p in spec.ports} or None,
+            mounts=[
+                docker.types.Mount(m.target, m.source, type=m.kind, read_only=m.read_only)
+                for m in spec.volumes
+            ]
+            or None,
+            network_mode=first,
+            restart_policy=restart,
+            init=spec.init,
+            extra_hosts=dict(spec.extra_hosts) or None,
+            mem_limit=spec.mem_limit,
+            nano_cpus=int(spec.cpus * NANO) if spec.cpus else None,
+            cap_add=list(spec.cap_add) or None,
+            cap_drop=list(spec.cap_drop) or None,
+            privileged=spec.privileged,
+        )
+        aliases = [spec.name] if first not in ("bridge", "host", "none") else None
+        networking = api.create_networking_config(
+            {first: api.create_endpoint_config(aliases=aliases)}
+        )
+        healthcheck = None
+        if spec.healthcheck is not None:
+            hc = spec.healthcheck
+            healthcheck = docker.types.Healthcheck(
+                test=list(hc.test),
+                interval=_nanos(hc.interval),
+                timeout=_nanos(hc.timeout),
+                retries=hc.retries,
+                start_period=_nanos(hc.start_period),
+            )
+        container_name = name or spec.name
+        with self._errors(f"creating container {container_name}", container_name):
+            created = api.create_container(
+                spec.image,
+                command=_as_list(spec.command),
+                entrypoint=_as_list(spec.entrypoint),
+                environment=dict(environment),
+                ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
+                labels=dict(labels),
+                name=container_name,
+                host_config=host_config,
+                networking_config=networking,
+                healthcheck=healthcheck,
+                user=spec.user,
+                working_dir=spec.working_dir,
+                hostname=spec.hostname,
+                use_config_proxy=False,
+            )
+            # The API version here accepts one network at create; join the rest now.
+            for net in others:
+                api.connect_container_to_network(created["Id"], net, aliases=[spec.name])
+        return str(created["Id"])
+
+    def start_container(self, ref: str) -> None:
+        with self._errors(f"starting container {ref}", ref):
+            self.api.start(ref)
+
+    def stop_container(self, ref: str, timeout: float = 10) -> None:
+        with self._errors(f"stopping container {ref}", ref):
+            self.api.stop(ref, timeout=int(max(timeout, 0)))
+
+    def restart_container(self, ref: str, timeout: float = 10) -> None:
+        with self._errors(f"restarting container {ref}", ref):
+            self.api.restart(ref, timeout=int(max(timeout, 0)))
+
+    def remove_container(self, ref: str, *, force: bool = False) -> None:
+        with self._errors(f"removing container {ref}", ref):
+            self.api.remove_container(ref, force=force, v=False)
+
+    def rename_container(self, ref: str, new_name: str) -> None:
+        with self._errors(f"renaming container {ref} to {new_name}", ref):
+            self.api.rename(ref, new_name)
+
+    def container_logs(
+        self,
+        ref: str,
+        *,
+        tail: int | None = 50,
+        since: datetime | None = None,
+        timestamps: bool = False,
+    ) -> list[str]:
+        """The container's last log lines (stdout and stderr interleaved)."""
+        with self._errors(f"reading logs of {ref}", ref):
+            raw = self.api.logs(
+                ref,
+                stdout=True,
+                stderr=True,
+                timestamps=timestamps,
+                tail="all" if tail is None else tail,
+                since=since,
+            )
+        return raw.decode("utf-8", "replace").splitlines()
+
+    def container_stats(self, ref: str) -> dict[str, Any]:
+        """One stats sample (the engine compares it with the previous second)."""
+        with self._errors(f"reading stats of {ref}", ref):
+            return dict(self.api.stats(ref, stream=False))
+
+    def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
+        """Run ``command`` in a running container; return (exit code, combined output)."""
+        with self._errors(f"running a command in {ref}", ref):
+            exec_id = self.api.exec_create(
+                ref, command if isinstance(command, str) else list(command)
+            )["Id"]
+            output = self.api.exec_start(exec_id)
+            code = self.api.exec_inspect(exec_id).get("ExitCode")
+        return int(code if code is not None else -1), output.decode("utf-8", "replace")
+
+    def events(self, filters: Mapping[str, Any], since: datetime | None = None) -> EventStream:
+        """A stream of container events matching ``filters``; close it to stop."""
+        with self._errors("subscribing to engine events"):
+            stream = self.api.events(decode=True, filters=dict(filters), since=since)
+        return EventStream(stream)
+
+    # ------------------------------------------------------------------ images
+
+    def image_id(self, ref: str) -> str | None:
+        """The local id of an image reference, ``None`` when it is not on the engine."""
+        try:
+            with self._errors(f"inspecting image {ref}", ref):
+                return str(self.api.inspect_image(ref)["Id"])
+        except NotFound:
+            return None
+
+    def list_images(self, filters: Mapping[str, Any] | None = None) -> list[ImageInfo]:
+        with self._errors("listing images"):
+            rows = self.api.images(filters=dict(filters or {}))
+        return [
+            ImageInfo(
+                id=r["Id"],
+                tags=tuple(t for t in (r.get("RepoTags") or []) if t != "<none>:<none>"),
+                size=int(r.get("Size") or 0),
+                created=datetime.fromtimestamp(int(r.get("Created") or 0), UTC),
+                labels=r.get("Labels") or {},
+                dangling=not [t for t in (r.get("RepoTags") or []) if t != "<none>:<none>"],
+            )
+            for r in rows
+        ]
+
+    def image_size(self, ref: str) -> int | None:
+        with self._errors(f"inspecting image {ref}", ref):
+            return int(self.api.inspect_image(ref).get("Size") or 0)
+
+    def pull_image(
+        self, ref: str, on_progress: Callable[[dict[str, Any]], None] | None = None
+    ) -> str:
+        """Pull ``ref`` (default tag ``latest``); errors in the stream raise ``PullFailed``."""
+        repo, tag = parse_repository_tag(ref)
+        try:
+            with self._errors(f"pulling {ref}", ref):
+                for message in self.api.pull(repo, tag or "latest", stream=True, decode=True):
+                    if "error" in message:
+                        raise PullFailed(f"pulling {ref}: {message['error']}", resource=ref)
+                    if on_progress is not None:
+                        on_progress(message)
+        except PullFailed:
+            raise
+        except EngineUnavailable:
+            raise
+        except EngineError as e:
+            raise PullFailed(str(e), resource=ref) from e
+        image = self.image_id(ref if tag else f"{ref}:latest")
+        if image is None:
+            raise PullFailed(f"pulling {ref}: the engine reported no image", resource=ref)
+        return image
+
+    def build_image(
+        self,
+        path: str,
+        tag: str,
+        *,
+        dockerfile: str | None = None,
+        buildargs: Mapping[str, str] | None = None,
+        nocache: bool = False,
+        pull: bool = False,
+        labels: Mapping[str, str] | None = None,
+        on_log: Callable[[str], None] | None = None,
+    ) -> tuple[str, list[str]]:
+        """Build ``path`` as ``tag``; return (image id, build log lines)."""
+        logs: list[str] = []
+        image: str | None = None
+        with self._errors(f"building {tag}", tag):
+            stream = self.api.build(
+                path=path,
+                tag=tag,
+                dockerfile=dockerfile,
+                buildargs=dict(buildargs or {}),
+                nocache=nocache,
+                pull=pull,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                labels=dict(labels or {}),
+            )
+            for message in stream:
+                if "error" in message:
+                    logs.append(str(message["error"]).rstrip())
+                    raise BuildFailed(
+                        f"building {tag}: {message['error'].strip()}", resource=tag, logs=logs
+                    )
+                text = message.get("stream")
+                if text:
+                    for line in text.rstrip("\n").splitlines():
+                        logs.append(line)
+                        if on_log is not None:
+                            on_log(line)
+                aux = message.get("aux")
+                if isinstance(aux, dict) and "ID" in aux:
+                    image = aux["ID"]
+        image = image or self.image_id(tag)
+        if image is None:
+            raise BuildFailed(
+                f"building {tag}: the engine reported no image", resource=tag, logs=logs
+            )
+        return image, logs
+
+    def tag_image(self, ref: str, target: str) -> None:
+        repo, tag = parse_repository_tag(target)
+        with self._errors(f"tagging {ref} as {target}", ref):
+            self.api.tag(ref, repo, tag or "latest")
+
+    def remove_image(self, ref: str, *, force: bool = False) -> list[str]:
+        """Remove an image reference; return what the engine untagged/deleted."""
+        with self._errors(f"removing image {ref}", ref):
+            answer = self.api.remove_image(ref, force=force, noprune=False)
+        return [v for item in answer or [] for v in item.values()]
+
+    # ------------------------------------------------------------------ networks, volumes
+
+    def list_networks(self, filters: Mapping[str, Any] | None = None) -> list[NetworkInfo]:
+        with self._errors("listing networks"):
+            rows = self.api.networks(filters=dict(filters or {}))
+        return [
+            NetworkInfo(
+                id=r["Id"],
+                name=r["Name"],
+                driver=r.get("Driver", ""),
+                labels=r.get("Labels") or {},
+            )
+            for r in rows
+        ]
+
+    def network_containers(self, ref: str) -> list[str]:
+        """Names of the containers attached to a network."""
+        with self._errors(f"inspecting network {ref}", ref):
+            data = self.api.inspect_network(ref)
+        return [c.get("Name", cid) for cid, c in (data.get("Containers") or {}).items()]
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+        with self._errors(f"creating network {name}", name):
+            created = self.api.create_network(
+                name, driver="bridge", labels=dict(labels), check_duplicate=True
+            )
+        return str(created["Id"])
+
+    def remove_network(self, ref: str) -> None:
+        with self._errors(f"removing network {ref}", ref):
+            self.api.remove_network(ref)
+
+    def list_volumes(self, filters: Mapping[str, Any] | None = None) -> list[VolumeInfo]:
+        with self._errors("listing volumes"):
+            answer = self.api.volumes(filters=dict(filters or {}))
+        return [
+            VolumeInfo(
+                name=v["Name"],
+                driver=v.get("Driver", ""),
+                labels=v.get("Labels") or {},
+                mountpoint=v.get("Mountpoint", ""),
+            )
+            for v in (answer.get("Volumes") or [])
+        ]
+
+    def create_volume(self, name: str, driver: str, labels: Mapping[str, str]) -> None:
+        with self._errors(f"creating volume {name}", name):
+            self.api.create_volume(name, driver=driver, labels=dict(labels))
+
+    def remove_volume(self, name: str) -> None:
+        with self._errors(f"removing volume {name}", name):
+            self.api.remove_volume(name)
+
+    def volume_sizes(self) -> dict[str, int]:
+        """Bytes used per volume (the engine's disk-usage report; slow on big hosts)."""
+        with self._errors("reading disk usage"):
+            usage = self.api.df()
+        return {
+            v["Name"]: int((v.get("UsageData") or {}).get("Size") or 0)
+            for v in usage.get("Volumes") or []
+        }
+
+
+class EventStream:
+    """An iterator of ``EngineEvent`` that another thread may close at any time."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[EngineEvent]:
+        try:
+            for raw in self._stream:
+                actor = raw.get("Actor") or {}
+                attributes = actor.get("Attributes") or {}
+                yield EngineEvent(
+                    action=str(raw.get("Action") or raw.get("status") or ""),
+                    id=str(actor.get("ID") or raw.get("id") or ""),
+                    name=str(attributes.get("name", "")),
+                    attributes=attributes,
+                )
+        except (requests.exceptions.RequestException, OSError, AttributeError, ValueError):
+            # Closing the stream from another thread ends the read with one of these.
+            return
+
+    def close(self) -> None:
+        # Closing must never fail the caller; the stream may already be gone.
+        with contextlib.suppress(Exception):
+            self._stream.close()
+
+
+def _container_info(row: Mapping[str, Any]) -> ContainerInfo:
+    names = row.get("Names") or ["/?"]
+    ports = tuple(
+        f"{p.get('IP', '')}:{p['PublicPort']}->{p['PrivatePort']}/{p.get('Type', 'tcp')}"
+        if p.get("PublicPort")
+        else f"{p['PrivatePort']}/{p.get('Type', 'tcp')}"
+        for p in row.get("Ports") or []
+    )
+    networks = tuple(((row.get("NetworkSettings") or {}).get("Networks") or {}).keys())
+    return ContainerInfo(
+        id=row["Id"],
+        name=names[0].lstrip("/"),
+        image=row.get("Image", ""),
+        image_id=row.get("ImageID", ""),
+        state=row.get("State", ""),
+        status=row.get("Status", ""),
+        labels=row.get("Labels") or {},
+        created=datetime.fromtimestamp(int(row.get("Created") or 0), UTC),
+        ports=tuple(dict.fromkeys(ports)),
+        networks=networks,
+        size=row.get("SizeRw") if "SizeRw" in row else None,
+        volumes=tuple(m["Name"] for m in row.get("Mounts") or [] if m.get("Type") == "volume"),
+    )
+
+
+def _explain(e: docker.errors.APIError) -> str:
+    explanation = e.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode("utf-8", "replace")
+    return str(explanation or e)
+
+
+def _nanos(seconds: float | None) -> int | None:
+    return None if seconds is None else int(seconds * NANO)
+
+
+def _as_list(value: tuple[str, ...] | str | None) -> list[str] | str | None:
+    return list(value) if isinstance(value, tuple) else value

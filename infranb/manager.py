@@ -1,0 +1,334 @@
+"""``InfrastructureManager``: validate, run one of the four operations, assemble the result.
+
+``await manager.execute(op)`` in a notebook cell or any coroutine; ``manager.run(op)`` from
+synchronous code, including inside a running Jupyter kernel (the operation then runs on a
+worker thread with its own event loop, so no global asyncio patching is needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from infranb.engine import DockerEngine, EngineInfo
+from infranb.errors import InfraError, ValidationError
+from infranb.models import (
+    InfrastructureManagerConfig,
+    InfrastructureOperation,
+    InfrastructureResult,
+)
+from infranb.ops.cleanup import cleanup
+from infranb.ops.health import health_check
+from infranb.ops.images import manage_images
+from infranb.ops.orchestrate import orchestrate
+from infranb.runtime import LABEL_MANAGED, LABEL_STACK, ProgressCallback, Runtime, correlation_id_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+T = TypeVar("T")
+log = logging.getLogger("infranb")
+
+Handler = Callable[[InfrastructureOperation, Runtime, InfrastructureResult], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {
+    "orchestrate_containers": orchestrate,
+    "manage_images": manage_images,
+    "cleanup_resources": cleanup,
+    "health_check": health_check,
+}
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from synchronous code, inside a running loop or not."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # A kernel's loop is already running in this thread: use a fresh loop on a worker.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="infranb-run") as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+class InfrastructureManager:
+    """Runs infrastructure operations against one Docker engine.
+
+    Args:
+        config: behaviour settings; defaults to ``InfrastructureManagerConfig()``.
+        engine: the object that talks to Docker; defaults to a ``DockerEngine`` connected
+            from the environment (``DOCKER_HOST``), with the API version negotiated.
+    """
+
+    def __init__(
+        self, config: InfrastructureManagerConfig | None = None, engine: DockerEngine | None = None
+    ) -> None:
+        self.config = config or InfrastructureManagerConfig()
+        problems = self.config.validate()
+        if problems:
+            raise ValidationError(problems)
+        self.engine = engine or DockerEngine(max_pool_size=self.config.max_parallel + 4)
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.config.max_parallel + 2, thread_name_prefix="infranb"
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Release the engine client and the worker threads."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.engine.close()
+
+    def __enter__(self) -> InfrastructureManager:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> InfrastructureManager:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ operations
+
+    async def execute(
+        self,
+        operation: InfrastructureOperation,
+        context: object = None,
+        progress: ProgressCallback | None = None,
+    ) -> InfrastructureResult:
+        """Validate and run ``operation``; never raises for a bad request or a failure.
+
+        ``context`` may carry ``correlation_id`` (attribute or key); it goes on the result and
+        on the labels of what the operation creates. ``progress`` receives ``ProgressEvent``s.
+        A cancelled orchestrate rolls back first, then re-raises ``CancelledError``.
+        """
+        correlation_id = correlation_id_of(context)
+        result = InfrastructureResult(
+            success=False, operation=str(operation.operation), correlation_id=correlation_id
+        )
+        problems = operation.validate(self.config)
+        if problems:
+            result.error = "invalid request: " + "; ".join(problems)
+            return result
+        rt = Runtime(
+            self.engine,
+            self.config,
+            self._executor,
+            correlation_id=correlation_id,
+            progress=progress,
+        )
+        try:
+            await HANDLERS[operation.operation](operation, rt, result)
+            result.success = result.error is None
+        except InfraError as e:
+            result.error = rt.redact(str(e))
+            last_logs = getattr(e, "last_logs", None)
+            if last_logs and getattr(e, "resource", None):
+                result.failed_logs[str(e.resource)] = list(last_logs)  # type: ignore[attr-defined]
+        except Exception as e:
+            log.exception("infranb: unexpected error in %s", operation.operation)
+            result.error = rt.redact(
+                f"unexpected {type(e).__name__} in {operation.operation}: "
+                f"{e}; this is a bug in infranb, please report it"
+            )
+        result.warnings.extend(rt.warnings)
+        result.duration_seconds = round(rt.elapsed(), 3)
+        log.info(
+            "%s %s in %.2fs%s",
+            operation.operation,
+            "succeeded" if result.success else "failed",
+            result.duration_seconds,
+            f": {result.error}" if result.error else "",
+        )
+        return result
+
+    def run(
+        self,
+        operation: InfrastructureOperation,
+        context: object = None,
+        progress: ProgressCallback | None = None,
+    ) -> InfrastructureResult:
+        """``execute`` for synchronous code; works inside a running Jupyter kernel too."""
+        return run_sync(self.execute(operation, context, progress))
+
+    # ------------------------------------------------------------------ inventory
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    def info(self) -> EngineInfo:
+        """Engine version, API version and counts; raises ``EngineUnavailable``."""
+        return self.engine.info()
+
+    async def acontainers(
+        self,
+        *,
+        stack: str | None = None,
+        label: str | None = None,
+        state: str | None = None,
+        managed_only: bool = False,
+    ) -> pd.DataFrame:
+        """Containers on the engine (all by default) as a DataFrame."""
+        from infranb.display.frames import containers_frame
+
+        filters: dict[str, list[str]] = {"label": []}
+        if stack:
+            filters["label"].append(f"{LABEL_STACK}={stack}")
+        if managed_only:
+            filters["label"].append(f"{LABEL_MANAGED}=true")
+        if label:
+            filters["label"].append(label)
+        if state:
+            filters["status"] = [state]
+        rows = await self._call(self.engine.list_containers, filters)
+        return containers_frame(rows)
+
+    def containers(
+        self,
+        *,
+        stack: str | None = None,
+        label: str | None = None,
+        state: str | None = None,
+        managed_only: bool = False,
+    ) -> pd.DataFrame:
+        """Containers on the engine (all by default) as a DataFrame."""
+        return run_sync(
+            self.acontainers(stack=stack, label=label, state=state, managed_only=managed_only)
+        )
+
+    async def aimages(self) -> pd.DataFrame:
+        from infranb.display.frames import images_frame
+
+        return images_frame(await self._call(self.engine.list_images))
+
+    def images(self) -> pd.DataFrame:
+        """Local images as a DataFrame."""
+        return run_sync(self.aimages())
+
+    async def anetworks(self) -> pd.DataFrame:
+        from infranb.display.frames import networks_frame
+
+        return networks_frame(await self._call(self.engine.list_networks))
+
+    def networks(self) -> pd.DataFrame:
+        """Networks as a DataFrame."""
+        return run_sync(self.anetworks())
+
+    async def avolumes(self) -> pd.DataFrame:
+        from infranb.display.frames import volumes_frame
+
+        return volumes_frame(await self._call(self.engine.list_volumes))
+
+    def volumes(self) -> pd.DataFrame:
+        """Volumes as a DataFrame."""
+        return run_sync(self.avolumes())
+
+    async def alogs(
+        self, name: str, *, tail: int | None = 100, since: datetime | None = None
+    ) -> pd.DataFrame:
+        from infranb.display.frames import logs_frame
+
+        lines = await self._call(
+            self.engine.container_logs, name, tail=tail, since=since, timestamps=True
+        )
+        details = await self._call(self.engine.inspect_container, name)
+        secrets = self._secrets_of(details.environment if details else {})
+        return logs_frame(name, lines, secrets)
+
+    def logs(
+        self, name: str, *, tail: int | None = 100, since: datetime | None = None
+    ) -> pd.DataFrame:
+        """A container's last log lines with their timestamps (secret values masked)."""
+        return run_sync(self.alogs(name, tail=tail, since=since))
+
+    async def astats(
+        self, names: Sequence[str] | None = None, *, stack: str | None = None
+    ) -> pd.DataFrame:
+        from infranb.display.frames import stats_frame
+
+        if names is None:
+            rows = await self._call(
+                self.engine.list_containers,
+                {"label": [f"{LABEL_STACK}={stack}"]} if stack else {},
+            )
+            names = [r.name for r in rows if r.state == "running"]
+        samples = await asyncio.gather(*(self._call(self.engine.container_stats, n) for n in names))
+        return stats_frame(list(zip(names, samples, strict=True)))
+
+    def stats(
+        self, names: Sequence[str] | None = None, *, stack: str | None = None
+    ) -> pd.DataFrame:
+        """One sample of CPU %, memory, network and block I/O per running container."""
+        return run_sync(self.astats(names, stack=stack))
+
+    async def aexec(self, name: str, command: str | Sequence[str]) -> pd.DataFrame:
+        from infranb.display.frames import exec_frame
+
+        code, output = await self._call(self.engine.exec_in, name, command)
+        details = await self._call(self.engine.inspect_container, name)
+        secrets = self._secrets_of(details.environment if details else {})
+        return exec_frame(name, command, code, output, secrets)
+
+    def exec(self, name: str, command: str | Sequence[str]) -> pd.DataFrame:
+        """Run a command in a running container: its exit code and output lines."""
+        return run_sync(self.aexec(name, command))
+
+    async def astop(self, names: Sequence[str]) -> list[str]:
+        """Stop containers; with ``auto_remove_containers`` also remove them."""
+
+        async def stop(name: str) -> str:
+            await self._call(self.engine.stop_container, name, self.config.stop_timeout)
+            if self.config.auto_remove_containers:
+                await self._call(self.engine.remove_container, name)
+            return name
+
+        return list(await asyncio.gather(*(stop(n) for n in names)))
+
+    def stop(self, names: Sequence[str]) -> list[str]:
+        """Stop containers; with ``auto_remove_containers`` also remove them."""
+        return run_sync(self.astop(names))
+
+    async def arestart(self, names: Sequence[str]) -> list[str]:
+        await asyncio.gather(
+            *(self._call(self.engine.restart_container, n, self.config.stop_timeout) for n in names)
+        )
+        return list(names)
+
+    def restart(self, names: Sequence[str]) -> list[str]:
+        """Restart containers."""
+        return run_sync(self.arestart(names))
+
+    def _secrets_of(self, environment: dict[str, str] | Any) -> list[str]:
+        from infranb.secrets import is_secret_key
+
+        return [v for k, v in environment.items() if is_secret_key(k, self.config.secret_markers)]
+
+    # ------------------------------------------------------------------ display
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from infranb.display import manager_bundle
+
+        return manager_bundle(self)
+
+    def __repr__(self) -> str:
+        return f"InfrastructureManager(engine={self.engine.host!r})"
+
+
+__all__ = ["InfrastructureManager", "run_sync"]

@@ -1,0 +1,93 @@
+"""Steps shared by orchestrate, rollback and teardown."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+from infranb.engine import ContainerInfo
+from infranb.errors import Conflict, EngineError, NotFound
+from infranb.planning import teardown_waves
+from infranb.runtime import LABEL_DEPENDS_ON, Runtime
+
+
+async def stop_containers(rt: Runtime, ids: Sequence[str]) -> None:
+    """Stop containers concurrently (bounded by the runtime); missing ones are fine."""
+
+    async def stop(cid: str) -> None:
+        with contextlib.suppress(NotFound):
+            await rt.call(rt.engine.stop_container, cid, rt.config.stop_timeout)
+
+    await rt.gather(*(stop(cid) for cid in ids))
+
+
+async def remove_containers(rt: Runtime, containers: Sequence[ContainerInfo]) -> list[str]:
+    """Stop, then remove, in reverse dependency order; return the names removed.
+
+    Stopping first and removing without force avoids the engine bug where force-removing
+    many containers of one network at once leaves the network with phantom endpoints.
+    """
+    by_name = {c.name: c for c in containers}
+    depends = {
+        c.name: [d for d in c.labels.get(LABEL_DEPENDS_ON, "").split(",") if d] for c in containers
+    }
+    removed: list[str] = []
+    for wave in teardown_waves(depends):
+        members = [by_name[n] for n in wave]
+        await stop_containers(
+            rt, [c.id for c in members if c.state in ("running", "restarting", "paused")]
+        )
+
+        async def remove(container: ContainerInfo) -> None:
+            try:
+                await rt.call(rt.engine.remove_container, container.id, force=False)
+            except NotFound:
+                return
+            except Conflict:
+                # Still running (restart policy raced the stop): now force is the only way.
+                await rt.call(rt.engine.remove_container, container.id, force=True)
+            removed.append(container.name)
+            rt.emit("container_removed", container.name)
+
+        await rt.gather(*(remove(c) for c in members))
+    return removed
+
+
+async def remove_networks(rt: Runtime, names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Remove networks that no container uses; return (removed, kept with the reason)."""
+    removed: list[str] = []
+    kept: list[str] = []
+    for name in names:
+        try:
+            users = await rt.call(rt.engine.network_containers, name)
+        except NotFound:
+            continue
+        if users:
+            kept.append(f"network {name} kept: still used by {', '.join(sorted(users))}")
+            continue
+        try:
+            await rt.call(rt.engine.remove_network, name)
+            removed.append(name)
+        except NotFound:
+            continue
+        except EngineError as e:
+            kept.append(
+                f"network {name} could not be removed ({e}); if the engine reports active "
+                "endpoints that no container holds, restarting the engine clears them"
+            )
+    return removed, kept
+
+
+async def remove_volumes(rt: Runtime, names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Remove volumes; return (removed, kept with the reason)."""
+    removed: list[str] = []
+    kept: list[str] = []
+    for name in names:
+        try:
+            await rt.call(rt.engine.remove_volume, name)
+            removed.append(name)
+        except NotFound:
+            continue
+        except Conflict as e:
+            kept.append(f"volume {name} kept: {e}")
+    return removed, kept

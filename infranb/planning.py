@@ -1,0 +1,242 @@
+"""Pure planning: dependency waves, and what to do with each container given what exists.
+
+Nothing here talks to the engine. ``plan_stack`` takes the desired specs and the observed
+containers of the stack and returns typed ``PlanStep`` records; the orchestrator then
+executes them wave by wave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from infranb.specs import ContainerSpec, changed_fields
+
+Action = Literal["create", "recreate", "start", "restart", "unchanged", "remove-orphan"]
+
+
+class CycleError(ValueError):
+    """``depends_on`` forms a cycle; ``cycle`` lists it, first name repeated at the end."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        self.cycle = cycle
+        super().__init__(
+            "depends_on forms a cycle: " + " -> ".join(cycle) + "; remove one of these links"
+        )
+
+
+def dependency_waves(specs: Sequence[ContainerSpec]) -> list[list[str]]:
+    """Group names into waves: each container comes after everything it depends on.
+
+    Within a wave, names keep request order, so the result is deterministic.
+    Raises ``CycleError`` naming the cycle.
+    """
+    names = [s.name for s in specs]
+    deps = {s.name: [d for d in s.depends_on if d in names and d != s.name] for s in specs}
+    return _waves_from(names, deps)
+
+
+def _find_cycle(deps: Mapping[str, list[str]], remaining: list[str]) -> list[str]:
+    # Every remaining node has an unplaced dependency, so following them must loop.
+    path: list[str] = []
+    node = remaining[0]
+    while node not in path:
+        path.append(node)
+        node = next(d for d in deps[node] if d in remaining)
+    return [*path[path.index(node) :], node]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A container of the stack as the engine reports it."""
+
+    id: str
+    name: str
+    state: str  # running, exited, created, ...
+    image_id: str
+    spec_hash: str
+    fingerprints: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """What orchestrate will do (or did) with one container."""
+
+    name: str
+    action: Action
+    wave: int | None
+    image: str
+    reason: str = ""
+    pull: bool = False
+    ports: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    networks_to_create: tuple[str, ...] = ()
+    volumes_to_create: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    container_id: str | None = None
+
+
+@dataclass
+class StackPlan:
+    """The whole plan: steps in wave order, then orphans; what must be created first."""
+
+    stack: str
+    steps: list[PlanStep] = field(default_factory=list)
+    waves: list[list[str]] = field(default_factory=list)
+    images_to_pull: list[str] = field(default_factory=list)
+    networks_to_create: list[str] = field(default_factory=list)
+    volumes_to_create: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def step(self, name: str) -> PlanStep:
+        return next(s for s in self.steps if s.name == name)
+
+
+def _dependents(specs: Sequence[ContainerSpec], roots: set[str]) -> set[str]:
+    """Every container that depends, directly or not, on one of ``roots``."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for spec in specs:
+            if spec.name not in found and any(d in roots | found for d in spec.depends_on):
+                found.add(spec.name)
+                changed = True
+    return found
+
+
+def plan_stack(
+    stack: str,
+    specs: Sequence[ContainerSpec],
+    fingerprints: Mapping[str, Mapping[str, str]],
+    hashes: Mapping[str, str],
+    observed: Mapping[str, Observed],
+    image_ids: Mapping[str, str | None],
+    existing_networks: set[str],
+    existing_volumes: set[str],
+    default_network: str,
+    warnings: Mapping[str, list[str]] | None = None,
+) -> StackPlan:
+    """Compare desired specs with what the stack has; decide one action per container.
+
+    ``fingerprints``/``hashes`` are per container name; ``observed`` holds the stack's
+    existing containers by name; ``image_ids`` maps each image reference to its local id
+    (``None`` when it must be pulled).
+    """
+    waves = dependency_waves(specs)
+    wave_of = {name: i for i, wave in enumerate(waves) for name in wave}
+    by_name = {s.name: s for s in specs}
+    plan = StackPlan(stack=stack, waves=waves)
+    plan.images_to_pull = sorted({s.image for s in specs if image_ids.get(s.image) is None})
+    plan.networks_to_create = sorted(
+        {n for s in specs for n in (s.networks or (default_network,))} - existing_networks
+    )
+    plan.volumes_to_create = sorted(
+        {m.source for s in specs for m in s.volumes if m.kind == "volume"} - existing_volumes
+    )
+
+    actions: dict[str, tuple[Action, str]] = {}
+    for spec in specs:
+        current = observed.get(spec.name)
+        if current is None:
+            actions[spec.name] = ("create", "not on the engine yet")
+            continue
+        reasons = changed_fields(current.fingerprints, fingerprints[spec.name])
+        wanted_image = image_ids.get(spec.image)
+        if current.spec_hash != hashes[spec.name] and not reasons:
+            reasons = ["spec"]
+        if wanted_image is not None and current.image_id != wanted_image and "image" not in reasons:
+            reasons.append("image (the reference now points to another image)")
+        if reasons:
+            actions[spec.name] = ("recreate", "changed: " + ", ".join(reasons))
+        elif current.state != "running":
+            actions[spec.name] = ("start", f"container is {current.state}")
+        else:
+            actions[spec.name] = ("unchanged", "")
+    # A dependent of a container that goes away must wait for it again, so it restarts.
+    touched = {n for n, (a, _) in actions.items() if a == "recreate"}
+    for name in _dependents(specs, touched):
+        if actions[name][0] == "unchanged":
+            upstream = sorted(d for d in by_name[name].depends_on if d in touched)
+            via = ", ".join(upstream) or "an upstream container"
+            actions[name] = ("restart", f"depends on {via}, which is recreated")
+
+    for wave in waves:
+        for name in wave:
+            spec = by_name[name]
+            action, reason = actions[name]
+            nets = spec.networks or (default_network,)
+            current = observed.get(name)
+            plan.steps.append(
+                PlanStep(
+                    name=name,
+                    action=action,
+                    wave=wave_of[name],
+                    image=spec.image,
+                    reason=reason,
+                    pull=spec.image in plan.images_to_pull,
+                    ports=tuple(str(p) for p in spec.ports),
+                    networks=nets,
+                    volumes=tuple(str(m) for m in spec.volumes),
+                    networks_to_create=tuple(n for n in nets if n in plan.networks_to_create),
+                    volumes_to_create=tuple(
+                        m.source for m in spec.volumes if m.source in plan.volumes_to_create
+                    ),
+                    warnings=tuple((warnings or {}).get(name, [])),
+                    container_id=current.id if current else None,
+                )
+            )
+    for name in sorted(set(observed) - set(by_name)):
+        orphan = observed[name]
+        plan.steps.append(
+            PlanStep(
+                name=name,
+                action="remove-orphan",
+                wave=None,
+                image="",
+                reason="in the stack but not in this request",
+                container_id=orphan.id,
+            )
+        )
+    return plan
+
+
+def container_warnings(spec: ContainerSpec, default_network: str) -> list[str]:
+    """What a reviewer should notice about one container before it runs."""
+    notes: list[str] = []
+    nets = spec.networks or (default_network,)
+    if "bridge" in nets and (spec.depends_on or not spec.networks):
+        notes.append(
+            "on the default 'bridge' network, where container names do not resolve; "
+            "put containers that talk to each other on a named network"
+        )
+    for mount in spec.sensitive_mounts():
+        notes.append(f"bind-mounts the sensitive host path {mount.source}")
+    if spec.privileged:
+        notes.append("runs privileged: full access to the host")
+    return notes
+
+
+def teardown_waves(depends_on: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Reverse dependency order for stopping: dependents first, then what they depend on."""
+    names = list(depends_on)
+    deps = {n: [d for d in depends_on[n] if d in depends_on] for n in names}
+    try:
+        waves = _waves_from(names, deps)
+    except CycleError:
+        return [names]
+    return list(reversed(waves))
+
+
+def _waves_from(names: list[str], deps: Mapping[str, list[str]]) -> list[list[str]]:
+    placed: set[str] = set()
+    waves: list[list[str]] = []
+    while len(placed) < len(names):
+        wave = [n for n in names if n not in placed and all(d in placed for d in deps[n])]
+        if not wave:
+            raise CycleError(_find_cycle(deps, [n for n in names if n not in placed]))
+        placed.update(wave)
+        waves.append(wave)
+    return waves

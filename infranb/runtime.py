@@ -1,0 +1,133 @@
+"""What one running operation needs: bounded engine calls off the loop, progress, labels.
+
+``Runtime`` is created per ``execute`` call, so its semaphore belongs to the loop the
+operation runs on. Engine calls go through ``call``: at most ``config.max_parallel`` at once,
+each on the manager's worker threads; ``drain`` waits for calls still running on a thread
+after their awaiting task was cancelled (rollback must see everything they created).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from infranb.engine import DockerEngine
+from infranb.models import InfrastructureManagerConfig, ProgressEvent
+from infranb.secrets import Redactor
+
+T = TypeVar("T")
+
+LABEL_MANAGED = "infranb.managed"
+LABEL_STACK = "infranb.stack"
+LABEL_SPEC_HASH = "infranb.spec-hash"
+LABEL_SPEC_FIELDS = "infranb.spec-fields"
+LABEL_DEPENDS_ON = "infranb.depends-on"
+LABEL_RUN = "infranb.run"
+LABEL_CORRELATION = "infranb.correlation-id"
+
+ProgressCallback = Callable[[ProgressEvent], Any]
+
+
+def correlation_id_of(context: object) -> str | None:
+    """A correlation id carried by ``context`` as attribute or key ``correlation_id``."""
+    if context is None:
+        return None
+    value = (
+        context.get("correlation_id")
+        if isinstance(context, Mapping)
+        else getattr(context, "correlation_id", None)
+    )
+    return None if value is None else str(value)
+
+
+class Runtime:
+    """Per-operation state shared by the operation modules."""
+
+    def __init__(
+        self,
+        engine: DockerEngine,
+        config: InfrastructureManagerConfig,
+        executor: concurrent.futures.ThreadPoolExecutor,
+        *,
+        correlation_id: str | None = None,
+        progress: ProgressCallback | None = None,
+        redact: Redactor | None = None,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.correlation_id = correlation_id
+        self.run_id = uuid.uuid4().hex[:12]
+        self.redact = redact or Redactor()
+        self.warnings: list[str] = []
+        self._executor = executor
+        self._progress = progress
+        self._semaphore = asyncio.Semaphore(config.max_parallel)
+        self._in_flight: set[concurrent.futures.Future[Any]] = set()
+        self.started = time.monotonic()
+
+    def labels(self, stack: str | None, **extra: str) -> dict[str, str]:
+        """The labels infranb puts on everything it creates in this run."""
+        labels = {LABEL_MANAGED: "true", LABEL_RUN: self.run_id}
+        if stack is not None:
+            labels[LABEL_STACK] = stack
+        if self.correlation_id:
+            labels[LABEL_CORRELATION] = self.correlation_id
+        labels.update(extra)
+        return labels
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking engine call on a worker thread, at most max_parallel at once."""
+        async with self._semaphore:
+            future = self._executor.submit(functools.partial(fn, *args, **kwargs))
+            self._in_flight.add(future)
+            loop = asyncio.get_running_loop()
+            # The callback runs on the worker thread; hand the bookkeeping to the loop.
+            future.add_done_callback(
+                lambda f: loop.call_soon_threadsafe(self._in_flight.discard, f)
+            )
+            return await asyncio.wrap_future(future)
+
+    async def gather(self, *calls: Any) -> list[Any]:
+        """Await coroutines together; on the first failure cancel the rest, then re-raise."""
+        tasks = [asyncio.ensure_future(c) for c in calls]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def drain(self) -> None:
+        """Wait until no engine call of this run is still running on a thread."""
+        while self._in_flight:
+            await asyncio.wait([asyncio.wrap_future(f) for f in list(self._in_flight)])
+            await asyncio.sleep(0)  # let the discard callbacks run
+
+    def emit(
+        self,
+        kind: str,
+        resource: str,
+        message: str = "",
+        *,
+        current: int | None = None,
+        total: int | None = None,
+    ) -> None:
+        """Tell the progress callback; a failing callback never breaks the operation."""
+        if self._progress is None:
+            return
+        event = ProgressEvent(kind, resource, self.redact(message), current, total)
+        try:
+            self._progress(replace(event))
+        except Exception as e:
+            self._progress = None
+            self.warnings.append(f"progress callback failed and was disabled: {e!r}")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started

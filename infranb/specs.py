@@ -1,0 +1,611 @@
+"""Parse the user's container dicts into typed ``ContainerSpec`` records, once, at the edge.
+
+The request keeps the spec's shape (a list of dicts); everything after parsing works on
+these frozen records. Parsing never touches the engine: each problem is reported as a
+``SpecProblem`` naming the container and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from infranb.secrets import SecretRef
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+MAX_NAME_LENGTH = 128
+
+Condition = Literal["ready", "started", "healthy", "completed_successfully"]
+CONDITION_ALIASES: dict[str, Condition] = {
+    "started": "started",
+    "service_started": "started",
+    "healthy": "healthy",
+    "service_healthy": "healthy",
+    "completed_successfully": "completed_successfully",
+    "service_completed_successfully": "completed_successfully",
+}
+
+CONTAINER_KEYS = (
+    "image",
+    "name",
+    "command",
+    "entrypoint",
+    "environment",
+    "ports",
+    "volumes",
+    "networks",
+    "depends_on",
+    "healthcheck",
+    "labels",
+    "restart",
+    "user",
+    "working_dir",
+    "init",
+    "hostname",
+    "extra_hosts",
+    "mem_limit",
+    "cpus",
+    "cap_add",
+    "cap_drop",
+    "privileged",
+)
+HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period", "disable")
+RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
+SENSITIVE_PATHS = (
+    "/",
+    "/etc",
+    "/root",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/boot",
+    "/var/lib/docker",
+    "/home",
+)
+RESERVED_LABEL_PREFIX = "infranb."
+
+
+class SpecProblem(ValueError):
+    """One problem with one field of one container spec."""
+
+    def __init__(self, where: str, message: str) -> None:
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    container_port: int
+    protocol: str = "tcp"
+    host_port: int | None = None  # None: the engine picks a free port
+    host_ip: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.container_port}/{self.protocol}"
+
+    def __str__(self) -> str:
+        host = f"{self.host_ip}:" if self.host_ip else ""
+        published = f"{host}{self.host_port}" if self.host_port else f"{host}auto"
+        return f"{published}->{self.key}"
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: str  # a volume name, or an absolute host path for a bind mount
+    target: str
+    kind: Literal["volume", "bind"]
+    read_only: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.target}" + (":ro" if self.read_only else "")
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...]  # engine form: ("CMD", ...), ("CMD-SHELL", "..."), or ("NONE",)
+    interval: float | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    start_period: float | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.test == ("NONE",)
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container of a stack, typed and normalised."""
+
+    name: str
+    image: str
+    command: tuple[str, ...] | str | None = None
+    entrypoint: tuple[str, ...] | str | None = None
+    environment: Mapping[str, str | SecretRef] = field(default_factory=dict)
+    ports: tuple[PortBinding, ...] = ()
+    volumes: tuple[Mount, ...] = ()
+    networks: tuple[str, ...] = ()
+    depends_on: Mapping[str, Condition] = field(default_factory=dict)
+    healthcheck: Healthcheck | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    restart: str | None = None
+    user: str | None = None
+    working_dir: str | None = None
+    init: bool | None = None
+    hostname: str | None = None
+    extra_hosts: Mapping[str, str] = field(default_factory=dict)
+    mem_limit: int | None = None
+    cpus: float | None = None
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+
+    def sensitive_mounts(self) -> list[Mount]:
+        """Bind mounts of host paths that give a container power over the host."""
+        return [
+            m
+            for m in self.volumes
+            if m.kind == "bind" and os.path.normpath(m.source) in SENSITIVE_PATHS
+        ]
+
+    def field_fingerprints(self, resolved_env: Mapping[str, str]) -> dict[str, str]:
+        """A short hash per field; compared with a container's labels to explain a recreate."""
+        values: dict[str, Any] = {
+            "image": self.image,
+            "command": self.command,
+            "entrypoint": self.entrypoint,
+            "ports": sorted(str(p) for p in self.ports),
+            "volumes": sorted(str(m) for m in self.volumes),
+            "networks": sorted(self.networks),
+            "healthcheck": None if self.healthcheck is None else repr(self.healthcheck),
+            "labels": sorted(self.labels.items()),
+            "restart": self.restart,
+            "user": self.user,
+            "working_dir": self.working_dir,
+            "init": self.init,
+            "hostname": self.hostname,
+            "extra_hosts": sorted(self.extra_hosts.items()),
+            "mem_limit": self.mem_limit,
+            "cpus": self.cpus,
+            "cap_add": sorted(self.cap_add),
+            "cap_drop": sorted(self.cap_drop),
+            "privileged": self.privileged,
+        }
+        prints = {key: _digest(value) for key, value in values.items()}
+        # One entry per variable, so a plan can name the variable that changed.
+        for key in sorted(resolved_env):
+            prints[f"environment.{key}"] = _digest([key, resolved_env[key]])
+        return prints
+
+
+def _digest(value: object) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def spec_hash(fingerprints: Mapping[str, str]) -> str:
+    """The ``infranb.spec-hash`` label: one hash over every field fingerprint."""
+    return _digest(sorted(fingerprints.items()))[:8] + _digest(list(fingerprints))[:8]
+
+
+def encode_fingerprints(fingerprints: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(fingerprints.items()))
+
+
+def decode_fingerprints(label: str) -> dict[str, str]:
+    pairs = (item.partition("=") for item in label.split(",") if item)
+    return {k: v for k, _, v in pairs}
+
+
+def changed_fields(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """The fields whose fingerprints differ (present on one side only counts as changed)."""
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+# ---------------------------------------------------------------- parsing helpers
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(us|ms|h|m|s)")
+_DURATION_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: object, where: str) -> float:
+    """Seconds from a number or a Compose-style string such as ``"500ms"`` or ``"1m30s"``."""
+    if isinstance(value, bool):
+        raise SpecProblem(where, f"{value!r} is not a duration; use seconds or a string like '5s'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        parts = _DURATION_PART.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise SpecProblem(
+                where, f"{value!r} is not a duration; use seconds or a string like '1m30s', '500ms'"
+            )
+        seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    else:
+        raise SpecProblem(where, f"{value!r} is not a duration; use seconds or a string like '5s'")
+    if seconds < 0.001:
+        raise SpecProblem(where, f"{value!r} is too short; the engine needs at least 1ms")
+    return seconds
+
+
+def parse_size(value: object, where: str) -> int:
+    """Bytes from an integer or a string such as ``"512m"`` or ``"1g"``."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str):
+        match = re.fullmatch(r"(\d+)\s*([kmg]?)b?", value.strip().lower())
+        if match:
+            scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2)]
+            return int(match.group(1)) * scale
+    raise SpecProblem(where, f"{value!r} is not a size; use bytes or a string like '512m'")
+
+
+def _port_number(text: object, where: str, what: str) -> int:
+    try:
+        number = int(str(text))
+    except ValueError:
+        number = -1
+    if not 1 <= number <= 65535:
+        raise SpecProblem(where, f"{text!r} is not a valid {what} port (1-65535)")
+    return number
+
+
+def _container_port(text: str, where: str) -> tuple[int, str]:
+    port, _, protocol = str(text).partition("/")
+    protocol = protocol or "tcp"
+    if protocol not in ("tcp", "udp", "sctp"):
+        raise SpecProblem(where, f"protocol {protocol!r} must be tcp, udp or sctp")
+    return _port_number(port, where, "container"), protocol
+
+
+def _host_side(value: object, where: str) -> tuple[str, int | None]:
+    """(host ip, host port) from 8080, "8080", "127.0.0.1:8080", ("127.0.0.1", 8080) or None."""
+    if value is None:
+        return "", None
+    if isinstance(value, tuple | list):
+        if len(value) != 2:
+            raise SpecProblem(where, f"{value!r} must be (host_ip, host_port)")
+        return str(value[0]), _port_number(value[1], where, "host")
+    text = str(value)
+    ip, sep, port = text.rpartition(":")
+    return (ip if sep else ""), _port_number(port, where, "host")
+
+
+def parse_ports(value: object, where: str) -> tuple[PortBinding, ...]:
+    """Ports as ``{"80": "8080"}`` (container → host) or ``["8080:80", "127.0.0.1:53:53/udp"]``."""
+    bindings: list[PortBinding] = []
+    if isinstance(value, Mapping):
+        for container, host in value.items():
+            port, protocol = _container_port(str(container), where)
+            ip, host_port = _host_side(host, where)
+            bindings.append(PortBinding(port, protocol, host_port, ip))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            if not isinstance(item, str | int) or isinstance(item, bool):
+                raise SpecProblem(where, f"{item!r} must be a string like '8080:80'")
+            text = str(item)
+            host_part, sep, container = text.rpartition(":")
+            port, protocol = _container_port(container, where)
+            ip, host_port = _host_side(host_part, where) if sep else ("", None)
+            bindings.append(PortBinding(port, protocol, host_port, ip))
+    else:
+        raise SpecProblem(where, 'use a dict like {"80": "8080"} or a list like ["8080:80"]')
+    return tuple(bindings)
+
+
+def _is_host_path(source: str) -> bool:
+    return source.startswith(("/", "./", "../", "~")) or source in (".", "..")
+
+
+def _mount(source: str, target: str, mode: str, where: str) -> Mount:
+    if not source:
+        raise SpecProblem(where, "a mount needs a source (a volume name or a host path)")
+    if not target.startswith("/"):
+        raise SpecProblem(
+            where, f"mount target {target!r} must be an absolute path in the container"
+        )
+    if mode not in ("", "rw", "ro"):
+        raise SpecProblem(where, f"mount mode {mode!r} must be 'ro' or 'rw'")
+    if _is_host_path(source):
+        host = os.path.abspath(os.path.expanduser(source))
+        return Mount(host, target, "bind", mode == "ro")
+    if not NAME_RE.match(source):
+        raise SpecProblem(
+            where,
+            f"volume name {source!r} must match [a-zA-Z0-9][a-zA-Z0-9_.-]+ "
+            "(start host paths with / or ./)",
+        )
+    return Mount(source, target, "volume", mode == "ro")
+
+
+def parse_volumes(value: object, where: str) -> tuple[Mount, ...]:
+    """Volumes as ``{"db-data": "/data"}``, ``{"./src": {"bind": "/src", "mode": "ro"}}``
+    or ``["db-data:/data", "./src:/src:ro"]``."""
+    mounts: list[Mount] = []
+    if isinstance(value, Mapping):
+        for source, target in value.items():
+            if isinstance(target, Mapping):
+                bind, mode = str(target.get("bind", "")), str(target.get("mode", ""))
+            elif isinstance(target, str):
+                bind, _, mode = target.partition(":")
+            else:
+                raise SpecProblem(where, f"{source!r} must map to a container path")
+            mounts.append(_mount(str(source), bind, mode, where))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            if not isinstance(item, str) or item.count(":") not in (1, 2):
+                raise SpecProblem(
+                    where, f"{item!r} must look like 'volume:/path' or './dir:/path:ro'"
+                )
+            source, target, *rest = item.split(":")
+            mounts.append(_mount(source, target, rest[0] if rest else "", where))
+    else:
+        raise SpecProblem(
+            where, 'use a dict like {"db-data": "/data"} or a list like ["db-data:/data"]'
+        )
+    targets = [m.target for m in mounts]
+    for target in targets:
+        if targets.count(target) > 1:
+            raise SpecProblem(where, f"container path {target!r} is mounted twice")
+    return tuple(mounts)
+
+
+def _string_map(value: object, where: str, sep: str = "=") -> dict[str, str]:
+    if isinstance(value, Mapping):
+        return {str(k): ("" if v is None else str(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        result: dict[str, str] = {}
+        for item in value:
+            key, found, val = str(item).partition(sep)
+            if not found or not key:
+                raise SpecProblem(where, f"{item!r} must look like 'KEY{sep}VALUE'")
+            result[key] = val
+        return result
+    raise SpecProblem(where, f"use a dict or a list of 'KEY{sep}VALUE' strings")
+
+
+_ENV_KEY = re.compile(r"^[^=\x00]+$")
+
+
+def parse_environment(value: object, where: str) -> dict[str, str | SecretRef]:
+    """Environment as a dict (values may be ``SecretRef``) or a list of ``KEY=VALUE``."""
+    env: dict[str, str | SecretRef] = {}
+    if isinstance(value, Mapping):
+        for key, val in value.items():
+            if not isinstance(key, str) or not _ENV_KEY.match(key):
+                raise SpecProblem(where, f"{key!r} is not a valid variable name")
+            if isinstance(val, SecretRef):
+                env[key] = val
+            elif val is None or isinstance(val, str | int | float | bool):
+                env[key] = "" if val is None else str(val)
+            else:
+                raise SpecProblem(
+                    f"{where}.{key}", "values must be strings, numbers or secret refs"
+                )
+            if isinstance(env[key], str) and "\x00" in str(env[key]):
+                raise SpecProblem(f"{where}.{key}", "values cannot contain NUL characters")
+        return env
+    return dict(_string_map(value, where))
+
+
+def _command(value: object, where: str) -> tuple[str, ...] | str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise SpecProblem(where, "use a string or a list of strings")
+
+
+def _string_list(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise SpecProblem(where, "use a list of strings")
+
+
+def parse_healthcheck(value: object, where: str) -> Healthcheck:
+    """A healthcheck dict in Compose's shape; ``{"disable": True}`` turns the image's off."""
+    if not isinstance(value, Mapping):
+        raise SpecProblem(where, "use a dict with test, interval, timeout, retries, start_period")
+    _reject_unknown(value, HEALTHCHECK_KEYS, where)
+    if value.get("disable"):
+        return Healthcheck(("NONE",))
+    test = value.get("test")
+    if isinstance(test, str) and test.strip():
+        test_tuple: tuple[str, ...] = ("CMD-SHELL", test)
+    elif isinstance(test, list | tuple) and test and all(isinstance(t, str) for t in test):
+        test_tuple = tuple(test)
+        if test_tuple[0] not in ("CMD", "CMD-SHELL", "NONE"):
+            test_tuple = ("CMD", *test_tuple)
+    else:
+        raise SpecProblem(f"{where}.test", "use a shell string or a list like ['CMD', 'wget', ...]")
+    retries = value.get("retries")
+    if retries is not None and (
+        not isinstance(retries, int) or isinstance(retries, bool) or retries < 1
+    ):
+        raise SpecProblem(f"{where}.retries", f"{retries!r} must be a positive integer")
+
+    def duration(key: str) -> float | None:
+        raw = value.get(key)
+        return None if raw is None else parse_duration(raw, f"{where}.{key}")
+
+    return Healthcheck(
+        test_tuple, duration("interval"), duration("timeout"), retries, duration("start_period")
+    )
+
+
+def parse_depends_on(value: object, where: str) -> dict[str, Condition]:
+    """``["db"]`` or ``{"db": "healthy"}`` / ``{"db": {"condition": "service_healthy"}}``."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list | tuple):
+        if not all(isinstance(v, str) for v in value):
+            raise SpecProblem(where, "use a list of container names")
+        return dict.fromkeys(value, "ready")
+    if isinstance(value, Mapping):
+        result: dict[str, Condition] = {}
+        for name, cond in value.items():
+            if isinstance(cond, Mapping):
+                cond = cond.get("condition")
+            if cond is None:
+                result[str(name)] = "ready"
+                continue
+            if cond not in CONDITION_ALIASES:
+                raise SpecProblem(
+                    f"{where}.{name}",
+                    f"condition {cond!r} must be started, healthy or completed_successfully",
+                )
+            result[str(name)] = CONDITION_ALIASES[cond]
+        return result
+    raise SpecProblem(where, 'use a list of names or a dict like {"db": "healthy"}')
+
+
+def _reject_unknown(value: Mapping[Any, Any], known: Sequence[str], where: str) -> None:
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+            raise SpecProblem(f"{where}.{key}", f"unknown key {key!r}{hint}")
+
+
+def check_name(value: object, where: str, what: str = "name") -> str:
+    """A name that follows the engine's rule ``[a-zA-Z0-9][a-zA-Z0-9_.-]+``."""
+    if not isinstance(value, str) or not value:
+        raise SpecProblem(where, f"a {what} is required (a non-empty string)")
+    if len(value) > MAX_NAME_LENGTH or not NAME_RE.match(value):
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise SpecProblem(
+            where,
+            f"{shown!r} is not a valid {what}: use letters, digits, '_', '.', '-', starting with "
+            f"a letter or digit, 2 to {MAX_NAME_LENGTH} characters",
+        )
+    return value
+
+
+def parse_container(raw: object, index: int) -> ContainerSpec:
+    """Parse one container dict of a request; raises ``SpecProblem`` naming the field."""
+    where = f"containers[{index}]"
+    if not isinstance(raw, Mapping):
+        raise SpecProblem(where, "each container must be a dict with at least 'image' and 'name'")
+    label = raw.get("name")
+    if isinstance(label, str) and NAME_RE.match(label):
+        where = f"containers[{index}] ({label})"
+    _reject_unknown(raw, CONTAINER_KEYS, where)
+    image = raw.get("image")
+    if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
+        raise SpecProblem(f"{where}.image", "an image reference is required, e.g. 'nginx:1.27'")
+    name = check_name(raw.get("name"), f"{where}.name", "container name")
+
+    def get(key: str, parse: Any) -> Any:
+        return parse(raw[key], f"{where}.{key}") if raw.get(key) is not None else None
+
+    labels = get("labels", _string_map) or {}
+    for key in labels:
+        if key.startswith(RESERVED_LABEL_PREFIX):
+            raise SpecProblem(
+                f"{where}.labels",
+                f"{key!r}: labels starting with 'infranb.' are set by infranb itself",
+            )
+    restart = raw.get("restart")
+    if restart is not None and (
+        not isinstance(restart, str) or restart.partition(":")[0] not in RESTART_POLICIES
+    ):
+        raise SpecProblem(
+            f"{where}.restart", f"{restart!r} must be one of {', '.join(RESTART_POLICIES)}[:N]"
+        )
+    cpus = raw.get("cpus")
+    if cpus is not None and (
+        isinstance(cpus, bool) or not isinstance(cpus, int | float) or cpus <= 0
+    ):
+        raise SpecProblem(f"{where}.cpus", f"{cpus!r} must be a positive number of CPUs")
+    networks = get("networks", _string_list) or ()
+    for net in networks:
+        check_name(net, f"{where}.networks", "network name")
+    for key in ("init", "privileged"):
+        if raw.get(key) is not None and not isinstance(raw[key], bool):
+            raise SpecProblem(f"{where}.{key}", "use True or False")
+    for key in ("user", "working_dir", "hostname"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise SpecProblem(f"{where}.{key}", "use a string")
+    return ContainerSpec(
+        name=name,
+        image=image.strip(),
+        command=get("command", _command),
+        entrypoint=get("entrypoint", _command),
+        environment=get("environment", parse_environment) or {},
+        ports=get("ports", parse_ports) or (),
+        volumes=get("volumes", parse_volumes) or (),
+        networks=tuple(dict.fromkeys(networks)),
+        depends_on=get("depends_on", parse_depends_on) or {},
+        healthcheck=get("healthcheck", parse_healthcheck),
+        labels=labels,
+        restart=restart,
+        user=raw.get("user"),
+        working_dir=raw.get("working_dir"),
+        init=raw.get("init"),
+        hostname=raw.get("hostname"),
+        extra_hosts=get("extra_hosts", lambda v, w: _string_map(v, w, ":")) or {},
+        mem_limit=get("mem_limit", parse_size),
+        cpus=float(cpus) if cpus is not None else None,
+        cap_add=get("cap_add", _string_list) or (),
+        cap_drop=get("cap_drop", _string_list) or (),
+        privileged=bool(raw.get("privileged", False)),
+    )
+
+
+def parse_containers(raw: Sequence[object]) -> tuple[list[ContainerSpec], list[str]]:
+    """Parse every container; return the specs that parsed and the problems found.
+
+    Also checks what needs the whole request: duplicate names, ``depends_on`` naming a
+    container outside the request, and a host port published twice.
+    """
+    specs: list[ContainerSpec] = []
+    problems: list[str] = []
+    for index, item in enumerate(raw):
+        try:
+            specs.append(parse_container(item, index))
+        except SpecProblem as e:
+            problems.append(str(e))
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.name in seen:
+            problems.append(f"containers ({spec.name}).name: the name {spec.name!r} is used twice")
+        seen.add(spec.name)
+    for spec in specs:
+        for dep in spec.depends_on:
+            if dep == spec.name:
+                problems.append(
+                    f"containers ({spec.name}).depends_on: a container cannot depend on itself"
+                )
+            elif dep not in seen:
+                problems.append(
+                    f"containers ({spec.name}).depends_on: {dep!r} is not a container of this "
+                    f"request (known: {', '.join(sorted(seen))})"
+                )
+    published: dict[tuple[str, int, str], str] = {}
+    for spec in specs:
+        for port in spec.ports:
+            if port.host_port is None:
+                continue
+            key = (port.host_ip or "0.0.0.0", port.host_port, port.protocol)
+            if key in published:
+                problems.append(
+                    f"containers ({spec.name}).ports: host port {port.host_port}/{port.protocol} "
+                    f"is already published by {published[key]!r}"
+                )
+            published[key] = spec.name
+    return specs, problems
