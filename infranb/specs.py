@@ -195,7 +195,8 @@ def _digest(value: object) -> str:
 
 def spec_hash(fingerprints: Mapping[str, str]) -> str:
     """The ``infranb.spec-hash`` label: one hash over every field fingerprint."""
-    return _digest(sorted(fingerprints.items()))[:8] + _digest(list(fingerprints))[:8]
+    text = json.dumps(sorted(fingerprints.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def encode_fingerprints(fingerprints: Mapping[str, str]) -> str:

@@ -7,7 +7,6 @@ sizes are nullable integers, small sets of values are categoricals.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -20,13 +19,24 @@ from infranb.secrets import Redactor
 # column -> dtype; the order here is the column order.
 Schema = dict[str, Any]
 
+# Categoricals have fixed categories, so frames keep one dtype whatever rows they hold.
+STATES = ("created", "running", "restarting", "paused", "exited", "dead", "removing", "gone")
+ACTION = pd.CategoricalDtype(
+    ["create", "recreate", "start", "restart", "unchanged", "remove-orphan"]
+)
+STATE = pd.CategoricalDtype(list(STATES))
+HEALTH_STATE = pd.CategoricalDtype(["starting", "healthy", "unhealthy"])
+HEALTH_STATUS = pd.CategoricalDtype(["healthy", "unhealthy", "starting", *STATES, "not_found"])
+IMAGE_ACTION = pd.CategoricalDtype(["pulled", "built", "tagged", "removed"])
+KIND = pd.CategoricalDtype(["container", "image", "network", "volume"])
+
 ORCHESTRATE: Schema = {
     "name": "string",
     "image": "string",
-    "action": "category",
+    "action": ACTION,
     "wave": "Int64",
-    "state": "category",
-    "health": "category",
+    "state": STATE,
+    "health": HEALTH_STATE,
     "ports": "string",
     "networks": "string",
     "started_at": "datetime64[ns, UTC]",
@@ -36,7 +46,7 @@ ORCHESTRATE: Schema = {
 PLAN: Schema = {
     "wave": "Int64",
     "name": "string",
-    "action": "category",
+    "action": ACTION,
     "image": "string",
     "pull": "boolean",
     "reason": "string",
@@ -51,11 +61,11 @@ IMAGES_RESULT: Schema = {
     "reference": "string",
     "id": "string",
     "size": "Int64",
-    "action": "category",
+    "action": IMAGE_ACTION,
     "seconds": "Float64",
 }
 CLEANUP: Schema = {
-    "kind": "category",
+    "kind": KIND,
     "name": "string",
     "id": "string",
     "stack": "string",
@@ -63,8 +73,8 @@ CLEANUP: Schema = {
 }
 HEALTH: Schema = {
     "name": "string",
-    "status": "category",
-    "state": "category",
+    "status": HEALTH_STATUS,
+    "state": STATE,
     "exit_code": "Int64",
     "failing_streak": "Int64",
     "last_output": "string",
@@ -73,8 +83,8 @@ HEALTH: Schema = {
 CONTAINERS: Schema = {
     "name": "string",
     "image": "string",
-    "state": "category",
-    "health": "category",
+    "state": STATE,
+    "health": HEALTH_STATE,
     "status": "string",
     "managed": "boolean",
     "stack": "string",
@@ -93,14 +103,14 @@ IMAGES: Schema = {
 }
 NETWORKS: Schema = {
     "name": "string",
-    "driver": "category",
+    "driver": "string",
     "managed": "boolean",
     "stack": "string",
     "id": "string",
 }
 VOLUMES: Schema = {
     "name": "string",
-    "driver": "category",
+    "driver": "string",
     "managed": "boolean",
     "stack": "string",
 }
@@ -126,6 +136,10 @@ def frame(rows: Iterable[dict[str, Any]], schema: Schema) -> pd.DataFrame:
     for column, dtype in schema.items():
         if str(dtype).startswith("datetime64"):
             data[column] = pd.to_datetime(data[column], utc=True)
+        elif isinstance(dtype, pd.CategoricalDtype):
+            # A value the engine adds later shows as missing rather than breaking the frame.
+            known = data[column].isin(dtype.categories)
+            data[column] = data[column].where(known, None)
     return data.astype(schema)
 
 
@@ -136,7 +150,7 @@ def _join(values: Iterable[str]) -> str:
 def result_frame(result: InfrastructureResult) -> pd.DataFrame:
     """The result's main table, chosen by operation (the plan for a dry-run orchestrate)."""
     if result.operation == "orchestrate_containers":
-        if result.dry_run or not result.containers:
+        if result.dry_run:
             return plan_frame(result)
         return frame(
             (
@@ -304,7 +318,7 @@ def logs_frame(name: str, lines: Sequence[str], secrets: Sequence[str] = ()) -> 
     for line in lines:
         stamp, _, text = line.partition(" ")
         try:
-            when: datetime | None = pd.Timestamp(stamp).to_pydatetime()
+            when: pd.Timestamp | None = pd.Timestamp(stamp)
         except ValueError:
             when, text = None, line
         rows.append({"container": name, "time": when, "line": redact(text)})

@@ -1,0 +1,130 @@
+"""Integration fixtures: a fast manager, a per-test stack, and exact cleanup of what tests made."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from infranb import InfrastructureManager, InfrastructureManagerConfig
+from infranb.engine import DockerEngine
+from infranb.errors import InfraError
+
+BASE = "infranb-demo/base:1"
+WEB = "infranb-demo/web:1"
+REGISTRY = "127.0.0.1:5000"
+AUTH_REGISTRY = "127.0.0.1:5001"
+
+
+def fast_config(**overrides: object) -> InfrastructureManagerConfig:
+    settings: dict[str, object] = {
+        "health_check_interval": 0.3,
+        "health_check_retries": 3,
+        "container_start_timeout": 20.0,
+        "stop_timeout": 2.0,
+    }
+    settings.update(overrides)
+    return InfrastructureManagerConfig(**settings)  # type: ignore[arg-type]
+
+
+@dataclass
+class Census:
+    """Ids of every container, network, volume and image on the engine."""
+
+    containers: set[str] = field(default_factory=set)
+    networks: set[str] = field(default_factory=set)
+    volumes: set[str] = field(default_factory=set)
+    images: set[str] = field(default_factory=set)
+
+    @classmethod
+    def take(cls, engine: DockerEngine) -> Census:
+        return cls(
+            {c.id for c in engine.list_containers()},
+            {n.id for n in engine.list_networks()},
+            {v.name for v in engine.list_volumes()},
+            {i.id for i in engine.list_images()},
+        )
+
+
+@dataclass
+class Tracker:
+    """Names a test created outside infranb, plus its stacks; all removed at teardown."""
+
+    engine: DockerEngine
+    stacks: list[str] = field(default_factory=list)
+    containers: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+    def cleanup(self) -> None:
+        api = self.engine.api
+        for stack in self.stacks:
+            label = {"label": [f"infranb.stack={stack}"]}
+            for c in self.engine.list_containers(label):
+                self.containers.append(c.id)
+            self.networks += [n.id for n in self.engine.list_networks(label)]
+            self.volumes += [v.name for v in self.engine.list_volumes(label)]
+        for ref in self.containers:
+            with contextlib.suppress(Exception):
+                api.remove_container(ref, force=True)
+        for ref in self.networks:
+            with contextlib.suppress(Exception):
+                api.remove_network(ref)
+        for ref in self.volumes:
+            with contextlib.suppress(Exception):
+                api.remove_volume(ref, force=True)
+        for ref in self.images:
+            with contextlib.suppress(Exception):
+                api.remove_image(ref, force=True)
+
+
+@pytest.fixture
+def tracker(engine: DockerEngine) -> Iterator[Tracker]:
+    tracked = Tracker(engine)
+    yield tracked
+    tracked.cleanup()
+
+
+@pytest.fixture
+def stack(uid: str, tracker: Tracker) -> str:
+    tracker.stacks.append(uid)
+    return uid
+
+
+@pytest.fixture
+def manager(engine: DockerEngine) -> Iterator[InfrastructureManager]:
+    with InfrastructureManager(config=fast_config()) as m:
+        yield m
+
+
+@pytest.fixture(scope="session")
+def demo_images(engine: DockerEngine) -> None:
+    for image in (BASE, WEB):
+        if engine.image_id(image) is None:
+            pytest.fail(f"{image} is missing: run scripts/build-images.sh")
+
+
+def foreign_container(engine: DockerEngine, tracker: Tracker, name: str, **kwargs: object) -> str:
+    """A container infranb did not create (no infranb labels)."""
+    created = engine.api.create_container(BASE, name=name, **kwargs)
+    tracker.containers.append(created["Id"])
+    engine.api.start(created["Id"])
+    return str(created["Id"])
+
+
+def registry_up(port: int) -> bool:
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2)
+        return True
+    except urllib.error.HTTPError as e:
+        return e.code == 401
+    except OSError:
+        return False
+
+
+__all__ = ["InfraError"]

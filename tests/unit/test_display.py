@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from infranb import InfrastructureOperation, InfrastructureResult
+from infranb.display import frames
+from infranb.models import ContainerOutcome, HealthRecord, ImageOutcome, RemovedResource
+from infranb.planning import PlanStep
+
+HOSTILE = '<script>alert("x")</script>&\''
+
+
+def results() -> list[InfrastructureResult]:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        InfrastructureResult(
+            True,
+            "orchestrate_containers",
+            containers=[
+                ContainerOutcome(
+                    "web",
+                    "img",
+                    "create",
+                    0,
+                    "running",
+                    "healthy",
+                    "abc",
+                    ("1->80",),
+                    ("net",),
+                    when,
+                    1.5,
+                )
+            ],
+        ),
+        InfrastructureResult(
+            True,
+            "orchestrate_containers",
+            dry_run=True,
+            plan=[PlanStep("web", "create", 0, "img", "not on the engine yet")],
+        ),
+        InfrastructureResult(
+            True, "manage_images", images=[ImageOutcome("a:1", "pulled", "sha", 10, 0.1)]
+        ),
+        InfrastructureResult(
+            True, "cleanup_resources", removed=[RemovedResource("container", "x", "id", 5, "st")]
+        ),
+        InfrastructureResult(
+            True,
+            "health_check",
+            health=[HealthRecord("web", "healthy", "running", None, 0, "ok", when)],
+        ),
+    ]
+
+
+@pytest.mark.parametrize("result", results(), ids=lambda r: f"{r.operation}-{r.dry_run}")
+def test_frames_have_fixed_schema_also_when_empty(result: InfrastructureResult) -> None:
+    full = result.to_frame()
+    empty = InfrastructureResult(True, result.operation, dry_run=result.dry_run).to_frame()
+    assert len(full) == 1
+    assert list(full.columns) == list(empty.columns)
+    assert dict(full.dtypes) == dict(empty.dtypes)
+
+
+def test_datetimes_are_utc_and_sizes_integers() -> None:
+    data = results()[0].to_frame()
+    assert str(data["started_at"].dtype) == "datetime64[ns, UTC]"
+    assert isinstance(data["action"].dtype, pd.CategoricalDtype)
+    assert str(results()[2].to_frame()["size"].dtype) == "Int64"
+
+
+def test_html_escapes_everything() -> None:
+    result = InfrastructureResult(
+        False,
+        "health_check",
+        error=HOSTILE,
+        health=[HealthRecord(HOSTILE, "unhealthy", "running", None, 3, HOSTILE, None)],
+        health_details={HOSTILE: {"last_output": HOSTILE}},
+    )
+    html = result._repr_mimebundle_()["text/html"]
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "&quot;x&quot;" in html and "&#x27;" in html and "&amp;" in html
+
+
+def test_renders_are_deterministic() -> None:
+    for result in results():
+        assert result._repr_mimebundle_() == result._repr_mimebundle_()
+        assert "uuid" not in result._repr_mimebundle_()["text/html"]
+
+
+def test_operation_repr_masks_secrets_and_shows_waves() -> None:
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        containers=[
+            {"image": "i", "name": "db", "environment": {"POSTGRES_PASSWORD": "hunter22"}},
+            {"image": "i", "name": "web", "depends_on": ["db"]},
+        ],
+    )
+    bundle = op._repr_mimebundle_()
+    for text in bundle.values():
+        assert "hunter22" not in text
+    assert "wave 1: web" in bundle["text/plain"]
+
+
+def test_plain_text_fallback_is_present() -> None:
+    html = results()[0]._repr_mimebundle_()["text/html"]
+    assert 'class="inb-text-fallback"' in html and "hidden" in html
+
+
+def test_logs_and_exec_frames_mask_secrets() -> None:
+    logs = frames.logs_frame(
+        "db", ["2026-01-01T00:00:00.123456789Z pw is hunter22", "junk"], ["hunter22"]
+    )
+    assert "hunter22" not in logs.to_string()
+    assert str(logs["time"].dtype) == "datetime64[ns, UTC]"
+    assert pd.isna(logs["time"][1])
+    out = frames.exec_frame("db", ["echo", "hunter22"], 0, "hunter22\n", ["hunter22"])
+    assert "hunter22" not in out.to_string()
+
+
+def test_stats_frame_computes_cpu_percent() -> None:
+    sample = {
+        "cpu_stats": {
+            "cpu_usage": {"total_usage": 200},
+            "system_cpu_usage": 2000,
+            "online_cpus": 2,
+        },
+        "precpu_stats": {"cpu_usage": {"total_usage": 100}, "system_cpu_usage": 1000},
+        "memory_stats": {"usage": 100, "limit": 1000, "stats": {"inactive_file": 0}},
+        "networks": {"eth0": {"rx_bytes": 5, "tx_bytes": 6}},
+    }
+    row = frames.stats_frame([("web", sample)]).iloc[0]
+    assert row["cpu_percent"] == 20.0
+    assert row["memory_percent"] == 10.0
+    assert row["net_rx_bytes"] == 5
