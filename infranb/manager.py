@@ -291,18 +291,21 @@ class InfrastructureManager:
         return run_sync(self.aexec(name, command))
 
     async def astop(self, names: Sequence[str]) -> list[str]:
-        """Stop containers; with ``auto_remove_containers`` also remove them."""
+        """Stop containers; with ``auto_remove_containers`` also remove those infranb made."""
 
         async def stop(name: str) -> str:
             await self._call(self.engine.stop_container, name, self.config.stop_timeout)
-            if self.config.auto_remove_containers:
+            details = await self._call(self.engine.inspect_container, name)
+            # A container infranb did not create is stopped as asked, never removed.
+            managed = details is not None and details.labels.get(LABEL_MANAGED) == "true"
+            if self.config.auto_remove_containers and managed:
                 await self._call(self.engine.remove_container, name)
             return name
 
         return list(await asyncio.gather(*(stop(n) for n in names)))
 
     def stop(self, names: Sequence[str]) -> list[str]:
-        """Stop containers; with ``auto_remove_containers`` also remove them."""
+        """Stop containers; with ``auto_remove_containers`` also remove those infranb made."""
         return run_sync(self.astop(names))
 
     async def arestart(self, names: Sequence[str]) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from infranb.errors import BuildFailed
 from infranb.models import ImageOutcome, InfrastructureOperation, InfrastructureResult
-from infranb.runtime import Runtime
+from infranb.runtime import LABEL_RUN, Runtime
 from infranb.secrets import is_secret_key
 
 
@@ -67,7 +67,8 @@ async def manage_images(
                 buildargs=buildargs,
                 nocache=bool(params.get("nocache", False)),
                 pull=bool(params.get("pull", False)),
-                labels=rt.labels(None),
+                # No run label: it would change every build and defeat the layer cache.
+                labels={k: v for k, v in rt.labels(None).items() if k != LABEL_RUN},
                 on_log=on_log,
             )
         except BuildFailed as e:

@@ -404,12 +404,10 @@ async def _bring_up(
             s.depends_on.get(spec.name) == "completed_successfully" for s in desired.specs
         )
         if details is None or (details.state != "running" and not (completes and exited_ok)):
-            state = "gone" if details is None else details.state
+            state = "is gone" if details is None else _describe(details)
             raise await _failure(
-                rt,
-                spec.name,
-                progress.ids[spec.name],
-                f"container {spec.name} is {state} after the stack came up",
+                rt, spec.name, progress.ids[spec.name],
+                f"container {spec.name} {state} right after starting",
             )
 
     # 5. Success: drop what was replaced, and orphans when asked.
@@ -419,6 +417,12 @@ async def _bring_up(
         orphans = [existing[n] for n in result.orphans]
         result.containers_removed.extend(await remove_containers(rt, orphans))
     _fill_result(result, desired, plan, progress, final, journal, by_name)
+
+
+def _describe(details: ContainerDetails) -> str:
+    if details.state in ("exited", "dead"):
+        return f"exited with code {details.exit_code}"
+    return f"is {details.state}"
 
 
 def _fill_result(

@@ -1,0 +1,150 @@
+"""manage_images against the engine and the local registries (127.0.0.1:5000 / :5001)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from infranb import InfrastructureManager, InfrastructureOperation
+from infranb.engine import DockerEngine
+from tests.integration.conftest import AUTH_REGISTRY, BASE, REGISTRY, fast_config, registry_up
+
+pytestmark = pytest.mark.usefixtures("demo_images")
+PASSWORD = "infranb-test-pass"  # the local test registry's password, see scripts/registry.sh
+
+
+def images(**params) -> InfrastructureOperation:
+    return InfrastructureOperation(operation="manage_images", image_params=params)
+
+
+@pytest.fixture
+def registry() -> str:
+    if not registry_up(5000):
+        pytest.fail("the local registry on 127.0.0.1:5000 is not running: scripts/registry.sh")
+    return REGISTRY
+
+
+def test_pull_from_local_registry_with_progress(manager, engine, tracker, registry) -> None:
+    ref = f"{registry}/infranb-demo/web:1"
+    tracker.images.append(ref)
+    if engine.image_id(ref):
+        engine.remove_image(ref)
+    events = []
+    result = manager.run(images(action="pull", image=ref), progress=events.append)
+    assert result.success, result.error
+    assert result.images_pulled == [ref]
+    assert engine.image_id(ref) == engine.image_id("infranb-demo/web:1")
+    assert result.images[0].size and result.images[0].size > 0
+    assert any(e.kind == "pull" for e in events)
+
+
+def test_pull_of_missing_image_reports_engine_message(manager, registry) -> None:
+    result = manager.run(images(action="pull", image=f"{registry}/infranb-demo/absent:9"))
+    assert not result.success
+    assert "absent" in result.error and "not found" in result.error.lower()
+
+
+def test_pull_when_registry_is_down(manager) -> None:
+    result = manager.run(images(action="pull", image="127.0.0.1:5999/infranb-demo/base:1"))
+    assert not result.success
+    assert "127.0.0.1:5999" in result.error
+
+
+def test_credentials_from_docker_config(engine, tracker, tmp_path, monkeypatch, uid) -> None:
+    if not registry_up(5001):
+        pytest.fail("the auth registry on 127.0.0.1:5001 is not running: scripts/registry.sh")
+    ref = f"{AUTH_REGISTRY}/infranb-demo/{uid}:1"
+    tracker.images.append(ref)
+    # Push a private image with the engine's own auth, then pull it back through infranb.
+    engine.api.tag(BASE, f"{AUTH_REGISTRY}/infranb-demo/{uid}", "1")
+    auth = {"username": "infranb", "password": PASSWORD}
+    for line in engine.api.push(
+        f"{AUTH_REGISTRY}/infranb-demo/{uid}", "1", auth_config=auth, stream=True, decode=True
+    ):
+        assert "error" not in line, line
+    engine.remove_image(ref)
+
+    denied_dir = tmp_path / "none"
+    denied_dir.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(denied_dir))
+    with InfrastructureManager(config=fast_config()) as anonymous:
+        denied = anonymous.run(images(action="pull", image=ref))
+    assert not denied.success
+    assert "no basic auth credentials" in denied.error or "unauthorized" in denied.error
+
+    config_dir = tmp_path / "docker"
+    config_dir.mkdir()
+    token = base64.b64encode(f"infranb:{PASSWORD}".encode()).decode()
+    (config_dir / "config.json").write_text(json.dumps({"auths": {AUTH_REGISTRY: {"auth": token}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
+    with InfrastructureManager(config=fast_config()) as authorised:
+        pulled = authorised.run(images(action="pull", image=ref))
+    assert pulled.success, pulled.error
+    for text in (repr(pulled), pulled._repr_mimebundle_()["text/html"], str(pulled.to_frame())):
+        assert PASSWORD not in text and token not in text
+
+
+def test_build_tag_remove(manager, engine, tracker, tmp_path, uid) -> None:
+    (tmp_path / "Dockerfile.prod").write_text(
+        f"FROM {BASE}\nARG GREETING\nRUN echo built-$GREETING > /www/greeting\n"
+    )
+    tag = f"infranb-test/{uid}:1"
+    tracker.images += [tag, f"infranb-test/{uid}:2"]
+    events = []
+    built = manager.run(
+        images(
+            action="build",
+            path=str(tmp_path),
+            tag=tag,
+            dockerfile="Dockerfile.prod",
+            buildargs={"GREETING": "hi"},
+        ),
+        progress=events.append,
+    )
+    assert built.success, built.error
+    assert built.images_built == [tag]
+    assert any(line.startswith("Step 3/") and "RUN echo" in line for line in built.build_logs)
+    assert any(e.kind == "build" for e in events)
+    image_id = engine.image_id(tag)
+    assert image_id and built.images[0].image_id == image_id
+    assert engine.api.inspect_image(tag)["Config"]["Labels"]["infranb.managed"] == "true"
+
+    tagged = manager.run(images(action="tag", image=tag, tag=f"infranb-test/{uid}:2"))
+    assert tagged.success and engine.image_id(f"infranb-test/{uid}:2") == image_id
+    removed = manager.run(images(action="remove", image=f"infranb-test/{uid}:2"))
+    assert removed.success and removed.images_removed == [f"infranb-test/{uid}:2"]
+    assert engine.image_id(f"infranb-test/{uid}:2") is None
+
+
+def test_failing_build_reports_the_step(manager, tmp_path, uid, tracker) -> None:
+    (tmp_path / "Dockerfile").write_text(f"FROM {BASE}\nRUN echo about-to-fail && exit 7\n")
+    tracker.images.append(f"infranb-test/{uid}:bad")
+    result = manager.run(images(action="build", path=str(tmp_path), tag=f"infranb-test/{uid}:bad"))
+    assert not result.success
+    assert "returned a non-zero code: 7" in result.error
+    assert any("about-to-fail" in line for line in result.build_logs)
+
+
+def test_build_args_that_look_secret_are_masked(manager, tmp_path, uid, tracker) -> None:
+    (tmp_path / "Dockerfile").write_text(f"FROM {BASE}\nARG API_TOKEN\nRUN echo $API_TOKEN\n")
+    tracker.images.append(f"infranb-test/{uid}:s")
+    result = manager.run(
+        images(
+            action="build",
+            path=str(tmp_path),
+            tag=f"infranb-test/{uid}:s",
+            buildargs={"API_TOKEN": "tok-123456"},
+        )
+    )
+    assert result.success, result.error
+    assert "tok-123456" not in "\n".join(result.build_logs)
+
+
+def test_engine_unavailable_is_one_sentence() -> None:
+    with InfrastructureManager(engine=DockerEngine("unix:///nonexistent/docker.sock")) as m:
+        result = m.run(images(action="pull", image="a:1"))
+    assert not result.success
+    assert result.error.startswith("No Docker engine answers at unix:///nonexistent/docker.sock")
+    assert "Traceback" not in result.error
