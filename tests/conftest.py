@@ -10,6 +10,9 @@ import pytest
 
 from infranb.engine import DockerEngine
 from infranb.errors import InfraError
+from tests.widget_helpers import strict_callbacks
+
+__all__ = ["strict_callbacks"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

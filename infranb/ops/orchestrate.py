@@ -406,7 +406,9 @@ async def _bring_up(
         if details is None or (details.state != "running" and not (completes and exited_ok)):
             state = "is gone" if details is None else _describe(details)
             raise await _failure(
-                rt, spec.name, progress.ids[spec.name],
+                rt,
+                spec.name,
+                progress.ids[spec.name],
                 f"container {spec.name} {state} right after starting",
             )
 

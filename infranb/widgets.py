@@ -1,0 +1,744 @@
+"""ipywidgets forms that build and run ``InfrastructureOperation`` requests.
+
+    from infranb.widgets import operation_form
+    operation_form(manager)          # four forms in a Tab
+
+Each form's ``.operation`` is the request its inputs describe, in the spec's dict format and
+with only the keys that have values, so ``Form.from_operation(op).operation == op``.
+Validation is the core's own ``validate()``: each problem is shown next to the field it names
+and Run is disabled while there is any. Run schedules the operation on the kernel's loop and
+writes progress and the result into an ``Output`` with ``append_*`` (never ``with out:``).
+
+Secret environment values go into password fields; a value is moved out of the widget (into
+the form's Python object) as soon as it arrives, so it never reaches saved widget state.
+Text fields use a short syntax: ``a, b`` is a list, ``k=v, k2=v2`` a dict, JSON also works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import ipywidgets as w
+
+from infranb.manager import InfrastructureManager
+from infranb.models import InfrastructureOperation, InfrastructureResult, ProgressEvent
+from infranb.secrets import SecretRef, is_secret_key
+
+_REF = re.compile(r"^\$\{(env|file):(.+)\}$")
+
+
+# ---------------------------------------------------------------- text <-> values
+
+
+def render_value(value: Any) -> str:
+    """Short text for a list or dict of plain strings; JSON for anything else."""
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(_plain(v) for v in value):
+        return ", ".join(value)
+    if (
+        isinstance(value, dict)
+        and value
+        and all(_plain(k) and _plain(v) and "=" not in k for k, v in value.items())
+    ):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return json.dumps(value)
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str) and value != "" and not any(c in value for c in ',[]{}"\n')
+
+
+def parse_value(text: str) -> Any:
+    """Inverse of ``render_value``; raises ``ValueError`` for malformed JSON."""
+    text = text.strip()
+    if not text:
+        return None
+    if text[0] in '[{"' or text in ("true", "false") or (text[0].isdigit() and text.isdigit()):
+        return json.loads(text)
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if items and all("=" in item for item in items):
+        return dict(item.split("=", 1) for item in items)
+    return items
+
+
+def render_env(env: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """(text of plain variables and references, secret values kept out of the widgets)."""
+    lines, secrets = [], {}
+    for key, value in env.items():
+        if isinstance(value, SecretRef):
+            lines.append(f"{key}=${{{value.source}:{value.name}}}")
+        elif isinstance(value, str) and is_secret_key(key):
+            secrets[key] = value
+        else:
+            lines.append(f"{key}={json.dumps(value) if not isinstance(value, str) else value}")
+    return "\n".join(lines), secrets
+
+
+def parse_env(text: str) -> dict[str, Any]:
+    env: dict[str, Any] = {}
+    for raw in text.splitlines():
+        if not raw.strip():
+            continue
+        key, sep, value = raw.partition("=")
+        if not sep:
+            raise ValueError(f"{raw.strip()!r} must look like KEY=value")
+        ref = _REF.match(value.strip())
+        env[key.strip()] = SecretRef(ref.group(1), ref.group(2)) if ref else value
+    return env
+
+
+# ---------------------------------------------------------------- base form
+
+
+class _Form(w.VBox):
+    """What the four forms share: validation display, Run/Plan, progress and output."""
+
+    kind: ClassVar[str]
+    _task: asyncio.Future[Any] | None
+
+    def __init__(
+        self,
+        manager: InfrastructureManager | None = None,
+        template: InfrastructureOperation | None = None,
+    ) -> None:
+        self.manager = manager
+        self._template = template or InfrastructureOperation(operation=self.kind)
+        self._task = None
+        self._problems = w.HTML()
+        self._status = w.HTML()
+        self.output = w.Output(layout=w.Layout(max_height="40em", overflow="auto"))
+        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
+        self.run_button.on_click(self._on_run_click)
+        self._buttons = w.HBox([self.run_button])
+        self.last_result: InfrastructureResult | None = None
+        super().__init__()
+
+    # subclasses: _fields() -> list of widgets; _values() -> dict of operation fields
+    def _values(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _field_widgets(self) -> dict[str, w.Widget]:
+        """Problem prefixes (``stack``, ``image_params.tag``…) -> the widget to mark."""
+        return {}
+
+    @property
+    def operation(self) -> InfrastructureOperation:
+        """The request the inputs describe (raises ``ValueError`` for unreadable text)."""
+        return dataclasses.replace(self._template, operation=self.kind, **self._values())
+
+    def problems(self) -> list[str]:
+        try:
+            op = self.operation
+        except (ValueError, TypeError) as e:
+            return [str(e)]
+        config = self.manager.config if self.manager else None
+        return op.validate(config)
+
+    def _layout(self, body: list[w.Widget]) -> None:
+        self.children = [*body, self._problems, self._buttons, self._status, self.output]
+        self._watch(self)
+        self.refresh()
+
+    def _watch(self, widget: w.Widget) -> None:
+        for child in getattr(widget, "children", ()):
+            self._watch(child)
+        if isinstance(widget, w.ValueWidget) and not getattr(widget, "_infranb_watched", False):
+            widget.observe(lambda _change: self.refresh(), names="value")
+            widget._infranb_watched = True
+
+    def refresh(self) -> None:
+        """Re-validate and mark each problem next to its field."""
+        problems = self.problems()
+        by_widget: dict[int, tuple[w.Widget, list[str]]] = {}
+        for prefix, widget in self._field_widgets().items():
+            mine = by_widget.setdefault(id(widget), (widget, []))[1]
+            mine += [p for p in problems if p.startswith((prefix + ":", prefix + "."))]
+        for widget, mine in by_widget.values():
+            widget.layout.border = "1px solid #c62828" if mine else ""
+            widget.tooltip = "; ".join(mine) if mine else None
+        self._problems.value = "".join(
+            f'<div style="color:#c62828">⚠ {_escape(p)}</div>' for p in problems
+        )
+        self.run_button.disabled = bool(problems) or self._running()
+        for button in self._buttons.children:
+            if button is not self.run_button:
+                button.disabled = self.run_button.disabled
+
+    def _running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def _on_run_click(self, _button: w.Button) -> None:
+        self.start(dry_run=False)
+
+    def start(self, *, dry_run: bool = False) -> asyncio.Future[Any] | None:
+        """Schedule the operation on the running loop; a second start while running is
+        ignored. Returns the task (``None`` when nothing was started)."""
+        if self._running() or self.manager is None:
+            if self.manager is None:
+                self._status.value = "No manager: create the form with a manager to run it."
+            return None
+        try:
+            op = self.operation
+        except (ValueError, TypeError) as e:
+            self._status.value = f'<span style="color:#c62828">{_escape(str(e))}</span>'
+            return None
+        if dry_run:
+            op = dataclasses.replace(op, dry_run=True)
+        self._consume_secrets()
+        self.output.clear_output()
+        self._task = asyncio.ensure_future(self._execute(op))
+        self.refresh()
+        return self._task
+
+    async def _execute(self, op: InfrastructureOperation) -> None:
+        assert self.manager is not None
+        self._status.value = f"running {op.operation}…"
+        try:
+            result = await self.manager.execute(op, progress=self._on_progress)
+        except asyncio.CancelledError:
+            self._status.value = "cancelled (what had started was rolled back)"
+            raise
+        except Exception as e:
+            self._status.value = f'<span style="color:#c62828">{_escape(repr(e))}</span>'
+            return
+        finally:
+            self.refresh()
+        self.last_result = result
+        self._status.value = "done" if result.success else "failed"
+        self.output.append_display_data(result)
+        frame = result.to_frame()
+        if len(frame):
+            self.output.append_display_data(frame)
+        self.refresh()
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if event.kind == "pull" and event.current is not None:
+            return  # per-layer byte counts would flood the output
+        text = f"{event.kind}: {event.resource}" + (f" {event.message}" if event.message else "")
+        self.output.append_stdout(text + "\n")
+
+    def _consume_secrets(self) -> None:
+        """Hook for forms that hold secrets."""
+
+    @classmethod
+    def from_operation(
+        cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
+    ) -> _Form:
+        raise NotImplementedError
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+def _text(description: str, value: str = "", placeholder: str = "") -> w.Text:
+    return w.Text(
+        value=value,
+        description=description,
+        placeholder=placeholder,
+        style={"description_width": "110px"},
+        layout=w.Layout(width="95%"),
+    )
+
+
+def _parse_field(widget: w.Text, label: str) -> Any:
+    try:
+        return parse_value(widget.value)
+    except ValueError as e:
+        raise ValueError(f"{label}: cannot read {widget.value!r} ({e})") from e
+
+
+# ---------------------------------------------------------------- orchestrate
+
+
+class ContainerRow(w.VBox):
+    """One container of an OrchestrateForm."""
+
+    HANDLED = (
+        "image",
+        "name",
+        "command",
+        "ports",
+        "environment",
+        "volumes",
+        "networks",
+        "depends_on",
+        "healthcheck",
+    )
+
+    def __init__(
+        self,
+        spec: dict[str, Any] | None = None,
+        images: list[str] | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        spec = dict(spec or {})
+        self.image = w.Combobox(
+            value=str(spec.get("image", "")),
+            options=images or [],
+            description="image",
+            ensure_option=False,
+            style={"description_width": "110px"},
+            layout=w.Layout(width="95%"),
+        )
+        self.name = _text("name", str(spec.get("name", "")), "e.g. web")
+        command = spec.get("command")
+        self.command = _text(
+            "command",
+            command if isinstance(command, str) else json.dumps(command) if command else "",
+            "sh -c '…' or a JSON list",
+        )
+        self.ports = _text("ports", render_value(spec.get("ports")), "8080:80 or 80=8080")
+        env_text, self._secrets = render_env(dict(spec.get("environment") or {}))
+        self.environment = w.Textarea(
+            value=env_text,
+            description="environment",
+            placeholder="KEY=value per line; ${env:NAME} reads a secret",
+            style={"description_width": "110px"},
+            layout=w.Layout(width="95%"),
+        )
+        self.secret_key = _text("secret name", "", "e.g. POSTGRES_PASSWORD")
+        self.secret_value = w.Password(
+            description="secret value",
+            continuous_update=False,
+            style={"description_width": "110px"},
+        )
+        self.secret_value.observe(self._on_secret_value, names="value")
+        self.secret_list = w.HTML()
+        self.volumes = _text("volumes", render_value(spec.get("volumes")), "db-data=/data")
+        self.networks = _text("networks", render_value(spec.get("networks")), "app-net")
+        depends = spec.get("depends_on")
+        self.depends_on = w.TagsInput(
+            value=list(depends) if isinstance(depends, list) else [], allow_duplicates=False
+        )
+        self._depends_extra = depends if isinstance(depends, dict) else None
+        health = spec.get("healthcheck")
+        self.healthcheck = _text(
+            "healthcheck",
+            health["test"]
+            if isinstance(health, dict)
+            and list(health) == ["test"]
+            and isinstance(health["test"], str)
+            else json.dumps(health)
+            if health
+            else "",
+            "shell test, or JSON {test, interval, retries}",
+        )
+        extra = {k: v for k, v in spec.items() if k not in self.HANDLED}
+        self.extra = _text(
+            "other keys", json.dumps(extra) if extra else "", 'JSON, e.g. {"restart": "always"}'
+        )
+        self.up = w.Button(icon="arrow-up", tooltip="move up", layout=w.Layout(width="36px"))
+        self.down = w.Button(icon="arrow-down", tooltip="move down", layout=w.Layout(width="36px"))
+        self.remove = w.Button(icon="trash", tooltip="remove", layout=w.Layout(width="36px"))
+        self._on_change = on_change
+        self._show_secrets()
+        super().__init__(
+            [
+                w.HBox([self.up, self.down, self.remove]),
+                self.image,
+                self.name,
+                self.command,
+                self.ports,
+                self.environment,
+                w.HBox([self.secret_key, self.secret_value]),
+                self.secret_list,
+                self.volumes,
+                self.networks,
+                w.HBox([w.Label("depends_on", layout=w.Layout(width="110px")), self.depends_on]),
+                self.healthcheck,
+                self.extra,
+            ],
+            layout=w.Layout(border="1px solid #ccc", padding="4px", margin="4px 0"),
+        )
+
+    def _on_secret_value(self, change: dict[str, Any]) -> None:
+        value = change["new"]
+        if not value:
+            return
+        key = self.secret_key.value.strip() or "SECRET"
+        self._secrets[key] = value
+        # Out of the widget at once: the saved notebook never holds the value.
+        self.secret_value.value = ""
+        self.secret_key.value = ""
+        self._show_secrets()
+        if self._on_change:
+            self._on_change()
+
+    def _show_secrets(self) -> None:
+        names = ", ".join(f"{_escape(k)}=••••••" for k in self._secrets)
+        self.secret_list.value = f"<small>secrets set: {names}</small>" if names else ""
+
+    def spec(self) -> dict[str, Any]:
+        """The container dict, only with keys that have values."""
+        spec: dict[str, Any] = {}
+        if self.image.value.strip():
+            spec["image"] = self.image.value.strip()
+        if self.name.value.strip():
+            spec["name"] = self.name.value.strip()
+        command = self.command.value.strip()
+        if command:
+            spec["command"] = json.loads(command) if command.startswith("[") else command
+        for key, widget in (
+            ("ports", self.ports),
+            ("volumes", self.volumes),
+            ("networks", self.networks),
+        ):
+            value = _parse_field(widget, key)
+            if value is not None:
+                spec[key] = [value] if key == "networks" and isinstance(value, str) else value
+        env = parse_env(self.environment.value)
+        plain_secrets = [k for k, v in env.items() if is_secret_key(k) and isinstance(v, str)]
+        if plain_secrets:
+            raise ValueError(
+                f"environment: {', '.join(plain_secrets)} look secret; type their values in "
+                "the secret fields or use ${env:NAME} so they never reach the notebook"
+            )
+        env.update(self._secrets)
+        if env:
+            spec["environment"] = env
+        if self._depends_extra is not None:
+            spec["depends_on"] = self._depends_extra
+        elif self.depends_on.value:
+            spec["depends_on"] = list(self.depends_on.value)
+        health = self.healthcheck.value.strip()
+        if health:
+            spec["healthcheck"] = json.loads(health) if health.startswith("{") else {"test": health}
+        if self.extra.value.strip():
+            extra = json.loads(self.extra.value)
+            if not isinstance(extra, dict):
+                raise ValueError("other keys: must be a JSON object")
+            spec.update(extra)
+        return spec
+
+
+class OrchestrateForm(_Form):
+    """A stack: a name and container rows that can be added, removed and reordered."""
+
+    kind = "orchestrate_containers"
+
+    def __init__(
+        self,
+        manager: InfrastructureManager | None = None,
+        template: InfrastructureOperation | None = None,
+    ) -> None:
+        super().__init__(manager, template)
+        self.stack = _text(
+            "stack",
+            self._template.stack or "",
+            f"default: {manager.config.default_stack if manager else 'default'}",
+        )
+        self.remove_orphans = w.Checkbox(
+            value=self._template.remove_orphans, description="remove orphans"
+        )
+        self.rows_box = w.VBox()
+        self.add_button = w.Button(description="Add container", icon="plus")
+        self.add_button.on_click(lambda _b: self.add_row())
+        self.plan_button = w.Button(description="Plan", icon="list")
+        self.plan_button.on_click(lambda _b: self.start(dry_run=True))
+        self._buttons.children = (self.plan_button, self.run_button)
+        self._images = self._local_images()
+        for spec in self._template.containers:
+            self.add_row(spec, refresh=False)
+        self._layout([self.stack, self.remove_orphans, self.rows_box, self.add_button])
+
+    def _local_images(self) -> list[str]:
+        if self.manager is None:
+            return []
+        try:
+            return sorted({t for i in self.manager.engine.list_images() for t in i.tags})
+        except Exception:
+            return []
+
+    @property
+    def rows(self) -> list[ContainerRow]:
+        return list(self.rows_box.children)
+
+    def add_row(self, spec: dict[str, Any] | None = None, *, refresh: bool = True) -> ContainerRow:
+        row = ContainerRow(spec, self._images, on_change=self.refresh)
+        row.remove.on_click(lambda _b: self._remove_row(row))
+        row.up.on_click(lambda _b: self._move_row(row, -1))
+        row.down.on_click(lambda _b: self._move_row(row, 1))
+        self.rows_box.children = (*self.rows_box.children, row)
+        if refresh:
+            self._watch(row)
+            self.refresh()
+        return row
+
+    def _remove_row(self, row: ContainerRow) -> None:
+        self.rows_box.children = tuple(r for r in self.rows if r is not row)
+        self.refresh()
+
+    def _move_row(self, row: ContainerRow, step: int) -> None:
+        rows = self.rows
+        i = rows.index(row)
+        j = min(max(i + step, 0), len(rows) - 1)
+        rows[i], rows[j] = rows[j], rows[i]
+        self.rows_box.children = tuple(rows)
+        self.refresh()
+
+    def refresh(self) -> None:
+        names = [r.name.value.strip() for r in self.rows if r.name.value.strip()]
+        for row in self.rows:
+            row.depends_on.allowed_tags = [n for n in names if n != row.name.value.strip()]
+        super().refresh()
+
+    def _values(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack.value.strip() or None,
+            "remove_orphans": self.remove_orphans.value,
+            "containers": [row.spec() for row in self.rows],
+        }
+
+    def _field_widgets(self) -> dict[str, w.Widget]:
+        marked: dict[str, w.Widget] = {"stack": self.stack}
+        for index, row in enumerate(self.rows):
+            name = row.name.value.strip()
+            for field in (
+                "image",
+                "name",
+                "command",
+                "ports",
+                "environment",
+                "volumes",
+                "networks",
+                "depends_on",
+                "healthcheck",
+            ):
+                widget = getattr(row, field)
+                marked[f"containers[{index}].{field}"] = widget
+                marked[f"containers[{index}] ({name}).{field}"] = widget
+                marked[f"containers ({name}).{field}"] = widget
+        return marked
+
+    def _consume_secrets(self) -> None:
+        for row in self.rows:
+            row.secret_value.value = ""
+
+    @classmethod
+    def from_operation(
+        cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
+    ) -> OrchestrateForm:
+        return cls(manager, template=op)
+
+
+# ---------------------------------------------------------------- images
+
+
+class ImageForm(_Form):
+    """Pull, build, tag or remove an image."""
+
+    kind = "manage_images"
+    FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "pull": ("image",),
+        "build": ("path", "tag", "dockerfile", "buildargs", "nocache"),
+        "tag": ("image", "tag"),
+        "remove": ("image", "force"),
+    }
+
+    def __init__(
+        self,
+        manager: InfrastructureManager | None = None,
+        template: InfrastructureOperation | None = None,
+    ) -> None:
+        super().__init__(manager, template)
+        params = dict(self._template.image_params)
+        action = params.pop("action", "pull")
+        self.action = w.ToggleButtons(options=list(self.FIELDS), value=action, description="action")
+        self.image = _text("image", str(params.pop("image", "")), "127.0.0.1:5000/app:1")
+        self.path = _text("path", str(params.pop("path", "")), "./app")
+        self.tag = _text("tag", str(params.pop("tag", "")), "myapp:1")
+        self.dockerfile = _text("dockerfile", str(params.pop("dockerfile", "")), "Dockerfile")
+        self.buildargs = _text(
+            "buildargs", render_value(params.pop("buildargs", None)), "VERSION=1.2"
+        )
+        self.nocache = w.Checkbox(value=params.get("nocache") is True, description="no cache")
+        self.force = w.Checkbox(value=params.get("force") is True, description="force")
+        for key in ("nocache", "force"):
+            if params.get(key) is True:
+                params.pop(key)
+        self._extra = params  # parameters without a widget survive a round trip
+        self.action.observe(lambda _c: self._show_fields(), names="value")
+        self._layout(
+            [
+                self.action,
+                self.image,
+                self.path,
+                self.tag,
+                self.dockerfile,
+                self.buildargs,
+                w.HBox([self.nocache, self.force]),
+            ]
+        )
+        self._show_fields()
+
+    def _show_fields(self) -> None:
+        wanted = self.FIELDS[self.action.value]
+        for name in ("image", "path", "tag", "dockerfile", "buildargs", "nocache", "force"):
+            getattr(self, name).layout.display = "" if name in wanted else "none"
+
+    def _values(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"action": self.action.value}
+        for name in self.FIELDS[self.action.value]:
+            widget = getattr(self, name)
+            if isinstance(widget, w.Checkbox):
+                if widget.value:
+                    params[name] = True
+            elif name == "buildargs":
+                value = _parse_field(widget, "image_params.buildargs")
+                if value is not None:
+                    params[name] = value
+            elif widget.value.strip():
+                params[name] = widget.value.strip()
+        params.update(self._extra)
+        return {"image_params": params}
+
+    def _field_widgets(self) -> dict[str, w.Widget]:
+        return {
+            f"image_params.{n}": getattr(self, n)
+            for n in ("image", "path", "tag", "dockerfile", "buildargs")
+        }
+
+    @classmethod
+    def from_operation(
+        cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
+    ) -> ImageForm:
+        return cls(manager, template=op)
+
+
+# ---------------------------------------------------------------- cleanup
+
+
+class CleanupForm(_Form):
+    """What to clean up, in which scope, with a dry run to review first."""
+
+    kind = "cleanup_resources"
+    FLAGS = (
+        "cleanup_stopped_containers",
+        "cleanup_unused_images",
+        "cleanup_volumes",
+        "force_remove",
+        "dry_run",
+    )
+
+    def __init__(
+        self,
+        manager: InfrastructureManager | None = None,
+        template: InfrastructureOperation | None = None,
+    ) -> None:
+        template = template or InfrastructureOperation(operation=self.kind, dry_run=True)
+        super().__init__(manager, template)
+        self.flags = {
+            name: w.Checkbox(
+                value=getattr(self._template, name), description=name.replace("_", " ")
+            )
+            for name in self.FLAGS
+        }
+        self.scope = w.ToggleButtons(
+            options=["managed", "all"], value=self._template.scope, description="scope"
+        )
+        self.stack = _text("stack", self._template.stack or "", "all managed stacks")
+        self._layout([*self.flags.values(), self.scope, self.stack])
+
+    def _values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {name: box.value for name, box in self.flags.items()}
+        values["scope"] = self.scope.value
+        values["stack"] = self.stack.value.strip() or None
+        return values
+
+    def _field_widgets(self) -> dict[str, w.Widget]:
+        return {
+            "stack": self.stack,
+            "scope": self.scope,
+            "cleanup_stopped_containers / cleanup_unused_images / cleanup_volumes": self.flags[
+                "cleanup_stopped_containers"
+            ],
+        }
+
+    @classmethod
+    def from_operation(
+        cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
+    ) -> CleanupForm:
+        return cls(manager, template=op)
+
+
+# ---------------------------------------------------------------- health
+
+
+class HealthCheckForm(_Form):
+    """Pick containers from the engine (refreshable) or type names or ids."""
+
+    kind = "health_check"
+
+    def __init__(
+        self,
+        manager: InfrastructureManager | None = None,
+        template: InfrastructureOperation | None = None,
+    ) -> None:
+        super().__init__(manager, template)
+        self.typed = _text("names or ids", ", ".join(self._template.container_ids), "web, db")
+        self.picked = w.SelectMultiple(
+            options=[],
+            description="on the engine",
+            style={"description_width": "110px"},
+            layout=w.Layout(width="95%", height="8em"),
+        )
+        self.refresh_button = w.Button(description="Refresh list", icon="refresh")
+        self.refresh_button.on_click(lambda _b: self.load_containers())
+        self.load_containers()
+        self._layout([self.picked, self.refresh_button, self.typed])
+
+    def load_containers(self) -> None:
+        if self.manager is None:
+            return
+        try:
+            rows = self.manager.engine.list_containers()
+        except Exception as e:
+            self._status.value = _escape(str(e))
+            return
+        self.picked.options = sorted(c.name for c in rows)
+
+    def _values(self) -> dict[str, Any]:
+        typed = [n.strip() for n in self.typed.value.split(",") if n.strip()]
+        return {"container_ids": typed + [n for n in self.picked.value if n not in typed]}
+
+    def _field_widgets(self) -> dict[str, w.Widget]:
+        return {"container_ids": self.typed}
+
+    @classmethod
+    def from_operation(
+        cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
+    ) -> HealthCheckForm:
+        return cls(manager, template=op)
+
+
+def operation_form(manager: InfrastructureManager) -> w.Tab:
+    """The four forms in a Tab."""
+    forms = [
+        OrchestrateForm(manager),
+        ImageForm(manager),
+        CleanupForm(manager),
+        HealthCheckForm(manager),
+    ]
+    tab = w.Tab(children=forms)
+    for index, title in enumerate(("Orchestrate", "Images", "Cleanup", "Health")):
+        tab.set_title(index, title)
+    return tab
+
+
+__all__ = [
+    "CleanupForm",
+    "ContainerRow",
+    "HealthCheckForm",
+    "ImageForm",
+    "OrchestrateForm",
+    "operation_form",
+]

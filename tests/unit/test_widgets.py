@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import pytest
+
+from infranb import InfrastructureOperation, secret_from_env
+from infranb.widgets import (
+    CleanupForm,
+    HealthCheckForm,
+    ImageForm,
+    OrchestrateForm,
+    parse_value,
+    render_value,
+)
+from tests.widget_helpers import all_widget_state
+
+pytestmark = pytest.mark.usefixtures("strict_callbacks")
+
+SPEC_STACK = [
+    {
+        "image": "postgres:15",
+        "name": "db",
+        "environment": {
+            "POSTGRES_DB": "myapp",
+            "POSTGRES_USER": "admin",
+            "POSTGRES_PASSWORD": "secret",
+        },
+        "volumes": {"db-data": "/var/lib/postgresql/data"},
+    },
+    {"image": "redis:7", "name": "cache", "networks": ["app-network"]},
+    {
+        "image": "myapp:latest",
+        "name": "web",
+        "ports": {"3000": "3000"},
+        "networks": ["app-network"],
+        "depends_on": ["db", "cache"],
+    },
+]
+
+ROUND_TRIPS = [
+    InfrastructureOperation(operation="orchestrate_containers", containers=SPEC_STACK),
+    InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="s",
+        remove_orphans=True,
+        containers=[
+            {
+                "image": "a",
+                "name": "x",
+                "command": ["sh", "-c", "y"],
+                "ports": ["8080:80"],
+                "depends_on": {"y": "healthy"},
+                "healthcheck": {"test": ["CMD", "true"], "interval": "1s"},
+                "environment": {"T": secret_from_env("TOKEN")},
+                "restart": "always",
+                "labels": {"a": "b"},
+            },
+            {"image": "a", "name": "y", "healthcheck": {"test": "true"}},
+        ],
+    ),
+    InfrastructureOperation(
+        operation="manage_images", image_params={"action": "pull", "image": "127.0.0.1:5000/a:1"}
+    ),
+    InfrastructureOperation(
+        operation="manage_images",
+        image_params={
+            "action": "build",
+            "path": ".",
+            "tag": "t:1",
+            "dockerfile": "images/base/Dockerfile",
+            "buildargs": {"V": "1"},
+            "nocache": True,
+        },
+    ),
+    InfrastructureOperation(
+        operation="manage_images", image_params={"action": "tag", "image": "a:1", "tag": "b:2"}
+    ),
+    InfrastructureOperation(
+        operation="manage_images", image_params={"action": "remove", "image": "a:1", "force": True}
+    ),
+    InfrastructureOperation(
+        operation="cleanup_resources",
+        cleanup_stopped_containers=True,
+        force_remove=True,
+        stack="s",
+        cleanup_volumes=True,
+    ),
+    InfrastructureOperation(
+        operation="cleanup_resources", cleanup_unused_images=True, scope="all", dry_run=True
+    ),
+    InfrastructureOperation(operation="health_check", container_ids=["web", "db", "cache"]),
+]
+FORMS = {
+    "orchestrate_containers": OrchestrateForm,
+    "manage_images": ImageForm,
+    "cleanup_resources": CleanupForm,
+    "health_check": HealthCheckForm,
+}
+
+
+@pytest.mark.parametrize("op", ROUND_TRIPS, ids=lambda op: op.operation)
+def test_round_trip(op: InfrastructureOperation) -> None:
+    form = FORMS[op.operation].from_operation(op)
+    assert form.operation == op
+    assert form.problems() == op.validate()
+
+
+def test_short_syntax() -> None:
+    for value in (["a", "b"], {"80": "8080"}, {"a": {"b": 1}}, ["x:1", "y:2"], [1, 2]):
+        assert parse_value(render_value(value)) == value
+
+
+def test_validation_marks_the_field_and_disables_run() -> None:
+    form = OrchestrateForm()
+    row = form.add_row({"image": "img", "name": "web"})
+    assert not form.run_button.disabled
+    row.ports.value = "80x"
+    assert form.run_button.disabled
+    assert "ports" in form._problems.value
+    assert row.ports.layout.border
+    assert not row.name.layout.border
+    row.ports.value = "8080:80"
+    assert not form.run_button.disabled and not row.ports.layout.border
+    row.name.value = "bad name"
+    assert form.run_button.disabled and row.name.layout.border
+
+
+def test_depends_on_offers_the_other_rows() -> None:
+    form = OrchestrateForm.from_operation(ROUND_TRIPS[0])
+    assert form.rows[2].depends_on.allowed_tags == ["db", "cache"]
+    form.rows[2].up.click()
+    assert [r.name.value for r in form.rows] == ["db", "web", "cache"]
+    form.rows[1].remove.click()
+    assert [r.name.value for r in form.rows] == ["db", "cache"]
+
+
+def test_secret_typed_in_a_password_field_leaves_the_widgets() -> None:
+    form = OrchestrateForm()
+    row = form.add_row({"image": "img", "name": "db"})
+    row.secret_key.value = "DB_PASSWORD"
+    row.secret_value.value = "typed-secret-42"
+    assert row.secret_value.value == ""
+    assert "typed-secret-42" not in all_widget_state()
+    assert form.operation.containers[0]["environment"] == {"DB_PASSWORD": "typed-secret-42"}
+    assert "DB_PASSWORD=••••••" in row.secret_list.value
+
+
+def test_secrets_from_an_operation_never_enter_widget_state() -> None:
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        containers=[
+            {"image": "img", "name": "db", "environment": {"POSTGRES_PASSWORD": "planted-sec-77"}}
+        ],
+    )
+    form = OrchestrateForm.from_operation(op)
+    assert "planted-sec-77" not in all_widget_state()
+    assert form.operation == op
+
+
+def test_plain_secret_in_environment_text_is_refused() -> None:
+    form = OrchestrateForm()
+    row = form.add_row({"image": "img", "name": "db"})
+    row.environment.value = "API_TOKEN=abc"
+    assert form.run_button.disabled
+    assert "secret fields" in form._problems.value
+
+
+def test_image_form_shows_fields_per_action() -> None:
+    form = ImageForm()
+    form.action.value = "build"
+    assert form.path.layout.display == "" and form.image.layout.display == "none"
+    assert form.run_button.disabled  # path and tag missing
+    form.action.value = "pull"
+    form.image.value = "a:1"
+    assert not form.run_button.disabled
+    assert form.operation.image_params == {"action": "pull", "image": "a:1"}
+
+
+def test_importing_infranb_does_not_import_widgets() -> None:
+    import subprocess
+    import sys
+
+    code = "import infranb, sys; print('ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
