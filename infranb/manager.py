@@ -290,23 +290,26 @@ class InfrastructureManager:
         """Run a command in a running container: its exit code and output lines."""
         return run_sync(self.aexec(name, command))
 
-    async def astop(self, names: Sequence[str]) -> list[str]:
-        """Stop containers; with ``auto_remove_containers`` also remove those infranb made."""
+    async def astop(self, names: Sequence[str], *, remove: bool | None = None) -> list[str]:
+        """Stop containers, then remove those infranb made when ``remove`` (default:
+        ``config.auto_remove_containers``)."""
+        remove = self.config.auto_remove_containers if remove is None else remove
 
         async def stop(name: str) -> str:
             await self._call(self.engine.stop_container, name, self.config.stop_timeout)
             details = await self._call(self.engine.inspect_container, name)
             # A container infranb did not create is stopped as asked, never removed.
             managed = details is not None and details.labels.get(LABEL_MANAGED) == "true"
-            if self.config.auto_remove_containers and managed:
+            if remove and managed:
                 await self._call(self.engine.remove_container, name)
             return name
 
         return list(await asyncio.gather(*(stop(n) for n in names)))
 
-    def stop(self, names: Sequence[str]) -> list[str]:
-        """Stop containers; with ``auto_remove_containers`` also remove those infranb made."""
-        return run_sync(self.astop(names))
+    def stop(self, names: Sequence[str], *, remove: bool | None = None) -> list[str]:
+        """Stop containers, then remove those infranb made when ``remove`` (default:
+        ``config.auto_remove_containers``); a container infranb did not create is never removed."""
+        return run_sync(self.astop(names, remove=remove))
 
     async def arestart(self, names: Sequence[str]) -> list[str]:
         await asyncio.gather(

@@ -170,6 +170,11 @@ class _Form(w.VBox):
             if button is not self.run_button:
                 button.disabled = self.run_button.disabled
 
+    @property
+    def task(self) -> asyncio.Future[Any] | None:
+        """The running (or last) operation task; ``await form.task`` in the next cell."""
+        return self._task
+
     def _running(self) -> bool:
         return self._task is not None and not self._task.done()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infranb.engine import ContainerInfo, ImageInfo
+from infranb.engine import ContainerInfo, ImageInfo, NetworkInfo, VolumeInfo
 from infranb.errors import Conflict, NotFound
 from infranb.models import InfrastructureOperation, InfrastructureResult, RemovedResource
 from infranb.ops.common import remove_containers, remove_networks, remove_volumes
@@ -68,19 +68,35 @@ async def cleanup(op: InfrastructureOperation, rt: Runtime, result: Infrastructu
             RemovedResource("image", ", ".join(i.tags) or "<none>", i.id, i.size) for i in images
         ]
 
-    networks: list[str] = []
+    networks: list[NetworkInfo] = []
     if op.cleanup_stopped_containers:
-        candidates_n = await rt.call(engine.list_networks, scope)
-        networks = [n.name for n in candidates_n if n.name not in BUILTIN_NETWORKS]
+        candidates_n = [
+            n for n in await rt.call(engine.list_networks, scope) if n.name not in BUILTIN_NETWORKS
+        ]
+        users = await rt.gather(*(rt.call(engine.network_containers, n.id) for n in candidates_n))
+        going_names = {c.name for c in containers}
+        # Only networks that nothing outside this cleanup still uses.
+        networks = [
+            n for n, used_by in zip(candidates_n, users, strict=True) if set(used_by) <= going_names
+        ]
+        planned += [
+            RemovedResource("network", n.name, n.id, 0, n.labels.get(LABEL_STACK)) for n in networks
+        ]
 
-    volumes: list[str] = []
+    volumes: list[VolumeInfo] = []
     if op.cleanup_volumes:
         used = {v for c in staying for v in c.volumes}
         volumes = sorted(
-            v.name for v in await rt.call(engine.list_volumes, scope) if v.name not in used
+            (v for v in await rt.call(engine.list_volumes, scope) if v.name not in used),
+            key=lambda v: v.name,
         )
         sizes = await rt.call(engine.volume_sizes) if volumes else {}
-        planned += [RemovedResource("volume", v, v, sizes.get(v, 0)) for v in volumes]
+        planned += [
+            RemovedResource(
+                "volume", v.name, v.name, sizes.get(v.name, 0), v.labels.get(LABEL_STACK)
+            )
+            for v in volumes
+        ]
 
     if skipped_running:
         result.warnings.append(
@@ -98,8 +114,8 @@ async def cleanup(op: InfrastructureOperation, rt: Runtime, result: Infrastructu
         result.containers_removed = [c.name for c in containers if c.name in names]
         removed += [r for r in planned if r.kind == "container" and r.name in names]
     if networks:
-        gone, kept = await remove_networks(rt, networks)
-        removed += [RemovedResource("network", n, n) for n in gone]
+        gone, kept = await remove_networks(rt, [n.name for n in networks])
+        removed += [r for r in planned if r.kind == "network" and r.name in gone]
         # Networks in scope that containers outside it still use are simply kept.
         result.warnings += [k for k in kept if "still used" not in k]
     for image in images:
@@ -107,7 +123,7 @@ async def cleanup(op: InfrastructureOperation, rt: Runtime, result: Infrastructu
             result.images_removed.append(", ".join(image.tags) or image.id[:19])
             removed.append(next(r for r in planned if r.id == image.id))
     if volumes:
-        gone, kept = await remove_volumes(rt, volumes)
+        gone, kept = await remove_volumes(rt, [v.name for v in volumes])
         result.warnings += kept
         removed += [r for r in planned if r.kind == "volume" and r.name in gone]
     result.removed = removed
