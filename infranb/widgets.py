@@ -198,6 +198,8 @@ class _Form(w.VBox):
         self._consume_secrets()
         self.output.clear_output()
         self._task = asyncio.ensure_future(self._execute(op))
+        # Re-enable the buttons once the task is really done (not while it is finishing).
+        self._task.add_done_callback(lambda _task: self.refresh())
         self.refresh()
         return self._task
 
@@ -220,7 +222,6 @@ class _Form(w.VBox):
         frame = result.to_frame()
         if len(frame):
             self.output.append_display_data(frame)
-        self.refresh()
 
     def _on_progress(self, event: ProgressEvent) -> None:
         if event.kind == "pull" and event.current is not None:

@@ -158,6 +158,15 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
         s = result.cleanup_summary
         verb = "would reclaim" if s.get("dry_run") else "reclaimed"
         parts.append(f'<div class="inb-muted">{verb} {_e(_bytes(s["bytes_reclaimed"]))}</div>')
+    if (
+        result.operation == "orchestrate_containers"
+        and result.plan
+        and not result.containers
+        and not result.dry_run
+    ):
+        from infranb.display.frames import plan_frame
+
+        parts.append(section(next(ids), "the plan this run followed", table(plan_frame(result))))
     if result.build_logs:
         parts.append(
             section(

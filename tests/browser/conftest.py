@@ -18,13 +18,21 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI
+from tests.integration.conftest import demo_images, manager, stack, tracker
+
+__all__ = ["demo_images", "manager", "stack", "tracker"]
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -39,7 +47,10 @@ def browser() -> Iterator[object]:
     profile = tempfile.mkdtemp(prefix="infranb-chromium-")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},
         )
         yield context
@@ -82,6 +93,15 @@ def lab() -> Iterator[Lab]:
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     home = root / "home"
     home.mkdir()
+    # Save widget state with notebooks, so tests can check what a saved notebook would hold.
+    settings = home / ".jupyter" / "lab" / "user-settings" / "@jupyter-widgets"
+    settings = settings / "jupyterlab-manager"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text('{"saveState": true}')
+    # Render every cell (no windowing), so the page shows every prompt and output.
+    tracker = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     token = uuid.uuid4().hex
     port = free_port()
     env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter")}
@@ -89,10 +109,21 @@ def lab() -> Iterator[Lab]:
     real = Path.home() / ".config" / "infranb"
     if real.exists():
         shutil.copytree(real, home / ".config" / "infranb")
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-           f"--port={port}", f"--IdentityProvider.token={token}", "--allow-root",
-           f"--ServerApp.root_dir={root / 'notebooks'}", "--ServerApp.open_browser=False",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        "--allow-root",
+        f"--ServerApp.root_dir={root / 'notebooks'}",
+        "--ServerApp.open_browser=False",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     log = open(root / "lab.log", "wb")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -10,9 +10,13 @@ from tests.browser.conftest import ARTIFACTS, REPO
 
 
 def test_main_job_report_is_self_contained(browser) -> None:
-    run = subprocess.run(["bash", "scripts/runbook.sh", "-p", "STACK", "inbt-report",
-                          "-p", "WEB_PORT", "18072"],
-                         cwd=REPO, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        ["bash", "scripts/runbook.sh", "-p", "STACK", "inbt-report", "-p", "WEB_PORT", "18072"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     report = Path(re.search(r"^report:\s+(\S+)$", run.stdout, re.M).group(1))
     executed = Path(re.search(r"^executed:\s+(\S+)$", run.stdout, re.M).group(1))

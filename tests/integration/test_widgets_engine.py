@@ -37,6 +37,8 @@ def test_orchestrate_form_plans_runs_and_keeps_secrets_out(manager, engine, stac
         form.run_button.click()  # a second click while running starts nothing
         assert form._task is first
         await first
+        await asyncio.sleep(0)  # the done-callback re-enables the buttons
+        assert not form.run_button.disabled and not form.plan_button.disabled
         result = form.last_result
         assert result.success, result.error
         assert result.containers_started == [f"{uid}-db", f"{uid}-web"]

@@ -1,0 +1,150 @@
+"""JupyterLab in Chromium: a form driven by hand, and every notebook under Run All."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from infranb.engine import DockerEngine
+from tests.browser.conftest import ARTIFACTS, goto
+
+NOTEBOOKS = sorted(p.name for p in (Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
+SECRET = "typed-in-browser-8812"
+
+
+def open_notebook(browser, lab, name: str):
+    page = browser.new_page()
+    goto(page, lab.notebook_url(name))
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    wait_idle(page)
+    return page
+
+
+def wait_idle(page, timeout: float = 120) -> None:
+    """Until the kernel is idle and no cell is queued or running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = page.locator(".jp-InputPrompt:has-text('[*]')").count()
+        status = page.locator(".jp-Notebook-ExecutionIndicator").get_attribute("data-status")
+        if not busy and status in ("idle", None):
+            time.sleep(0.5)
+            if not page.locator(".jp-InputPrompt:has-text('[*]')").count():
+                return
+        if page.locator(".jp-Dialog").count():
+            raise AssertionError("dialog: " + page.locator(".jp-Dialog").inner_text())
+        time.sleep(0.5)
+    raise AssertionError("the notebook did not finish in time")
+
+
+def run_menu(page, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def test_form_in_jupyterlab(browser, lab, engine: DockerEngine, uid) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from infranb import InfrastructureManager, InfrastructureManagerConfig\n"
+            "from infranb.widgets import OrchestrateForm\n"
+            "manager = InfrastructureManager(config=InfrastructureManagerConfig("
+            "health_check_interval=1.0, stop_timeout=2.0))\n"
+            "form = OrchestrateForm(manager)\nform"
+        )
+    ]
+    nbformat.write(nb, lab.root / "form-test.ipynb")
+    stack = uid
+    try:
+        page = open_notebook(browser, lab, "form-test.ipynb")
+        run_menu(page, "Run All Cells")
+        page.wait_for_selector(".widget-text input", timeout=60_000)
+        form = page.locator(".jp-OutputArea-output").first
+        form.locator(".widget-text:has(label:text-is('stack')) input").fill(stack)
+        form.locator(".jupyter-button:has-text('Add container')").click()
+        form.locator(".widget-text:has(label:text-is('image')) input").fill("infranb-demo/web:1")
+        form.locator(".widget-text:has(label:text-is('name')) input").fill(f"{uid}-web")
+        form.locator(".widget-text:has(label:text-is('secret name')) input").fill("API_TOKEN")
+        password = form.locator("input[type=password]")
+        password.fill(SECRET)
+        password.press("Enter")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.widget-html')].some("
+            "e => e.textContent.includes('API_TOKEN=••••••'))",
+            timeout=10_000,
+        )
+        assert password.input_value() == ""
+        form.locator(".jupyter-button:has-text('Run')").click()
+        page.wait_for_selector(".inb-wrap .inb-badge", timeout=60_000)
+        badge = page.locator(".inb-wrap .inb-badge").first.inner_text()
+        assert badge == "OK", page.locator(".widget-output").inner_text()
+        page.wait_for_selector(".widget-output table", timeout=10_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "form-run.png"), full_page=True)
+        details = engine.inspect_container(f"{uid}-web")
+        assert details is not None and details.state == "running"
+        assert details.environment["API_TOKEN"] == SECRET
+        page.keyboard.press("Control+s")
+        time.sleep(2)
+        saved = (lab.root / "form-test.ipynb").read_text()
+        # Saved with its widget state (the secret's name shows, its value must not).
+        assert "application/vnd.jupyter.widget-state+json" in saved and "API_TOKEN" in saved
+        assert SECRET not in saved
+        page.close()
+    finally:
+        api = engine.api
+        for c in engine.list_containers({"label": [f"infranb.stack={stack}"]}):
+            api.remove_container(c.id, force=True)
+
+
+def saved_after_run(page, path: Path, timeout: float = 300) -> nbformat.NotebookNode:
+    """Save until the file shows every code cell executed (Run All has finished)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        if page.locator(".jp-Dialog").count():
+            raise AssertionError("dialog: " + page.locator(".jp-Dialog").inner_text())
+        page.keyboard.press("Control+s")
+        time.sleep(1)
+        nb = nbformat.read(path, as_version=4)
+        counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+        if all(counts) and not page.locator(".jp-InputPrompt:has-text('[*]')").count():
+            return nb
+    raise AssertionError(f"Run All did not finish within {timeout:.0f} s")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_run_all_in_jupyterlab(browser, lab, name: str) -> None:
+    page = open_notebook(browser, lab, name)
+    # Forget the committed outputs, so only this run's counts are seen.
+    run_menu(page, "Restart Kernel and Run All Cells")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    time.sleep(2)
+    nb = saved_after_run(page, lab.root / name)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), counts  # one kernel, in order
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error" or getattr(o, "name", "") == "stderr"
+    ]
+    assert not errors, errors
+    shown = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert not shown.count(), shown.all_inner_texts()
+    if name.startswith("06"):
+        page.screenshot(path=str(ARTIFACTS / "forms-run-all.png"), full_page=False)
+    page.close()
+
+
+def test_saved_notebooks_hold_no_secrets(lab) -> None:
+    for path in lab.root.glob("*.ipynb"):
+        assert SECRET not in path.read_text()

@@ -1,0 +1,70 @@
+"""A real result's HTML repr rendered in Chromium: readable, escaped, collapsible, no JS."""
+
+from __future__ import annotations
+
+import pytest
+
+from infranb import InfrastructureOperation
+from tests.browser.conftest import ARTIFACTS
+from tests.integration.conftest import BASE, WEB, fast_config
+
+pytestmark = pytest.mark.usefixtures("demo_images")
+
+
+def test_result_html_in_chromium(browser, engine, tracker, uid) -> None:
+    from infranb import InfrastructureManager
+
+    tracker.stacks.append(uid)
+    with InfrastructureManager(config=fast_config()) as manager:
+        ok = manager.run(
+            InfrastructureOperation(
+                operation="orchestrate_containers",
+                stack=uid,
+                containers=[
+                    {
+                        "image": WEB,
+                        "name": f"{uid}-web",
+                        "networks": [f"{uid}-n"],
+                        "labels": {"note": "<b>not bold</b>"},
+                    },
+                    {
+                        "image": BASE,
+                        "name": f"{uid}-app",
+                        "depends_on": [f"{uid}-web"],
+                        "networks": [f"{uid}-n"],
+                    },
+                ],
+            )
+        )
+        failed = manager.run(
+            InfrastructureOperation(
+                operation="orchestrate_containers",
+                stack=uid,
+                containers=[
+                    {
+                        "image": BASE,
+                        "name": f"{uid}-bad",
+                        "command": ["sh", "-c", "echo '<script>alert(1)</script>'; exit 2"],
+                    }
+                ],
+            )
+        )
+    assert ok.success and not failed.success
+    body = "".join(r._repr_mimebundle_()["text/html"] for r in (ok, failed))
+    html_path = ARTIFACTS / "result-repr.html"
+    ARTIFACTS.mkdir(exist_ok=True)
+    html_path.write_text(f"<!doctype html><meta charset=utf-8><body>{body}</body>")
+
+    page = browser.new_page()
+    page.goto(html_path.as_uri())
+    assert page.locator(".inb-text-fallback").first.is_hidden()  # CSS revealed the HTML part
+    assert page.locator(".inb-wrap").first.is_visible()
+    assert page.locator("script").count() == 0  # the container's output stayed text
+    details = page.locator(".inb-section .inb-details").first
+    assert details.is_visible()  # the dead container's log is open by default
+    assert "<script>alert(1)</script>" in details.inner_text()
+    page.locator(".inb-section label").first.click()  # collapses without JavaScript
+    assert details.is_hidden()
+    page.locator(".inb-section label").first.click()
+    page.screenshot(path=str(ARTIFACTS / "result-repr.png"), full_page=True)
+    page.close()
