@@ -36,8 +36,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium per test module: Playwright's sync API keeps an event loop marked running
+    in this thread while it is open, which asyncio.run in other tests must not see."""
     if not Path(CHROMIUM).exists():
         if IN_CI:
             pytest.fail("CI needs Chromium: apt-get install chromium (scripts/setup.sh --browser)")
@@ -64,7 +66,7 @@ def goto(page: object, url: str, *, attempts: int = 3) -> None:
         try:
             page.goto(url, wait_until="domcontentloaded")  # type: ignore[attr-defined]
             return
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             if "ERR_NETWORK_CHANGED" not in str(e) or attempt == attempts - 1:
                 raise
             time.sleep(1)

@@ -60,11 +60,12 @@ def test_result_html_in_chromium(browser, engine, tracker, uid) -> None:
     assert page.locator(".inb-text-fallback").first.is_hidden()  # CSS revealed the HTML part
     assert page.locator(".inb-wrap").first.is_visible()
     assert page.locator("script").count() == 0  # the container's output stayed text
-    details = page.locator(".inb-section .inb-details").first
+    logs = page.locator(".inb-section", has_text="last log lines")
+    details = logs.locator(".inb-details")
     assert details.is_visible()  # the dead container's log is open by default
     assert "<script>alert(1)</script>" in details.inner_text()
-    page.locator(".inb-section label").first.click()  # collapses without JavaScript
+    logs.locator("label").click()  # collapses without JavaScript
     assert details.is_hidden()
-    page.locator(".inb-section label").first.click()
+    logs.locator("label").click()
     page.screenshot(path=str(ARTIFACTS / "result-repr.png"), full_page=True)
     page.close()
