@@ -537,6 +537,11 @@ class DockerEngine:
             )
         return str(created["Id"])
 
+    def disconnect(self, network: str, container: str) -> None:
+        """Force-disconnect an endpoint (also one whose container is already gone)."""
+        with self._errors(f"disconnecting {container} from network {network}", network):
+            self.api.disconnect_container_from_network(container, network, force=True)
+
     def remove_network(self, ref: str) -> None:
         with self._errors(f"removing network {ref}", ref):
             self.api.remove_network(ref)

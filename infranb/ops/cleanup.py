@@ -114,7 +114,9 @@ async def cleanup(op: InfrastructureOperation, rt: Runtime, result: Infrastructu
         result.containers_removed = [c.name for c in containers if c.name in names]
         removed += [r for r in planned if r.kind == "container" and r.name in names]
     if networks:
-        gone, kept = await remove_networks(rt, [n.name for n in networks])
+        gone, kept = await remove_networks(
+            rt, [n.name for n in networks], result.containers_removed
+        )
         removed += [r for r in planned if r.kind == "network" and r.name in gone]
         # Networks in scope that containers outside it still use are simply kept.
         result.warnings += [k for k in kept if "still used" not in k]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from infranb.engine import ContainerInfo
 from infranb.errors import Conflict, EngineError, NotFound
 from infranb.planning import teardown_waves
 from infranb.runtime import LABEL_DEPENDS_ON, Runtime
+
+ENDPOINT_RETRIES = 20
+ENDPOINT_RETRY_SECONDS = 0.1
 
 
 async def stop_containers(rt: Runtime, ids: Sequence[str]) -> None:
@@ -34,6 +38,7 @@ async def remove_containers(rt: Runtime, containers: Sequence[ContainerInfo]) ->
     removed: list[str] = []
     for wave in teardown_waves(depends):
         members = [by_name[n] for n in wave]
+        await _leave_networks(rt, members)
         await stop_containers(
             rt, [c.id for c in members if c.state in ("running", "restarting", "paused")]
         )
@@ -53,13 +58,49 @@ async def remove_containers(rt: Runtime, containers: Sequence[ContainerInfo]) ->
     return removed
 
 
-async def remove_networks(rt: Runtime, names: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Remove networks that no container uses; return (removed, kept with the reason)."""
+async def _leave_networks(rt: Runtime, containers: Sequence[ContainerInfo]) -> None:
+    """Disconnect containers from user-defined networks, one at a time per network.
+
+    Many endpoints of one network released at once (concurrent stops or removals) can leave
+    Docker 20.10 with a network that "has active endpoints" until the engine restarts.
+    Networks are handled concurrently, the endpoints of each one in turn.
+    """
+    members: dict[str, list[str]] = {}
+    for container in containers:
+        for network in container.networks:
+            if network not in ("bridge", "host", "none"):
+                members.setdefault(network, []).append(container.id)
+
+    async def leave(network: str, ids: list[str]) -> None:
+        for cid in ids:
+            with contextlib.suppress(NotFound, Conflict):
+                await rt.call(rt.engine.disconnect, network, cid)
+
+    await rt.gather(*(leave(n, ids) for n, ids in members.items()))
+
+
+async def remove_networks(
+    rt: Runtime, names: Sequence[str], removed_containers: Collection[str] = ()
+) -> tuple[list[str], list[str]]:
+    """Remove networks that no container uses; return (removed, kept with the reason).
+
+    Right after many containers go, the engine may still list their endpoints for a moment
+    (and, with a known 20.10 bug, keep them): those are waited for, then force-disconnected.
+    """
     removed: list[str] = []
     kept: list[str] = []
     for name in names:
         try:
             users = await rt.call(rt.engine.network_containers, name)
+            for _ in range(ENDPOINT_RETRIES):
+                if not users or not set(users) <= set(removed_containers):
+                    break
+                await asyncio.sleep(ENDPOINT_RETRY_SECONDS)
+                users = await rt.call(rt.engine.network_containers, name)
+            stale = [u for u in users if u in removed_containers]
+            for user in stale:
+                await rt.call(rt.engine.disconnect, name, user)
+            users = [u for u in users if u not in stale]
         except NotFound:
             continue
         if users:

@@ -253,9 +253,17 @@ async def orchestrate(
     except BaseException as failure:
         watcher.close()
         if rt.config.cleanup_on_failure or isinstance(failure, asyncio.CancelledError):
-            # Shielded: a second interrupt must not leave the rollback half done.
-            summary = await asyncio.shield(_rollback(rt, desired, journal))
-            _append_note(failure, f"rolled back: {summary}")
+            try:
+                # Shielded: a second interrupt must not leave the rollback half done.
+                summary = await asyncio.shield(_rollback(rt, desired, journal))
+                _append_note(failure, f"rolled back: {summary}")
+            except InfraError as e:
+                _append_note(
+                    failure,
+                    f"the rollback could not finish ({e}); once the engine answers, tear the "
+                    f"stack down: cleanup_resources with stack={stack!r}, "
+                    "cleanup_stopped_containers=True, force_remove=True",
+                )
         else:
             _append_note(
                 failure,
@@ -545,7 +553,7 @@ async def _rollback(rt: Runtime, desired: Desired, journal: Journal) -> str:
     restarted = [cid for cid in journal.stopped if cid not in replaced_ids]
     await rt.gather(*(rt.call(engine.start_container, cid) for cid in restarted))
     volumes, kept_volumes = await remove_volumes(rt, journal.created_volumes)
-    networks, kept_networks = await remove_networks(rt, journal.created_networks)
+    networks, kept_networks = await remove_networks(rt, journal.created_networks, removed)
     rt.warnings.extend(kept_volumes + kept_networks)
     parts = [f"removed {len(removed)} container(s)"]
     if networks:

@@ -87,6 +87,22 @@ class Lab:
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
 
+    def shutdown_kernels(self) -> None:
+        """Stop every kernel, so notebooks opened earlier do not pile up."""
+        import json
+
+        headers = {"Authorization": f"token {self.token}"}
+        request = urllib.request.Request(f"{self.url}/api/kernels", headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            kernels = json.load(answer)
+        for kernel in kernels:
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"{self.url}/api/kernels/{kernel['id']}", method="DELETE", headers=headers
+                ),
+                timeout=10,
+            )
+
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:

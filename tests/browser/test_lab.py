@@ -98,6 +98,7 @@ def test_form_in_jupyterlab(browser, lab, engine: DockerEngine, uid) -> None:
         assert "application/vnd.jupyter.widget-state+json" in saved and "API_TOKEN" in saved
         assert SECRET not in saved
         page.close()
+        lab.shutdown_kernels()
     finally:
         api = engine.api
         for c in engine.list_containers({"label": [f"infranb.stack={stack}"]}):
@@ -143,6 +144,7 @@ def test_run_all_in_jupyterlab(browser, lab, name: str) -> None:
     if name.startswith("06"):
         page.screenshot(path=str(ARTIFACTS / "forms-run-all.png"), full_page=False)
     page.close()
+    lab.shutdown_kernels()
 
 
 def test_saved_notebooks_hold_no_secrets(lab) -> None:
