@@ -35,8 +35,20 @@ BASE = "infranb-demo/base:1"
 WEB = "infranb-demo/web:1"
 LABEL = {"infranb-bench": "1"}
 THREADS = 8
-client = docker.from_env(version="auto", max_pool_size=THREADS + 4)
-api = client.api
+
+
+class _LazyAPI:
+    """docker-py's low-level client, connected on first use (importing needs no engine)."""
+
+    _api = None
+
+    def __getattr__(self, name: str):
+        if _LazyAPI._api is None:
+            _LazyAPI._api = docker.from_env(version="auto", max_pool_size=THREADS + 4).api
+        return getattr(_LazyAPI._api, name)
+
+
+api = _LazyAPI()
 
 
 # ---------------------------------------------------------------- stacks
@@ -63,17 +75,32 @@ def up_infranb(n: int, healthy: bool) -> Callable[[], None]:
     tool = "nb"
     manager = InfrastructureManager(config=InfrastructureManagerConfig(stop_timeout=2))
     op = InfrastructureOperation(
-        operation="orchestrate_containers", stack="inbb-nb",
-        containers=[{"image": WEB if healthy else BASE, "name": name, "networks": ["inbb-nb-net"],
-                     "volumes": {f"{name}-vol": "/data"}, "labels": LABEL}
-                    for name in names(tool, n)])
+        operation="orchestrate_containers",
+        stack="inbb-nb",
+        containers=[
+            {
+                "image": WEB if healthy else BASE,
+                "name": name,
+                "networks": ["inbb-nb-net"],
+                "volumes": {f"{name}-vol": "/data"},
+                "labels": LABEL,
+            }
+            for name in names(tool, n)
+        ],
+    )
     result = manager.run(op)
     assert result.success, result.error
 
     def down() -> None:
-        gone = manager.run(InfrastructureOperation(
-            operation="cleanup_resources", cleanup_stopped_containers=True, force_remove=True,
-            cleanup_volumes=True, stack="inbb-nb"))
+        gone = manager.run(
+            InfrastructureOperation(
+                operation="cleanup_resources",
+                cleanup_stopped_containers=True,
+                force_remove=True,
+                cleanup_volumes=True,
+                stack="inbb-nb",
+            )
+        )
         assert gone.success, gone.error
         manager.close()
 
@@ -83,14 +110,22 @@ def up_infranb(n: int, healthy: bool) -> Callable[[], None]:
 def up_compose(n: int, healthy: bool) -> Callable[[], None]:
     directory = Path(tempfile.mkdtemp(prefix="inbb-compose-"))
     services = {
-        name: {"image": WEB if healthy else BASE, "container_name": name,
-               "networks": ["net"], "volumes": [f"{name}-vol:/data"], "labels": LABEL,
-               "stop_grace_period": "2s"}
+        name: {
+            "image": WEB if healthy else BASE,
+            "container_name": name,
+            "networks": ["net"],
+            "volumes": [f"{name}-vol:/data"],
+            "labels": LABEL,
+            "stop_grace_period": "2s",
+        }
         for name in names("compose", n)
     }
-    spec = {"version": "2.4", "services": services,
-            "networks": {"net": {"name": "inbb-compose-net"}},
-            "volumes": {f"{name}-vol": {"name": f"{name}-vol"} for name in services}}
+    spec = {
+        "version": "2.4",
+        "services": services,
+        "networks": {"net": {"name": "inbb-compose-net"}},
+        "volumes": {f"{name}-vol": {"name": f"{name}-vol"} for name in services},
+    }
     (directory / "docker-compose.yml").write_text(json.dumps(spec))
     cmd = ["docker-compose", "-p", "inbbcompose", "-f", str(directory / "docker-compose.yml")]
     subprocess.run([*cmd, "up", "-d"], check=True, capture_output=True)
@@ -107,11 +142,16 @@ def up_compose(n: int, healthy: bool) -> Callable[[], None]:
 def _create_start(name: str, image: str, net: str) -> None:
     api.create_volume(f"{name}-vol", labels=LABEL)
     container = api.create_container(
-        image, name=name, labels=LABEL,
-        host_config=api.create_host_config(binds={f"{name}-vol": {"bind": "/data", "mode": "rw"}},
-                                           network_mode=net),
+        image,
+        name=name,
+        labels=LABEL,
+        host_config=api.create_host_config(
+            binds={f"{name}-vol": {"bind": "/data", "mode": "rw"}}, network_mode=net
+        ),
         networking_config=api.create_networking_config(
-            {net: api.create_endpoint_config(aliases=[name])}))
+            {net: api.create_endpoint_config(aliases=[name])}
+        ),
+    )
     api.start(container["Id"])
 
 
@@ -155,20 +195,39 @@ def up_threads(n: int, healthy: bool) -> Callable[[], None]:
 
 def up_cli(n: int, healthy: bool) -> Callable[[], None]:
     net = "inbb-cli-net"
-    subprocess.run(["docker", "network", "create", "--label", "infranb-bench=1", net],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["docker", "network", "create", "--label", "infranb-bench=1", net],
+        check=True,
+        capture_output=True,
+    )
     containers = names("cli", n)
     for name in containers:
-        subprocess.run(["docker", "run", "-d", "--name", name, "--network", net,
-                        "--label", "infranb-bench=1", "-v", f"{name}-vol:/data",
-                        WEB if healthy else BASE], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "docker",
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--network",
+                net,
+                "--label",
+                "infranb-bench=1",
+                "-v",
+                f"{name}-vol:/data",
+                WEB if healthy else BASE,
+            ],
+            check=True,
+            capture_output=True,
+        )
     wait_ready(containers, healthy)
 
     def down() -> None:
         for name in containers:
             subprocess.run(["docker", "rm", "-f", "-v", name], check=True, capture_output=True)
-            subprocess.run(["docker", "volume", "rm", f"{name}-vol"], check=True,
-                           capture_output=True)
+            subprocess.run(
+                ["docker", "volume", "rm", f"{name}-vol"], check=True, capture_output=True
+            )
         subprocess.run(["docker", "network", "rm", net], check=True, capture_output=True)
 
     return down
@@ -236,48 +295,88 @@ def bring_up(sizes: list[int], runs: int, healthy: bool, tools: list[str]) -> No
 
 def chain(runs: int) -> None:
     """db -> cache -> web, each waiting for the previous one to be healthy (1 s interval)."""
-    hc = {"test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"],
-          "interval": "1s", "retries": 3, "start_period": "5s"}
-    links = [("inbb-chain-db", None), ("inbb-chain-cache", "inbb-chain-db"),
-             ("inbb-chain-web", "inbb-chain-cache")]
+    hc = {
+        "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"],
+        "interval": "1s",
+        "retries": 3,
+        "start_period": "5s",
+    }
+    links = [
+        ("inbb-chain-db", None),
+        ("inbb-chain-cache", "inbb-chain-db"),
+        ("inbb-chain-web", "inbb-chain-cache"),
+    ]
     totals: dict[str, list[float]] = {"infranb": [], "docker-compose": []}
     gaps: dict[str, list[float]] = {"infranb": [], "docker-compose": []}
+    reaction: list[float] = []
     for _ in range(runs):
         for tool in totals:
             scrub()
             events: list[dict] = []
-            stream = api.events(decode=True, filters={"type": "container",
-                                                      "label": "infranb-bench=1"})
-            reader = threading.Thread(target=lambda s=stream: events.extend(s), daemon=True)
+            stream = api.events(
+                decode=True, filters={"type": "container", "label": "infranb-bench=1"}
+            )
+            reader = threading.Thread(target=events.extend, args=(stream,), daemon=True)
             reader.start()
             start = time.perf_counter()
             if tool == "infranb":
                 manager = InfrastructureManager(config=InfrastructureManagerConfig(stop_timeout=2))
-                result = manager.run(InfrastructureOperation(
-                    operation="orchestrate_containers", stack="inbb-nb",
-                    containers=[{"image": WEB, "name": name, "healthcheck": hc, "labels": LABEL,
-                                 "networks": ["inbb-chain-net"],
-                                 **({"depends_on": {dep: "healthy"}} if dep else {})}
-                                for name, dep in links]))
+                starting: dict[str, float] = {}
+
+                def note(event, starting=starting) -> None:
+                    if event.kind == "container_starting":
+                        starting[event.resource] = time.time()
+
+                result = manager.run(
+                    InfrastructureOperation(
+                        operation="orchestrate_containers",
+                        stack="inbb-nb",
+                        containers=[
+                            {
+                                "image": WEB,
+                                "name": name,
+                                "healthcheck": hc,
+                                "labels": LABEL,
+                                "networks": ["inbb-chain-net"],
+                                **({"depends_on": {dep: "healthy"}} if dep else {}),
+                            }
+                            for name, dep in links
+                        ],
+                    ),
+                    progress=note,
+                )
                 assert result.success, result.error
                 wait_ready([n for n, _ in links], healthy=True)
                 totals[tool].append(time.perf_counter() - start)
-                manager.run(InfrastructureOperation(
-                    operation="cleanup_resources", cleanup_stopped_containers=True,
-                    force_remove=True, stack="inbb-nb"))
+                manager.run(
+                    InfrastructureOperation(
+                        operation="cleanup_resources",
+                        cleanup_stopped_containers=True,
+                        force_remove=True,
+                        stack="inbb-nb",
+                    )
+                )
                 manager.close()
             else:
                 directory = Path(tempfile.mkdtemp(prefix="inbb-chain-"))
                 services = {
-                    name: {"image": WEB, "container_name": name, "labels": LABEL,
-                           "healthcheck": {"test": hc["test"], "interval": "1s", "retries": 3,
-                                           "start_period": "5s"},
-                           **({"depends_on": {dep: {"condition": "service_healthy"}}}
-                              if dep else {})}
+                    name: {
+                        "image": WEB,
+                        "container_name": name,
+                        "labels": LABEL,
+                        "healthcheck": {
+                            "test": hc["test"],
+                            "interval": "1s",
+                            "retries": 3,
+                            "start_period": "5s",
+                        },
+                        **({"depends_on": {dep: {"condition": "service_healthy"}}} if dep else {}),
+                    }
                     for name, dep in links
                 }
-                (directory / "c.yml").write_text(json.dumps({"version": "2.4",
-                                                            "services": services}))
+                (directory / "c.yml").write_text(
+                    json.dumps({"version": "2.4", "services": services})
+                )
                 cmd = ["docker-compose", "-p", "inbbchain", "-f", str(directory / "c.yml")]
                 subprocess.run([*cmd, "up", "-d"], check=True, capture_output=True)
                 wait_ready([n for n, _ in links], healthy=True)
@@ -286,23 +385,40 @@ def chain(runs: int) -> None:
                 shutil.rmtree(directory)
             stream.close()
             gaps[tool].extend(_link_gaps(events, links))
+            if tool == "infranb":
+                reaction.extend(_link_gaps(events, links, starting))
     table("health-gated chain db -> cache -> web (1 s healthcheck interval), end to end", totals)
-    table("from a dependency's 'healthy' event to its dependent's 'start' event, per link",
-          {k: [v * 1000 for v in vs] for k, vs in gaps.items()}, unit="ms")
+    table(
+        "from a dependency's 'healthy' event to its dependent's 'start' event, per link",
+        {k: [v * 1000 for v in vs] for k, vs in gaps.items()},
+        unit="ms",
+    )
+    print(
+        f"  infranb's own reaction: dependency 'healthy' event -> start request sent: "
+        f"{summary([v * 1000 for v in reaction])} ms (the rest is the engine's start call)"
+    )
 
 
-def _link_gaps(events: list[dict], links: list[tuple[str, str | None]]) -> list[float]:
+def _link_gaps(
+    events: list[dict], links: list[tuple[str, str | None]], starts: dict[str, float] | None = None
+) -> list[float]:
+    """Per link: from the dependency's healthy event to the dependent's start event (or to
+    the wall-clock time in ``starts`` when infranb sent the start request)."""
+
     def first(name: str, action: str) -> float | None:
         for e in events:
-            if e.get("Actor", {}).get("Attributes", {}).get("name") == name and \
-                    e.get("Action") == action:
+            if (
+                e.get("Actor", {}).get("Attributes", {}).get("name") == name
+                and e.get("Action") == action
+            ):
                 return float(e["timeNano"]) / 1e9
         return None
 
     gaps = []
     for name, dep in links:
         if dep:
-            healthy, started = first(dep, "health_status: healthy"), first(name, "start")
+            healthy = first(dep, "health_status: healthy")
+            started = starts.get(name) if starts is not None else first(name, "start")
             if healthy is not None and started is not None:
                 gaps.append(started - healthy)
     return gaps
@@ -312,9 +428,13 @@ def rerun(n: int, runs: int) -> None:
     scrub()
     manager = InfrastructureManager(config=InfrastructureManagerConfig(stop_timeout=2))
     op = InfrastructureOperation(
-        operation="orchestrate_containers", stack="inbb-nb",
-        containers=[{"image": BASE, "name": name, "networks": ["inbb-nb-net"], "labels": LABEL}
-                    for name in names("nb", n)])
+        operation="orchestrate_containers",
+        stack="inbb-nb",
+        containers=[
+            {"image": BASE, "name": name, "networks": ["inbb-nb-net"], "labels": LABEL}
+            for name in names("nb", n)
+        ],
+    )
     assert manager.run(op).success
     samples = []
     for _ in range(runs):
@@ -323,17 +443,24 @@ def rerun(n: int, runs: int) -> None:
         samples.append(time.perf_counter() - start)
         assert {c.action for c in result.containers} == {"unchanged"}
     table(f"re-run of an unchanged {n}-container stack", {"infranb": samples})
-    manager.run(InfrastructureOperation(operation="cleanup_resources",
-                                        cleanup_stopped_containers=True, force_remove=True,
-                                        stack="inbb-nb"))
+    manager.run(
+        InfrastructureOperation(
+            operation="cleanup_resources",
+            cleanup_stopped_containers=True,
+            force_remove=True,
+            stack="inbb-nb",
+        )
+    )
     manager.close()
 
 
 def _create_stopped(count: int, stack: str) -> None:
     def create(i: int) -> None:
-        api.create_container(BASE, name=f"inbb-{stack}-{i}",
-                             labels={**LABEL, "infranb.managed": "true",
-                                     "infranb.stack": stack})
+        api.create_container(
+            BASE,
+            name=f"inbb-{stack}-{i}",
+            labels={**LABEL, "infranb.managed": "true", "infranb.stack": stack},
+        )
 
     with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(create, range(count)))
@@ -348,15 +475,21 @@ def cleanup_stopped(count: int, runs: int) -> None:
             start = time.perf_counter()
             if tool == "infranb":
                 with InfrastructureManager() as manager:
-                    result = manager.run(InfrastructureOperation(
-                        operation="cleanup_resources", cleanup_stopped_containers=True,
-                        stack="inbb-clean"))
+                    result = manager.run(
+                        InfrastructureOperation(
+                            operation="cleanup_resources",
+                            cleanup_stopped_containers=True,
+                            stack="inbb-clean",
+                        )
+                    )
                 assert result.success and len(result.containers_removed) == count, result.error
             elif tool == "prune":
                 api.prune_containers(filters={"label": "infranb.stack=inbb-clean"})
             else:
-                ids = [c["Id"] for c in api.containers(
-                    all=True, filters={"label": "infranb.stack=inbb-clean"})]
+                ids = [
+                    c["Id"]
+                    for c in api.containers(all=True, filters={"label": "infranb.stack=inbb-clean"})
+                ]
                 with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
                     list(pool.map(api.remove_container, ids))
             samples[tool].append(time.perf_counter() - start)
@@ -379,18 +512,27 @@ def inventory(count: int, runs: int) -> None:
     print(f"\ninventory DataFrame of {count}+ containers")
     print(f"  engine's own answer (raw list) {summary(engine_only)} s")
     print(f"  manager.containers()           {summary(total)} s")
-    print(f"  infranb's own time             "
-          f"{statistics.median(total) - statistics.median(engine_only):7.3f} s (median difference)")
+    print(
+        f"  infranb's own time             "
+        f"{statistics.median(total) - statistics.median(engine_only):7.3f} s (median difference)"
+    )
     scrub()
 
 
 def import_time(runs: int) -> None:
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c",
-                              "import time; t = time.perf_counter(); import infranb; "
-                              "print(time.perf_counter() - t)"],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import time; t = time.perf_counter(); import infranb; "
+                "print(time.perf_counter() - t)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         samples.append(float(out.stdout))
     print(f"\nimport infranb (no pandas, no widgets)  {summary(samples)} s")
 
@@ -411,10 +553,11 @@ def peak_memory(n: int) -> None:
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     scrub()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    print(f"\npeak memory (max RSS) of a process bringing up {n} containers: "
-          f"{int(out.stdout.split()[-1]) / 1024:.0f} MiB")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    print(
+        f"\npeak memory (max RSS) of a process bringing up {n} containers: "
+        f"{int(out.stdout.split()[-1]) / 1024:.0f} MiB"
+    )
 
 
 def main() -> None:
@@ -424,8 +567,10 @@ def main() -> None:
     if not shutil.which("docker-compose"):
         sys.exit("bench: install docker-compose first (apt-get install docker-compose)")
     info = api.version()
-    print(f"machine: {os.cpu_count()} cores, Docker {info['Version']} (API {info['ApiVersion']}), "
-          f"docker-compose {_compose_version()}, Python {sys.version.split()[0]}")
+    print(
+        f"machine: {os.cpu_count()} cores, Docker {info['Version']} (API {info['ApiVersion']}), "
+        f"docker-compose {_compose_version()}, Python {sys.version.split()[0]}"
+    )
     runs = 1 if args.quick else 3
     tools = list(TOOLS)
     try:
@@ -439,13 +584,14 @@ def main() -> None:
         peak_memory(3 if args.quick else 50)
     finally:
         scrub()
-    print(f"\nmax RSS of this benchmark process: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"\nmax RSS of this benchmark process: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
 
 
 def _compose_version() -> str:
-    out = subprocess.run(["docker-compose", "version", "--short"], capture_output=True,
-                         text=True)
+    out = subprocess.run(["docker-compose", "version", "--short"], capture_output=True, text=True)
     return out.stdout.strip() or "?"
 
 

@@ -313,7 +313,8 @@ class ProgressEvent:
     """A step of a running operation, for forms and progress bars.
 
     ``kind`` is one of: pull, build, network_created, volume_created, container_created,
-    container_started, container_ready, container_failed, container_removed, rollback.
+    container_starting, container_started, container_ready, container_failed,
+    container_removed, rollback.
     """
 
     kind: str

@@ -110,9 +110,9 @@ async def cleanup(op: InfrastructureOperation, rt: Runtime, result: Infrastructu
 
     removed: list[RemovedResource] = []
     if containers:
-        names = set(await remove_containers(rt, containers))
-        result.containers_removed = [c.name for c in containers if c.name in names]
-        removed += [r for r in planned if r.kind == "container" and r.name in names]
+        result.containers_removed = await remove_containers(rt, containers)  # in removal order
+        by_name = {r.name: r for r in planned if r.kind == "container"}
+        removed += [by_name[name] for name in result.containers_removed]
     if networks:
         gone, kept = await remove_networks(
             rt, [n.name for n in networks], result.containers_removed

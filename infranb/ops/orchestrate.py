@@ -350,7 +350,33 @@ async def _bring_up(
         *(create_volume(v) for v in plan.volumes_to_create),
     )
 
-    # 3. Each container starts once its dependencies meet their conditions.
+    # 3. Create every new container now (creating starts nothing), so that when a
+    #    dependency turns ready its dependents only need a start call.
+    async def create(spec: ContainerSpec) -> str:
+        step = plan.step(spec.name)
+        labels = rt.labels(
+            desired.stack,
+            **{
+                LABEL_SPEC_HASH: desired.hashes[spec.name],
+                LABEL_SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
+                LABEL_DEPENDS_ON: ",".join(spec.depends_on),
+            },
+            **spec.labels,
+        )
+        cid = await rt.call(
+            engine.create_container,
+            spec,
+            desired.environments[spec.name],
+            labels,
+            list(step.networks),
+        )
+        rt.emit("container_created", spec.name)
+        return cid
+
+    fresh = [s for s in desired.specs if plan.step(s.name).action in ("create", "recreate")]
+    created = dict(zip([s.name for s in fresh], await rt.gather(*map(create, fresh)), strict=True))
+
+    # 4. Each container starts once its dependencies meet their conditions.
     async def bring(spec: ContainerSpec) -> None:
         step = plan.step(spec.name)
         for dep, condition in spec.depends_on.items():
@@ -361,28 +387,10 @@ async def _bring_up(
             else:
                 await progress.ready[dep]
         began = time.monotonic()
-        if step.action in ("create", "recreate"):
-            labels = rt.labels(
-                desired.stack,
-                **{
-                    LABEL_SPEC_HASH: desired.hashes[spec.name],
-                    LABEL_SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
-                    LABEL_DEPENDS_ON: ",".join(spec.depends_on),
-                },
-                **spec.labels,
-            )
-            cid = await rt.call(
-                engine.create_container,
-                spec,
-                desired.environments[spec.name],
-                labels,
-                list(step.networks),
-            )
-            rt.emit("container_created", spec.name)
-        else:
-            cid = existing[spec.name].id
+        cid = created.get(spec.name) or existing[spec.name].id
         progress.ids[spec.name] = cid
         if step.action != "unchanged":
+            rt.emit("container_starting", spec.name)
             await rt.call(engine.start_container, cid)
             rt.emit("container_started", spec.name)
         progress.started[spec.name].set()
@@ -402,7 +410,7 @@ async def _bring_up(
 
     await rt.gather(*(bring(s) for s in desired.specs))
 
-    # 4. Every container must still be up now (a fast crash can follow a good start).
+    # 5. Every container must still be up now (a fast crash can follow a good start).
     final = await rt.gather(
         *(rt.call(engine.inspect_container, progress.ids[s.name]) for s in desired.specs)
     )
@@ -420,7 +428,7 @@ async def _bring_up(
                 f"container {spec.name} {state} right after starting",
             )
 
-    # 5. Success: drop what was replaced, and orphans when asked.
+    # 6. Success: drop what was replaced, and orphans when asked.
     replaced_ids = [old_id for old_id, _, _ in journal.replaced.values()]
     await rt.gather(*(rt.call(engine.remove_container, i, force=True) for i in replaced_ids))
     if op.remove_orphans and result.orphans:

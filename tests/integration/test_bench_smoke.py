@@ -1,0 +1,31 @@
+"""The benchmark still runs end to end (tiny sizes); its numbers are not judged here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("demo_images")
+
+
+def test_bench_quick_runs(engine) -> None:
+    bench = Path(__file__).parents[2] / "bench" / "bench.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    for heading in (
+        "bring-up of 2 containers",
+        "teardown of 2 containers",
+        "health-gated chain",
+        "re-run of an unchanged",
+        "cleanup of 5 stopped",
+        "inventory DataFrame",
+        "import infranb",
+        "peak memory",
+    ):
+        assert heading in run.stdout, heading
+    assert not engine.list_containers({"label": ["infranb-bench=1"]})  # it cleaned up
