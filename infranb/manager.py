@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from infranb.engine import DockerEngine, EngineInfo
-from infranb.errors import InfraError, ValidationError
+from infranb.errors import EngineUnavailable, InfraError, ValidationError
 from infranb.models import (
     InfrastructureManagerConfig,
     InfrastructureOperation,
@@ -32,7 +33,45 @@ if TYPE_CHECKING:
     import pandas as pd
 
 T = TypeVar("T")
+P = ParamSpec("P")
 log = logging.getLogger("infranb")
+
+
+def _empty_frame(schema_name: str) -> Callable[[], Any]:
+    def make() -> Any:
+        from infranb.display import frames
+
+        return frames.frame([], getattr(frames, schema_name))
+
+    return make
+
+
+def _needs_engine(
+    empty: Callable[[], Any],
+) -> Callable[
+    [Callable[Concatenate[InfrastructureManager, P], Coroutine[Any, Any, T]]],
+    Callable[Concatenate[InfrastructureManager, P], Coroutine[Any, Any, T]],
+]:
+    """With ``config.no_engine == "note"``, a helper that finds no engine prints one line and
+    returns an empty result instead of raising (notebooks that must open on Binder)."""
+
+    def wrap(
+        method: Callable[Concatenate[InfrastructureManager, P], Coroutine[Any, Any, T]],
+    ) -> Callable[Concatenate[InfrastructureManager, P], Coroutine[Any, Any, T]]:
+        @functools.wraps(method)
+        async def run(self: InfrastructureManager, *args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return await method(self, *args, **kwargs)
+            except EngineUnavailable as e:
+                if self.config.no_engine != "note":
+                    raise
+                print(f"{e} Skipped: {method.__name__.removeprefix('a')}().")
+                return cast(T, empty())
+
+        return run
+
+    return wrap
+
 
 Handler = Callable[[InfrastructureOperation, Runtime, InfrastructureResult], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {
@@ -177,6 +216,7 @@ class InfrastructureManager:
         """Engine version, API version and counts; raises ``EngineUnavailable``."""
         return self.engine.info()
 
+    @_needs_engine(_empty_frame("CONTAINERS"))
     async def acontainers(
         self,
         *,
@@ -213,6 +253,7 @@ class InfrastructureManager:
             self.acontainers(stack=stack, label=label, state=state, managed_only=managed_only)
         )
 
+    @_needs_engine(_empty_frame("IMAGES"))
     async def aimages(self) -> pd.DataFrame:
         from infranb.display.frames import images_frame
 
@@ -222,6 +263,7 @@ class InfrastructureManager:
         """Local images as a DataFrame."""
         return run_sync(self.aimages())
 
+    @_needs_engine(_empty_frame("NETWORKS"))
     async def anetworks(self) -> pd.DataFrame:
         from infranb.display.frames import networks_frame
 
@@ -231,6 +273,7 @@ class InfrastructureManager:
         """Networks as a DataFrame."""
         return run_sync(self.anetworks())
 
+    @_needs_engine(_empty_frame("VOLUMES"))
     async def avolumes(self) -> pd.DataFrame:
         from infranb.display.frames import volumes_frame
 
@@ -240,6 +283,7 @@ class InfrastructureManager:
         """Volumes as a DataFrame."""
         return run_sync(self.avolumes())
 
+    @_needs_engine(_empty_frame("LOGS"))
     async def alogs(
         self, name: str, *, tail: int | None = 100, since: datetime | None = None
     ) -> pd.DataFrame:
@@ -258,6 +302,7 @@ class InfrastructureManager:
         """A container's last log lines with their timestamps (secret values masked)."""
         return run_sync(self.alogs(name, tail=tail, since=since))
 
+    @_needs_engine(_empty_frame("STATS"))
     async def astats(
         self, names: Sequence[str] | None = None, *, stack: str | None = None
     ) -> pd.DataFrame:
@@ -278,6 +323,7 @@ class InfrastructureManager:
         """One sample of CPU %, memory, network and block I/O per running container."""
         return run_sync(self.astats(names, stack=stack))
 
+    @_needs_engine(_empty_frame("EXEC"))
     async def aexec(self, name: str, command: str | Sequence[str]) -> pd.DataFrame:
         from infranb.display.frames import exec_frame
 
@@ -290,6 +336,7 @@ class InfrastructureManager:
         """Run a command in a running container: its exit code and output lines."""
         return run_sync(self.aexec(name, command))
 
+    @_needs_engine(list)
     async def astop(self, names: Sequence[str], *, remove: bool | None = None) -> list[str]:
         """Stop containers, then remove those infranb made when ``remove`` (default:
         ``config.auto_remove_containers``)."""
@@ -311,6 +358,7 @@ class InfrastructureManager:
         ``config.auto_remove_containers``); a container infranb did not create is never removed."""
         return run_sync(self.astop(names, remove=remove))
 
+    @_needs_engine(list)
     async def arestart(self, names: Sequence[str]) -> list[str]:
         await asyncio.gather(
             *(self._call(self.engine.restart_container, n, self.config.stop_timeout) for n in names)

@@ -57,6 +57,10 @@ class InfrastructureManagerConfig:
     allow_sensitive_mounts: bool = False
     #: seconds a container gets to stop on SIGTERM before it is killed
     stop_timeout: float = 10.0
+    #: without a reachable engine, inventory helpers ("raise") raise EngineUnavailable, or
+    #: ("note") print one line and return empty results, for notebooks that must also open
+    #: where no engine runs (Binder). Operations always return a failed result instead.
+    no_engine: Literal["raise", "note"] = "raise"
 
     def validate(self) -> list[str]:
         """Problems with the configuration, each naming its field."""
@@ -67,6 +71,8 @@ class InfrastructureManagerConfig:
             problems.append("config.container_start_timeout: must be positive")
         if self.health_check_retries < 0:
             problems.append("config.health_check_retries: must be 0 or more")
+        if self.no_engine not in ("raise", "note"):
+            problems.append(f"config.no_engine: {self.no_engine!r} must be 'raise' or 'note'")
         if self.health_check_interval < 0:
             problems.append("config.health_check_interval: must be 0 or more")
         for what, value in (

@@ -21,7 +21,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import ipywidgets as w
 
@@ -235,8 +235,11 @@ class _Form(w.VBox):
     @classmethod
     def from_operation(
         cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
-    ) -> _Form:
-        raise NotImplementedError
+    ) -> Self:
+        """A form filled from ``op``; its ``.operation`` gives ``op`` back."""
+        if op.operation != cls.kind:
+            raise ValueError(f"{cls.__name__} builds {cls.kind!r} requests, not {op.operation!r}")
+        return cls(manager, template=op)
 
 
 def _escape(text: str) -> str:
@@ -529,12 +532,6 @@ class OrchestrateForm(_Form):
         for row in self.rows:
             row.secret_value.value = ""
 
-    @classmethod
-    def from_operation(
-        cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
-    ) -> OrchestrateForm:
-        return cls(manager, template=op)
-
 
 # ---------------------------------------------------------------- images
 
@@ -613,12 +610,6 @@ class ImageForm(_Form):
             for n in ("image", "path", "tag", "dockerfile", "buildargs")
         }
 
-    @classmethod
-    def from_operation(
-        cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
-    ) -> ImageForm:
-        return cls(manager, template=op)
-
 
 # ---------------------------------------------------------------- cleanup
 
@@ -669,12 +660,6 @@ class CleanupForm(_Form):
             ],
         }
 
-    @classmethod
-    def from_operation(
-        cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
-    ) -> CleanupForm:
-        return cls(manager, template=op)
-
 
 # ---------------------------------------------------------------- health
 
@@ -718,12 +703,6 @@ class HealthCheckForm(_Form):
 
     def _field_widgets(self) -> dict[str, w.Widget]:
         return {"container_ids": self.typed}
-
-    @classmethod
-    def from_operation(
-        cls, op: InfrastructureOperation, manager: InfrastructureManager | None = None
-    ) -> HealthCheckForm:
-        return cls(manager, template=op)
 
 
 def operation_form(manager: InfrastructureManager) -> w.Tab:
