@@ -19,7 +19,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from infranb.engine import ContainerDetails, ContainerInfo, EngineEvent, NetworkInfo
+from infranb.engine import (
+    ContainerDetails,
+    ContainerInfo,
+    EngineEvent,
+    EventStream,
+    NetworkInfo,
+)
 from infranb.errors import ContainerFailed, EngineUnavailable, InfraError, ValidationError
 from infranb.models import ContainerOutcome, InfrastructureOperation, InfrastructureResult
 from infranb.ops.common import remove_containers, remove_networks, remove_volumes, stop_containers
@@ -155,18 +161,21 @@ async def observe_and_plan(
 class EventWatcher:
     """Follows the engine's events for one stack on a thread; wakes waiting tasks."""
 
-    def __init__(self, rt: Runtime, stack: str) -> None:
-        self._rt = rt
+    def __init__(self, stream: EventStream, stack: str) -> None:
         self._loop = asyncio.get_running_loop()
         self._counts: dict[str, int] = {}
         self._signals: dict[str, asyncio.Event] = {}
-        self._stream = rt.engine.events(
-            {"type": ["container"], "label": [f"{LABEL_STACK}={stack}"]}
-        )
+        self._stream = stream
         self._thread = threading.Thread(
             target=self._pump, daemon=True, name=f"infranb-events-{stack}"
         )
         self._thread.start()
+
+    @classmethod
+    async def follow(cls, rt: Runtime, stack: str) -> EventWatcher:
+        """Subscribe (off the loop) to the stack's container events."""
+        filters = {"type": ["container"], "label": [f"{LABEL_STACK}={stack}"]}
+        return cls(await rt.call(rt.engine.events, filters), stack)
 
     def _pump(self) -> None:
         for event in self._stream:
@@ -247,7 +256,7 @@ async def orchestrate(
 
     journal = Journal()
     progress = Progress()
-    watcher = EventWatcher(rt, stack)
+    watcher = await EventWatcher.follow(rt, stack)
     try:
         await _bring_up(rt, op, desired, plan, existing, journal, progress, watcher, result)
     except BaseException as failure:
