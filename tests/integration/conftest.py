@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from infranb import InfrastructureManager, InfrastructureManagerConfig
+from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
 from infranb.engine import DockerEngine
 from infranb.errors import InfraError
 
@@ -105,6 +105,20 @@ def demo_images(engine: DockerEngine) -> None:
     for image in (BASE, WEB):
         if engine.image_id(image) is None:
             pytest.fail(f"{image} is missing: run scripts/build-images.sh")
+
+
+def teardown(
+    stack: str, *, volumes: bool = False, dry_run: bool = False
+) -> InfrastructureOperation:
+    """The teardown of ``stack``: cleanup with force, scoped to that stack."""
+    return InfrastructureOperation(
+        operation="cleanup_resources",
+        cleanup_stopped_containers=True,
+        force_remove=True,
+        cleanup_volumes=volumes,
+        stack=stack,
+        dry_run=dry_run,
+    )
 
 
 def foreign_container(engine: DockerEngine, tracker: Tracker, name: str, **kwargs: object) -> str:

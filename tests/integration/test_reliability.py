@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from infranb import InfrastructureManager, InfrastructureOperation, ProgressEvent
 from infranb.engine import DockerEngine
-from tests.integration.conftest import BASE, WEB, Census, fast_config, foreign_container
+from tests.integration.conftest import BASE, WEB, Census, fast_config, foreign_container, teardown
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -145,15 +145,7 @@ def test_engine_lost_mid_orchestrate_then_teardown_leaves_nothing(engine, stack,
     assert f"stack={stack!r}" in result.error  # says how to finish the job
 
     with InfrastructureManager(config=fast_config()) as manager:  # the engine is back
-        down = manager.run(
-            InfrastructureOperation(
-                operation="cleanup_resources",
-                cleanup_stopped_containers=True,
-                force_remove=True,
-                cleanup_volumes=True,
-                stack=stack,
-            )
-        )
+        down = manager.run(teardown(stack, volumes=True))
     assert down.success, down.error
     assert Census.take(engine) == before
 
@@ -173,15 +165,7 @@ def test_volume_in_use_by_a_foreign_container_is_kept(manager, engine, tracker, 
         host_config=engine.api.create_host_config(binds=[f"{uid}-vol:/shared"]),
     )
     tracker.volumes.append(f"{uid}-vol")
-    down = manager.run(
-        InfrastructureOperation(
-            operation="cleanup_resources",
-            cleanup_stopped_containers=True,
-            force_remove=True,
-            cleanup_volumes=True,
-            stack=stack,
-        )
-    )
+    down = manager.run(teardown(stack, volumes=True))
     assert down.success, down.error
     assert down.containers_removed == [f"{uid}-a"]
     assert f"{uid}-vol" in {v.name for v in engine.list_volumes()}
@@ -260,14 +244,7 @@ def test_hundred_container_stack_up_and_down(engine, stack, uid) -> None:
         up_seconds = time.monotonic() - started
         assert up.success, up.error
         assert len(up.containers_started) == 100
-        down = manager.run(
-            InfrastructureOperation(
-                operation="cleanup_resources",
-                cleanup_stopped_containers=True,
-                force_remove=True,
-                stack=stack,
-            )
-        )
+        down = manager.run(teardown(stack))
     assert down.success and len(down.containers_removed) == 100
     assert Census.take(engine) == before
     print(f"100 containers: up {up_seconds:.1f} s, down {down.duration_seconds:.1f} s")
@@ -308,19 +285,7 @@ def test_fifty_concurrent_health_checks_and_twenty_parallel_operations(
                 r.health_status == {f"{stacks[i % 20]}-web": "healthy"}
                 for i, r in enumerate(checks)
             )
-            downs = await asyncio.gather(
-                *(
-                    manager.execute(
-                        InfrastructureOperation(
-                            operation="cleanup_resources",
-                            cleanup_stopped_containers=True,
-                            force_remove=True,
-                            stack=s,
-                        )
-                    )
-                    for s in stacks
-                )
-            )
+            downs = await asyncio.gather(*(manager.execute(teardown(s)) for s in stacks))
             assert all(r.success for r in downs)
 
     before = Census.take(engine)
@@ -343,14 +308,7 @@ def test_fifty_teardowns_never_leave_a_network(engine, stack, uid) -> None:
                 )
             )
             assert up.success, (round_, up.error)
-            down = manager.run(
-                InfrastructureOperation(
-                    operation="cleanup_resources",
-                    cleanup_stopped_containers=True,
-                    force_remove=True,
-                    stack=stack,
-                )
-            )
+            down = manager.run(teardown(stack))
             assert down.success, (round_, down.error)
             assert f"{uid}-net" not in {n.name for n in engine.list_networks()}, round_
     assert Census.take(engine) == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infranb import InfrastructureOperation
-from tests.integration.conftest import BASE, WEB, Census, foreign_container
+from tests.integration.conftest import BASE, WEB, Census, foreign_container, teardown
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -148,15 +148,7 @@ def test_teardown_of_a_leaves_b_and_foreign_untouched(manager, engine, tracker, 
     }
     assert engine.inspect_container(f"{uid}-a1") is not None
 
-    down = manager.run(
-        InfrastructureOperation(
-            operation="cleanup_resources",
-            cleanup_stopped_containers=True,
-            force_remove=True,
-            cleanup_volumes=True,
-            stack=a,
-        )
-    )
+    down = manager.run(teardown(a, volumes=True))
     assert down.success, down.error
     assert down.containers_removed == [f"{uid}-a2", f"{uid}-a1"]  # dependents first
     assert engine.inspect_container(f"{uid}-a1") is None
