@@ -27,6 +27,7 @@ from infranb.models import (
     InfrastructureManagerConfig,
     InfrastructureOperation,
     InfrastructureResult,
+    Plan,
     ProgressEvent,
     RemovedResource,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "InfrastructureOperation",
     "InfrastructureResult",
     "NotFound",
+    "Plan",
     "PlanStep",
     "ProgressEvent",
     "PullFailed",

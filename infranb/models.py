@@ -330,6 +330,20 @@ class ProgressEvent:
     total: int | None = None
 
 
+class Plan(list[PlanStep]):
+    """The steps of an orchestrate plan (a list); shows itself as a table in a notebook."""
+
+    def to_frame(self) -> pd.DataFrame:
+        from infranb.display.frames import plan_frame
+
+        return plan_frame(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from infranb.display import plan_bundle
+
+        return plan_bundle(self)
+
+
 @dataclass
 class InfrastructureResult:
     """The outcome of one operation. ``execute`` never raises for a failed operation."""
@@ -355,7 +369,7 @@ class InfrastructureResult:
     networks_created: list[str] = field(default_factory=list)
     volumes_created: list[str] = field(default_factory=list)
     containers: list[ContainerOutcome] = field(default_factory=list)
-    plan: list[PlanStep] = field(default_factory=list)
+    plan: Plan = field(default_factory=Plan)
     orphans: list[str] = field(default_factory=list)
     images: list[ImageOutcome] = field(default_factory=list)
     removed: list[RemovedResource] = field(default_factory=list)

@@ -203,11 +203,14 @@ def plan_stack(
     return plan
 
 
-def container_warnings(spec: ContainerSpec, default_network: str) -> list[str]:
-    """What a reviewer should notice about one container before it runs."""
+def container_warnings(spec: ContainerSpec, default_network: str, *, linked: bool) -> list[str]:
+    """What a reviewer should notice about one container before it runs.
+
+    ``linked``: it depends on, or is depended on by, another container of the request.
+    """
     notes: list[str] = []
     nets = spec.networks or (default_network,)
-    if "bridge" in nets and (spec.depends_on or not spec.networks):
+    if "bridge" in nets and linked:
         notes.append(
             "on the default 'bridge' network, where container names do not resolve; "
             "put containers that talk to each other on a named network"

@@ -1,6 +1,12 @@
 """Display: DataFrames (``frames``) and HTML reprs (``html``); imported lazily."""
 
 from infranb.display.frames import result_frame
-from infranb.display.html import manager_bundle, operation_bundle, result_bundle
+from infranb.display.html import manager_bundle, operation_bundle, plan_bundle, result_bundle
 
-__all__ = ["manager_bundle", "operation_bundle", "result_bundle", "result_frame"]
+__all__ = [
+    "manager_bundle",
+    "operation_bundle",
+    "plan_bundle",
+    "result_bundle",
+    "result_frame",
+]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from infranb.engine import ContainerInfo, ImageInfo, NetworkInfo, VolumeInfo
 from infranb.models import InfrastructureResult
+from infranb.planning import PlanStep
 from infranb.runtime import LABEL_MANAGED, LABEL_STACK
 from infranb.secrets import Redactor
 
@@ -151,7 +152,7 @@ def result_frame(result: InfrastructureResult) -> pd.DataFrame:
     """The result's main table, chosen by operation (the plan for a dry-run orchestrate)."""
     if result.operation == "orchestrate_containers":
         if result.dry_run:
-            return plan_frame(result)
+            return plan_frame(result.plan)
         return frame(
             (
                 {
@@ -218,7 +219,8 @@ def result_frame(result: InfrastructureResult) -> pd.DataFrame:
     return pd.DataFrame()
 
 
-def plan_frame(result: InfrastructureResult) -> pd.DataFrame:
+def plan_frame(steps: Sequence[PlanStep]) -> pd.DataFrame:
+    """One row per planned step, in wave order, orphans last."""
     return frame(
         (
             {
@@ -235,7 +237,7 @@ def plan_frame(result: InfrastructureResult) -> pd.DataFrame:
                 "create_volumes": _join(s.volumes_to_create),
                 "warnings": "; ".join(s.warnings),
             }
-            for s in result.plan
+            for s in steps
         ),
         PLAN,
     )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from infranb.manager import InfrastructureManager
     from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.planning import PlanStep
 
 
 @cache
@@ -166,7 +167,9 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
     ):
         from infranb.display.frames import plan_frame
 
-        parts.append(section(next(ids), "the plan this run followed", table(plan_frame(result))))
+        parts.append(
+            section(next(ids), "the plan this run followed", table(plan_frame(result.plan)))
+        )
     if result.build_logs:
         parts.append(
             section(
@@ -190,6 +193,35 @@ def _bytes(count: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{count} B"
+
+
+# ---------------------------------------------------------------- plan
+
+
+def plan_bundle(steps: Sequence[PlanStep]) -> dict[str, str]:
+    """A plan on its own: what each container will get, and what to look at first."""
+    from infranb.display.frames import plan_frame
+
+    data = plan_frame(steps)
+    warnings = [f"{s.name}: {w}" for s in steps for w in s.warnings]
+    counts: dict[str, int] = {}
+    for step in steps:
+        counts[step.action] = counts.get(step.action, 0) + 1
+    summary = ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
+    text = "\n".join(
+        [
+            f"PLAN {summary}",
+            *(f"warning: {w}" for w in warnings),
+            data.to_string(index=False, max_colwidth=60) if len(data) else "",
+        ]
+    )
+    body = (
+        f'<div class="inb-header"><span class="inb-badge inb-plan">PLAN</span>'
+        f'<span class="inb-title">{_e(summary)}</span></div>'
+        + "".join(f'<div class="inb-warning">{_e(w)}</div>' for w in warnings)
+        + table(data, status_columns=("action",))
+    )
+    return wrap(text.rstrip(), body)
 
 
 # ---------------------------------------------------------------- operation

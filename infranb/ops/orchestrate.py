@@ -27,7 +27,7 @@ from infranb.engine import (
     NetworkInfo,
 )
 from infranb.errors import ContainerFailed, EngineUnavailable, InfraError, ValidationError
-from infranb.models import ContainerOutcome, InfrastructureOperation, InfrastructureResult
+from infranb.models import ContainerOutcome, InfrastructureOperation, InfrastructureResult, Plan
 from infranb.ops.common import remove_containers, remove_networks, remove_volumes, stop_containers
 from infranb.planning import Observed, StackPlan, container_warnings, plan_stack
 from infranb.runtime import (
@@ -142,6 +142,7 @@ async def observe_and_plan(
         )
         for row in stack_rows
     }
+    needed = {dep for s in desired.specs for dep in s.depends_on}
     plan = plan_stack(
         desired.stack,
         desired.specs,
@@ -152,7 +153,12 @@ async def observe_and_plan(
         {n.name for n in networks},
         {v.name for v in volumes},
         rt.config.default_network,
-        {s.name: container_warnings(s, rt.config.default_network) for s in desired.specs},
+        {
+            s.name: container_warnings(
+                s, rt.config.default_network, linked=bool(s.depends_on) or s.name in needed
+            )
+            for s in desired.specs
+        },
     )
     plan.notes.extend(notes)
     return plan, {row.name: row for row in stack_rows}
@@ -237,7 +243,7 @@ async def orchestrate(
     result.stack = stack
     desired = resolve(op, stack, rt)
     plan, existing = await observe_and_plan(rt, desired, dry_run=op.dry_run)
-    result.plan = plan.steps
+    result.plan = Plan(plan.steps)
     result.orphans = [s.name for s in plan.steps if s.action == "remove-orphan"]
     result.warnings.extend(plan.notes)
     missing = plan.images_to_pull

@@ -136,3 +136,26 @@ def test_stats_frame_computes_cpu_percent() -> None:
     assert row["cpu_percent"] == 20.0
     assert row["memory_percent"] == 10.0
     assert row["net_rx_bytes"] == 5
+
+
+def test_plan_shows_itself_with_warnings_escaped() -> None:
+    from infranb import Plan
+
+    plan = Plan(
+        [
+            PlanStep(
+                "web",
+                "create",
+                0,
+                "img",
+                "not on the engine yet",
+                warnings=("bind-mounts the sensitive host path <script>",),
+            ),
+            PlanStep("old", "remove-orphan", None, "", "in the stack but not in this request"),
+        ]
+    )
+    bundle = plan._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("PLAN 1 create, 1 remove-orphan")
+    assert "&lt;script&gt;" in bundle["text/html"] and "<script>" not in bundle["text/html"]
+    assert list(plan.to_frame()["name"]) == ["web", "old"]
+    assert bundle == plan._repr_mimebundle_()

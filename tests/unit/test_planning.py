@@ -126,6 +126,8 @@ def test_dependent_of_recreated_restarts() -> None:
 
 def test_warnings() -> None:
     spec = specs({"image": "i", "name": "web", "volumes": {"/var/run/docker.sock": "/s"}})[0]
-    notes = container_warnings(spec, "bridge")
+    notes = container_warnings(spec, "bridge", linked=True)
     assert any("names do not resolve" in n for n in notes)
     assert any("docker.sock" in n for n in notes)
+    alone = container_warnings(spec, "bridge", linked=False)
+    assert not any("names do not resolve" in n for n in alone)
