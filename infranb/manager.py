@@ -377,9 +377,9 @@ class InfrastructureManager:
     # ------------------------------------------------------------------ display
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display import manager_bundle
+        from infranb.display import manager_bundle, select
 
-        return manager_bundle(self)
+        return select(manager_bundle(self), include, exclude)
 
     def __repr__(self) -> str:
         return f"InfrastructureManager(engine={self.engine.host!r})"

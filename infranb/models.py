@@ -129,9 +129,9 @@ class InfrastructureOperation:
         return specs
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display import operation_bundle
+        from infranb.display import operation_bundle, select
 
-        return operation_bundle(self)
+        return select(operation_bundle(self), include, exclude)
 
 
 def _check_bool(op: InfrastructureOperation, name: str, problems: list[str]) -> None:
@@ -339,9 +339,9 @@ class Plan(list[PlanStep]):
         return plan_frame(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display import plan_bundle
+        from infranb.display import plan_bundle, select
 
-        return plan_bundle(self)
+        return select(plan_bundle(self), include, exclude)
 
 
 @dataclass
@@ -385,6 +385,6 @@ class InfrastructureResult:
         return result_frame(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display import result_bundle
+        from infranb.display import result_bundle, select
 
-        return result_bundle(self)
+        return select(result_bundle(self), include, exclude)

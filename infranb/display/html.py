@@ -109,6 +109,15 @@ def wrap(text: str, body: str) -> dict[str, str]:
     return {"text/plain": text, "text/html": html}
 
 
+def select(bundle: dict[str, str], include: Any = None, exclude: Any = None) -> dict[str, str]:
+    """Honour IPython's ``include``/``exclude`` mime-type filters."""
+    return {
+        mime: data
+        for mime, data in bundle.items()
+        if (not include or mime in include) and (not exclude or mime not in exclude)
+    }
+
+
 # ---------------------------------------------------------------- result
 
 

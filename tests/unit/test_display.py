@@ -159,3 +159,9 @@ def test_plan_shows_itself_with_warnings_escaped() -> None:
     assert "&lt;script&gt;" in bundle["text/html"] and "<script>" not in bundle["text/html"]
     assert list(plan.to_frame()["name"]) == ["web", "old"]
     assert bundle == plan._repr_mimebundle_()
+
+
+def test_mimebundle_honours_include_and_exclude() -> None:
+    result = results()[0]
+    assert set(result._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
+    assert set(result._repr_mimebundle_(exclude=["text/plain"])) == {"text/html"}
