@@ -440,7 +440,7 @@ async def _bring_up(
                 rt,
                 spec.name,
                 progress.ids[spec.name],
-                f"container {spec.name} {state} right after starting",
+                f"container {spec.name} {state} while starting",
             )
 
     # 6. Success: drop what was replaced, and orphans when asked.
