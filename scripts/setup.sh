@@ -35,6 +35,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
+# The notebooks read the demo database password from this file (a reference, never a value
+# typed into a cell); make a random one the first time.
+secret_file="$HOME/.config/infranb/demo-db-password"
+if [ ! -f "$secret_file" ]; then
+  mkdir -p "$(dirname "$secret_file")"
+  (umask 077; .venv/bin/python -c "import secrets; print(secrets.token_urlsafe(16), end='')" \
+    > "$secret_file")
+fi
+
 bash scripts/ensure-engine.sh
 bash scripts/build-images.sh
 bash scripts/registry.sh
