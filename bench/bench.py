@@ -71,6 +71,19 @@ def wait_ready(containers: list[str], healthy: bool) -> None:
             time.sleep(0.05)
 
 
+def teardown_nb(manager: InfrastructureManager, *, volumes: bool = False):
+    """infranb's teardown of the benchmark stack."""
+    return manager.run(
+        InfrastructureOperation(
+            operation="cleanup_resources",
+            cleanup_stopped_containers=True,
+            force_remove=True,
+            cleanup_volumes=volumes,
+            stack="inbb-nb",
+        )
+    )
+
+
 def up_infranb(n: int, healthy: bool) -> Callable[[], None]:
     tool = "nb"
     manager = InfrastructureManager(config=InfrastructureManagerConfig(stop_timeout=2))
@@ -92,15 +105,7 @@ def up_infranb(n: int, healthy: bool) -> Callable[[], None]:
     assert result.success, result.error
 
     def down() -> None:
-        gone = manager.run(
-            InfrastructureOperation(
-                operation="cleanup_resources",
-                cleanup_stopped_containers=True,
-                force_remove=True,
-                cleanup_volumes=True,
-                stack="inbb-nb",
-            )
-        )
+        gone = teardown_nb(manager, volumes=True)
         assert gone.success, gone.error
         manager.close()
 
@@ -348,14 +353,7 @@ def chain(runs: int) -> None:
                 assert result.success, result.error
                 wait_ready([n for n, _ in links], healthy=True)
                 totals[tool].append(time.perf_counter() - start)
-                manager.run(
-                    InfrastructureOperation(
-                        operation="cleanup_resources",
-                        cleanup_stopped_containers=True,
-                        force_remove=True,
-                        stack="inbb-nb",
-                    )
-                )
+                teardown_nb(manager)
                 manager.close()
             else:
                 directory = Path(tempfile.mkdtemp(prefix="inbb-chain-"))
@@ -443,14 +441,7 @@ def rerun(n: int, runs: int) -> None:
         samples.append(time.perf_counter() - start)
         assert {c.action for c in result.containers} == {"unchanged"}
     table(f"re-run of an unchanged {n}-container stack", {"infranb": samples})
-    manager.run(
-        InfrastructureOperation(
-            operation="cleanup_resources",
-            cleanup_stopped_containers=True,
-            force_remove=True,
-            stack="inbb-nb",
-        )
-    )
+    teardown_nb(manager)
     manager.close()
 
 
