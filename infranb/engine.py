@@ -1,19 +1,19 @@
 """The one module that talks to Docker.
 
-``DockerEngine`` wraps the docker SDK's low-level API client: it negotiates the API version,
-returns infranb's typed records and raises infranb's own errors (``raise ... from e``).
-Every method blocks; the manager runs them on worker threads, off the event loop.
-Inject another object with the same methods as ``InfrastructureManager(engine=...)``.
+``DockerEngine`` implements ``infranb.protocol.Engine`` over the docker SDK's low-level API
+client: it negotiates the API version, builds every filter, parses every raw answer into
+infranb's typed records and raises infranb's own errors (``raise ... from e``). Every method
+blocks; the manager runs them on worker threads, off the event loop.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ import docker.types
 import requests.exceptions
 from docker.utils import parse_repository_tag
 
+from infranb import labels as L
 from infranb.errors import (
     BuildFailed,
     Conflict,
@@ -31,100 +32,20 @@ from infranb.errors import (
     NotFound,
     PullFailed,
 )
+from infranb.records import (
+    ContainerDetails,
+    ContainerInfo,
+    EngineEvent,
+    EngineInfo,
+    ImageInfo,
+    NetworkInfo,
+    PullProgress,
+    StatsSample,
+    VolumeInfo,
+)
 from infranb.specs import ContainerSpec
 
 NANO = 1_000_000_000
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    version: str
-    api_version: str
-    os: str
-    host: str
-    containers: int
-    images: int
-
-
-@dataclass(frozen=True)
-class ContainerInfo:
-    """A container as listed by the engine (no per-container inspect)."""
-
-    id: str
-    name: str
-    image: str
-    image_id: str
-    state: str
-    status: str
-    labels: Mapping[str, str]
-    created: datetime
-    ports: tuple[str, ...] = ()
-    networks: tuple[str, ...] = ()
-    size: int | None = None
-    volumes: tuple[str, ...] = ()  # named volumes it mounts
-
-    @property
-    def health(self) -> str | None:
-        for word in ("unhealthy", "healthy", "health: starting"):
-            if f"({word})" in self.status:
-                return word.removeprefix("health: ")
-        return None
-
-
-@dataclass(frozen=True)
-class ContainerDetails:
-    """The parts of ``docker inspect`` that infranb reads."""
-
-    id: str
-    name: str
-    state: str
-    exit_code: int | None
-    health: str | None  # starting / healthy / unhealthy, None without a healthcheck
-    failing_streak: int | None
-    last_probe_output: str | None
-    started_at: datetime | None
-    image_id: str
-    labels: Mapping[str, str]
-    networks: tuple[str, ...]
-    error: str = ""
-    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    id: str
-    tags: tuple[str, ...]
-    size: int
-    created: datetime
-    labels: Mapping[str, str]
-    dangling: bool
-
-
-@dataclass(frozen=True)
-class NetworkInfo:
-    id: str
-    name: str
-    driver: str
-    labels: Mapping[str, str]
-    containers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class VolumeInfo:
-    name: str
-    driver: str
-    labels: Mapping[str, str]
-    mountpoint: str = ""
-
-
-@dataclass(frozen=True)
-class EngineEvent:
-    """A container event: ``action`` is start, die, health_status: healthy, ..."""
-
-    action: str
-    id: str
-    name: str
-    attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -160,7 +81,7 @@ class DockerEngine:
         return self._base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
     @property
-    def api(self) -> Any:
+    def _api(self) -> Any:
         """The low-level client, connected (and version-negotiated) on first use."""
         if self._client is None:
             with self._lock:
@@ -214,8 +135,8 @@ class DockerEngine:
 
     def info(self) -> EngineInfo:
         with self._errors("reading engine info"):
-            version = self.api.version()
-            info = self.api.info()
+            version = self._api.version()
+            info = self._api.info()
         return EngineInfo(
             version=version.get("Version", "?"),
             api_version=version.get("ApiVersion", "?"),
@@ -228,18 +149,32 @@ class DockerEngine:
     # ------------------------------------------------------------------ containers
 
     def list_containers(
-        self, filters: Mapping[str, Any] | None = None, *, size: bool = False
+        self,
+        *,
+        labels: Mapping[str, str] | None = None,
+        names: Sequence[str] | None = None,
+        state: str | None = None,
+        size: bool = False,
     ) -> list[ContainerInfo]:
-        """All containers matching ``filters`` (running or not), without inspecting each."""
+        """Containers (running or not) matching every selector, without inspecting each."""
+        filters: dict[str, list[str]] = _label_filter(labels)
+        if names is not None:
+            if not names:
+                return []
+            # The engine's name filter is a regular expression on "/name": anchor it.
+            filters["name"] = [f"^/{re.escape(n)}$" for n in names]
+        if state:
+            filters["status"] = [state]
         with self._errors("listing containers"):
-            rows = self.api.containers(all=True, filters=dict(filters or {}), size=size)
-        return [_container_info(r) for r in rows]
+            rows = self._api.containers(all=True, filters=filters, size=size)
+        found = [_container_info(r) for r in rows]
+        return [c for c in found if c.name in names] if names is not None else found
 
     def inspect_container(self, ref: str) -> ContainerDetails | None:
         """Details of one container by name or id; ``None`` when it does not exist."""
         try:
             with self._errors(f"inspecting container {ref}", ref):
-                data = self.api.inspect_container(ref)
+                data = self._api.inspect_container(ref)
         except NotFound:
             return None
         state = data.get("State") or {}
@@ -262,6 +197,7 @@ class DockerEngine:
             environment=dict(
                 item.partition("=")[::2] for item in (data.get("Config") or {}).get("Env") or []
             ),
+            ports=_bound_ports((data.get("NetworkSettings") or {}).get("Ports") or {}),
         )
 
     def create_container(
@@ -275,7 +211,7 @@ class DockerEngine:
     ) -> str:
         """Create (not start) a container for ``spec``; it joins ``networks`` with its name
         as alias. Returns the container id."""
-        api = self.api
+        api = self._api
         first, *others = networks
         restart = None
         if spec.restart and spec.restart != "no":
@@ -298,7 +234,7 @@ class DockerEngine:
             cap_drop=list(spec.cap_drop) or None,
             privileged=spec.privileged,
         )
-        aliases = [spec.name] if first not in ("bridge", "host", "none") else None
+        aliases = [spec.name] if first not in L.BUILTIN_NETWORKS else None
         networking = api.create_networking_config(
             {first: api.create_endpoint_config(aliases=aliases)}
         )
@@ -337,23 +273,23 @@ class DockerEngine:
 
     def start_container(self, ref: str) -> None:
         with self._errors(f"starting container {ref}", ref):
-            self.api.start(ref)
+            self._api.start(ref)
 
     def stop_container(self, ref: str, timeout: float = 10) -> None:
         with self._errors(f"stopping container {ref}", ref):
-            self.api.stop(ref, timeout=int(max(timeout, 0)))
+            self._api.stop(ref, timeout=int(max(timeout, 0)))
 
     def restart_container(self, ref: str, timeout: float = 10) -> None:
         with self._errors(f"restarting container {ref}", ref):
-            self.api.restart(ref, timeout=int(max(timeout, 0)))
+            self._api.restart(ref, timeout=int(max(timeout, 0)))
 
     def remove_container(self, ref: str, *, force: bool = False) -> None:
         with self._errors(f"removing container {ref}", ref):
-            self.api.remove_container(ref, force=force, v=False)
+            self._api.remove_container(ref, force=force, v=False)
 
     def rename_container(self, ref: str, new_name: str) -> None:
         with self._errors(f"renaming container {ref} to {new_name}", ref):
-            self.api.rename(ref, new_name)
+            self._api.rename(ref, new_name)
 
     def container_logs(
         self,
@@ -365,7 +301,7 @@ class DockerEngine:
     ) -> list[str]:
         """The container's last log lines (stdout and stderr interleaved)."""
         with self._errors(f"reading logs of {ref}", ref):
-            raw = self.api.logs(
+            raw = self._api.logs(
                 ref,
                 stdout=True,
                 stderr=True,
@@ -375,25 +311,26 @@ class DockerEngine:
             )
         return raw.decode("utf-8", "replace").splitlines()
 
-    def container_stats(self, ref: str) -> dict[str, Any]:
+    def container_stats(self, ref: str) -> StatsSample:
         """One stats sample (the engine compares it with the previous second)."""
         with self._errors(f"reading stats of {ref}", ref):
-            return dict(self.api.stats(ref, stream=False))
+            return _stats_sample(ref, dict(self._api.stats(ref, stream=False)))
 
     def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
         """Run ``command`` in a running container; return (exit code, combined output)."""
         with self._errors(f"running a command in {ref}", ref):
-            exec_id = self.api.exec_create(
+            exec_id = self._api.exec_create(
                 ref, command if isinstance(command, str) else list(command)
             )["Id"]
-            output = self.api.exec_start(exec_id)
-            code = self.api.exec_inspect(exec_id).get("ExitCode")
+            output = self._api.exec_start(exec_id)
+            code = self._api.exec_inspect(exec_id).get("ExitCode")
         return int(code if code is not None else -1), output.decode("utf-8", "replace")
 
-    def events(self, filters: Mapping[str, Any], since: datetime | None = None) -> EventStream:
-        """A stream of container events matching ``filters``; close it to stop."""
+    def events(self, *, labels: Mapping[str, str]) -> EventStream:
+        """A stream of events of containers carrying ``labels``; close it to stop."""
+        filters = {"type": ["container"], **_label_filter(labels)}
         with self._errors("subscribing to engine events"):
-            stream = self.api.events(decode=True, filters=dict(filters), since=since)
+            stream = self._api.events(decode=True, filters=filters)
         return EventStream(stream)
 
     # ------------------------------------------------------------------ images
@@ -402,13 +339,13 @@ class DockerEngine:
         """The local id of an image reference, ``None`` when it is not on the engine."""
         try:
             with self._errors(f"inspecting image {ref}", ref):
-                return str(self.api.inspect_image(ref)["Id"])
+                return str(self._api.inspect_image(ref)["Id"])
         except NotFound:
             return None
 
-    def list_images(self, filters: Mapping[str, Any] | None = None) -> list[ImageInfo]:
+    def list_images(self) -> list[ImageInfo]:
         with self._errors("listing images"):
-            rows = self.api.images(filters=dict(filters or {}))
+            rows = self._api.images()
         return [
             ImageInfo(
                 id=r["Id"],
@@ -423,20 +360,28 @@ class DockerEngine:
 
     def image_size(self, ref: str) -> int | None:
         with self._errors(f"inspecting image {ref}", ref):
-            return int(self.api.inspect_image(ref).get("Size") or 0)
+            return int(self._api.inspect_image(ref).get("Size") or 0)
 
     def pull_image(
-        self, ref: str, on_progress: Callable[[dict[str, Any]], None] | None = None
+        self,
+        ref: str,
+        on_progress: Callable[[PullProgress], None] | None = None,
+        *,
+        platform: str | None = None,
     ) -> str:
-        """Pull ``ref`` (default tag ``latest``); errors in the stream raise ``PullFailed``."""
+        """Pull ``ref`` (default tag ``latest``, for ``platform`` when given); errors in the
+        stream raise ``PullFailed``."""
         repo, tag = parse_repository_tag(ref)
         try:
             with self._errors(f"pulling {ref}", ref):
-                for message in self.api.pull(repo, tag or "latest", stream=True, decode=True):
+                stream = self._api.pull(
+                    repo, tag or "latest", stream=True, decode=True, platform=platform
+                )
+                for message in stream:
                     if "error" in message:
                         raise PullFailed(f"pulling {ref}: {message['error']}", resource=ref)
                     if on_progress is not None:
-                        on_progress(message)
+                        on_progress(_pull_progress(message))
         except PullFailed:
             raise
         except EngineUnavailable:
@@ -464,7 +409,7 @@ class DockerEngine:
         logs: list[str] = []
         image: str | None = None
         with self._errors(f"building {tag}", tag):
-            stream = self.api.build(
+            stream = self._api.build(
                 path=path,
                 tag=tag,
                 dockerfile=dockerfile,
@@ -501,19 +446,19 @@ class DockerEngine:
     def tag_image(self, ref: str, target: str) -> None:
         repo, tag = parse_repository_tag(target)
         with self._errors(f"tagging {ref} as {target}", ref):
-            self.api.tag(ref, repo, tag or "latest")
+            self._api.tag(ref, repo, tag or "latest")
 
     def remove_image(self, ref: str, *, force: bool = False) -> list[str]:
         """Remove an image reference; return what the engine untagged/deleted."""
         with self._errors(f"removing image {ref}", ref):
-            answer = self.api.remove_image(ref, force=force, noprune=False)
+            answer = self._api.remove_image(ref, force=force, noprune=False)
         return [v for item in answer or [] for v in item.values()]
 
     # ------------------------------------------------------------------ networks, volumes
 
-    def list_networks(self, filters: Mapping[str, Any] | None = None) -> list[NetworkInfo]:
+    def list_networks(self, *, labels: Mapping[str, str] | None = None) -> list[NetworkInfo]:
         with self._errors("listing networks"):
-            rows = self.api.networks(filters=dict(filters or {}))
+            rows = self._api.networks(filters=_label_filter(labels))
         return [
             NetworkInfo(
                 id=r["Id"],
@@ -527,12 +472,12 @@ class DockerEngine:
     def network_containers(self, ref: str) -> list[str]:
         """Names of the containers attached to a network."""
         with self._errors(f"inspecting network {ref}", ref):
-            data = self.api.inspect_network(ref)
+            data = self._api.inspect_network(ref)
         return [c.get("Name", cid) for cid, c in (data.get("Containers") or {}).items()]
 
     def create_network(self, name: str, labels: Mapping[str, str]) -> str:
         with self._errors(f"creating network {name}", name):
-            created = self.api.create_network(
+            created = self._api.create_network(
                 name, driver="bridge", labels=dict(labels), check_duplicate=True
             )
         return str(created["Id"])
@@ -540,15 +485,15 @@ class DockerEngine:
     def disconnect(self, network: str, container: str) -> None:
         """Force-disconnect an endpoint (also one whose container is already gone)."""
         with self._errors(f"disconnecting {container} from network {network}", network):
-            self.api.disconnect_container_from_network(container, network, force=True)
+            self._api.disconnect_container_from_network(container, network, force=True)
 
     def remove_network(self, ref: str) -> None:
         with self._errors(f"removing network {ref}", ref):
-            self.api.remove_network(ref)
+            self._api.remove_network(ref)
 
-    def list_volumes(self, filters: Mapping[str, Any] | None = None) -> list[VolumeInfo]:
+    def list_volumes(self, *, labels: Mapping[str, str] | None = None) -> list[VolumeInfo]:
         with self._errors("listing volumes"):
-            answer = self.api.volumes(filters=dict(filters or {}))
+            answer = self._api.volumes(filters=_label_filter(labels))
         return [
             VolumeInfo(
                 name=v["Name"],
@@ -561,16 +506,16 @@ class DockerEngine:
 
     def create_volume(self, name: str, driver: str, labels: Mapping[str, str]) -> None:
         with self._errors(f"creating volume {name}", name):
-            self.api.create_volume(name, driver=driver, labels=dict(labels))
+            self._api.create_volume(name, driver=driver, labels=dict(labels))
 
     def remove_volume(self, name: str) -> None:
         with self._errors(f"removing volume {name}", name):
-            self.api.remove_volume(name)
+            self._api.remove_volume(name)
 
     def volume_sizes(self) -> dict[str, int]:
         """Bytes used per volume (the engine's disk-usage report; slow on big hosts)."""
         with self._errors("reading disk usage"):
-            usage = self.api.df()
+            usage = self._api.df()
         return {
             v["Name"]: int((v.get("UsageData") or {}).get("Size") or 0)
             for v in usage.get("Volumes") or []
@@ -626,6 +571,67 @@ def _container_info(row: Mapping[str, Any]) -> ContainerInfo:
         networks=networks,
         size=row.get("SizeRw") if "SizeRw" in row else None,
         volumes=tuple(m["Name"] for m in row.get("Mounts") or [] if m.get("Type") == "volume"),
+    )
+
+
+def _bound_ports(ports: Mapping[str, Any]) -> tuple[str, ...]:
+    """``{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "49153"}]}`` as "0.0.0.0:49153->80/tcp"
+    (one entry per host binding; IPv6 duplicates of an IPv4 binding are dropped)."""
+    shown: list[str] = []
+    for key, bindings in ports.items():
+        for b in bindings or []:
+            port = b.get("HostPort")
+            if port and not any(s.endswith(f":{port}->{key}") for s in shown):
+                shown.append(f"{b.get('HostIp', '')}:{port}->{key}")
+    return tuple(shown)
+
+
+def _label_filter(labels: Mapping[str, str] | None) -> dict[str, list[str]]:
+    """The engine's label filter: ``key=value``, or ``key`` alone for an empty value."""
+    if not labels:
+        return {}
+    return {"label": [f"{k}={v}" if v else k for k, v in labels.items()]}
+
+
+def _pull_progress(message: Mapping[str, Any]) -> PullProgress:
+    detail = message.get("progressDetail") or {}
+    return PullProgress(
+        layer=str(message.get("id", "")),
+        status=str(message.get("status", "")),
+        current=detail.get("current") if isinstance(detail, dict) else None,
+        total=detail.get("total") if isinstance(detail, dict) else None,
+    )
+
+
+def _stats_sample(name: str, s: Mapping[str, Any]) -> StatsSample:
+    """CPU % computed the way ``docker stats`` does, from the sample and its predecessor."""
+    cpu, pre = s.get("cpu_stats") or {}, s.get("precpu_stats") or {}
+    cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - pre.get("cpu_usage", {}).get(
+        "total_usage", 0
+    )
+    system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    cpus = cpu.get("online_cpus") or len(cpu.get("cpu_usage", {}).get("percpu_usage") or [1])
+    percent = cpu_delta / system_delta * cpus * 100 if system_delta > 0 else 0.0
+    memory = s.get("memory_stats") or {}
+    used = max(memory.get("usage", 0) - (memory.get("stats") or {}).get("inactive_file", 0), 0)
+    limit = int(memory.get("limit") or 0)
+    nets = (s.get("networks") or {}).values()
+    blkio = (s.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
+
+    def block(op: str) -> int:
+        return sum(b.get("value", 0) for b in blkio if b.get("op", "").lower() == op)
+
+    return StatsSample(
+        name=name,
+        cpu_percent=round(percent, 2),
+        memory_bytes=used,
+        memory_limit_bytes=limit,
+        memory_percent=round(used / limit * 100, 2) if limit else None,
+        net_rx_bytes=sum(n.get("rx_bytes", 0) for n in nets),
+        net_tx_bytes=sum(n.get("tx_bytes", 0) for n in nets),
+        block_read_bytes=block("read"),
+        block_write_bytes=block("write"),
+        pids=(s.get("pids_stats") or {}).get("current"),
     )
 
 

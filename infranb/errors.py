@@ -1,22 +1,62 @@
-"""infranb's exceptions.
+"""infranb's exceptions, and ``Problem``: one thing wrong with one field of a request.
 
 Every failure that reaches a user starts at ``InfraError``::
 
     InfraError
-    ├── ValidationError      the request is wrong; nothing was touched
-    └── EngineError          the Docker engine refused or failed
+    ├── ValidationError      the request is wrong; nothing was touched (``problems``)
+    │   ├── SpecProblem          one field of one container spec
+    │   └── CycleError           ``depends_on`` forms a cycle (``cycle``)
+    └── EngineError          the Docker engine refused or failed (``resource``)
         ├── EngineUnavailable    no engine answers at the configured address
         ├── NotFound             a container, image, network or volume is missing
         ├── Conflict             a name is taken, or a resource is still in use
         ├── PullFailed           the registry refused or the image does not exist
-        ├── BuildFailed          the build context or a build step failed
-        └── ContainerFailed      a container exited, turned unhealthy or timed out
+        ├── BuildFailed          the build context or a build step failed (``logs``)
+        ├── ContainerFailed      a container exited, turned unhealthy or timed out (``last_logs``)
+        └── HealthCheckFailed    a checked container is not healthy (its record says why)
 
-``execute`` turns these into ``InfrastructureResult(success=False, error=...)``; the message
-of each says what failed, on which resource, and what to do next.
+``execute`` never raises these for a failed operation: the result keeps the exception
+(``result.exception``), its problems (``result.problems``) and its message (``result.error``).
+Code matches on a problem's ``path``; people read its text.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class Problem(str):
+    """One problem with a request: ``path`` names the field, ``message`` says what to do.
+
+    A ``Problem`` is also the string people read (``"containers[1] (web).ports: ..."``), so
+    code written for plain-string problems keeps working. ``path`` is canonical
+    (``containers[1].ports``): match on it, never on the text.
+    """
+
+    path: str
+    message: str
+
+    def __new__(cls, path: str, message: str, *, shown_as: str | None = None) -> Problem:
+        where = shown_as or path
+        self = super().__new__(cls, f"{where}: {message}" if where else message)
+        self.path = path
+        self.message = message
+        return self
+
+    def __repr__(self) -> str:
+        return f"Problem(path={self.path!r}, message={self.message!r})"
+
+    @classmethod
+    def of(cls, problem: str) -> Problem:
+        """A ``Problem`` from a plain ``"path: message"`` string (kept as it is if it is one)."""
+        if isinstance(problem, Problem):
+            return problem
+        path, sep, message = str(problem).partition(": ")
+        return cls(path, message) if sep else cls("", str(problem))
+
+    def under(self, path: str) -> bool:
+        """True when this problem concerns ``path`` or a field inside it."""
+        return self.path == path or self.path.startswith((path + ".", path + "["))
 
 
 class InfraError(Exception):
@@ -24,11 +64,37 @@ class InfraError(Exception):
 
 
 class ValidationError(InfraError):
-    """A request is invalid; ``problems`` lists each problem, naming its field."""
+    """A request is invalid; ``problems`` lists each ``Problem``, naming its field."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid request: " + "; ".join(problems))
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems: list[Problem] = [Problem.of(p) for p in problems]
+        super().__init__("invalid request: " + "; ".join(self.problems))
+
+
+class SpecProblem(ValidationError, ValueError):
+    """One problem with one field of one container spec (``where`` is the field's path)."""
+
+    def __init__(self, where: str, message: str, *, shown_as: str | None = None) -> None:
+        self.where = where
+        self.message = message
+        self.problem = Problem(where, message, shown_as=shown_as)
+        super().__init__([self.problem])
+        self.args = (str(self.problem),)
+
+    def shown_with(self, prefix: str, label: str) -> SpecProblem:
+        """The same problem, its text naming the container: ``containers[1] (web).ports``."""
+        shown = self.where.replace(prefix, f"{prefix} ({label})", 1)
+        return SpecProblem(self.where, self.message, shown_as=shown)
+
+
+class CycleError(ValidationError, ValueError):
+    """``depends_on`` forms a cycle; ``cycle`` lists it, first name repeated at the end."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        self.cycle = cycle
+        text = "depends_on forms a cycle: " + " -> ".join(cycle) + "; remove one of these links"
+        super().__init__([Problem("containers.depends_on", text)])
+        self.args = (text,)
 
 
 class EngineError(InfraError):
@@ -69,3 +135,13 @@ class ContainerFailed(EngineError):
     def __init__(self, message: str, *, resource: str, last_logs: list[str]) -> None:
         self.last_logs = last_logs
         super().__init__(message, resource=resource)
+
+
+class HealthCheckFailed(EngineError):
+    """health_check found containers that are not healthy or running."""
+
+
+def append_note(error: BaseException, note: str) -> None:
+    """Add what happened afterwards (a rollback) to an infranb error's message."""
+    if isinstance(error, InfraError) and error.args:
+        error.args = (f"{error.args[0]}; {note}", *error.args[1:])

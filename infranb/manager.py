@@ -11,23 +11,22 @@ import asyncio
 import concurrent.futures
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
-from infranb.engine import DockerEngine, EngineInfo
+from infranb import labels as L
 from infranb.errors import EngineUnavailable, InfraError, ValidationError
 from infranb.models import (
     InfrastructureManagerConfig,
     InfrastructureOperation,
     InfrastructureResult,
 )
-from infranb.ops.cleanup import cleanup
-from infranb.ops.health import health_check
-from infranb.ops.images import manage_images
-from infranb.ops.orchestrate import orchestrate
-from infranb.runtime import LABEL_MANAGED, LABEL_STACK, ProgressCallback, Runtime, correlation_id_of
+from infranb.ops.base import Outcome
+from infranb.protocol import Engine
+from infranb.records import EngineInfo
+from infranb.runtime import ProgressCallback, Runtime, correlation_id_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,15 +72,6 @@ def _needs_engine(
     return wrap
 
 
-Handler = Callable[[InfrastructureOperation, Runtime, InfrastructureResult], Awaitable[None]]
-HANDLERS: dict[str, Handler] = {
-    "orchestrate_containers": orchestrate,
-    "manage_images": manage_images,
-    "cleanup_resources": cleanup,
-    "health_check": health_check,
-}
-
-
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from synchronous code, inside a running loop or not."""
     try:
@@ -98,18 +88,25 @@ class InfrastructureManager:
 
     Args:
         config: behaviour settings; defaults to ``InfrastructureManagerConfig()``.
-        engine: the object that talks to Docker; defaults to a ``DockerEngine`` connected
+        engine: any ``infranb.protocol.Engine``; defaults to a ``DockerEngine`` connected
             from the environment (``DOCKER_HOST``), with the API version negotiated.
     """
 
     def __init__(
-        self, config: InfrastructureManagerConfig | None = None, engine: DockerEngine | None = None
+        self, config: InfrastructureManagerConfig | None = None, engine: Engine | None = None
     ) -> None:
         self.config = config or InfrastructureManagerConfig()
         problems = self.config.validate()
         if problems:
             raise ValidationError(problems)
-        self.engine = engine or DockerEngine(max_pool_size=self.config.max_parallel + 4)
+        if engine is None:
+            from infranb.engine import DockerEngine
+
+            engine = DockerEngine(max_pool_size=self.config.max_parallel + 4)
+        self.engine: Engine = engine
+        #: what ``info()`` last read (reprs show this and never call the engine)
+        self.last_info: EngineInfo | None = None
+        self.last_info_error: str | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.config.max_parallel + 2, thread_name_prefix="infranb"
         )
@@ -158,13 +155,13 @@ class InfrastructureManager:
         A cancelled orchestrate rolls back first, then re-raises ``CancelledError``.
         """
         correlation_id = correlation_id_of(context)
-        result = InfrastructureResult(
-            success=False, operation=str(operation.operation), correlation_id=correlation_id
-        )
-        problems = operation.validate(self.config)
-        if problems:
-            result.error = "invalid request: " + "; ".join(problems)
-            return result
+        name = str(operation.operation)
+        spec, command, problems = operation.parse(self.config)
+        if spec is None or command is None:
+            error = ValidationError(problems)
+            return InfrastructureResult.from_outcome(
+                name, Outcome(), error=error, correlation_id=correlation_id
+            )
         rt = Runtime(
             self.engine,
             self.config,
@@ -172,25 +169,31 @@ class InfrastructureManager:
             correlation_id=correlation_id,
             progress=progress,
         )
+        outcome = Outcome()
+        failure: BaseException | None = None
         try:
-            await HANDLERS[operation.operation](operation, rt, result)
-            result.success = result.error is None
+            await spec.run(command, rt, outcome)
         except InfraError as e:
-            result.error = rt.redact(str(e))
-            last_logs = getattr(e, "last_logs", None)
-            if last_logs and getattr(e, "resource", None):
-                result.failed_logs[str(e.resource)] = list(last_logs)  # type: ignore[attr-defined]
+            failure = e
         except Exception as e:
-            log.exception("infranb: unexpected error in %s", operation.operation)
-            result.error = rt.redact(
-                f"unexpected {type(e).__name__} in {operation.operation}: "
-                f"{e}; this is a bug in infranb, please report it"
+            log.exception("infranb: unexpected error in %s", name)
+            failure = InfraError(
+                f"unexpected {type(e).__name__} in {name}: {e}; this is a bug in infranb, "
+                "please report it"
             )
-        result.warnings.extend(rt.warnings)
-        result.duration_seconds = round(rt.elapsed(), 3)
+            failure.__cause__ = e
+        outcome.warnings.extend(rt.warnings)
+        result = InfrastructureResult.from_outcome(
+            name,
+            outcome,
+            error=failure,
+            redact=rt.redact,
+            correlation_id=correlation_id,
+            duration_seconds=round(rt.elapsed(), 3),
+        )
         log.info(
             "%s %s in %.2fs%s",
-            operation.operation,
+            name,
             "succeeded" if result.success else "failed",
             result.duration_seconds,
             f": {result.error}" if result.error else "",
@@ -212,9 +215,28 @@ class InfrastructureManager:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
+    def refresh(self) -> InfrastructureManager:
+        """Ask the engine for its info now (what the repr shows) and return the manager, so a
+        cell ending in ``manager.refresh()`` shows it. Without an engine this raises
+        ``EngineUnavailable``, or with ``no_engine="note"`` prints one line."""
+        try:
+            self.info()
+        except EngineUnavailable as e:
+            if self.config.no_engine != "note":
+                raise
+            print(f"{e} Skipped: refresh().")
+        return self
+
     def info(self) -> EngineInfo:
-        """Engine version, API version and counts; raises ``EngineUnavailable``."""
-        return self.engine.info()
+        """Engine version, API version and counts; raises ``EngineUnavailable``. The
+        manager's repr shows what this last read."""
+        try:
+            self.last_info = self.engine.info()
+            self.last_info_error = None
+        except InfraError as e:
+            self.last_info_error = str(e)
+            raise
+        return self.last_info
 
     @_needs_engine(_empty_frame("CONTAINERS"))
     async def acontainers(
@@ -228,16 +250,15 @@ class InfrastructureManager:
         """Containers on the engine (all by default) as a DataFrame."""
         from infranb.display.frames import containers_frame
 
-        filters: dict[str, list[str]] = {"label": []}
+        labels: dict[str, str] = {}
         if stack:
-            filters["label"].append(f"{LABEL_STACK}={stack}")
+            labels[L.STACK] = stack
         if managed_only:
-            filters["label"].append(f"{LABEL_MANAGED}=true")
+            labels[L.MANAGED] = "true"
         if label:
-            filters["label"].append(label)
-        if state:
-            filters["status"] = [state]
-        rows = await self._call(self.engine.list_containers, filters)
+            key, _, value = label.partition("=")
+            labels[key] = value
+        rows = await self._call(self.engine.list_containers, labels=labels, state=state)
         return containers_frame(rows)
 
     def containers(
@@ -309,13 +330,11 @@ class InfrastructureManager:
         from infranb.display.frames import stats_frame
 
         if names is None:
-            rows = await self._call(
-                self.engine.list_containers,
-                {"label": [f"{LABEL_STACK}={stack}"]} if stack else {},
-            )
-            names = [r.name for r in rows if r.state == "running"]
+            labels = {L.STACK: stack} if stack else None
+            rows = await self._call(self.engine.list_containers, labels=labels, state="running")
+            names = [r.name for r in rows]
         samples = await asyncio.gather(*(self._call(self.engine.container_stats, n) for n in names))
-        return stats_frame(list(zip(names, samples, strict=True)))
+        return stats_frame(samples)
 
     def stats(
         self, names: Sequence[str] | None = None, *, stack: str | None = None
@@ -346,7 +365,7 @@ class InfrastructureManager:
             await self._call(self.engine.stop_container, name, self.config.stop_timeout)
             details = await self._call(self.engine.inspect_container, name)
             # A container infranb did not create is stopped as asked, never removed.
-            managed = details is not None and details.labels.get(LABEL_MANAGED) == "true"
+            managed = details is not None and L.is_managed(details.labels)
             if remove and managed:
                 await self._call(self.engine.remove_container, name)
             return name
@@ -383,6 +402,11 @@ class InfrastructureManager:
 
     def __repr__(self) -> str:
         return f"InfrastructureManager(engine={self.engine.host!r})"
+
+    def __str__(self) -> str:
+        from infranb.display import manager_bundle
+
+        return manager_bundle(self)["text/plain"]
 
 
 __all__ = ["InfrastructureManager", "run_sync"]

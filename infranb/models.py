@@ -1,89 +1,55 @@
-"""The request, result and record types users touch, and the request's validation.
+"""The request and result types users touch, and the request's validation.
 
 Field names and defaults of ``InfrastructureManagerConfig``, ``InfrastructureOperation`` and
 ``InfrastructureResult`` follow the specification; additions are documented per field.
-Display (``to_frame``, ``_repr_mimebundle_``) is delegated to ``infranb.display``.
+What each operation accepts and produces is declared by its module in ``infranb/ops`` and
+read through ``infranb.registry``. Display (``to_frame``, reprs) is delegated to
+``infranb.display``; every text form masks secrets.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from infranb.planning import CycleError, PlanStep, dependency_waves
-from infranb.secrets import DEFAULT_SECRET_MARKERS
+from infranb import registry
+from infranb.config import InfrastructureManagerConfig
+from infranb.errors import InfraError, Problem, ValidationError
+from infranb.ops import images as _images
+from infranb.ops.base import Outcome
+from infranb.planning import PlanStep
+from infranb.records import (
+    ContainerOutcome,
+    HealthRecord,
+    ImageOutcome,
+    ProgressEvent,
+    RemovedResource,
+)
+from infranb.secrets import mask_url_credentials, masked_container, shown_value
 from infranb.specs import ContainerSpec, SpecProblem, check_name, parse_containers
 
 if TYPE_CHECKING:
     import pandas as pd
 
-OPERATIONS = ("orchestrate_containers", "manage_images", "cleanup_resources", "health_check")
-IMAGE_ACTIONS = ("pull", "build", "tag", "remove")
-IMAGE_PARAM_KEYS = {
-    "pull": ("action", "image", "platform"),
-    "build": ("action", "path", "tag", "dockerfile", "buildargs", "nocache", "pull"),
-    "tag": ("action", "image", "tag"),
-    "remove": ("action", "image", "force"),
-}
+    from infranb.ops.base import Operation
+
+#: the operation names, in the registry's order (kept for code written against 0.1)
+OPERATIONS = tuple(registry.OPERATIONS)
+IMAGE_ACTIONS = tuple(_images.ACTIONS)
+IMAGE_PARAM_KEYS = {action: _images.parameters(action) for action in _images.ACTIONS}
 OperationName = Literal[
     "orchestrate_containers", "manage_images", "cleanup_resources", "health_check"
 ]
-
-
-@dataclass
-class InfrastructureManagerConfig:
-    """Configuration for ``InfrastructureManager``."""
-
-    default_network: str = "bridge"
-    #: infranb removes the containers it stops (not the engine's AutoRemove, which would
-    #: destroy a crashed container and its logs before anyone reads them).
-    auto_remove_containers: bool = True
-    auto_pull_images: bool = True
-    container_start_timeout: float = 30.0
-    health_check_retries: int = 3
-    health_check_interval: float = 5.0
-    cleanup_on_failure: bool = True
-    volume_driver: str = "local"
-    #: stack used by orchestrate when the request names none
-    default_stack: str = "default"
-    #: engine calls in flight at once
-    max_parallel: int = 8
-    #: environment keys containing one of these (upper-cased) are masked in every output
-    secret_markers: tuple[str, ...] = DEFAULT_SECRET_MARKERS
-    #: allow bind mounts of sensitive host paths and privileged containers
-    allow_sensitive_mounts: bool = False
-    #: seconds a container gets to stop on SIGTERM before it is killed
-    stop_timeout: float = 10.0
-    #: without a reachable engine, inventory helpers ("raise") raise EngineUnavailable, or
-    #: ("note") print one line and return empty results, for notebooks that must also open
-    #: where no engine runs (Binder). Operations always return a failed result instead.
-    no_engine: Literal["raise", "note"] = "raise"
-
-    def validate(self) -> list[str]:
-        """Problems with the configuration, each naming its field."""
-        problems = []
-        if self.max_parallel < 1:
-            problems.append("config.max_parallel: must be at least 1")
-        if self.container_start_timeout <= 0:
-            problems.append("config.container_start_timeout: must be positive")
-        if self.health_check_retries < 0:
-            problems.append("config.health_check_retries: must be 0 or more")
-        if self.no_engine not in ("raise", "note"):
-            problems.append(f"config.no_engine: {self.no_engine!r} must be 'raise' or 'note'")
-        if self.health_check_interval < 0:
-            problems.append("config.health_check_interval: must be 0 or more")
-        for what, value in (
-            ("default_network", self.default_network),
-            ("default_stack", self.default_stack),
-        ):
-            try:
-                check_name(value, f"config.{what}", what.replace("_", " "))
-            except SpecProblem as e:
-                problems.append(str(e))
-        return problems
+BOOLEAN_FIELDS = (
+    "cleanup_stopped_containers",
+    "cleanup_unused_images",
+    "force_remove",
+    "dry_run",
+    "cleanup_volumes",
+    "remove_orphans",
+    "allow_sensitive_mounts",
+)
 
 
 @dataclass
@@ -113,20 +79,71 @@ class InfrastructureOperation:
     remove_orphans: bool = False
     allow_sensitive_mounts: bool = False
 
-    def validate(self, config: InfrastructureManagerConfig | None = None) -> list[str]:
-        """Every problem with this request, each naming the field; empty when valid.
+    def validate(self, config: InfrastructureManagerConfig | None = None) -> list[Problem]:
+        """Every problem with this request, each naming its field (``Problem.path``); empty
+        when valid. ``config`` is the configuration that will run it.
 
         Pure: the engine is not consulted (missing images and taken names are checked
         when the operation runs, before anything is created).
         """
-        return validate_operation(self, config or InfrastructureManagerConfig())
+        return self.parse(config)[2]
+
+    def parse(
+        self, config: InfrastructureManagerConfig | None = None
+    ) -> tuple[Operation[Any] | None, Any, list[Problem]]:
+        """The operation, its typed command (``None`` when invalid) and every problem."""
+        config = config or InfrastructureManagerConfig()
+        operation, problems = registry.lookup(self.operation)
+        if operation is None:
+            return None, None, problems
+        for name in BOOLEAN_FIELDS:
+            if not isinstance(getattr(self, name), bool):
+                problems.append(
+                    Problem(name, f"must be True or False, not {getattr(self, name)!r}")
+                )
+        if self.scope not in ("managed", "all"):
+            problems.append(Problem("scope", f"{self.scope!r} must be 'managed' or 'all'"))
+        if self.stack is not None:
+            try:
+                check_name(self.stack, "stack", "stack name")
+            except SpecProblem as e:
+                problems.append(e.problem)
+        command, own = operation.parse(self, config)
+        problems += own
+        return operation, (None if problems else command), problems
 
     def container_specs(self) -> list[ContainerSpec]:
-        """The typed container specs; raises ``ValueError`` when the request is invalid."""
+        """The typed container specs; raises ``ValidationError`` (a ``ValueError`` too, for
+        code written against 0.1) when the request is invalid."""
         specs, problems = parse_containers(self.containers)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise _InvalidSpecs(problems)
         return specs
+
+    def shown_fields(self) -> dict[str, Any]:
+        """The fields a reader wants, secrets masked (containers' environments, URL
+        credentials, build arguments)."""
+        operation = (
+            registry.OPERATIONS.get(self.operation) if isinstance(self.operation, str) else None
+        )
+        names = (
+            operation.shown_fields if operation else ("containers", "image_params", "container_ids")
+        )
+        return {name: _masked(name, getattr(self, name)) for name in names}
+
+    def __repr__(self) -> str:
+        changed = {
+            f.name: _masked(f.name, getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "operation" and getattr(self, f.name) != _default(f)
+        }
+        inner = "".join(f", {k}={v!r}" for k, v in changed.items())
+        return f"InfrastructureOperation(operation={self.operation!r}{inner})"
+
+    def __str__(self) -> str:
+        from infranb.display import operation_bundle
+
+        return operation_bundle(self)["text/plain"]
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         from infranb.display import operation_bundle, select
@@ -134,200 +151,29 @@ class InfrastructureOperation:
         return select(operation_bundle(self), include, exclude)
 
 
-def _check_bool(op: InfrastructureOperation, name: str, problems: list[str]) -> None:
-    if not isinstance(getattr(op, name), bool):
-        problems.append(f"{name}: must be True or False, not {getattr(op, name)!r}")
+class _InvalidSpecs(ValidationError, ValueError):
+    """Invalid container specs (a ``ValueError`` too, as ``container_specs`` raised before)."""
 
 
-def validate_operation(
-    op: InfrastructureOperation, config: InfrastructureManagerConfig
-) -> list[str]:
-    """The checks behind ``InfrastructureOperation.validate`` (pure)."""
-    problems: list[str] = []
-    if op.operation not in OPERATIONS:
-        import difflib
-
-        close = difflib.get_close_matches(str(op.operation), OPERATIONS, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "use one of " + ", ".join(OPERATIONS)
-        return [f"operation: unknown operation {op.operation!r}; {hint}"]
-    for name in (
-        "cleanup_stopped_containers",
-        "cleanup_unused_images",
-        "force_remove",
-        "dry_run",
-        "cleanup_volumes",
-        "remove_orphans",
-        "allow_sensitive_mounts",
-    ):
-        _check_bool(op, name, problems)
-    if op.scope not in ("managed", "all"):
-        problems.append(f"scope: {op.scope!r} must be 'managed' or 'all'")
-    if op.stack is not None:
-        try:
-            check_name(op.stack, "stack", "stack name")
-        except SpecProblem as e:
-            problems.append(str(e))
-    if op.operation == "orchestrate_containers":
-        problems += _validate_orchestrate(op, config)
-    elif op.operation == "manage_images":
-        problems += _validate_image_params(op.image_params)
-    elif op.operation == "cleanup_resources":
-        if not (op.cleanup_stopped_containers or op.cleanup_unused_images or op.cleanup_volumes):
-            problems.append(
-                "cleanup_stopped_containers / cleanup_unused_images / cleanup_volumes: set at "
-                "least one to say what to clean up"
-            )
-        if op.scope == "all" and op.stack is not None:
-            problems.append(
-                "stack: a stack limits cleanup to managed resources; use "
-                "scope='managed' with a stack"
-            )
-    elif op.operation == "health_check":
-        if not isinstance(op.container_ids, list | tuple) or not op.container_ids:
-            problems.append("container_ids: list the container names or ids to check")
-        else:
-            for i, cid in enumerate(op.container_ids):
-                if not isinstance(cid, str) or not cid.strip():
-                    problems.append(f"container_ids[{i}]: must be a container name or id")
-    return problems
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
 
 
-def _validate_orchestrate(
-    op: InfrastructureOperation, config: InfrastructureManagerConfig
-) -> list[str]:
-    if not isinstance(op.containers, list | tuple) or not op.containers:
-        return ["containers: list at least one container, e.g. [{'image': ..., 'name': ...}]"]
-    specs, problems = parse_containers(op.containers)
-    if not problems:
-        try:
-            dependency_waves(specs)
-        except CycleError as e:
-            problems.append(f"containers.depends_on: {e}")
-    if not (config.allow_sensitive_mounts or op.allow_sensitive_mounts):
-        for spec in specs:
-            for mount in spec.sensitive_mounts():
-                problems.append(
-                    f"containers ({spec.name}).volumes: bind-mounting {mount.source} gives the "
-                    "container control of the host; set allow_sensitive_mounts=True to allow it"
-                )
-            if spec.privileged:
-                problems.append(
-                    f"containers ({spec.name}).privileged: a privileged container controls the "
-                    "host; set allow_sensitive_mounts=True to allow it"
-                )
-    return problems
-
-
-def _validate_image_params(params: Mapping[str, Any]) -> list[str]:
-    if not isinstance(params, Mapping) or not params:
-        return [
-            "image_params: give an action and its parameters, e.g. "
-            "{'action': 'pull', 'image': 'nginx:1.27'}"
-        ]
-    action = params.get("action")
-    if action not in IMAGE_ACTIONS:
-        return [f"image_params.action: {action!r} must be one of {', '.join(IMAGE_ACTIONS)}"]
-    problems = [
-        f"image_params.{key}: not a parameter of {action!r} "
-        f"(use {', '.join(IMAGE_PARAM_KEYS[action])})"
-        for key in params
-        if key not in IMAGE_PARAM_KEYS[action]
-    ]
-    required = {
-        "pull": ("image",),
-        "build": ("path", "tag"),
-        "tag": ("image", "tag"),
-        "remove": ("image",),
-    }[action]
-    for key in required:
-        value = params.get(key)
-        if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
-            problems.append(
-                f"image_params.{key}: required for {action!r} (a non-empty string without spaces)"
-            )
-    if action == "build" and isinstance(params.get("path"), str):
-        path = params["path"]
-        dockerfile = params.get("dockerfile") or "Dockerfile"
-        if not os.path.isdir(path):
-            problems.append(f"image_params.path: build context {path!r} is not a directory")
-        elif not os.path.isfile(os.path.join(path, dockerfile)):
-            problems.append(f"image_params.dockerfile: {dockerfile!r} not found in {path!r}")
-        buildargs = params.get("buildargs")
-        if buildargs is not None and not isinstance(buildargs, Mapping):
-            problems.append("image_params.buildargs: must be a dict of build arguments")
-    return problems
-
-
-# ------------------------------------------------------------------ records
-
-
-@dataclass(frozen=True)
-class ContainerOutcome:
-    """What orchestrate did with one container."""
-
-    name: str
-    image: str
-    action: str
-    wave: int | None
-    state: str
-    health: str | None = None
-    container_id: str | None = None
-    ports: tuple[str, ...] = ()
-    networks: tuple[str, ...] = ()
-    started_at: datetime | None = None
-    seconds_to_ready: float | None = None
-
-
-@dataclass(frozen=True)
-class ImageOutcome:
-    """One image pulled, built, tagged or removed."""
-
-    reference: str
-    action: str
-    image_id: str | None = None
-    size: int | None = None
-    seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class RemovedResource:
-    """One resource cleanup removed (or, in a dry run, would remove)."""
-
-    kind: Literal["container", "image", "network", "volume"]
-    name: str
-    id: str
-    bytes_reclaimed: int = 0
-    stack: str | None = None
-
-
-@dataclass(frozen=True)
-class HealthRecord:
-    """The last observed health of one requested container."""
-
-    name: str
-    status: str
-    state: str | None
-    exit_code: int | None = None
-    failing_streak: int | None = None
-    last_output: str | None = None
-    checked_at: datetime | None = None
-    container_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """A step of a running operation, for forms and progress bars.
-
-    ``kind`` is one of: pull, build, network_created, volume_created, container_created,
-    container_starting, container_started, container_ready, container_failed,
-    container_removed, rollback.
-    """
-
-    kind: str
-    resource: str
-    message: str = ""
-    current: int | None = None
-    total: int | None = None
+def _masked(name: str, value: Any) -> Any:
+    """A request field as it may be shown."""
+    if name == "containers" and isinstance(value, list | tuple):
+        return [masked_container(c) for c in value]
+    if name == "image_params" and isinstance(value, dict):
+        shown = {k: mask_url_credentials(v) if isinstance(v, str) else v for k, v in value.items()}
+        buildargs = value.get("buildargs")
+        if isinstance(buildargs, dict):
+            shown["buildargs"] = {k: shown_value(str(k), v) for k, v in buildargs.items()}
+        return shown
+    return value
 
 
 class Plan(list[PlanStep]):
@@ -342,6 +188,17 @@ class Plan(list[PlanStep]):
         from infranb.display import plan_bundle, select
 
         return select(plan_bundle(self), include, exclude)
+
+    def __str__(self) -> str:
+        from infranb.display import plan_bundle
+
+        return plan_bundle(self)["text/plain"]
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for step in self:
+            counts[step.action] = counts.get(step.action, 0) + 1
+        return f"Plan({', '.join(f'{n} {a}' for a, n in counts.items()) or 'empty'})"
 
 
 @dataclass
@@ -377,6 +234,80 @@ class InfrastructureResult:
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     failed_logs: dict[str, list[str]] = field(default_factory=dict)
+    #: the exception behind ``error`` (an ``InfraError``), kept so code can match on it
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    #: for an invalid request, each problem with its field's path
+    problems: list[Problem] = field(default_factory=list)
+
+    @classmethod
+    def from_outcome(
+        cls,
+        operation: str,
+        outcome: Outcome,
+        *,
+        error: BaseException | None = None,
+        redact: Any = None,
+        correlation_id: str | None = None,
+        duration_seconds: float = 0.0,
+    ) -> InfrastructureResult:
+        """The one place a result is assembled: the spec's summary fields are derived from
+        the records, so the two can never disagree."""
+        show = redact or (lambda text: text)
+        images = outcome.images
+        removed = outcome.removed
+        result = cls(
+            success=error is None,
+            operation=operation,
+            containers_started=[c.name for c in outcome.containers if c.action != "unchanged"],
+            containers_removed=[r.name for r in removed if r.kind == "container"]
+            if not outcome.dry_run
+            else [],
+            images_pulled=[i.reference for i in images if i.action == "pulled"],
+            images_built=[i.reference for i in images if i.action == "built"],
+            images_removed=[i.reference for i in images if i.action == "removed"]
+            + [
+                name
+                for r in removed
+                if r.kind == "image" and not outcome.dry_run
+                for name in r.name.split(", ")
+            ],
+            health_status={h.name: h.status for h in outcome.health},
+            health_details={
+                h.name: {
+                    "status": h.status,
+                    "state": h.state,
+                    "exit_code": h.exit_code,
+                    "failing_streak": h.failing_streak,
+                    "last_output": h.last_output,
+                    "container_id": h.container_id,
+                }
+                for h in outcome.health
+            },
+            cleanup_summary=_cleanup_summary(outcome) if outcome.scope else {},
+            error=None if error is None else show(str(error)),
+            stack=outcome.stack,
+            duration_seconds=duration_seconds,
+            correlation_id=correlation_id,
+            build_logs=list(outcome.build_logs),
+            network_created=bool(outcome.networks_created),
+            networks_created=list(outcome.networks_created),
+            volumes_created=list(outcome.volumes_created),
+            containers=list(outcome.containers),
+            plan=Plan(outcome.plan),
+            orphans=list(outcome.orphans),
+            images=list(images),
+            removed=list(removed),
+            health=list(outcome.health),
+            warnings=list(dict.fromkeys(outcome.warnings)),
+            dry_run=outcome.dry_run,
+            exception=error,
+            problems=list(error.problems) if isinstance(error, ValidationError) else [],
+        )
+        if isinstance(error, InfraError) and getattr(error, "resource", None):
+            last_logs = getattr(error, "last_logs", None)
+            if last_logs:
+                result.failed_logs[str(error.resource)] = list(last_logs)  # type: ignore[attr-defined]
+        return result
 
     def to_frame(self) -> pd.DataFrame:
         """A tidy DataFrame: one row per container, plan step, image, removal or health target."""
@@ -388,3 +319,49 @@ class InfrastructureResult:
         from infranb.display import result_bundle, select
 
         return select(result_bundle(self), include, exclude)
+
+    def __str__(self) -> str:
+        from infranb.display import result_bundle
+
+        return result_bundle(self)["text/plain"]
+
+    def __repr__(self) -> str:
+        status = "plan" if self.dry_run else ("ok" if self.success else "failed")
+        parts = [f"{self.operation!r}", status]
+        if self.stack:
+            parts.append(f"stack={self.stack!r}")
+        rows = len(self.containers or self.images or self.removed or self.health or self.plan)
+        if rows:
+            parts.append(f"{rows} row(s)")
+        if self.error:
+            parts.append(f"error={self.error[:80]!r}")
+        return f"InfrastructureResult({', '.join(parts)})"
+
+
+def _cleanup_summary(outcome: Outcome) -> dict[str, Any]:
+    def count(kind: str) -> int:
+        return sum(1 for r in outcome.removed if r.kind == kind)
+
+    return {
+        "containers_removed": count("container"),
+        "images_removed": count("image"),
+        "networks_removed": count("network"),
+        "volumes_removed": count("volume"),
+        "bytes_reclaimed": sum(r.bytes_reclaimed for r in outcome.removed),
+        "dry_run": outcome.dry_run,
+        "scope": outcome.scope,
+        "stack": outcome.stack,
+    }
+
+
+__all__ = [
+    "ContainerOutcome",
+    "HealthRecord",
+    "ImageOutcome",
+    "InfrastructureManagerConfig",
+    "InfrastructureOperation",
+    "InfrastructureResult",
+    "Plan",
+    "ProgressEvent",
+    "RemovedResource",
+]

@@ -11,19 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from infranb.errors import CycleError
 from infranb.specs import ContainerSpec, changed_fields
 
 Action = Literal["create", "recreate", "start", "restart", "unchanged", "remove-orphan"]
-
-
-class CycleError(ValueError):
-    """``depends_on`` forms a cycle; ``cycle`` lists it, first name repeated at the end."""
-
-    def __init__(self, cycle: list[str]) -> None:
-        self.cycle = cycle
-        super().__init__(
-            "depends_on forms a cycle: " + " -> ".join(cycle) + "; remove one of these links"
-        )
 
 
 def dependency_waves(specs: Sequence[ContainerSpec]) -> list[list[str]]:
@@ -107,6 +98,23 @@ def _dependents(specs: Sequence[ContainerSpec], roots: set[str]) -> set[str]:
     return found
 
 
+def _recreated_ancestors(specs: Sequence[ContainerSpec], name: str, touched: set[str]) -> str:
+    """The recreated containers ``name`` depends on through others (for the reason text)."""
+    by_name = {s.name: s for s in specs}
+    found: list[str] = []
+    seen: set[str] = set()
+    todo = list(by_name[name].depends_on)
+    while todo:
+        dep = todo.pop(0)
+        if dep in seen or dep not in by_name:
+            continue
+        seen.add(dep)
+        if dep in touched:
+            found.append(dep)
+        todo += list(by_name[dep].depends_on)
+    return ", ".join(sorted(found)) + " (through its dependencies)"
+
+
 def plan_stack(
     stack: str,
     specs: Sequence[ContainerSpec],
@@ -160,7 +168,7 @@ def plan_stack(
     for name in _dependents(specs, touched):
         if actions[name][0] == "unchanged":
             upstream = sorted(d for d in by_name[name].depends_on if d in touched)
-            via = ", ".join(upstream) or "an upstream container"
+            via = ", ".join(upstream) or _recreated_ancestors(specs, name, touched)
             actions[name] = ("restart", f"depends on {via}, which is recreated")
 
     for wave in waves:

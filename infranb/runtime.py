@@ -17,19 +17,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from infranb.engine import DockerEngine
-from infranb.models import InfrastructureManagerConfig, ProgressEvent
+from infranb import labels as L
+from infranb.config import InfrastructureManagerConfig
+from infranb.protocol import Engine
+from infranb.records import ProgressEvent
 from infranb.secrets import Redactor
 
 T = TypeVar("T")
 
-LABEL_MANAGED = "infranb.managed"
-LABEL_STACK = "infranb.stack"
-LABEL_SPEC_HASH = "infranb.spec-hash"
-LABEL_SPEC_FIELDS = "infranb.spec-fields"
-LABEL_DEPENDS_ON = "infranb.depends-on"
-LABEL_RUN = "infranb.run"
-LABEL_CORRELATION = "infranb.correlation-id"
+# The label names under their old spelling (they live in ``infranb.labels``).
+LABEL_MANAGED = L.MANAGED
+LABEL_STACK = L.STACK
+LABEL_SPEC_HASH = L.SPEC_HASH
+LABEL_SPEC_FIELDS = L.SPEC_FIELDS
+LABEL_DEPENDS_ON = L.DEPENDS_ON
+LABEL_RUN = L.RUN
+LABEL_CORRELATION = L.CORRELATION
 
 ProgressCallback = Callable[[ProgressEvent], Any]
 
@@ -51,7 +54,7 @@ class Runtime:
 
     def __init__(
         self,
-        engine: DockerEngine,
+        engine: Engine,
         config: InfrastructureManagerConfig,
         executor: concurrent.futures.ThreadPoolExecutor,
         *,
@@ -73,11 +76,9 @@ class Runtime:
 
     def labels(self, stack: str | None, **extra: str) -> dict[str, str]:
         """The labels infranb puts on everything it creates in this run."""
-        labels = {LABEL_MANAGED: "true", LABEL_RUN: self.run_id}
-        if stack is not None:
-            labels[LABEL_STACK] = stack
+        labels = {**L.managed(stack), L.RUN: self.run_id}
         if self.correlation_id:
-            labels[LABEL_CORRELATION] = self.correlation_id
+            labels[L.CORRELATION] = self.correlation_id
         labels.update(extra)
         return labels
 

@@ -1,9 +1,10 @@
 """Secret environment values: references resolved at run time, and masking for display.
 
-The rule: an environment key is secret when, upper-cased, it contains one of
+The rules: an environment key is secret when, upper-cased, it contains one of
 ``DEFAULT_SECRET_MARKERS`` (configurable with ``InfrastructureManagerConfig.secret_markers``),
-or when its value is a ``SecretRef``. Secret values reach the container and nothing else:
-reprs, frames, errors, plans and progress events show ``MASK`` instead.
+or when its value is a ``SecretRef``; and the credentials inside any URL-shaped value
+(``postgres://app:pw@db/app``) are secret whatever the key. Secret values reach the container
+and nothing else: reprs, str, frames, errors, plans, logs and progress events show ``MASK``.
 """
 
 from __future__ import annotations
@@ -74,20 +75,57 @@ def is_secret_key(key: str, markers: Iterable[str] = DEFAULT_SECRET_MARKERS) -> 
     return any(marker in upper for marker in markers)
 
 
+# scheme://user:password@host or scheme://token@host: everything before the last "@" of the
+# authority part is credentials.
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<auth>[^/\s@]+)@")
+
+
+def mask_url_credentials(text: str) -> str:
+    """``postgres://app:pw@db/app`` -> ``postgres://app:••••••@db/app`` (a lone user or token
+    is masked whole)."""
+
+    def hide(match: re.Match[str]) -> str:
+        user, sep, _password = match["auth"].partition(":")
+        return f"{match['scheme']}{user}:{MASK}@" if sep else f"{match['scheme']}{MASK}@"
+
+    return _URL_CREDENTIALS.sub(hide, text)
+
+
+def shown_value(key: str, value: object, markers: Iterable[str] = DEFAULT_SECRET_MARKERS) -> str:
+    """One environment value as it may be shown."""
+    if isinstance(value, SecretRef):
+        return repr(value)
+    if is_secret_key(key, markers):
+        return MASK
+    return mask_url_credentials(str(value))
+
+
 def masked_environment(
     env: Mapping[str, object], markers: Iterable[str] = DEFAULT_SECRET_MARKERS
 ) -> dict[str, str]:
     """The environment as it may be shown: secret values masked, references by name."""
     markers = tuple(markers)
-    shown: dict[str, str] = {}
-    for key, value in env.items():
-        if isinstance(value, SecretRef):
-            shown[key] = repr(value)
-        elif is_secret_key(key, markers):
-            shown[key] = MASK
-        else:
-            shown[key] = str(value)
-    return shown
+    return {key: shown_value(key, value, markers) for key, value in env.items()}
+
+
+def masked_container(raw: object, markers: Iterable[str] = DEFAULT_SECRET_MARKERS) -> object:
+    """A container dict of a request as it may be shown: its environment masked, whether
+    given as a dict or as a list of ``KEY=VALUE`` strings (a malformed entry is masked whole,
+    since it may be a secret typed with the wrong separator)."""
+    if not isinstance(raw, Mapping) or "environment" not in raw:
+        return raw
+    env = raw["environment"]
+    if isinstance(env, Mapping):
+        shown: object = masked_environment(env, markers)
+    elif isinstance(env, list | tuple):
+        entries: list[str] = []
+        for item in env:
+            key, sep, value = str(item).partition("=")
+            entries.append(f"{key}={shown_value(key, value, markers)}" if sep else MASK)
+        shown = entries
+    else:
+        shown = MASK
+    return {**raw, "environment": shown}
 
 
 class Redactor:
@@ -99,9 +137,10 @@ class Redactor:
         self._pattern = re.compile("|".join(map(re.escape, self.values))) if self.values else None
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None or not text:
+        if not text:
             return text
-        return self._pattern.sub(MASK, text)
+        text = mask_url_credentials(text)
+        return self._pattern.sub(MASK, text) if self._pattern is not None else text
 
     def extend(self, secrets: Iterable[str]) -> Redactor:
         """A redactor that also hides ``secrets``."""

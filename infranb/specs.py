@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from infranb.errors import Problem, SpecProblem
+from infranb.labels import RESERVED_PREFIX
 from infranb.secrets import SecretRef
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -70,16 +72,6 @@ SENSITIVE_PATHS = (
     "/var/lib/docker",
     "/home",
 )
-RESERVED_LABEL_PREFIX = "infranb."
-
-
-class SpecProblem(ValueError):
-    """One problem with one field of one container spec."""
-
-    def __init__(self, where: str, message: str) -> None:
-        self.where = where
-        self.message = message
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -131,7 +123,8 @@ class ContainerSpec:
     image: str
     command: tuple[str, ...] | str | None = None
     entrypoint: tuple[str, ...] | str | None = None
-    environment: Mapping[str, str | SecretRef] = field(default_factory=dict)
+    #: kept out of the repr: values may be secrets
+    environment: Mapping[str, str | SecretRef] = field(default_factory=dict, repr=False)
     ports: tuple[PortBinding, ...] = ()
     volumes: tuple[Mount, ...] = ()
     networks: tuple[str, ...] = ()
@@ -367,10 +360,13 @@ def _string_map(value: object, where: str, sep: str = "=") -> dict[str, str]:
         return {str(k): ("" if v is None else str(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         result: dict[str, str] = {}
-        for item in value:
+        for index, item in enumerate(value):
             key, found, val = str(item).partition(sep)
             if not found or not key:
-                raise SpecProblem(where, f"{item!r} must look like 'KEY{sep}VALUE'")
+                # The entry is not echoed: it may be a secret written with the wrong separator.
+                raise SpecProblem(
+                    f"{where}[{index}]", f"must look like 'KEY{sep}VALUE' (no {sep!r} found)"
+                )
             result[key] = val
         return result
     raise SpecProblem(where, f"use a dict or a list of 'KEY{sep}VALUE' strings")
@@ -498,13 +494,24 @@ def check_name(value: object, where: str, what: str = "name") -> str:
 
 
 def parse_container(raw: object, index: int) -> ContainerSpec:
-    """Parse one container dict of a request; raises ``SpecProblem`` naming the field."""
+    """Parse one container dict of a request; raises ``SpecProblem`` naming the field.
+
+    The problem's path is canonical (``containers[1].ports``); its text also names the
+    container when the name is readable (``containers[1] (web).ports: ...``).
+    """
     where = f"containers[{index}]"
+    try:
+        return _parse_container(raw, where)
+    except SpecProblem as e:
+        label = raw.get("name") if isinstance(raw, Mapping) else None
+        if isinstance(label, str) and NAME_RE.match(label):
+            raise e.shown_with(where, label) from None
+        raise
+
+
+def _parse_container(raw: object, where: str) -> ContainerSpec:
     if not isinstance(raw, Mapping):
         raise SpecProblem(where, "each container must be a dict with at least 'image' and 'name'")
-    label = raw.get("name")
-    if isinstance(label, str) and NAME_RE.match(label):
-        where = f"containers[{index}] ({label})"
     _reject_unknown(raw, CONTAINER_KEYS, where)
     image = raw.get("image")
     if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
@@ -516,7 +523,7 @@ def parse_container(raw: object, index: int) -> ContainerSpec:
 
     labels = get("labels", _string_map) or {}
     for key in labels:
-        if key.startswith(RESERVED_LABEL_PREFIX):
+        if key.startswith(RESERVED_PREFIX):
             raise SpecProblem(
                 f"{where}.labels",
                 f"{key!r}: labels starting with 'infranb.' are set by infranb itself",
@@ -568,34 +575,44 @@ def parse_container(raw: object, index: int) -> ContainerSpec:
     )
 
 
-def parse_containers(raw: Sequence[object]) -> tuple[list[ContainerSpec], list[str]]:
+def parse_containers(raw: Sequence[object]) -> tuple[list[ContainerSpec], list[Problem]]:
     """Parse every container; return the specs that parsed and the problems found.
 
     Also checks what needs the whole request: duplicate names, ``depends_on`` naming a
     container outside the request, and a host port published twice.
     """
     specs: list[ContainerSpec] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
+    index_of: dict[str, int] = {}
     for index, item in enumerate(raw):
         try:
-            specs.append(parse_container(item, index))
+            spec = parse_container(item, index)
         except SpecProblem as e:
-            problems.append(str(e))
+            problems.append(e.problem)
+            continue
+        specs.append(spec)
+        index_of.setdefault(spec.name, index)
+
+    def problem(spec: ContainerSpec, key: str, message: str) -> Problem:
+        return spec_problem(index_of[spec.name], spec.name, key, message)
+
     seen: set[str] = set()
     for spec in specs:
         if spec.name in seen:
-            problems.append(f"containers ({spec.name}).name: the name {spec.name!r} is used twice")
+            problems.append(problem(spec, "name", f"the name {spec.name!r} is used twice"))
         seen.add(spec.name)
     for spec in specs:
         for dep in spec.depends_on:
             if dep == spec.name:
-                problems.append(
-                    f"containers ({spec.name}).depends_on: a container cannot depend on itself"
-                )
+                problems.append(problem(spec, "depends_on", "a container cannot depend on itself"))
             elif dep not in seen:
                 problems.append(
-                    f"containers ({spec.name}).depends_on: {dep!r} is not a container of this "
-                    f"request (known: {', '.join(sorted(seen))})"
+                    problem(
+                        spec,
+                        "depends_on",
+                        f"{dep!r} is not a container of this request "
+                        f"(known: {', '.join(sorted(seen))})",
+                    )
                 )
     published: dict[tuple[str, int, str], str] = {}
     for spec in specs:
@@ -605,8 +622,19 @@ def parse_containers(raw: Sequence[object]) -> tuple[list[ContainerSpec], list[s
             key = (port.host_ip or "0.0.0.0", port.host_port, port.protocol)
             if key in published:
                 problems.append(
-                    f"containers ({spec.name}).ports: host port {port.host_port}/{port.protocol} "
-                    f"is already published by {published[key]!r}"
+                    problem(
+                        spec,
+                        "ports",
+                        f"host port {port.host_port}/{port.protocol} is already published by "
+                        f"{published[key]!r}",
+                    )
                 )
             published[key] = spec.name
     return specs, problems
+
+
+def spec_problem(index: int, name: str, key: str, message: str) -> Problem:
+    """A problem with field ``key`` of the container at ``index`` (named ``name``)."""
+    return Problem(
+        f"containers[{index}].{key}", message, shown_as=f"containers[{index}] ({name}).{key}"
+    )

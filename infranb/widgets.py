@@ -5,8 +5,10 @@
 
 Each form's ``.operation`` is the request its inputs describe, in the spec's dict format and
 with only the keys that have values, so ``Form.from_operation(op).operation == op``.
-Validation is the core's own ``validate()``: each problem is shown next to the field it names
-and Run is disabled while there is any. Run schedules the operation on the kernel's loop and
+Validation is the core's own ``validate()`` with the manager's config: each problem is marked
+on the widget of its field (matched by ``Problem.path``, never by message text), shown once
+the user has edited something or pressed Run, and Run is disabled while there is any.
+Run schedules the operation on the kernel's loop and
 writes progress and the result into an ``Output`` with ``append_*`` (never ``with out:``).
 
 Secret environment values go into password fields; a value is moved out of the widget (into
@@ -25,8 +27,11 @@ from typing import Any, ClassVar, Self
 
 import ipywidgets as w
 
+from infranb.errors import Problem
 from infranb.manager import InfrastructureManager
 from infranb.models import InfrastructureOperation, InfrastructureResult, ProgressEvent
+from infranb.ops import images as image_commands
+from infranb.registry import OPERATIONS
 from infranb.secrets import SecretRef, is_secret_key
 
 _REF = re.compile(r"^\$\{(env|file):(.+)\}$")
@@ -117,14 +122,48 @@ class _Form(w.VBox):
         self.run_button.on_click(self._on_run_click)
         self._buttons = w.HBox([self.run_button])
         self.last_result: InfrastructureResult | None = None
+        #: the engine lists a form shows (images, containers) load off the kernel's loop;
+        #: ``await form.loaded`` waits for them
+        self.loaded: asyncio.Future[Any] | None = None
+        self._touched = False  # problems show after the first edit or a Run
         super().__init__()
+
+    def _load(self, fetch: Callable[[], Any], apply: Callable[[Any], None]) -> None:
+        """Run the blocking ``fetch`` on a thread (a kernel's loop must never wait on the
+        engine), then ``apply`` its answer on the loop; failures show in the status line."""
+
+        def done(answer: Any) -> None:
+            try:
+                apply(answer)
+            except Exception as e:  # a form must never raise into the widget machinery
+                self._status.value = _escape(str(e))
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            try:
+                done(fetch())
+            except Exception as e:
+                self._status.value = _escape(str(e))
+            return
+
+        async def background() -> None:
+            try:
+                done(await loop.run_in_executor(None, fetch))
+            except Exception as e:
+                self._status.value = _escape(str(e))
+
+        self.loaded = asyncio.ensure_future(background())
 
     # subclasses: _fields() -> list of widgets; _values() -> dict of operation fields
     def _values(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def _field_widgets(self) -> dict[str, w.Widget]:
-        """Problem prefixes (``stack``, ``image_params.tag``…) -> the widget to mark."""
+        """Field paths (``stack``, ``image_params.tag``, ``containers[0].ports``…) -> the
+        widget that edits that field (and everything inside it)."""
         return {}
 
     @property
@@ -132,11 +171,11 @@ class _Form(w.VBox):
         """The request the inputs describe (raises ``ValueError`` for unreadable text)."""
         return dataclasses.replace(self._template, operation=self.kind, **self._values())
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[Problem]:
         try:
             op = self.operation
         except (ValueError, TypeError) as e:
-            return [str(e)]
+            return [Problem.of(str(e))]
         config = self.manager.config if self.manager else None
         return op.validate(config)
 
@@ -149,21 +188,27 @@ class _Form(w.VBox):
         for child in getattr(widget, "children", ()):
             self._watch(child)
         if isinstance(widget, w.ValueWidget) and not getattr(widget, "_infranb_watched", False):
-            widget.observe(lambda _change: self.refresh(), names="value")
+            widget.observe(lambda _change: self._edited(), names="value")
             widget._infranb_watched = True
+
+    def _edited(self) -> None:
+        self._touched = True
+        self.refresh()
 
     def refresh(self) -> None:
         """Re-validate and mark each problem next to its field."""
         problems = self.problems()
         by_widget: dict[int, tuple[w.Widget, list[str]]] = {}
-        for prefix, widget in self._field_widgets().items():
+        for path, widget in self._field_widgets().items():
             mine = by_widget.setdefault(id(widget), (widget, []))[1]
-            mine += [p for p in problems if p.startswith((prefix + ":", prefix + "."))]
+            mine += [p for p in problems if p.under(path) and p not in mine]
+        shown = problems if self._touched else []
         for widget, mine in by_widget.values():
+            mine = mine if self._touched else []
             widget.layout.border = "1px solid #c62828" if mine else ""
             widget.tooltip = "; ".join(mine) if mine else None
         self._problems.value = "".join(
-            f'<div style="color:#c62828">⚠ {_escape(p)}</div>' for p in problems
+            f'<div style="color:#c62828">⚠ {_escape(p)}</div>' for p in shown
         )
         self.run_button.disabled = bool(problems) or self._running()
         for button in self._buttons.children:
@@ -184,6 +229,7 @@ class _Form(w.VBox):
     def start(self, *, dry_run: bool = False) -> asyncio.Future[Any] | None:
         """Schedule the operation on the running loop; a second start while running is
         ignored. Returns the task (``None`` when nothing was started)."""
+        self._touched = True
         if self._running() or self.manager is None:
             if self.manager is None:
                 self._status.value = "No manager: create the form with a manager to run it."
@@ -218,10 +264,7 @@ class _Form(w.VBox):
             self.refresh()
         self.last_result = result
         self._status.value = "done" if result.success else "failed"
-        self.output.append_display_data(result)
-        frame = result.to_frame()
-        if len(frame):
-            self.output.append_display_data(frame)
+        self.output.append_display_data(result)  # its HTML holds the table: shown once
 
     def _on_progress(self, event: ProgressEvent) -> None:
         if event.kind == "pull" and event.current is not None:
@@ -454,18 +497,18 @@ class OrchestrateForm(_Form):
         self.plan_button = w.Button(description="Plan", icon="list")
         self.plan_button.on_click(lambda _b: self.start(dry_run=True))
         self._buttons.children = (self.plan_button, self.run_button)
-        self._images = self._local_images()
+        self._images: list[str] = []
         for spec in self._template.containers:
             self.add_row(spec, refresh=False)
         self._layout([self.stack, self.remove_orphans, self.rows_box, self.add_button])
+        if manager is not None:
+            self._load(manager.engine.list_images, self._show_images)
 
-    def _local_images(self) -> list[str]:
-        if self.manager is None:
-            return []
-        try:
-            return sorted({t for i in self.manager.engine.list_images() for t in i.tags})
-        except Exception:
-            return []
+    def _show_images(self, images: list[Any]) -> None:
+        """Offer the engine's local image tags in every row's image box."""
+        self._images = sorted({t for i in images for t in i.tags})
+        for row in self.rows:
+            row.image.options = self._images
 
     @property
     def rows(self) -> list[ContainerRow]:
@@ -510,7 +553,6 @@ class OrchestrateForm(_Form):
     def _field_widgets(self) -> dict[str, w.Widget]:
         marked: dict[str, w.Widget] = {"stack": self.stack}
         for index, row in enumerate(self.rows):
-            name = row.name.value.strip()
             for field in (
                 "image",
                 "name",
@@ -522,10 +564,7 @@ class OrchestrateForm(_Form):
                 "depends_on",
                 "healthcheck",
             ):
-                widget = getattr(row, field)
-                marked[f"containers[{index}].{field}"] = widget
-                marked[f"containers[{index}] ({name}).{field}"] = widget
-                marked[f"containers ({name}).{field}"] = widget
+                marked[f"containers[{index}].{field}"] = getattr(row, field)
         return marked
 
     def _consume_secrets(self) -> None:
@@ -540,11 +579,9 @@ class ImageForm(_Form):
     """Pull, build, tag or remove an image."""
 
     kind = "manage_images"
+    #: the parameters of each action, read from its typed command
     FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
-        "pull": ("image",),
-        "build": ("path", "tag", "dockerfile", "buildargs", "nocache"),
-        "tag": ("image", "tag"),
-        "remove": ("image", "force"),
+        action: image_commands.parameters(action)[1:] for action in image_commands.ACTIONS
     }
 
     def __init__(
@@ -557,6 +594,7 @@ class ImageForm(_Form):
         action = params.pop("action", "pull")
         self.action = w.ToggleButtons(options=list(self.FIELDS), value=action, description="action")
         self.image = _text("image", str(params.pop("image", "")), "127.0.0.1:5000/app:1")
+        self.platform = _text("platform", str(params.pop("platform", "") or ""), "linux/amd64")
         self.path = _text("path", str(params.pop("path", "")), "./app")
         self.tag = _text("tag", str(params.pop("tag", "")), "myapp:1")
         self.dockerfile = _text("dockerfile", str(params.pop("dockerfile", "")), "Dockerfile")
@@ -564,8 +602,9 @@ class ImageForm(_Form):
             "buildargs", render_value(params.pop("buildargs", None)), "VERSION=1.2"
         )
         self.nocache = w.Checkbox(value=params.get("nocache") is True, description="no cache")
+        self.pull = w.Checkbox(value=params.get("pull") is True, description="pull base")
         self.force = w.Checkbox(value=params.get("force") is True, description="force")
-        for key in ("nocache", "force"):
+        for key in ("nocache", "pull", "force"):
             if params.get(key) is True:
                 params.pop(key)
         self._extra = params  # parameters without a widget survive a round trip
@@ -574,18 +613,19 @@ class ImageForm(_Form):
             [
                 self.action,
                 self.image,
+                self.platform,
                 self.path,
                 self.tag,
                 self.dockerfile,
                 self.buildargs,
-                w.HBox([self.nocache, self.force]),
+                w.HBox([self.nocache, self.pull, self.force]),
             ]
         )
         self._show_fields()
 
     def _show_fields(self) -> None:
         wanted = self.FIELDS[self.action.value]
-        for name in ("image", "path", "tag", "dockerfile", "buildargs", "nocache", "force"):
+        for name in {n for names in self.FIELDS.values() for n in names}:
             getattr(self, name).layout.display = "" if name in wanted else "none"
 
     def _values(self) -> dict[str, Any]:
@@ -607,7 +647,7 @@ class ImageForm(_Form):
     def _field_widgets(self) -> dict[str, w.Widget]:
         return {
             f"image_params.{n}": getattr(self, n)
-            for n in ("image", "path", "tag", "dockerfile", "buildargs")
+            for n in ("image", "platform", "path", "tag", "dockerfile", "buildargs")
         }
 
 
@@ -655,9 +695,7 @@ class CleanupForm(_Form):
         return {
             "stack": self.stack,
             "scope": self.scope,
-            "cleanup_stopped_containers / cleanup_unused_images / cleanup_volumes": self.flags[
-                "cleanup_stopped_containers"
-            ],
+            "cleanup_stopped_containers": self.flags["cleanup_stopped_containers"],
         }
 
 
@@ -688,13 +726,12 @@ class HealthCheckForm(_Form):
         self._layout([self.picked, self.refresh_button, self.typed])
 
     def load_containers(self) -> None:
+        """List the engine's containers (off the loop in a kernel)."""
         if self.manager is None:
             return
-        try:
-            rows = self.manager.engine.list_containers()
-        except Exception as e:
-            self._status.value = _escape(str(e))
-            return
+        self._load(self.manager.engine.list_containers, self._show_containers)
+
+    def _show_containers(self, rows: list[Any]) -> None:
         self.picked.options = sorted(c.name for c in rows)
 
     def _values(self) -> dict[str, Any]:
@@ -705,17 +742,20 @@ class HealthCheckForm(_Form):
         return {"container_ids": self.typed}
 
 
+TITLES = {
+    "OrchestrateForm": "Orchestrate",
+    "ImageForm": "Images",
+    "CleanupForm": "Cleanup",
+    "HealthCheckForm": "Health",
+}
+
+
 def operation_form(manager: InfrastructureManager) -> w.Tab:
-    """The four forms in a Tab."""
-    forms = [
-        OrchestrateForm(manager),
-        ImageForm(manager),
-        CleanupForm(manager),
-        HealthCheckForm(manager),
-    ]
-    tab = w.Tab(children=forms)
-    for index, title in enumerate(("Orchestrate", "Images", "Cleanup", "Health")):
-        tab.set_title(index, title)
+    """A form for every operation of the registry, in a Tab."""
+    classes = [globals()[operation.form] for operation in OPERATIONS.values()]
+    tab = w.Tab(children=[cls(manager) for cls in classes])
+    for index, cls in enumerate(classes):
+        tab.set_title(index, TITLES.get(cls.__name__, cls.__name__.removesuffix("Form")))
     return tab
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -41,3 +43,12 @@ def engine() -> Iterator[DockerEngine]:
 def uid() -> str:
     """A short unique prefix for names of resources one test creates."""
     return f"inbt-{uuid.uuid4().hex[:8]}"
+
+
+@functools.cache
+def raw_api() -> Any:
+    """docker-py's low-level client, for tests that set up what infranb must not create
+    (foreign containers, pushes). infranb's own engine keeps its client private."""
+    import docker
+
+    return docker.from_env(version="auto").api

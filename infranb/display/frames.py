@@ -6,85 +6,42 @@ sizes are nullable integers, small sets of values are categoricals.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from infranb.engine import ContainerInfo, ImageInfo, NetworkInfo, VolumeInfo
-from infranb.models import InfrastructureResult
+from infranb import labels as L
+from infranb import registry
+from infranb.ops.base import Schema
+from infranb.ops.orchestrate import PLAN_SCHEMA
 from infranb.planning import PlanStep
-from infranb.runtime import LABEL_MANAGED, LABEL_STACK
+from infranb.records import (
+    STATES,
+    ContainerInfo,
+    ImageInfo,
+    NetworkInfo,
+    StatsSample,
+    VolumeInfo,
+)
 from infranb.secrets import Redactor
 
-# column -> dtype; the order here is the column order.
-Schema = dict[str, Any]
+if TYPE_CHECKING:
+    from infranb.models import InfrastructureResult
 
-# Categoricals have fixed categories, so frames keep one dtype whatever rows they hold.
-STATES = ("created", "running", "restarting", "paused", "exited", "dead", "removing", "gone")
-ACTION = pd.CategoricalDtype(
-    ["create", "recreate", "start", "restart", "unchanged", "remove-orphan"]
-)
-STATE = pd.CategoricalDtype(list(STATES))
-HEALTH_STATE = pd.CategoricalDtype(["starting", "healthy", "unhealthy"])
-HEALTH_STATUS = pd.CategoricalDtype(["healthy", "unhealthy", "starting", *STATES, "not_found"])
-IMAGE_ACTION = pd.CategoricalDtype(["pulled", "built", "tagged", "removed"])
-KIND = pd.CategoricalDtype(["container", "image", "network", "volume"])
+HEALTH_STATE = ("starting", "healthy", "unhealthy")
+# The result schemas live with their operations (``infranb/ops``); the names stay here too.
+ORCHESTRATE = registry.OPERATIONS["orchestrate_containers"].schema
+IMAGES_RESULT = registry.OPERATIONS["manage_images"].schema
+CLEANUP = registry.OPERATIONS["cleanup_resources"].schema
+HEALTH = registry.OPERATIONS["health_check"].schema
+PLAN = PLAN_SCHEMA
 
-ORCHESTRATE: Schema = {
-    "name": "string",
-    "image": "string",
-    "action": ACTION,
-    "wave": "Int64",
-    "state": STATE,
-    "health": HEALTH_STATE,
-    "ports": "string",
-    "networks": "string",
-    "started_at": "datetime64[ns, UTC]",
-    "seconds_to_ready": "Float64",
-    "container_id": "string",
-}
-PLAN: Schema = {
-    "wave": "Int64",
-    "name": "string",
-    "action": ACTION,
-    "image": "string",
-    "pull": "boolean",
-    "reason": "string",
-    "ports": "string",
-    "networks": "string",
-    "volumes": "string",
-    "create_networks": "string",
-    "create_volumes": "string",
-    "warnings": "string",
-}
-IMAGES_RESULT: Schema = {
-    "reference": "string",
-    "id": "string",
-    "size": "Int64",
-    "action": IMAGE_ACTION,
-    "seconds": "Float64",
-}
-CLEANUP: Schema = {
-    "kind": KIND,
-    "name": "string",
-    "id": "string",
-    "stack": "string",
-    "bytes_reclaimed": "Int64",
-}
-HEALTH: Schema = {
-    "name": "string",
-    "status": HEALTH_STATUS,
-    "state": STATE,
-    "exit_code": "Int64",
-    "failing_streak": "Int64",
-    "last_output": "string",
-    "checked_at": "datetime64[ns, UTC]",
-}
 CONTAINERS: Schema = {
     "name": "string",
     "image": "string",
-    "state": STATE,
+    "state": STATES,
     "health": HEALTH_STATE,
     "status": "string",
     "managed": "boolean",
@@ -131,17 +88,21 @@ STATS: Schema = {
 EXEC: Schema = {"container": "string", "command": "string", "exit_code": "Int64", "line": "string"}
 
 
-def frame(rows: Iterable[dict[str, Any]], schema: Schema) -> pd.DataFrame:
+def frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> pd.DataFrame:
     """Build a DataFrame with exactly ``schema``'s columns, order and dtypes."""
-    data = pd.DataFrame(list(rows), columns=list(schema))
-    for column, dtype in schema.items():
+    dtypes = {
+        column: pd.CategoricalDtype(list(dtype)) if isinstance(dtype, tuple) else dtype
+        for column, dtype in schema.items()
+    }
+    data = pd.DataFrame(list(rows), columns=list(dtypes))
+    for column, dtype in dtypes.items():
         if str(dtype).startswith("datetime64"):
             data[column] = pd.to_datetime(data[column], utc=True)
         elif isinstance(dtype, pd.CategoricalDtype):
             # A value the engine adds later shows as missing rather than breaking the frame.
             known = data[column].isin(dtype.categories)
             data[column] = data[column].where(known, None)
-    return data.astype(schema)
+    return data.astype(dtypes)
 
 
 def _join(values: Iterable[str]) -> str:
@@ -149,74 +110,13 @@ def _join(values: Iterable[str]) -> str:
 
 
 def result_frame(result: InfrastructureResult) -> pd.DataFrame:
-    """The result's main table, chosen by operation (the plan for a dry-run orchestrate)."""
-    if result.operation == "orchestrate_containers":
-        if result.dry_run:
-            return plan_frame(result.plan)
-        return frame(
-            (
-                {
-                    "name": c.name,
-                    "image": c.image,
-                    "action": c.action,
-                    "wave": c.wave,
-                    "state": c.state,
-                    "health": c.health,
-                    "ports": _join(c.ports),
-                    "networks": _join(c.networks),
-                    "started_at": c.started_at,
-                    "seconds_to_ready": c.seconds_to_ready,
-                    "container_id": (c.container_id or "")[:12],
-                }
-                for c in result.containers
-            ),
-            ORCHESTRATE,
-        )
-    if result.operation == "manage_images":
-        return frame(
-            (
-                {
-                    "reference": i.reference,
-                    "id": (i.image_id or "")[:19],
-                    "size": i.size,
-                    "action": i.action,
-                    "seconds": i.seconds,
-                }
-                for i in result.images
-            ),
-            IMAGES_RESULT,
-        )
-    if result.operation == "cleanup_resources":
-        return frame(
-            (
-                {
-                    "kind": r.kind,
-                    "name": r.name,
-                    "id": r.id[:19],
-                    "stack": r.stack,
-                    "bytes_reclaimed": r.bytes_reclaimed,
-                }
-                for r in result.removed
-            ),
-            CLEANUP,
-        )
-    if result.operation == "health_check":
-        return frame(
-            (
-                {
-                    "name": h.name,
-                    "status": h.status,
-                    "state": h.state,
-                    "exit_code": h.exit_code,
-                    "failing_streak": h.failing_streak,
-                    "last_output": h.last_output,
-                    "checked_at": h.checked_at,
-                }
-                for h in result.health
-            ),
-            HEALTH,
-        )
-    return pd.DataFrame()
+    """The result's table, as its operation declares it (the plan for a dry-run orchestrate)."""
+    operation = registry.OPERATIONS.get(result.operation)
+    if operation is None:
+        return pd.DataFrame()
+    if result.dry_run and result.operation == "orchestrate_containers":
+        return plan_frame(result.plan)
+    return frame(operation.rows(result), operation.schema)
 
 
 def plan_frame(steps: Sequence[PlanStep]) -> pd.DataFrame:
@@ -252,8 +152,8 @@ def containers_frame(rows: Sequence[ContainerInfo]) -> pd.DataFrame:
                 "state": c.state,
                 "health": c.health,
                 "status": c.status,
-                "managed": c.labels.get(LABEL_MANAGED) == "true",
-                "stack": c.labels.get(LABEL_STACK),
+                "managed": L.is_managed(c.labels),
+                "stack": c.labels.get(L.STACK),
                 "ports": _join(c.ports),
                 "networks": _join(c.networks),
                 "created": c.created,
@@ -273,7 +173,7 @@ def images_frame(rows: Sequence[ImageInfo]) -> pd.DataFrame:
                 "id": i.id[:19],
                 "size": i.size,
                 "created": i.created,
-                "managed": i.labels.get(LABEL_MANAGED) == "true",
+                "managed": L.is_managed(i.labels),
                 "dangling": i.dangling,
             }
             for i in sorted(rows, key=lambda i: (i.tags or ("~",), i.id))
@@ -288,8 +188,8 @@ def networks_frame(rows: Sequence[NetworkInfo]) -> pd.DataFrame:
             {
                 "name": n.name,
                 "driver": n.driver,
-                "managed": n.labels.get(LABEL_MANAGED) == "true",
-                "stack": n.labels.get(LABEL_STACK),
+                "managed": L.is_managed(n.labels),
+                "stack": n.labels.get(L.STACK),
                 "id": n.id[:12],
             }
             for n in sorted(rows, key=lambda n: n.name)
@@ -304,8 +204,8 @@ def volumes_frame(rows: Sequence[VolumeInfo]) -> pd.DataFrame:
             {
                 "name": v.name,
                 "driver": v.driver,
-                "managed": v.labels.get(LABEL_MANAGED) == "true",
-                "stack": v.labels.get(LABEL_STACK),
+                "managed": L.is_managed(v.labels),
+                "stack": v.labels.get(L.STACK),
             }
             for v in sorted(rows, key=lambda v: v.name)
         ),
@@ -327,41 +227,9 @@ def logs_frame(name: str, lines: Sequence[str], secrets: Sequence[str] = ()) -> 
     return frame(rows, LOGS)
 
 
-def stats_frame(samples: Sequence[tuple[str, dict[str, Any]]]) -> pd.DataFrame:
-    """CPU % computed the way ``docker stats`` does, from the sample and its predecessor."""
-    rows = []
-    for name, s in samples:
-        cpu, pre = s.get("cpu_stats") or {}, s.get("precpu_stats") or {}
-        cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - pre.get("cpu_usage", {}).get(
-            "total_usage", 0
-        )
-        system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
-        cpus = cpu.get("online_cpus") or len(cpu.get("cpu_usage", {}).get("percpu_usage") or [1])
-        percent = cpu_delta / system_delta * cpus * 100 if system_delta > 0 else 0.0
-        memory = s.get("memory_stats") or {}
-        used = memory.get("usage", 0) - (memory.get("stats") or {}).get("inactive_file", 0)
-        limit = memory.get("limit") or 0
-        nets = (s.get("networks") or {}).values()
-        blkio = (s.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
-        rows.append(
-            {
-                "name": name,
-                "cpu_percent": round(percent, 2),
-                "memory_bytes": max(used, 0),
-                "memory_limit_bytes": limit,
-                "memory_percent": round(used / limit * 100, 2) if limit else None,
-                "net_rx_bytes": sum(n.get("rx_bytes", 0) for n in nets),
-                "net_tx_bytes": sum(n.get("tx_bytes", 0) for n in nets),
-                "block_read_bytes": sum(
-                    b.get("value", 0) for b in blkio if b.get("op", "").lower() == "read"
-                ),
-                "block_write_bytes": sum(
-                    b.get("value", 0) for b in blkio if b.get("op", "").lower() == "write"
-                ),
-                "pids": (s.get("pids_stats") or {}).get("current"),
-            }
-        )
-    return frame(rows, STATS)
+def stats_frame(samples: Sequence[StatsSample]) -> pd.DataFrame:
+    """One row per sample, in the engine's units (bytes, percent)."""
+    return frame((dataclasses.asdict(sample) for sample in samples), STATS)
 
 
 def exec_frame(

@@ -1,29 +1,33 @@
 """Rich reprs: pure functions from infranb objects to ``text/plain`` + ``text/html``.
 
 Every interpolated value goes through ``html.escape`` (quotes too). Collapsible sections
-use checkbox + label + CSS (no JavaScript) with ids derived from the content, so rendering
-the same object twice gives the same bytes. The HTML part carries ``hidden`` and a CSS rule
-reveals it; where a notebook is untrusted and styles are stripped, the ``<pre>`` text
-fallback shows instead.
+use checkbox + label + CSS (no JavaScript); their ids are unique per rendering, so the same
+result shown twice toggles each copy on its own. The HTML part carries ``hidden`` and a CSS
+rule reveals it; where a notebook is untrusted and styles are stripped, the ``<pre>`` text
+fallback shows instead. Nothing here calls the engine: reprs never block.
 """
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 from collections.abc import Iterator, Sequence
 from functools import cache
 from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from infranb import registry
 from infranb.secrets import masked_environment
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from infranb.config import InfrastructureManagerConfig
     from infranb.manager import InfrastructureManager
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.planning import PlanStep
+
+_renderings = itertools.count(1)
 
 
 @cache
@@ -35,12 +39,11 @@ def _e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def _ids(seed: str) -> Iterator[str]:
-    digest = hashlib.sha256(seed.encode()).hexdigest()[:10]
-    count = 0
-    while True:
-        count += 1
-        yield f"inb-{digest}-{count}"
+def _ids() -> Iterator[str]:
+    """Section ids unique in this process (ids must differ between two copies on a page)."""
+    rendering = next(_renderings)
+    for count in itertools.count(1):
+        yield f"inb-r{rendering}-{count}"
 
 
 def section(id_: str, title: str, body_html: str, *, open_: bool = False) -> str:
@@ -148,7 +151,7 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
 
     data = result_frame(result)
     text = _result_text(result, data)
-    ids = _ids(text)
+    ids = _ids()
     if result.dry_run:
         badge = '<span class="inb-badge inb-plan">PLAN</span>'
     elif result.success:
@@ -236,11 +239,16 @@ def plan_bundle(steps: Sequence[PlanStep]) -> dict[str, str]:
 # ---------------------------------------------------------------- operation
 
 
-def operation_bundle(op: InfrastructureOperation) -> dict[str, str]:
-    """A readable summary of a request; for orchestrate, its dependency waves."""
-    from infranb.planning import CycleError, dependency_waves
+def operation_bundle(
+    op: InfrastructureOperation, config: InfrastructureManagerConfig | None = None
+) -> dict[str, str]:
+    """A readable summary of a request, validated and masked with ``config`` (the one that
+    will run it); for orchestrate, its dependency waves."""
+    from infranb.errors import CycleError
+    from infranb.planning import dependency_waves
     from infranb.specs import parse_containers
 
+    markers = config.secret_markers if config is not None else None
     lines = [f"InfrastructureOperation {op.operation}"]
     body = [f'<div class="inb-header"><span class="inb-title">{_e(op.operation)}</span>']
     if op.stack:
@@ -249,11 +257,11 @@ def operation_bundle(op: InfrastructureOperation) -> dict[str, str]:
     if op.dry_run:
         body.append('<span class="inb-badge inb-plan">DRY RUN</span>')
     body.append("</div>")
-    problems = op.validate()
+    problems = op.validate(config)
     if problems:
         lines += [f"problem: {p}" for p in problems]
         body += [f'<div class="inb-error">{_e(p)}</div>' for p in problems]
-    if op.operation == "orchestrate_containers":
+    if op.operation == "orchestrate_containers" and isinstance(op.containers, list | tuple):
         specs, _ = parse_containers(op.containers)
         try:
             waves = dependency_waves(specs)
@@ -263,7 +271,11 @@ def operation_bundle(op: InfrastructureOperation) -> dict[str, str]:
         for number, wave in enumerate(waves):
             for name in wave:
                 spec = next(s for s in specs if s.name == name)
-                env = masked_environment(spec.environment)
+                env = (
+                    masked_environment(spec.environment, markers)
+                    if markers is not None
+                    else masked_environment(spec.environment)
+                )
                 row = (
                     number,
                     name,
@@ -285,21 +297,8 @@ def operation_bundle(op: InfrastructureOperation) -> dict[str, str]:
             + "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in rows)
             + "</tbody></table>"
         )
-    else:
-        by_operation: dict[str, dict[str, Any]] = {
-            "manage_images": {"image_params": op.image_params},
-            "cleanup_resources": {
-                "cleanup_stopped_containers": op.cleanup_stopped_containers,
-                "cleanup_unused_images": op.cleanup_unused_images,
-                "cleanup_volumes": op.cleanup_volumes,
-                "force_remove": op.force_remove,
-                "scope": op.scope,
-                "stack": op.stack,
-                "dry_run": op.dry_run,
-            },
-            "health_check": {"container_ids": op.container_ids},
-        }
-        fields = by_operation.get(op.operation, {})
+    elif op.operation in registry.OPERATIONS:
+        fields = op.shown_fields()
         for key, value in fields.items():
             lines.append(f"  {key}: {value}")
         body.append(
@@ -314,28 +313,32 @@ def operation_bundle(op: InfrastructureOperation) -> dict[str, str]:
 
 
 def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
-    from infranb.errors import InfraError
-
-    try:
-        info = manager.engine.info()
-        managed = manager.engine.list_containers({"label": ["infranb.managed=true"]})
-    except InfraError as e:
-        text = f"InfrastructureManager: {e}"
+    """What the manager already knows, without calling the engine (a repr must never block
+    on an engine that does not answer): its address and the last ``info()`` it read."""
+    info, error = manager.last_info, manager.last_info_error
+    host = manager.engine.host
+    if error:
+        text = f"InfrastructureManager at {host}: {error}"
         return wrap(text, f'<div class="inb-error">{_e(text)}</div>')
-    stacks = sorted({c.labels.get("infranb.stack", "?") for c in managed})
-    running = sum(1 for c in managed if c.state == "running")
-    text = (
-        f"InfrastructureManager: Docker {info.version} (API {info.api_version}) at "
-        f"{info.host}; {len(managed)} managed container(s), {running} running, "
-        f"stacks: {', '.join(stacks) or 'none'}"
-    )
-    rows = (
-        ("engine", f"Docker {info.version} (API {info.api_version})"),
-        ("host", info.host),
-        ("os", info.os),
-        ("managed containers", f"{len(managed)} ({running} running)"),
-        ("stacks", ", ".join(stacks) or "none"),
-    )
+    if info is None:
+        rows: tuple[tuple[str, str], ...] = (
+            ("host", host),
+            ("engine", "not asked yet: manager.info() reads it, manager.containers() lists"),
+        )
+        text = f"InfrastructureManager at {host} (manager.info() asks the engine)"
+    else:
+        rows = (
+            ("engine", f"Docker {info.version} (API {info.api_version})"),
+            ("host", info.host),
+            ("os", info.os),
+            ("containers", f"{info.containers} (as of the last manager.info())"),
+            ("images", str(info.images)),
+        )
+        text = (
+            f"InfrastructureManager: Docker {info.version} (API {info.api_version}) at "
+            f"{info.host}; {info.containers} container(s), {info.images} image(s) "
+            "as of the last manager.info()"
+        )
     body = (
         '<div class="inb-header"><span class="inb-title">InfrastructureManager</span></div>'
         '<table class="inb-table"><tbody>'

@@ -8,43 +8,92 @@ any remaining container uses never go. ``dry_run`` lists what would go, touching
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from infranb.engine import ContainerInfo, ImageInfo, NetworkInfo, VolumeInfo
-from infranb.errors import Conflict, NotFound
-from infranb.models import InfrastructureOperation, InfrastructureResult, RemovedResource
+from infranb import labels as L
+from infranb.errors import Conflict, NotFound, Problem
+from infranb.ops.base import Operation, Outcome, Schema
 from infranb.ops.common import remove_containers, remove_networks, remove_volumes
-from infranb.runtime import LABEL_MANAGED, LABEL_STACK, Runtime
+from infranb.records import ContainerInfo, ImageInfo, NetworkInfo, RemovedResource, VolumeInfo
 
-BUILTIN_NETWORKS = ("bridge", "host", "none")
+if TYPE_CHECKING:
+    from infranb.config import InfrastructureManagerConfig
+    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.runtime import Runtime
 
-
-def _scope_filters(op: InfrastructureOperation) -> dict[str, Any]:
-    if op.scope == "all":
-        return {}
-    labels = [f"{LABEL_MANAGED}=true"]
-    if op.stack:
-        labels.append(f"{LABEL_STACK}={op.stack}")
-    return {"label": labels}
+FLAGS = ("cleanup_stopped_containers", "cleanup_unused_images", "cleanup_volumes")
 
 
-async def cleanup(op: InfrastructureOperation, rt: Runtime, result: InfrastructureResult) -> None:
+@dataclass(frozen=True)
+class Cleanup:
+    """What to remove, and where: ``scope`` "managed" (one ``stack``, or all) or "all"."""
+
+    stopped_containers: bool
+    unused_images: bool
+    volumes: bool
+    force_remove: bool
+    scope: Literal["managed", "all"]
+    stack: str | None
+    dry_run: bool
+
+    def selector(self) -> dict[str, str]:
+        return {} if self.scope == "all" else L.managed(self.stack)
+
+
+def parse(
+    op: InfrastructureOperation, config: InfrastructureManagerConfig
+) -> tuple[Cleanup | None, list[Problem]]:
+    problems = []
+    if not any(getattr(op, flag) for flag in FLAGS):
+        problems.append(
+            Problem(
+                "cleanup_stopped_containers",
+                "say what to clean up: cleanup_stopped_containers=True removes stopped "
+                "containers (with force_remove=True, running ones too) and the networks they "
+                "leave unused; cleanup_unused_images=True removes images no container uses; "
+                "cleanup_volumes=True removes volumes no container uses. The teardown of a "
+                "stack is stack=S, cleanup_stopped_containers=True, force_remove=True "
+                "(or manager.down(S))",
+            )
+        )
+    if op.scope == "all" and op.stack is not None:
+        problems.append(
+            Problem("stack", "a stack limits cleanup to managed resources; use scope='managed'")
+        )
+    if problems:
+        return None, problems
+    command = Cleanup(
+        op.cleanup_stopped_containers,
+        op.cleanup_unused_images,
+        op.cleanup_volumes,
+        op.force_remove,
+        op.scope,
+        op.stack,
+        op.dry_run,
+    )
+    return command, []
+
+
+async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     engine = rt.engine
-    result.stack = op.stack
-    result.dry_run = op.dry_run
-    scope = _scope_filters(op)
+    outcome.stack = op.stack
+    outcome.dry_run = op.dry_run
+    outcome.scope = op.scope
+    scope = op.selector()
     planned: list[RemovedResource] = []
     skipped_running: list[str] = []
 
     containers: list[ContainerInfo] = []
-    if op.cleanup_stopped_containers:
-        for c in await rt.call(engine.list_containers, scope, size=True):
+    if op.stopped_containers:
+        for c in await rt.call(engine.list_containers, labels=scope, size=True):
             if c.state in ("running", "restarting", "paused") and not op.force_remove:
                 skipped_running.append(c.name)
             else:
                 containers.append(c)
         planned += [
-            RemovedResource("container", c.name, c.id, c.size or 0, c.labels.get(LABEL_STACK))
+            RemovedResource("container", c.name, c.id, c.size or 0, c.labels.get(L.STACK))
             for c in containers
         ]
 
@@ -52,26 +101,25 @@ async def cleanup(op: InfrastructureOperation, rt: Runtime, result: Infrastructu
     going = {c.id for c in containers}
     staying = (
         [c for c in await rt.call(engine.list_containers) if c.id not in going]
-        if op.cleanup_unused_images or op.cleanup_volumes
+        if op.unused_images or op.volumes
         else []
     )
-    if op.cleanup_unused_images:
+    if op.unused_images:
         in_use = {c.image_id for c in staying}
         candidates = await rt.call(engine.list_images)
         images = [
             i
             for i in candidates
-            if i.id not in in_use
-            and (op.scope == "all" or i.dangling or i.labels.get(LABEL_MANAGED) == "true")
+            if i.id not in in_use and (op.scope == "all" or i.dangling or L.is_managed(i.labels))
         ]
-        planned += [
-            RemovedResource("image", ", ".join(i.tags) or "<none>", i.id, i.size) for i in images
-        ]
+        planned += [RemovedResource("image", image_name(i), i.id, i.size) for i in images]
 
     networks: list[NetworkInfo] = []
-    if op.cleanup_stopped_containers:
+    if op.stopped_containers:
         candidates_n = [
-            n for n in await rt.call(engine.list_networks, scope) if n.name not in BUILTIN_NETWORKS
+            n
+            for n in await rt.call(engine.list_networks, labels=scope)
+            if n.name not in L.BUILTIN_NETWORKS
         ]
         users = await rt.gather(*(rt.call(engine.network_containers, n.id) for n in candidates_n))
         going_names = {c.name for c in containers}
@@ -80,56 +128,50 @@ async def cleanup(op: InfrastructureOperation, rt: Runtime, result: Infrastructu
             n for n, used_by in zip(candidates_n, users, strict=True) if set(used_by) <= going_names
         ]
         planned += [
-            RemovedResource("network", n.name, n.id, 0, n.labels.get(LABEL_STACK)) for n in networks
+            RemovedResource("network", n.name, n.id, 0, n.labels.get(L.STACK)) for n in networks
         ]
 
     volumes: list[VolumeInfo] = []
-    if op.cleanup_volumes:
+    if op.volumes:
         used = {v for c in staying for v in c.volumes}
         volumes = sorted(
-            (v for v in await rt.call(engine.list_volumes, scope) if v.name not in used),
+            (v for v in await rt.call(engine.list_volumes, labels=scope) if v.name not in used),
             key=lambda v: v.name,
         )
         sizes = await rt.call(engine.volume_sizes) if volumes else {}
         planned += [
-            RemovedResource(
-                "volume", v.name, v.name, sizes.get(v.name, 0), v.labels.get(LABEL_STACK)
-            )
+            RemovedResource("volume", v.name, v.name, sizes.get(v.name, 0), v.labels.get(L.STACK))
             for v in volumes
         ]
 
     if skipped_running:
-        result.warnings.append(
+        outcome.warnings.append(
             f"{len(skipped_running)} running container(s) kept ({', '.join(skipped_running)}); "
             "set force_remove=True to stop and remove them"
         )
     if op.dry_run:
-        result.removed = planned
-        result.cleanup_summary = _summary(planned, op, dry_run=True)
+        outcome.removed = planned
         return
 
     removed: list[RemovedResource] = []
+    gone_containers: list[str] = []
     if containers:
-        result.containers_removed = await remove_containers(rt, containers)  # in removal order
+        gone_containers = await remove_containers(rt, containers)  # in removal order
         by_name = {r.name: r for r in planned if r.kind == "container"}
-        removed += [by_name[name] for name in result.containers_removed]
+        removed += [by_name[name] for name in gone_containers]
     if networks:
-        gone, kept = await remove_networks(
-            rt, [n.name for n in networks], result.containers_removed
-        )
+        gone, kept = await remove_networks(rt, [n.name for n in networks], gone_containers)
         removed += [r for r in planned if r.kind == "network" and r.name in gone]
         # Networks in scope that containers outside it still use are simply kept.
-        result.warnings += [k for k in kept if "still used" not in k]
+        outcome.warnings += [k for k in kept if "still used" not in k]
     for image in images:
         if await _remove_image(rt, image):
-            result.images_removed.append(", ".join(image.tags) or image.id[:19])
             removed.append(next(r for r in planned if r.id == image.id))
     if volumes:
         gone, kept = await remove_volumes(rt, [v.name for v in volumes])
-        result.warnings += kept
+        outcome.warnings += kept
         removed += [r for r in planned if r.kind == "volume" and r.name in gone]
-    result.removed = removed
-    result.cleanup_summary = _summary(removed, op, dry_run=False)
+    outcome.removed = removed
 
 
 async def _remove_image(rt: Runtime, image: ImageInfo) -> bool:
@@ -145,19 +187,38 @@ async def _remove_image(rt: Runtime, image: ImageInfo) -> bool:
     return True
 
 
-def _summary(
-    items: list[RemovedResource], op: InfrastructureOperation, *, dry_run: bool
-) -> dict[str, Any]:
-    def count(kind: str) -> int:
-        return sum(1 for r in items if r.kind == kind)
+def image_name(image: ImageInfo) -> str:
+    """How a removed image is named: its tags, or its short id when it has none."""
+    return ", ".join(image.tags) or image.id[:19]
 
-    return {
-        "containers_removed": count("container"),
-        "images_removed": count("image"),
-        "networks_removed": count("network"),
-        "volumes_removed": count("volume"),
-        "bytes_reclaimed": sum(r.bytes_reclaimed for r in items),
-        "dry_run": dry_run,
-        "scope": op.scope,
-        "stack": op.stack,
-    }
+
+SCHEMA: Schema = {
+    "kind": ("container", "image", "network", "volume"),
+    "name": "string",
+    "id": "string",
+    "stack": "string",
+    "bytes_reclaimed": "Int64",
+}
+
+
+def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
+    for r in result.removed:
+        yield {
+            "kind": r.kind,
+            "name": r.name,
+            "id": r.id[:19],
+            "stack": r.stack,
+            "bytes_reclaimed": r.bytes_reclaimed,
+        }
+
+
+OPERATION = Operation(
+    name="cleanup_resources",
+    summary="stopped containers, unused images, networks and volumes, in scope",
+    parse=parse,
+    run=run,
+    schema=SCHEMA,
+    rows=rows,
+    shown_fields=(*FLAGS, "force_remove", "scope", "stack", "dry_run"),
+    form="CleanupForm",
+)

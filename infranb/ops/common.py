@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
-from infranb.engine import ContainerInfo
 from infranb.errors import Conflict, EngineError, NotFound
+from infranb.labels import BUILTIN_NETWORKS, DEPENDS_ON
 from infranb.planning import teardown_waves
-from infranb.runtime import LABEL_DEPENDS_ON, Runtime
+from infranb.records import ContainerInfo
+
+if TYPE_CHECKING:
+    from infranb.runtime import Runtime
 
 ENDPOINT_RETRIES = 20
 ENDPOINT_RETRY_SECONDS = 0.1
@@ -33,7 +37,7 @@ async def remove_containers(rt: Runtime, containers: Sequence[ContainerInfo]) ->
     """
     by_name = {c.name: c for c in containers}
     depends = {
-        c.name: [d for d in c.labels.get(LABEL_DEPENDS_ON, "").split(",") if d] for c in containers
+        c.name: [d for d in c.labels.get(DEPENDS_ON, "").split(",") if d] for c in containers
     }
     removed: list[str] = []
     for wave in teardown_waves(depends):
@@ -68,7 +72,7 @@ async def _leave_networks(rt: Runtime, containers: Sequence[ContainerInfo]) -> N
     members: dict[str, list[str]] = {}
     for container in containers:
         for network in container.networks:
-            if network not in ("bridge", "host", "none"):
+            if network not in BUILTIN_NETWORKS:
                 members.setdefault(network, []).append(container.id)
 
     async def leave(network: str, ids: list[str]) -> None:

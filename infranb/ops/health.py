@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from infranb.engine import ContainerDetails
-from infranb.models import HealthRecord, InfrastructureOperation, InfrastructureResult
-from infranb.runtime import Runtime
+from infranb.errors import HealthCheckFailed, Problem
+from infranb.ops.base import Operation, Outcome, Schema
+from infranb.records import STATES, ContainerDetails, HealthRecord
 from infranb.secrets import is_secret_key
+
+if TYPE_CHECKING:
+    from infranb.config import InfrastructureManagerConfig
+    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.runtime import Runtime
 
 PASSING = ("healthy", "running")
 STILL_CHANGING = ("starting", "restarting")
@@ -23,10 +31,29 @@ def status_of(details: ContainerDetails | None) -> str:
     return details.state
 
 
-async def health_check(
-    op: InfrastructureOperation, rt: Runtime, result: InfrastructureResult
-) -> None:
-    names = list(dict.fromkeys(op.container_ids))
+@dataclass(frozen=True)
+class HealthCheck:
+    """Check these containers (names or ids), in this order."""
+
+    names: tuple[str, ...]
+
+
+def parse(
+    op: InfrastructureOperation, config: InfrastructureManagerConfig
+) -> tuple[HealthCheck | None, list[Problem]]:
+    ids = op.container_ids
+    if not isinstance(ids, list | tuple) or not ids:
+        return None, [Problem("container_ids", "list the container names or ids to check")]
+    problems = [
+        Problem(f"container_ids[{i}]", "must be a container name or id")
+        for i, cid in enumerate(ids)
+        if not isinstance(cid, str) or not cid.strip()
+    ]
+    return (None, problems) if problems else (HealthCheck(tuple(dict.fromkeys(ids))), [])
+
+
+async def run(command: HealthCheck, rt: Runtime, outcome: Outcome) -> None:
+    names = list(command.names)
     records: dict[str, HealthRecord] = {}
     pending = names
     for attempt in range(rt.config.health_check_retries + 1):
@@ -39,23 +66,10 @@ async def health_check(
         pending = [n for n in names if records[n].status in STILL_CHANGING]
         if not pending:
             break
-    result.health = [records[n] for n in names]
-    result.health_status = {n: records[n].status for n in names}
-    result.health_details = {
-        r.name: {
-            "status": r.status,
-            "state": r.state,
-            "exit_code": r.exit_code,
-            "failing_streak": r.failing_streak,
-            "last_output": r.last_output,
-            "container_id": r.container_id,
-        }
-        for r in result.health
-    }
-    failing = [r for r in result.health if r.status not in PASSING]
+    outcome.health = [records[n] for n in names]
+    failing = [r for r in outcome.health if r.status not in PASSING]
     if failing:
-        result.success = False
-        result.error = "; ".join(_explain(r) for r in failing)
+        raise HealthCheckFailed("; ".join(_explain(r) for r in failing))
 
 
 def _record(
@@ -99,3 +113,39 @@ def _explain(record: HealthRecord) -> str:
     if record.exit_code is not None:
         return f"{record.name}: {record.status} (exit code {record.exit_code}); read its logs"
     return f"{record.name}: {record.status}, not running"
+
+
+SCHEMA: Schema = {
+    "name": "string",
+    "status": ("healthy", "unhealthy", "starting", *STATES, "not_found"),
+    "state": STATES,
+    "exit_code": "Int64",
+    "failing_streak": "Int64",
+    "last_output": "string",
+    "checked_at": "datetime64[ns, UTC]",
+}
+
+
+def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
+    for h in result.health:
+        yield {
+            "name": h.name,
+            "status": h.status,
+            "state": h.state,
+            "exit_code": h.exit_code,
+            "failing_streak": h.failing_streak,
+            "last_output": h.last_output,
+            "checked_at": h.checked_at,
+        }
+
+
+OPERATION = Operation(
+    name="health_check",
+    summary="the engine's own health state of named containers, with retries",
+    parse=parse,
+    run=run,
+    schema=SCHEMA,
+    rows=rows,
+    shown_fields=("container_ids",),
+    form="HealthCheckForm",
+)

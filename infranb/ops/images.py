@@ -1,98 +1,325 @@
-"""manage_images: pull, build, tag and remove images."""
+"""manage_images: pull, build, tag and remove images.
+
+``image_params={"action": ..., ...}`` is parsed once into one of the typed commands below;
+their fields are the parameters each action takes (the form and the validation read them
+from here). A dry run touches nothing and says what would happen.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from infranb.errors import BuildFailed
-from infranb.models import ImageOutcome, InfrastructureOperation, InfrastructureResult
-from infranb.runtime import LABEL_RUN, Runtime
-from infranb.secrets import is_secret_key
+from infranb.errors import BuildFailed, Problem
+from infranb.labels import RUN
+from infranb.ops.base import Operation, Outcome, Schema
+from infranb.records import ImageOutcome, PullProgress
+from infranb.secrets import is_secret_key, mask_url_credentials
+
+if TYPE_CHECKING:
+    from infranb.config import InfrastructureManagerConfig
+    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.runtime import Runtime
 
 
-async def manage_images(
-    op: InfrastructureOperation, rt: Runtime, result: InfrastructureResult
-) -> None:
+@dataclass(frozen=True)
+class PullImage:
+    """Pull ``image`` (for ``platform``, e.g. ``linux/arm64``, when given)."""
+
+    image: str
+    platform: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildImage:
+    """Build the context directory ``path`` as ``tag``."""
+
+    path: str
+    tag: str
+    dockerfile: str | None = None
+    buildargs: Mapping[str, str] = field(default_factory=dict, repr=False)
+    nocache: bool = False
+    pull: bool = False
+
+
+@dataclass(frozen=True)
+class TagImage:
+    """Give ``image`` the additional reference ``tag``."""
+
+    image: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class RemoveImage:
+    """Remove the reference ``image`` (and the image once no reference is left)."""
+
+    image: str
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class ImageCommand:
+    """What ``image_params`` asks for."""
+
+    action: PullImage | BuildImage | TagImage | RemoveImage
+    dry_run: bool = False
+
+
+ACTIONS: dict[str, type[PullImage | BuildImage | TagImage | RemoveImage]] = {
+    "pull": PullImage,
+    "build": BuildImage,
+    "tag": TagImage,
+    "remove": RemoveImage,
+}
+
+
+def parameters(action: str) -> tuple[str, ...]:
+    """The keys ``image_params`` takes for ``action``, ``action`` first."""
+    return ("action", *(f.name for f in dataclasses.fields(ACTIONS[action])))
+
+
+def required(action: str) -> tuple[str, ...]:
+    return tuple(
+        f.name
+        for f in dataclasses.fields(ACTIONS[action])
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+
+
+def parse(
+    op: InfrastructureOperation, config: InfrastructureManagerConfig
+) -> tuple[ImageCommand | None, list[Problem]]:
     params = op.image_params
-    action = params["action"]
-    engine = rt.engine
-    loop = asyncio.get_running_loop()
-    started = time.monotonic()
-    if action == "pull":
-        ref = params["image"]
-        layers: dict[str, str] = {}
-
-        def on_progress(message: Mapping[str, Any]) -> None:
-            layer = str(message.get("id", ""))
-            status = str(message.get("status", ""))
-            if layer and layers.get(layer) == status and "progressDetail" not in message:
-                return
-            layers[layer] = status
-            detail = message.get("progressDetail") or {}
-            loop.call_soon_threadsafe(
-                lambda: rt.emit(
-                    "pull",
-                    ref,
-                    f"{layer} {status}".strip(),
-                    current=detail.get("current"),
-                    total=detail.get("total"),
+    if not isinstance(params, Mapping) or not params:
+        return None, [
+            Problem(
+                "image_params",
+                "give an action and its parameters, e.g. {'action': 'pull', 'image': 'nginx:1.27'}",
+            )
+        ]
+    action = params.get("action")
+    if not isinstance(action, str) or action not in ACTIONS:
+        return None, [
+            Problem("image_params.action", f"{action!r} must be one of {', '.join(ACTIONS)}")
+        ]
+    problems = [
+        Problem(
+            f"image_params.{key}",
+            f"not a parameter of {action!r} (use {', '.join(parameters(action))})",
+        )
+        for key in params
+        if key not in parameters(action)
+    ]
+    for key in required(action):
+        value = params.get(key)
+        if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+            problems.append(
+                Problem(
+                    f"image_params.{key}",
+                    f"required for {action!r} (a non-empty string without spaces)",
                 )
             )
+    platform = params.get("platform")
+    if platform is not None and (not isinstance(platform, str) or "/" not in platform):
+        problems.append(
+            Problem("image_params.platform", f"{platform!r} must look like 'linux/amd64'")
+        )
+    if action == "build" and isinstance(params.get("path"), str):
+        problems += _check_build_context(params)
+    if problems:
+        return None, problems
+    values = {k: v for k, v in params.items() if k != "action"}
+    if action == "build":
+        values["buildargs"] = {str(k): str(v) for k, v in (values.get("buildargs") or {}).items()}
+        values["nocache"] = bool(values.get("nocache", False))
+        values["pull"] = bool(values.get("pull", False))
+    if action == "remove":
+        values["force"] = bool(values.get("force", False))
+    return ImageCommand(ACTIONS[action](**values), dry_run=op.dry_run), []
 
-        image_id = await rt.call(engine.pull_image, ref, on_progress)
-        size = await rt.call(engine.image_size, image_id)
-        result.images_pulled.append(ref)
-        result.images.append(
-            ImageOutcome(ref, "pulled", image_id, size, round(time.monotonic() - started, 3))
-        )
-    elif action == "build":
-        tag = params["tag"]
-        buildargs = {str(k): str(v) for k, v in (params.get("buildargs") or {}).items()}
-        rt.redact = rt.redact.extend(
-            v for k, v in buildargs.items() if is_secret_key(k, rt.config.secret_markers)
-        )
 
-        def on_log(line: str) -> None:
-            loop.call_soon_threadsafe(lambda: rt.emit("build", tag, line))
+def _check_build_context(params: Mapping[str, Any]) -> list[Problem]:
+    path = params["path"]
+    dockerfile = params.get("dockerfile") or "Dockerfile"
+    if not os.path.isdir(path):
+        return [Problem("image_params.path", f"build context {path!r} is not a directory")]
+    problems = []
+    if not os.path.isfile(os.path.join(path, dockerfile)):
+        problems.append(Problem("image_params.dockerfile", f"{dockerfile!r} not found in {path!r}"))
+    buildargs = params.get("buildargs")
+    if buildargs is not None and not isinstance(buildargs, Mapping):
+        problems.append(Problem("image_params.buildargs", "must be a dict of build arguments"))
+    return problems
 
-        try:
-            image_id, logs = await rt.call(
-                engine.build_image,
-                params["path"],
-                tag,
-                dockerfile=params.get("dockerfile"),
-                buildargs=buildargs,
-                nocache=bool(params.get("nocache", False)),
-                pull=bool(params.get("pull", False)),
-                # No run label: it would change every build and defeat the layer cache.
-                labels={k: v for k, v in rt.labels(None).items() if k != LABEL_RUN},
-                on_log=on_log,
-            )
-        except BuildFailed as e:
-            result.build_logs = [rt.redact(line) for line in e.logs]
-            raise
-        result.build_logs = [rt.redact(line) for line in logs]
-        size = await rt.call(engine.image_size, image_id)
-        result.images_built.append(tag)
-        result.images.append(
-            ImageOutcome(tag, "built", image_id, size, round(time.monotonic() - started, 3))
-        )
-    elif action == "tag":
-        await rt.call(engine.tag_image, params["image"], params["tag"])
-        tagged_id = await rt.call(engine.image_id, params["tag"])
-        result.images.append(
-            ImageOutcome(
-                params["tag"], "tagged", tagged_id, None, round(time.monotonic() - started, 3)
-            )
-        )
+
+async def run(command: ImageCommand, rt: Runtime, outcome: Outcome) -> None:
+    outcome.dry_run = command.dry_run
+    action = command.action
+    if command.dry_run:
+        outcome.images.append(await _preview(action, rt))
+        return
+    started = time.monotonic()
+
+    def seconds() -> float:
+        return round(time.monotonic() - started, 3)
+
+    if isinstance(action, PullImage):
+        image_id = await pull(rt, action.image, platform=action.platform)
+        size = await rt.call(rt.engine.image_size, image_id)
+        outcome.images.append(ImageOutcome(action.image, "pulled", image_id, size, seconds()))
+    elif isinstance(action, BuildImage):
+        image_id, size = await _build(action, rt, outcome)
+        outcome.images.append(ImageOutcome(action.tag, "built", image_id, size, seconds()))
+    elif isinstance(action, TagImage):
+        await rt.call(rt.engine.tag_image, action.image, action.tag)
+        tagged_id = await rt.call(rt.engine.image_id, action.tag)
+        outcome.images.append(ImageOutcome(action.tag, "tagged", tagged_id, None, seconds()))
     else:
-        ref = params["image"]
-        removed_id = await rt.call(engine.image_id, ref)
-        await rt.call(engine.remove_image, ref, force=bool(params.get("force", False)))
-        result.images_removed.append(ref)
-        result.images.append(
-            ImageOutcome(ref, "removed", removed_id, None, round(time.monotonic() - started, 3))
+        removed_id = await rt.call(rt.engine.image_id, action.image)
+        await rt.call(rt.engine.remove_image, action.image, force=action.force)
+        outcome.images.append(ImageOutcome(action.image, "removed", removed_id, None, seconds()))
+
+
+async def pull(rt: Runtime, ref: str, *, platform: str | None = None) -> str:
+    """Pull ``ref``, reporting progress per layer (only when a layer's status changes, or
+    its bytes move); return the image id. Shared with orchestrate's auto-pull."""
+    loop = asyncio.get_running_loop()
+    layers: dict[str, str] = {}
+    rt.emit("pull", ref, "pulling")
+
+    def on_progress(report: PullProgress) -> None:
+        if report.layer and layers.get(report.layer) == report.status and report.current is None:
+            return
+        layers[report.layer] = report.status
+        text = f"{report.layer} {report.status}".strip()
+        loop.call_soon_threadsafe(
+            lambda: rt.emit("pull", ref, text, current=report.current, total=report.total)
         )
+
+    return await rt.call(rt.engine.pull_image, ref, on_progress, platform=platform)
+
+
+async def _build(action: BuildImage, rt: Runtime, outcome: Outcome) -> tuple[str, int | None]:
+    loop = asyncio.get_running_loop()
+    rt.redact = rt.redact.extend(
+        v for k, v in action.buildargs.items() if is_secret_key(k, rt.config.secret_markers)
+    )
+
+    def on_log(line: str) -> None:
+        loop.call_soon_threadsafe(lambda: rt.emit("build", action.tag, line))
+
+    try:
+        image_id, logs = await rt.call(
+            rt.engine.build_image,
+            action.path,
+            action.tag,
+            dockerfile=action.dockerfile,
+            buildargs=dict(action.buildargs),
+            nocache=action.nocache,
+            pull=action.pull,
+            # No run label: it would change every build and defeat the layer cache.
+            labels={k: v for k, v in rt.labels(None).items() if k != RUN},
+            on_log=on_log,
+        )
+    except BuildFailed as e:
+        outcome.build_logs = [rt.redact(line) for line in e.logs]
+        raise
+    outcome.build_logs = [rt.redact(line) for line in logs]
+    return image_id, await rt.call(rt.engine.image_size, image_id)
+
+
+async def _preview(
+    action: PullImage | BuildImage | TagImage | RemoveImage, rt: Runtime
+) -> ImageOutcome:
+    """What the action would do, read from the engine without changing it."""
+    if isinstance(action, BuildImage):
+        context = _context_bytes(action.path)
+        return ImageOutcome(
+            action.tag,
+            "build",
+            size=context,
+            detail=f"context {action.path} ({context} bytes before .dockerignore), "
+            f"dockerfile {action.dockerfile or 'Dockerfile'}",
+        )
+    ref = action.image
+    image_id = await rt.call(rt.engine.image_id, ref)
+    size: int | None = await rt.call(rt.engine.image_size, image_id) if image_id else None
+    if isinstance(action, PullImage):
+        where = registry_of(ref)
+        state = "present locally; would check" if image_id else "not local; would pull from"
+        return ImageOutcome(ref, "pull", image_id, size, detail=f"{state} {where}")
+    if image_id is None:
+        return ImageOutcome(ref, action_name(action), None, None, detail="not on the engine")
+    tags = [t for i in await rt.call(rt.engine.list_images) if i.id == image_id for t in i.tags]
+    if isinstance(action, TagImage):
+        return ImageOutcome(action.tag, "tag", image_id, size, detail=f"would point to {ref}")
+    others = [t for t in tags if t != ref]
+    detail = (
+        f"would untag {ref}; the image stays as {', '.join(others)}"
+        if others
+        else f"would untag {ref} and delete the image ({size} bytes)"
+    )
+    return ImageOutcome(ref, "remove", image_id, size, detail=detail)
+
+
+def action_name(action: object) -> str:
+    return next(name for name, cls in ACTIONS.items() if isinstance(action, cls))
+
+
+def registry_of(ref: str) -> str:
+    """The registry a reference pulls from (Docker Hub when the first part is no host)."""
+    first, sep, _ = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return mask_url_credentials(first)
+    return "docker.io"
+
+
+def _context_bytes(path: str) -> int:
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+SCHEMA: Schema = {
+    "reference": "string",
+    "id": "string",
+    "size": "Int64",
+    "action": ("pulled", "built", "tagged", "removed", "pull", "build", "tag", "remove"),
+    "seconds": "Float64",
+    "detail": "string",
+}
+
+
+def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
+    for i in result.images:
+        yield {
+            "reference": i.reference,
+            "id": (i.image_id or "")[:19],
+            "size": i.size,
+            "action": i.action,
+            "seconds": i.seconds,
+            "detail": i.detail,
+        }
+
+
+OPERATION = Operation(
+    name="manage_images",
+    summary="pull, build, tag or remove an image",
+    parse=parse,
+    run=run,
+    schema=SCHEMA,
+    rows=rows,
+    shown_fields=("image_params", "dry_run"),
+    form="ImageForm",
+)

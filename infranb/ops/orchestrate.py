@@ -1,13 +1,15 @@
-"""orchestrate_containers: plan against the engine, then bring the stack up.
+"""orchestrate_containers: converge a stack the way compose does.
 
-Order of work:
-1. observe (stack containers, name holders, images, networks, volumes) and plan;
-2. stop what will be recreated or restarted (dependents first);
-3. pull missing images, create networks and volumes;
-4. start each container as soon as its dependencies meet their conditions (the plan's
-   waves are the order this produces), waiting on the engine's event stream;
-5. on success remove replaced containers (and orphans when asked);
-   on any failure or cancellation roll back exactly what this run did.
+1. parse: the request into a typed ``Orchestrate`` command (pure, every problem by path);
+2. observe: read the stack's containers, name holders, images, networks and volumes;
+3. plan: ``planning.plan_stack`` decides one action per container and what to pull and
+   create (pure; a dry run stops here);
+4. execute (``BringUp``, no decisions of its own): stop what the plan replaces, dependents
+   first; pull; create networks and volumes; create every new container; start each as soon
+   as its dependencies meet their condition (so the plan's waves are dependency depths, not
+   barriers); check every container is still up; drop what was replaced, and orphans if asked;
+5. on any failure or cancellation, roll back from the journal of what this run did, plus
+   whatever carries this run's label (an engine call in flight when the run failed).
 """
 
 from __future__ import annotations
@@ -16,39 +18,128 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from infranb.engine import (
+from infranb import labels as L
+from infranb.errors import (
+    ContainerFailed,
+    CycleError,
+    EngineUnavailable,
+    InfraError,
+    Problem,
+    ValidationError,
+    append_note,
+)
+from infranb.ops import images
+from infranb.ops.base import Operation, Outcome, Schema
+from infranb.ops.common import remove_containers, remove_networks, remove_volumes, stop_containers
+from infranb.planning import (
+    Observed,
+    StackPlan,
+    container_warnings,
+    dependency_waves,
+    plan_stack,
+)
+from infranb.protocol import EventStream
+from infranb.records import (
+    STATES,
     ContainerDetails,
     ContainerInfo,
+    ContainerOutcome,
     EngineEvent,
-    EventStream,
+    ImageOutcome,
     NetworkInfo,
-)
-from infranb.errors import ContainerFailed, EngineUnavailable, InfraError, ValidationError
-from infranb.models import ContainerOutcome, InfrastructureOperation, InfrastructureResult, Plan
-from infranb.ops.common import remove_containers, remove_networks, remove_volumes, stop_containers
-from infranb.planning import Observed, StackPlan, container_warnings, plan_stack
-from infranb.runtime import (
-    LABEL_DEPENDS_ON,
-    LABEL_MANAGED,
-    LABEL_RUN,
-    LABEL_SPEC_FIELDS,
-    LABEL_SPEC_HASH,
-    LABEL_STACK,
-    Runtime,
+    RemovedResource,
 )
 from infranb.secrets import SecretRef, is_secret_key
-from infranb.specs import ContainerSpec, decode_fingerprints, encode_fingerprints, spec_hash
+from infranb.specs import (
+    ContainerSpec,
+    decode_fingerprints,
+    encode_fingerprints,
+    parse_containers,
+    spec_hash,
+    spec_problem,
+)
+
+if TYPE_CHECKING:
+    from infranb.config import InfrastructureManagerConfig
+    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.runtime import Runtime
 
 LOG_LINES_ON_FAILURE = 20
 RECHECK_SECONDS = 2.0  # re-inspect this often even without events, in case one was missed
 
 
+@dataclass(frozen=True)
+class Orchestrate:
+    """The request as a command: the stack and its typed container specs."""
+
+    stack: str
+    specs: tuple[ContainerSpec, ...]
+    dry_run: bool = False
+    remove_orphans: bool = False
+
+    def must_complete(self, name: str) -> bool:
+        """A dependent waits for this container to exit 0 (a one-shot job)."""
+        return any(s.depends_on.get(name) == "completed_successfully" for s in self.specs)
+
+    def linked(self, name: str) -> bool:
+        spec = next(s for s in self.specs if s.name == name)
+        return bool(spec.depends_on) or any(name in s.depends_on for s in self.specs)
+
+
+def parse(
+    op: InfrastructureOperation, config: InfrastructureManagerConfig
+) -> tuple[Orchestrate | None, list[Problem]]:
+    if not isinstance(op.containers, list | tuple) or not op.containers:
+        return None, [
+            Problem("containers", "list at least one container, e.g. [{'image': ..., 'name': ...}]")
+        ]
+    specs, problems = parse_containers(op.containers)
+    if not problems:
+        try:
+            dependency_waves(specs)
+        except CycleError as e:
+            problems += e.problems
+    if not (config.allow_sensitive_mounts or op.allow_sensitive_mounts):
+        problems += _sensitive_problems(specs)
+    if problems:
+        return None, problems
+    stack = op.stack or config.default_stack
+    return Orchestrate(stack, tuple(specs), op.dry_run, op.remove_orphans), []
+
+
+def _sensitive_problems(specs: list[ContainerSpec]) -> list[Problem]:
+    problems = []
+    for index, spec in enumerate(specs):
+        for mount in spec.sensitive_mounts():
+            problems.append(
+                spec_problem(
+                    index,
+                    spec.name,
+                    "volumes",
+                    f"bind-mounting {mount.source} gives the container control of the host; "
+                    "set allow_sensitive_mounts=True to allow it",
+                )
+            )
+        if spec.privileged:
+            problems.append(
+                spec_problem(
+                    index,
+                    spec.name,
+                    "privileged",
+                    "a privileged container controls the host; set allow_sensitive_mounts=True "
+                    "to allow it",
+                )
+            )
+    return problems
+
+
 @dataclass
 class Desired:
-    """The request, parsed and resolved: specs, their secrets, fingerprints and hashes."""
+    """The command resolved: secret references read, fingerprints and hashes computed."""
 
     stack: str
     specs: list[ContainerSpec]
@@ -57,20 +148,19 @@ class Desired:
     hashes: dict[str, str]
 
 
-def resolve(op: InfrastructureOperation, stack: str, rt: Runtime) -> Desired:
-    """Parse the specs and read secret references; secrets join the runtime's redactor."""
-    specs = op.container_specs()
+def resolve(command: Orchestrate, rt: Runtime) -> Desired:
+    """Read secret references; every secret value joins the runtime's redactor."""
     environments: dict[str, dict[str, str]] = {}
     secrets: list[str] = []
-    problems: list[str] = []
-    for spec in specs:
+    problems: list[Problem] = []
+    for index, spec in enumerate(command.specs):
         env: dict[str, str] = {}
         for key, value in spec.environment.items():
             if isinstance(value, SecretRef):
                 try:
                     env[key] = value.resolve()
                 except LookupError as e:
-                    problems.append(f"containers ({spec.name}).environment.{key}: {e}")
+                    problems.append(spec_problem(index, spec.name, f"environment.{key}", str(e)))
                     continue
                 secrets.append(env[key])
             else:
@@ -81,54 +171,36 @@ def resolve(op: InfrastructureOperation, stack: str, rt: Runtime) -> Desired:
     if problems:
         raise ValidationError(problems)
     rt.redact = rt.redact.extend(secrets)
+    specs = list(command.specs)
     fingerprints = {s.name: s.field_fingerprints(environments[s.name]) for s in specs}
     hashes = {name: spec_hash(fp) for name, fp in fingerprints.items()}
-    return Desired(stack, specs, environments, fingerprints, hashes)
+    return Desired(command.stack, specs, environments, fingerprints, hashes)
 
 
 async def observe_and_plan(
-    rt: Runtime, desired: Desired, *, dry_run: bool = False
+    rt: Runtime, command: Orchestrate, desired: Desired
 ) -> tuple[StackPlan, dict[str, ContainerInfo]]:
     """Read what the engine has for this request and plan against it."""
     engine = rt.engine
     names = [s.name for s in desired.specs]
-    images = sorted({s.image for s in desired.specs})
+    wanted_images = sorted({s.image for s in desired.specs})
     notes = []
     try:
         stack_rows, holders, networks, volumes, *image_ids = await rt.gather(
-            rt.call(
-                engine.list_containers,
-                {"label": [f"{LABEL_STACK}={desired.stack}", f"{LABEL_MANAGED}=true"]},
-            ),
-            rt.call(engine.list_containers, {"name": [f"^/{n}$" for n in names]}),
+            rt.call(engine.list_containers, labels=L.managed(desired.stack)),
+            rt.call(engine.list_containers, names=names),
             rt.call(engine.list_networks),
             rt.call(engine.list_volumes),
-            *(rt.call(engine.image_id, image) for image in images),
+            *(rt.call(engine.image_id, image) for image in wanted_images),
         )
     except EngineUnavailable:
-        if not dry_run:
+        if not command.dry_run:
             raise
         # Binder and other engine-less places can still review a plan.
-        stack_rows, holders, volumes, image_ids = [], [], [], [None] * len(images)
-        networks = [
-            NetworkInfo(id=n, name=n, driver="", labels={}) for n in ("bridge", "host", "none")
-        ]
+        stack_rows, holders, volumes, image_ids = [], [], [], [None] * len(wanted_images)
+        networks = [NetworkInfo(id=n, name=n, driver="", labels={}) for n in L.BUILTIN_NETWORKS]
         notes.append("No Docker engine is reachable: this plan assumes an empty engine.")
-    problems = []
-    for holder in holders:
-        if holder.name not in names:
-            continue  # the name filter is a regex; an exact match is all that counts
-        if holder.labels.get(LABEL_MANAGED) != "true":
-            problems.append(
-                f"containers ({holder.name}).name: the name is held by container "
-                f"{holder.id[:12]} ({holder.image}), which infranb did not create; rename or "
-                "remove it yourself, or choose another name"
-            )
-        elif holder.labels.get(LABEL_STACK) != desired.stack:
-            problems.append(
-                f"containers ({holder.name}).name: the name is held by a container of stack "
-                f"{holder.labels.get(LABEL_STACK)!r}; tear that stack down or choose another name"
-            )
+    problems = _held_names(desired, holders)
     if problems:
         raise ValidationError(problems)
     observed = {
@@ -137,31 +209,51 @@ async def observe_and_plan(
             name=row.name,
             state=row.state,
             image_id=row.image_id,
-            spec_hash=row.labels.get(LABEL_SPEC_HASH, ""),
-            fingerprints=decode_fingerprints(row.labels.get(LABEL_SPEC_FIELDS, "")),
+            spec_hash=row.labels.get(L.SPEC_HASH, ""),
+            fingerprints=decode_fingerprints(row.labels.get(L.SPEC_FIELDS, "")),
         )
         for row in stack_rows
     }
-    needed = {dep for s in desired.specs for dep in s.depends_on}
     plan = plan_stack(
         desired.stack,
         desired.specs,
         desired.fingerprints,
         desired.hashes,
         observed,
-        dict(zip(images, image_ids, strict=True)),
+        dict(zip(wanted_images, image_ids, strict=True)),
         {n.name for n in networks},
         {v.name for v in volumes},
         rt.config.default_network,
         {
-            s.name: container_warnings(
-                s, rt.config.default_network, linked=bool(s.depends_on) or s.name in needed
-            )
+            s.name: container_warnings(s, rt.config.default_network, linked=command.linked(s.name))
             for s in desired.specs
         },
     )
     plan.notes.extend(notes)
     return plan, {row.name: row for row in stack_rows}
+
+
+def _held_names(desired: Desired, holders: Iterable[ContainerInfo]) -> list[Problem]:
+    """Names this request wants that a foreign container or another stack holds."""
+    index = {s.name: i for i, s in enumerate(desired.specs)}
+    problems = []
+    for holder in holders:
+        if holder.name not in index:
+            continue
+        if not L.is_managed(holder.labels):
+            message = (
+                f"the name is held by container {holder.id[:12]} ({holder.image}), which infranb "
+                "did not create; rename or remove it yourself, or choose another name"
+            )
+        elif L.stack_of(holder.labels) != desired.stack:
+            message = (
+                f"the name is held by a container of stack {L.stack_of(holder.labels)!r}; tear "
+                "that stack down or choose another name"
+            )
+        else:
+            continue
+        problems.append(spec_problem(index[holder.name], holder.name, "name", message))
+    return problems
 
 
 class EventWatcher:
@@ -180,8 +272,7 @@ class EventWatcher:
     @classmethod
     async def follow(cls, rt: Runtime, stack: str) -> EventWatcher:
         """Subscribe (off the loop) to the stack's container events."""
-        filters = {"type": ["container"], "label": [f"{LABEL_STACK}={stack}"]}
-        return cls(await rt.call(rt.engine.events, filters), stack)
+        return cls(await rt.call(rt.engine.events, labels={L.STACK: stack}), stack)
 
     def _pump(self) -> None:
         for event in self._stream:
@@ -216,240 +307,270 @@ class EventWatcher:
 class Journal:
     """What this run changed, so a rollback can undo exactly that."""
 
-    replaced: dict[str, tuple[str, str, bool]] = field(
-        default_factory=dict
-    )  # name -> (id, tmp, running)
+    #: name -> (old id, temporary name, was running)
+    replaced: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
     stopped: list[str] = field(default_factory=list)  # ids stopped for a restart
     created_networks: list[str] = field(default_factory=list)
     created_volumes: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Progress:
-    """Per-container facts gathered while starting."""
-
-    ids: dict[str, str] = field(default_factory=dict)
-    started: dict[str, asyncio.Event] = field(default_factory=dict)
-    ready: dict[str, asyncio.Future[ContainerDetails]] = field(default_factory=dict)
-    done: dict[str, asyncio.Future[ContainerDetails]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
-async def orchestrate(
-    op: InfrastructureOperation, rt: Runtime, result: InfrastructureResult
-) -> None:
-    """Bring the requested stack to the desired state, filling ``result``."""
-    stack = op.stack or rt.config.default_stack
-    result.stack = stack
-    desired = resolve(op, stack, rt)
-    plan, existing = await observe_and_plan(rt, desired, dry_run=op.dry_run)
-    result.plan = Plan(plan.steps)
-    result.orphans = [s.name for s in plan.steps if s.action == "remove-orphan"]
-    result.warnings.extend(plan.notes)
-    missing = plan.images_to_pull
-    if missing and not rt.config.auto_pull_images:
-        raise ValidationError(
-            [
-                f"containers ({s.name}).image: {s.image} is not on the engine and auto_pull_images "
-                "is off; pull it first (manage_images, action 'pull') or enable auto_pull_images"
-                for s in desired.specs
-                if s.image in missing
-            ]
+async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
+    """Bring the stack to the desired state, recording what was done in ``outcome``."""
+    outcome.stack = command.stack
+    outcome.dry_run = command.dry_run
+    desired = resolve(command, rt)
+    plan, existing = await observe_and_plan(rt, command, desired)
+    outcome.plan = list(plan.steps)
+    outcome.orphans = [s.name for s in plan.steps if s.action == "remove-orphan"]
+    outcome.warnings.extend(plan.notes)
+    outcome.warnings.extend(f"{s.name}: {w}" for s in plan.steps for w in s.warnings)
+    if outcome.orphans and not command.remove_orphans:
+        outcome.warnings.append(
+            f"orphan(s) kept: {', '.join(outcome.orphans)} (in the stack, not in this request); "
+            "set remove_orphans=True to remove them"
         )
-    if op.dry_run:
-        result.dry_run = True
+    if plan.images_to_pull and not rt.config.auto_pull_images:
+        raise ValidationError(
+            spec_problem(
+                i,
+                s.name,
+                "image",
+                f"{s.image} is not on the engine and auto_pull_images is off; pull it first "
+                "(manage_images, action 'pull') or enable auto_pull_images",
+            )
+            for i, s in enumerate(desired.specs)
+            if s.image in plan.images_to_pull
+        )
+    if command.dry_run:
         return
 
     journal = Journal()
-    progress = Progress()
-    watcher = await EventWatcher.follow(rt, stack)
+    watcher = await EventWatcher.follow(rt, command.stack)
+    bring_up = BringUp(rt, command, desired, plan, existing, journal, watcher, outcome)
     try:
-        await _bring_up(rt, op, desired, plan, existing, journal, progress, watcher, result)
+        await bring_up.execute()
     except BaseException as failure:
-        watcher.close()
-        if rt.config.cleanup_on_failure or isinstance(failure, asyncio.CancelledError):
-            try:
-                # Shielded: a second interrupt must not leave the rollback half done.
-                summary = await asyncio.shield(_rollback(rt, desired, journal))
-                _append_note(failure, f"rolled back: {summary}")
-            except InfraError as e:
-                _append_note(
-                    failure,
-                    f"the rollback could not finish ({e}); once the engine answers, tear the "
-                    f"stack down: cleanup_resources with stack={stack!r}, "
-                    "cleanup_stopped_containers=True, force_remove=True",
-                )
-        else:
-            _append_note(
-                failure,
-                "what this run started was left in place for debugging "
-                "(cleanup_on_failure=False): tear the stack down when done",
-            )
+        await _after_failure(rt, desired, journal, failure)
         raise
-    watcher.close()
+    finally:
+        watcher.close()
 
 
-def _append_note(error: BaseException, note: str) -> None:
-    """Add what happened afterwards to an infranb error's message."""
-    if isinstance(error, InfraError) and error.args:
-        error.args = (f"{error.args[0]}; {note}", *error.args[1:])
-
-
-async def _bring_up(
-    rt: Runtime,
-    op: InfrastructureOperation,
-    desired: Desired,
-    plan: StackPlan,
-    existing: Mapping[str, ContainerInfo],
-    journal: Journal,
-    progress: Progress,
-    watcher: EventWatcher,
-    result: InfrastructureResult,
+async def _after_failure(
+    rt: Runtime, desired: Desired, journal: Journal, failure: BaseException
 ) -> None:
-    engine = rt.engine
-    by_name = {s.name: s for s in desired.specs}
-    loop = asyncio.get_running_loop()
-    for spec in desired.specs:
-        progress.started[spec.name] = asyncio.Event()
-        progress.ready[spec.name] = loop.create_future()
-        progress.done[spec.name] = loop.create_future()
+    if not (rt.config.cleanup_on_failure or isinstance(failure, asyncio.CancelledError)):
+        append_note(
+            failure,
+            "what this run started was left in place for debugging "
+            "(cleanup_on_failure=False): tear the stack down when done",
+        )
+        return
+    try:
+        # Shielded: a second interrupt must not leave the rollback half done.
+        summary = await asyncio.shield(_rollback(rt, desired, journal))
+        append_note(failure, f"rolled back: {summary}")
+    except InfraError as e:
+        append_note(
+            failure,
+            f"the rollback could not finish ({e}); once the engine answers, tear the stack "
+            f"down: manager.down({desired.stack!r})",
+        )
 
-    # 1. Stop what will be replaced or restarted, dependents first.
-    to_stop = [s for s in plan.steps if s.action in ("recreate", "restart")]
-    for wave in reversed(plan.waves):
-        ids = [
-            existing[s.name].id
-            for s in to_stop
-            if s.name in wave and existing[s.name].state == "running"
-        ]
-        await stop_containers(rt, ids)
-        journal.stopped.extend(ids)
-    for step in to_stop:
-        if step.action == "recreate":
-            old = existing[step.name]
-            temporary = f"{step.name}-infranb-replaced-{old.id[:12]}"
-            await rt.call(engine.rename_container, old.id, temporary)
-            journal.replaced[step.name] = (old.id, temporary, old.state == "running")
 
-    # 2. Images, networks and volumes, concurrently.
-    async def pull(image: str) -> None:
-        rt.emit("pull", image, "pulling")
-        started = time.monotonic()
+class BringUp:
+    """Carries out a plan, stage by stage; every decision was made by the planner."""
 
-        def on_progress(message: Mapping[str, object]) -> None:
-            detail = message.get("progressDetail") or {}
-            current = detail.get("current") if isinstance(detail, dict) else None
-            total = detail.get("total") if isinstance(detail, dict) else None
-            text = f"{message.get('id', '')} {message.get('status', '')}".strip()
-            loop.call_soon_threadsafe(
-                lambda: rt.emit("pull", image, text, current=current, total=total)
+    def __init__(
+        self,
+        rt: Runtime,
+        command: Orchestrate,
+        desired: Desired,
+        plan: StackPlan,
+        existing: Mapping[str, ContainerInfo],
+        journal: Journal,
+        watcher: EventWatcher,
+        outcome: Outcome,
+    ) -> None:
+        self.rt, self.command, self.desired, self.plan = rt, command, desired, plan
+        self.existing, self.journal, self.watcher, self.outcome = (
+            existing,
+            journal,
+            watcher,
+            outcome,
+        )
+        loop = asyncio.get_running_loop()
+        names = [s.name for s in desired.specs]
+        self.ids: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
+        self.started = {n: asyncio.Event() for n in names}
+        self.ready: dict[str, asyncio.Future[ContainerDetails]] = {
+            n: loop.create_future() for n in names
+        }
+
+    async def execute(self) -> None:
+        await self.stop_replaced()
+        await self.provision()
+        created = await self.create_containers()
+        await self.rt.gather(*(self.start_when_ready(s, created) for s in self.desired.specs))
+        final = await self.verify()
+        await self.finish(final)
+
+    async def stop_replaced(self) -> None:
+        """Stop what will be recreated or restarted, dependents first; rename the replaced
+        ones out of the way (a rollback renames them back)."""
+        to_stop = [s for s in self.plan.steps if s.action in ("recreate", "restart")]
+        for wave in reversed(self.plan.waves):
+            ids = [
+                self.existing[s.name].id
+                for s in to_stop
+                if s.name in wave and self.existing[s.name].state == "running"
+            ]
+            await stop_containers(self.rt, ids)
+            self.journal.stopped.extend(ids)
+        for step in to_stop:
+            if step.action == "recreate":
+                old = self.existing[step.name]
+                temporary = f"{step.name}-infranb-replaced-{old.id[:12]}"
+                await self.rt.call(self.rt.engine.rename_container, old.id, temporary)
+                self.journal.replaced[step.name] = (old.id, temporary, old.state == "running")
+
+    async def provision(self) -> None:
+        """Pull missing images first (an unpullable image then touches nothing), then
+        create networks and volumes concurrently."""
+        rt, plan = self.rt, self.plan
+
+        async def pull(image: str) -> None:
+            began = time.monotonic()
+            image_id = await images.pull(rt, image)
+            seconds = round(time.monotonic() - began, 3)
+            self.outcome.images.append(ImageOutcome(image, "pulled", image_id, None, seconds))
+            rt.emit("pull", image, f"pulled in {seconds:.1f}s")
+
+        async def create_network(name: str) -> None:
+            self.journal.created_networks.append(name)  # before the call: rollback checks
+            await rt.call(rt.engine.create_network, name, rt.labels(self.desired.stack))
+            rt.emit("network_created", name)
+
+        async def create_volume(name: str) -> None:
+            self.journal.created_volumes.append(name)
+            driver = rt.config.volume_driver
+            await rt.call(rt.engine.create_volume, name, driver, rt.labels(self.desired.stack))
+            rt.emit("volume_created", name)
+
+        await rt.gather(*(pull(i) for i in plan.images_to_pull))
+        await rt.gather(
+            *(create_network(n) for n in plan.networks_to_create),
+            *(create_volume(v) for v in plan.volumes_to_create),
+        )
+
+    async def create_containers(self) -> dict[str, str]:
+        """Create every new container up front (creating starts nothing), so a dependent
+        only needs its start call once its dependencies are ready."""
+        desired, rt = self.desired, self.rt
+
+        async def create(spec: ContainerSpec) -> str:
+            labels = rt.labels(
+                desired.stack,
+                **{
+                    L.SPEC_HASH: desired.hashes[spec.name],
+                    L.SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
+                    L.DEPENDS_ON: ",".join(spec.depends_on),
+                },
+                **spec.labels,
             )
+            networks = list(self.plan.step(spec.name).networks)
+            environment = desired.environments[spec.name]
+            cid = await rt.call(rt.engine.create_container, spec, environment, labels, networks)
+            rt.emit("container_created", spec.name)
+            return cid
 
-        await rt.call(engine.pull_image, image, on_progress)
-        result.images_pulled.append(image)
-        rt.emit("pull", image, f"pulled in {time.monotonic() - started:.1f}s")
+        fresh = [
+            s for s in desired.specs if self.plan.step(s.name).action in ("create", "recreate")
+        ]
+        ids = await rt.gather(*map(create, fresh))
+        return dict(zip([s.name for s in fresh], ids, strict=True))
 
-    async def create_network(name: str) -> None:
-        await rt.call(engine.create_network, name, rt.labels(desired.stack))
-        journal.created_networks.append(name)
-        rt.emit("network_created", name)
-
-    async def create_volume(name: str) -> None:
-        await rt.call(engine.create_volume, name, rt.config.volume_driver, rt.labels(desired.stack))
-        journal.created_volumes.append(name)
-        rt.emit("volume_created", name)
-
-    await rt.gather(
-        *(pull(i) for i in plan.images_to_pull),
-        *(create_network(n) for n in plan.networks_to_create),
-        *(create_volume(v) for v in plan.volumes_to_create),
-    )
-
-    # 3. Create every new container now (creating starts nothing), so that when a
-    #    dependency turns ready its dependents only need a start call.
-    async def create(spec: ContainerSpec) -> str:
-        step = plan.step(spec.name)
-        labels = rt.labels(
-            desired.stack,
-            **{
-                LABEL_SPEC_HASH: desired.hashes[spec.name],
-                LABEL_SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
-                LABEL_DEPENDS_ON: ",".join(spec.depends_on),
-            },
-            **spec.labels,
-        )
-        cid = await rt.call(
-            engine.create_container,
-            spec,
-            desired.environments[spec.name],
-            labels,
-            list(step.networks),
-        )
-        rt.emit("container_created", spec.name)
-        return cid
-
-    fresh = [s for s in desired.specs if plan.step(s.name).action in ("create", "recreate")]
-    created = dict(zip([s.name for s in fresh], await rt.gather(*map(create, fresh)), strict=True))
-
-    # 4. Each container starts once its dependencies meet their conditions.
-    async def bring(spec: ContainerSpec) -> None:
-        step = plan.step(spec.name)
+    async def start_when_ready(self, spec: ContainerSpec, created: Mapping[str, str]) -> None:
+        """Wait for the dependencies' conditions, start, then wait until ready."""
         for dep, condition in spec.depends_on.items():
             if condition == "started":
-                await progress.started[dep].wait()
-            elif condition == "completed_successfully":
-                await progress.done[dep]
-            else:
-                await progress.ready[dep]
+                await self.started[dep].wait()
+            else:  # ready, healthy, completed_successfully: what "ready" means was set per dep
+                await self.ready[dep]
         began = time.monotonic()
-        cid = created.get(spec.name) or existing[spec.name].id
-        progress.ids[spec.name] = cid
-        if step.action != "unchanged":
-            rt.emit("container_starting", spec.name)
-            await rt.call(engine.start_container, cid)
-            rt.emit("container_started", spec.name)
-        progress.started[spec.name].set()
-        wants_exit = any(
-            s.depends_on.get(spec.name) == "completed_successfully" for s in desired.specs
-        )
-        details = await _wait_until_ready(rt, watcher, spec, cid, wants_exit)
-        progress.seconds[spec.name] = time.monotonic() - began
-        progress.ready[spec.name].set_result(details)
-        if wants_exit:
-            progress.done[spec.name].set_result(details)
-        rt.emit(
+        cid = created.get(spec.name) or self.existing[spec.name].id
+        self.ids[spec.name] = cid
+        if self.plan.step(spec.name).action != "unchanged":
+            self.rt.emit("container_starting", spec.name)
+            await self.rt.call(self.rt.engine.start_container, cid)
+            self.rt.emit("container_started", spec.name)
+        self.started[spec.name].set()
+        must_exit = self.command.must_complete(spec.name)
+        details = await _wait_until_ready(self.rt, self.watcher, spec, cid, must_exit)
+        self.seconds[spec.name] = time.monotonic() - began
+        self.ready[spec.name].set_result(details)
+        self.rt.emit(
             "container_ready",
             spec.name,
-            f"{details.health or details.state} after {progress.seconds[spec.name]:.2f}s",
+            f"{details.health or details.state} after {self.seconds[spec.name]:.2f}s",
         )
 
-    await rt.gather(*(bring(s) for s in desired.specs))
-
-    # 5. Every container must still be up now (a fast crash can follow a good start).
-    final = await rt.gather(
-        *(rt.call(engine.inspect_container, progress.ids[s.name]) for s in desired.specs)
-    )
-    for spec, details in zip(desired.specs, final, strict=True):
-        exited_ok = details is not None and details.state == "exited" and details.exit_code == 0
-        completes = any(
-            s.depends_on.get(spec.name) == "completed_successfully" for s in desired.specs
+    async def verify(self) -> list[ContainerDetails | None]:
+        """Every container must still be up now (a fast crash can follow a good start)."""
+        rt, specs = self.rt, self.desired.specs
+        final = await rt.gather(
+            *(rt.call(rt.engine.inspect_container, self.ids[s.name]) for s in specs)
         )
-        if details is None or (details.state != "running" and not (completes and exited_ok)):
-            state = "is gone" if details is None else _describe(details)
-            raise await _failure(
-                rt,
-                spec.name,
-                progress.ids[spec.name],
-                f"container {spec.name} {state} while starting",
-            )
+        for spec, details in zip(specs, final, strict=True):
+            if details is None or not _is_up(details, self.command.must_complete(spec.name)):
+                state = "is gone" if details is None else _describe(details)
+                message = f"container {spec.name} {state} while starting"
+                raise await _failure(rt, spec.name, self.ids[spec.name], message)
+        return final
 
-    # 6. Success: drop what was replaced, and orphans when asked.
-    replaced_ids = [old_id for old_id, _, _ in journal.replaced.values()]
-    await rt.gather(*(rt.call(engine.remove_container, i, force=True) for i in replaced_ids))
-    if op.remove_orphans and result.orphans:
-        orphans = [existing[n] for n in result.orphans]
-        result.containers_removed.extend(await remove_containers(rt, orphans))
-    _fill_result(result, desired, plan, progress, final, journal, by_name)
+    async def finish(self, final: list[ContainerDetails | None]) -> None:
+        """Drop what was replaced, and orphans when asked; record the outcome."""
+        rt, outcome = self.rt, self.outcome
+        replaced_ids = [old_id for old_id, _, _ in self.journal.replaced.values()]
+        await rt.gather(*(rt.call(rt.engine.remove_container, i, force=True) for i in replaced_ids))
+        if self.command.remove_orphans and outcome.orphans:
+            orphans = [self.existing[n] for n in outcome.orphans]
+            for name in await remove_containers(rt, orphans):
+                row = self.existing[name]
+                outcome.removed.append(
+                    RemovedResource("container", name, row.id, 0, L.stack_of(row.labels))
+                )
+            outcome.warnings[:] = [
+                w for w in outcome.warnings if not w.startswith("orphan(s) kept")
+            ]
+        details = dict(zip([s.name for s in self.desired.specs], final, strict=True))
+        by_name = {s.name: s for s in self.desired.specs}
+        for wave in self.plan.waves:
+            for name in wave:
+                step, d = self.plan.step(name), details[name]
+                outcome.containers.append(
+                    ContainerOutcome(
+                        name=name,
+                        image=by_name[name].image,
+                        action=step.action,
+                        wave=step.wave,
+                        state=d.state if d else "gone",
+                        health=d.health if d else None,
+                        container_id=self.ids[name],
+                        ports=d.ports if d and d.ports else step.ports,
+                        networks=step.networks,
+                        started_at=d.started_at if d else None,
+                        seconds_to_ready=round(self.seconds.get(name, 0.0), 3),
+                    )
+                )
+        outcome.networks_created = sorted(self.journal.created_networks)
+        outcome.volumes_created = sorted(self.journal.created_volumes)
+
+
+def _is_up(details: ContainerDetails, must_exit: bool) -> bool:
+    exited_ok = details.state == "exited" and details.exit_code == 0
+    return details.state == "running" or (must_exit and exited_ok)
 
 
 def _describe(details: ContainerDetails) -> str:
@@ -458,44 +579,8 @@ def _describe(details: ContainerDetails) -> str:
     return f"is {details.state}"
 
 
-def _fill_result(
-    result: InfrastructureResult,
-    desired: Desired,
-    plan: StackPlan,
-    progress: Progress,
-    final: list[ContainerDetails | None],
-    journal: Journal,
-    by_name: Mapping[str, ContainerSpec],
-) -> None:
-    details = dict(zip([s.name for s in desired.specs], final, strict=True))
-    for wave in plan.waves:
-        for name in wave:
-            step = plan.step(name)
-            if step.action != "unchanged":
-                result.containers_started.append(name)
-            d = details[name]
-            result.containers.append(
-                ContainerOutcome(
-                    name=name,
-                    image=by_name[name].image,
-                    action=step.action,
-                    wave=step.wave,
-                    state=d.state if d else "gone",
-                    health=d.health if d else None,
-                    container_id=progress.ids[name],
-                    ports=step.ports,
-                    networks=step.networks,
-                    started_at=d.started_at if d else None,
-                    seconds_to_ready=round(progress.seconds.get(name, 0.0), 3),
-                )
-            )
-    result.networks_created = sorted(journal.created_networks)
-    result.network_created = bool(journal.created_networks)
-    result.volumes_created = sorted(journal.created_volumes)
-
-
 async def _wait_until_ready(
-    rt: Runtime, watcher: EventWatcher, spec: ContainerSpec, cid: str, wants_exit: bool
+    rt: Runtime, watcher: EventWatcher, spec: ContainerSpec, cid: str, must_exit: bool
 ) -> ContainerDetails:
     """Wait for running (or healthy, with a healthcheck; or exit 0 when a dependent needs
     completion), reacting to engine events; fail on exit, unhealthy or timeout."""
@@ -505,7 +590,7 @@ async def _wait_until_ready(
         details = await rt.call(rt.engine.inspect_container, cid)
         if details is None:
             raise await _failure(rt, spec.name, cid, f"container {spec.name} disappeared")
-        if wants_exit:
+        if must_exit:
             if details.state in ("exited", "dead"):
                 if details.exit_code == 0:
                     return details
@@ -564,7 +649,12 @@ async def _rollback(rt: Runtime, desired: Desired, journal: Journal) -> str:
     rt.emit("rollback", desired.stack, "rolling back")
     await rt.drain()  # calls already on a thread may still create something
     engine = rt.engine
-    created = await rt.call(engine.list_containers, {"label": [f"{LABEL_RUN}={rt.run_id}"]})
+    mine = {L.RUN: rt.run_id}
+    created, networks_made, volumes_made = await rt.gather(
+        rt.call(engine.list_containers, labels=mine),
+        rt.call(engine.list_networks, labels=mine),
+        rt.call(engine.list_volumes, labels=mine),
+    )
     removed = await remove_containers(rt, created)
     restored = []
     for name, (old_id, _temporary, was_running) in journal.replaced.items():
@@ -575,8 +665,10 @@ async def _rollback(rt: Runtime, desired: Desired, journal: Journal) -> str:
     replaced_ids = {old_id for old_id, _, _ in journal.replaced.values()}
     restarted = [cid for cid in journal.stopped if cid not in replaced_ids]
     await rt.gather(*(rt.call(engine.start_container, cid) for cid in restarted))
-    volumes, kept_volumes = await remove_volumes(rt, journal.created_volumes)
-    networks, kept_networks = await remove_networks(rt, journal.created_networks, removed)
+    made_volumes = {v.name for v in volumes_made} | set(journal.created_volumes)
+    made_networks = {n.name for n in networks_made} | set(journal.created_networks)
+    volumes, kept_volumes = await remove_volumes(rt, sorted(made_volumes))
+    networks, kept_networks = await remove_networks(rt, sorted(made_networks), removed)
     rt.warnings.extend(kept_volumes + kept_networks)
     parts = [f"removed {len(removed)} container(s)"]
     if networks:
@@ -588,3 +680,61 @@ async def _rollback(rt: Runtime, desired: Desired, journal: Journal) -> str:
     if restarted:
         parts.append(f"restarted {len(restarted)} stopped container(s)")
     return "; ".join(parts)
+
+
+SCHEMA: Schema = {
+    "name": "string",
+    "image": "string",
+    "action": ("create", "recreate", "start", "restart", "unchanged", "remove-orphan"),
+    "wave": "Int64",
+    "state": STATES,
+    "health": ("starting", "healthy", "unhealthy"),
+    "ports": "string",
+    "networks": "string",
+    "started_at": "datetime64[ns, UTC]",
+    "seconds_to_ready": "Float64",
+    "container_id": "string",
+}
+PLAN_SCHEMA: Schema = {
+    "wave": "Int64",
+    "name": "string",
+    "action": SCHEMA["action"],
+    "image": "string",
+    "pull": "boolean",
+    "reason": "string",
+    "ports": "string",
+    "networks": "string",
+    "volumes": "string",
+    "create_networks": "string",
+    "create_volumes": "string",
+    "warnings": "string",
+}
+
+
+def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
+    for c in result.containers:
+        yield {
+            "name": c.name,
+            "image": c.image,
+            "action": c.action,
+            "wave": c.wave,
+            "state": c.state,
+            "health": c.health,
+            "ports": ", ".join(c.ports),
+            "networks": ", ".join(c.networks),
+            "started_at": c.started_at,
+            "seconds_to_ready": c.seconds_to_ready,
+            "container_id": (c.container_id or "")[:12],
+        }
+
+
+OPERATION = Operation(
+    name="orchestrate_containers",
+    summary="bring a stack up in dependency order; re-runs change only what changed",
+    parse=parse,
+    run=run,
+    schema=SCHEMA,
+    rows=rows,
+    shown_fields=("stack", "containers", "remove_orphans", "dry_run"),
+    form="OrchestrateForm",
+)

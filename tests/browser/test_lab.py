@@ -10,6 +10,7 @@ import pytest
 
 from infranb.engine import DockerEngine
 from tests.browser.conftest import ARTIFACTS, goto
+from tests.conftest import raw_api
 
 NOTEBOOKS = sorted(p.name for p in (Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 SECRET = "typed-in-browser-8812"
@@ -100,8 +101,8 @@ def test_form_in_jupyterlab(browser, lab, engine: DockerEngine, uid) -> None:
         page.close()
         lab.shutdown_kernels()
     finally:
-        api = engine.api
-        for c in engine.list_containers({"label": [f"infranb.stack={stack}"]}):
+        api = raw_api()
+        for c in engine.list_containers(labels={"infranb.stack": stack}):
             api.remove_container(c.id, force=True)
 
 

@@ -11,6 +11,7 @@ import pytest
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
 from infranb.engine import DockerEngine
 from infranb.errors import InfraError
+from tests.conftest import raw_api
 
 BASE = "infranb-demo/base:1"
 WEB = "infranb-demo/web:1"
@@ -60,13 +61,13 @@ class Tracker:
     images: list[str] = field(default_factory=list)
 
     def cleanup(self) -> None:
-        api = self.engine.api
+        api = raw_api()
         for stack in self.stacks:
-            label = {"label": [f"infranb.stack={stack}"]}
-            for c in self.engine.list_containers(label):
+            label = {"infranb.stack": stack}
+            for c in self.engine.list_containers(labels=label):
                 self.containers.append(c.id)
-            self.networks += [n.id for n in self.engine.list_networks(label)]
-            self.volumes += [v.name for v in self.engine.list_volumes(label)]
+            self.networks += [n.id for n in self.engine.list_networks(labels=label)]
+            self.volumes += [v.name for v in self.engine.list_volumes(labels=label)]
         for ref in self.containers:
             with contextlib.suppress(Exception):
                 api.remove_container(ref, force=True)
@@ -123,9 +124,9 @@ def teardown(
 
 def foreign_container(engine: DockerEngine, tracker: Tracker, name: str, **kwargs: object) -> str:
     """A container infranb did not create (no infranb labels)."""
-    created = engine.api.create_container(BASE, name=name, **kwargs)
+    created = raw_api().create_container(BASE, name=name, **kwargs)
     tracker.containers.append(created["Id"])
-    engine.api.start(created["Id"])
+    raw_api().start(created["Id"])
     return str(created["Id"])
 
 

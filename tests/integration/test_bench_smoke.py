@@ -28,4 +28,4 @@ def test_bench_quick_runs(engine) -> None:
         "peak memory",
     ):
         assert heading in run.stdout, heading
-    assert not engine.list_containers({"label": ["infranb-bench=1"]})  # it cleaned up
+    assert not engine.list_containers(labels={"infranb-bench": "1"})  # it cleaned up

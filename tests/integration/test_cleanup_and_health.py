@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infranb import InfrastructureManager, InfrastructureOperation
+from tests.conftest import raw_api
 from tests.integration.conftest import BASE, WEB, Census, fast_config, foreign_container
 
 pytestmark = pytest.mark.usefixtures("demo_images")
@@ -137,7 +138,7 @@ def test_health_states(engine, stack, uid) -> None:
 
 def test_health_retries_while_starting(engine, tracker, uid) -> None:
     # A foreign container whose healthcheck passes after ~1.5 s: the check must wait for it.
-    api = engine.api
+    api = raw_api()
     created = api.create_container(
         BASE,
         name=f"{uid}-slow",
@@ -165,7 +166,7 @@ def test_health_retries_while_starting(engine, tracker, uid) -> None:
 
 
 def test_unhealthy_shows_probe_output_with_secrets_masked(engine, tracker, uid) -> None:
-    api = engine.api
+    api = raw_api()
     created = api.create_container(
         BASE,
         name=f"{uid}-sick",

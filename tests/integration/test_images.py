@@ -9,6 +9,7 @@ import pytest
 
 from infranb import InfrastructureManager, InfrastructureOperation
 from infranb.engine import DockerEngine
+from tests.conftest import raw_api
 from tests.integration.conftest import AUTH_REGISTRY, BASE, REGISTRY, fast_config, registry_up
 
 pytestmark = pytest.mark.usefixtures("demo_images")
@@ -58,9 +59,9 @@ def test_credentials_from_docker_config(engine, tracker, tmp_path, monkeypatch, 
     ref = f"{AUTH_REGISTRY}/infranb-demo/{uid}:1"
     tracker.images.append(ref)
     # Push a private image with the engine's own auth, then pull it back through infranb.
-    engine.api.tag(BASE, f"{AUTH_REGISTRY}/infranb-demo/{uid}", "1")
+    raw_api().tag(BASE, f"{AUTH_REGISTRY}/infranb-demo/{uid}", "1")
     auth = {"username": "infranb", "password": PASSWORD}
-    for line in engine.api.push(
+    for line in raw_api().push(
         f"{AUTH_REGISTRY}/infranb-demo/{uid}", "1", auth_config=auth, stream=True, decode=True
     ):
         assert "error" not in line, line
@@ -109,7 +110,7 @@ def test_build_tag_remove(manager, engine, tracker, tmp_path, uid) -> None:
     assert any(e.kind == "build" for e in events)
     image_id = engine.image_id(tag)
     assert image_id and built.images[0].image_id == image_id
-    assert engine.api.inspect_image(tag)["Config"]["Labels"]["infranb.managed"] == "true"
+    assert raw_api().inspect_image(tag)["Config"]["Labels"]["infranb.managed"] == "true"
 
     tagged = manager.run(images(action="tag", image=tag, tag=f"infranb-test/{uid}:2"))
     assert tagged.success and engine.image_id(f"infranb-test/{uid}:2") == image_id

@@ -8,6 +8,7 @@ import urllib.request
 import pytest
 
 from infranb import InfrastructureManager, InfrastructureOperation, ProgressEvent
+from tests.conftest import raw_api
 from tests.integration.conftest import BASE, WEB, Census, Tracker, fast_config, foreign_container
 
 pytestmark = pytest.mark.usefixtures("demo_images")
@@ -252,7 +253,7 @@ def test_host_port_taken(manager, engine, tracker, stack, uid) -> None:
         tracker,
         f"{uid}-holder",
         ports=[80],
-        host_config=engine.api.create_host_config(port_bindings={80: 18099}),
+        host_config=raw_api().create_host_config(port_bindings={80: 18099}),
     )
     before = Census.take(engine)
     result = manager.run(
@@ -288,7 +289,7 @@ def test_cancellation_rolls_back_then_reraises(engine, stack, uid) -> None:
             )
             for _ in range(200):
                 await asyncio.sleep(0.05)
-                if engine.list_containers({"name": [f"{uid}-never"]}):
+                if engine.list_containers(names=[f"{uid}-never"]):
                     break
             await asyncio.sleep(0.3)
             task.cancel()

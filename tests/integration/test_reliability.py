@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from infranb import InfrastructureManager, InfrastructureOperation, ProgressEvent
 from infranb.engine import DockerEngine
+from tests.conftest import raw_api
 from tests.integration.conftest import BASE, WEB, Census, fast_config, foreign_container, teardown
 
 pytestmark = pytest.mark.usefixtures("demo_images")
@@ -162,7 +163,7 @@ def test_volume_in_use_by_a_foreign_container_is_kept(manager, engine, tracker, 
         engine,
         tracker,
         f"{uid}-foreign",
-        host_config=engine.api.create_host_config(binds=[f"{uid}-vol:/shared"]),
+        host_config=raw_api().create_host_config(binds=[f"{uid}-vol:/shared"]),
     )
     tracker.volumes.append(f"{uid}-vol")
     down = manager.run(teardown(stack, volumes=True))

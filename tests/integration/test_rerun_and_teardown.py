@@ -64,9 +64,7 @@ def test_one_env_change_recreates_exactly_that_container(manager, engine, stack,
     assert engine.inspect_container(f"{uid}-db").environment["V"] == "2"
     # Nothing of the replaced container is left behind.
     assert not [
-        c
-        for c in engine.list_containers({"label": [f"infranb.stack={stack}"]})
-        if "replaced" in c.name
+        c for c in engine.list_containers(labels={"infranb.stack": stack}) if "replaced" in c.name
     ]
 
 

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.usefixtures("demo_images", "strict_callbacks")
 def test_orchestrate_form_plans_runs_and_keeps_secrets_out(manager, engine, stack, uid) -> None:
     async def scenario() -> None:
         form = OrchestrateForm(manager)
+        await form.loaded  # the engine's lists load off the loop
         assert BASE in form._images  # the image combo box offers local images
         form.stack.value = stack
         db = form.add_row()
@@ -64,6 +65,7 @@ def test_health_and_cleanup_forms(manager, engine, stack, uid) -> None:
 
         health = HealthCheckForm(manager)
         health.refresh_button.click()
+        await health.loaded
         assert f"{uid}-x" in health.picked.options
         health.picked.value = (f"{uid}-x",)
         health.run_button.click()

@@ -121,8 +121,10 @@ def test_logs_and_exec_frames_mask_secrets() -> None:
     assert "hunter22" not in out.to_string()
 
 
-def test_stats_frame_computes_cpu_percent() -> None:
-    sample = {
+def test_engine_parses_stats_and_the_frame_keeps_them() -> None:
+    from infranb.engine import _stats_sample
+
+    raw = {
         "cpu_stats": {
             "cpu_usage": {"total_usage": 200},
             "system_cpu_usage": 2000,
@@ -132,7 +134,10 @@ def test_stats_frame_computes_cpu_percent() -> None:
         "memory_stats": {"usage": 100, "limit": 1000, "stats": {"inactive_file": 0}},
         "networks": {"eth0": {"rx_bytes": 5, "tx_bytes": 6}},
     }
-    row = frames.stats_frame([("web", sample)]).iloc[0]
+    sample = _stats_sample("web", raw)
+    assert sample.cpu_percent == 20.0
+    row = frames.stats_frame([sample]).iloc[0]
+    assert row["name"] == "web"
     assert row["cpu_percent"] == 20.0
     assert row["memory_percent"] == 10.0
     assert row["net_rx_bytes"] == 5

@@ -1,0 +1,69 @@
+"""What an operation declares, and the records it produces.
+
+Each operation is one module in ``infranb/ops`` declaring an ``Operation``: its typed command
+(parsed once from the request, with every problem named by path), its handler, its result
+table (schema and rows) and the name of its form in ``infranb.widgets``. ``infranb.registry``
+lists them; nothing else switches on operation names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from infranb.errors import Problem
+from infranb.planning import PlanStep
+from infranb.records import ContainerOutcome, HealthRecord, ImageOutcome, RemovedResource
+
+if TYPE_CHECKING:
+    from infranb.config import InfrastructureManagerConfig
+    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.runtime import Runtime
+
+Command = TypeVar("Command")
+
+#: a small fixed set of values: the frame gives the column a categorical dtype
+Categories = tuple[str, ...]
+#: column -> pandas dtype name (or ``Categories``); the order is the column order
+Schema = Mapping[str, "str | Categories"]
+
+
+@dataclass
+class Outcome:
+    """The records one run produced; the result's spec fields are derived from these."""
+
+    stack: str | None = None
+    dry_run: bool = False
+    scope: str | None = None
+    plan: list[PlanStep] = field(default_factory=list)
+    containers: list[ContainerOutcome] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    images: list[ImageOutcome] = field(default_factory=list)
+    removed: list[RemovedResource] = field(default_factory=list)
+    health: list[HealthRecord] = field(default_factory=list)
+    networks_created: list[str] = field(default_factory=list)
+    volumes_created: list[str] = field(default_factory=list)
+    build_logs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Operation(Generic[Command]):
+    """One entry of the operation table."""
+
+    name: str
+    summary: str
+    #: the typed command of a request, or the problems that prevent one (pure)
+    parse: Callable[
+        [InfrastructureOperation, InfrastructureManagerConfig], tuple[Command | None, list[Problem]]
+    ]
+    #: run the command, filling the outcome; raises infranb errors
+    run: Callable[[Command, Runtime, Outcome], Awaitable[None]]
+    #: the result table: fixed columns and dtypes, and one row per record
+    schema: Schema
+    rows: Callable[[InfrastructureResult], Iterable[dict[str, Any]]]
+    #: the request fields a reader of this operation's request wants to see
+    shown_fields: tuple[str, ...]
+    #: the class in ``infranb.widgets`` that builds this operation's requests
+    form: str

@@ -1,0 +1,153 @@
+"""``Engine``: what the operations need from a container engine, as a typing ``Protocol``.
+
+``infranb.engine.DockerEngine`` implements it over the docker SDK (the only module that imports
+``docker``). Every method blocks and returns infranb's typed records (``infranb.records``);
+failures raise infranb's errors (``infranb.errors``). Selection is by typed arguments
+(``labels={"infranb.stack": "shop"}``, ``names=["web"]``): building the engine's filter
+syntax is the implementation's job. Inject another implementation with
+``InfrastructureManager(engine=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from infranb.records import (
+    ContainerDetails,
+    ContainerInfo,
+    EngineEvent,
+    EngineInfo,
+    ImageInfo,
+    NetworkInfo,
+    PullProgress,
+    StatsSample,
+    VolumeInfo,
+)
+from infranb.specs import ContainerSpec
+
+
+class EventStream(Protocol):
+    """Container events, in order; ``close`` (from any thread) ends the iteration."""
+
+    def __iter__(self) -> Iterator[EngineEvent]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Blocking access to one container engine."""
+
+    @property
+    def host(self) -> str:
+        """Where the engine is (``unix:///var/run/docker.sock``, ``memory://…``)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def info(self) -> EngineInfo: ...
+
+    # containers
+    def list_containers(
+        self,
+        *,
+        labels: Mapping[str, str] | None = None,
+        names: Sequence[str] | None = None,
+        state: str | None = None,
+        size: bool = False,
+    ) -> list[ContainerInfo]:
+        """Containers (running or not) carrying every label given (a value of ``""`` only
+        asks for the key), with one of the exact ``names``, in ``state``."""
+        ...
+
+    def inspect_container(self, ref: str) -> ContainerDetails | None: ...
+
+    def create_container(
+        self,
+        spec: ContainerSpec,
+        environment: Mapping[str, str],
+        labels: Mapping[str, str],
+        networks: Sequence[str],
+        *,
+        name: str | None = None,
+    ) -> str: ...
+
+    def start_container(self, ref: str) -> None: ...
+
+    def stop_container(self, ref: str, timeout: float = 10) -> None: ...
+
+    def restart_container(self, ref: str, timeout: float = 10) -> None: ...
+
+    def remove_container(self, ref: str, *, force: bool = False) -> None: ...
+
+    def rename_container(self, ref: str, new_name: str) -> None: ...
+
+    def container_logs(
+        self,
+        ref: str,
+        *,
+        tail: int | None = 50,
+        since: datetime | None = None,
+        timestamps: bool = False,
+    ) -> list[str]: ...
+
+    def container_stats(self, ref: str) -> StatsSample: ...
+
+    def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]: ...
+
+    def events(self, *, labels: Mapping[str, str]) -> EventStream:
+        """Container events of containers carrying ``labels``, from now on."""
+        ...
+
+    # images
+    def image_id(self, ref: str) -> str | None: ...
+
+    def list_images(self) -> list[ImageInfo]: ...
+
+    def image_size(self, ref: str) -> int | None: ...
+
+    def pull_image(
+        self,
+        ref: str,
+        on_progress: Callable[[PullProgress], None] | None = None,
+        *,
+        platform: str | None = None,
+    ) -> str: ...
+
+    def build_image(
+        self,
+        path: str,
+        tag: str,
+        *,
+        dockerfile: str | None = None,
+        buildargs: Mapping[str, str] | None = None,
+        nocache: bool = False,
+        pull: bool = False,
+        labels: Mapping[str, str] | None = None,
+        on_log: Callable[[str], None] | None = None,
+    ) -> tuple[str, list[str]]: ...
+
+    def tag_image(self, ref: str, target: str) -> None: ...
+
+    def remove_image(self, ref: str, *, force: bool = False) -> list[str]: ...
+
+    # networks and volumes
+    def list_networks(self, *, labels: Mapping[str, str] | None = None) -> list[NetworkInfo]: ...
+
+    def network_containers(self, ref: str) -> list[str]: ...
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str: ...
+
+    def disconnect(self, network: str, container: str) -> None: ...
+
+    def remove_network(self, ref: str) -> None: ...
+
+    def list_volumes(self, *, labels: Mapping[str, str] | None = None) -> list[VolumeInfo]: ...
+
+    def create_volume(self, name: str, driver: str, labels: Mapping[str, str]) -> None: ...
+
+    def remove_volume(self, name: str) -> None: ...
+
+    def volume_sizes(self) -> dict[str, int]: ...

@@ -1,0 +1,211 @@
+"""Typed records: what the engine reports, and what operations did.
+
+Leaf module: plain frozen dataclasses, no behaviour beyond small derived properties. The
+engine implementations return the first kind; operations produce the second, and the
+result, frames and HTML read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+#: container states as the engine names them, plus "gone" for one that disappeared
+STATES = ("created", "running", "restarting", "paused", "exited", "dead", "removing", "gone")
+
+# ------------------------------------------------------------------ engine
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    version: str
+    api_version: str
+    os: str
+    host: str
+    containers: int
+    images: int
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A container as listed by the engine (no per-container inspect)."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    state: str
+    status: str
+    labels: Mapping[str, str]
+    created: datetime
+    ports: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    size: int | None = None
+    volumes: tuple[str, ...] = ()  # named volumes it mounts
+
+    @property
+    def health(self) -> str | None:
+        for word in ("unhealthy", "healthy", "health: starting"):
+            if f"({word})" in self.status:
+                return word.removeprefix("health: ")
+        return None
+
+
+@dataclass(frozen=True)
+class ContainerDetails:
+    """The parts of ``docker inspect`` that infranb reads."""
+
+    id: str
+    name: str
+    state: str
+    exit_code: int | None
+    health: str | None  # starting / healthy / unhealthy, None without a healthcheck
+    failing_streak: int | None
+    last_probe_output: str | None
+    started_at: datetime | None
+    image_id: str
+    labels: Mapping[str, str]
+    networks: tuple[str, ...]
+    error: str = ""
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: published ports as the engine bound them, "host_ip:host_port->port/proto"
+    ports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    tags: tuple[str, ...]
+    size: int
+    created: datetime
+    labels: Mapping[str, str]
+    dangling: bool
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    id: str
+    name: str
+    driver: str
+    labels: Mapping[str, str]
+    containers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    driver: str
+    labels: Mapping[str, str]
+    mountpoint: str = ""
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """A container event: ``action`` is start, die, health_status: healthy, ..."""
+
+    action: str
+    id: str
+    name: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatsSample:
+    """One resource-usage sample of a running container (CPU % as ``docker stats``)."""
+
+    name: str
+    cpu_percent: float
+    memory_bytes: int
+    memory_limit_bytes: int
+    memory_percent: float | None
+    net_rx_bytes: int
+    net_tx_bytes: int
+    block_read_bytes: int
+    block_write_bytes: int
+    pids: int | None
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    """One progress report of a pull: a layer's status and, while downloading, its bytes."""
+
+    layer: str
+    status: str
+    current: int | None = None
+    total: int | None = None
+
+
+# ------------------------------------------------------------------ outcomes
+
+
+@dataclass(frozen=True)
+class ContainerOutcome:
+    """What orchestrate did with one container."""
+
+    name: str
+    image: str
+    action: str
+    wave: int | None
+    state: str
+    health: str | None = None
+    container_id: str | None = None
+    ports: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    started_at: datetime | None = None
+    seconds_to_ready: float | None = None
+
+
+@dataclass(frozen=True)
+class ImageOutcome:
+    """One image pulled, built, tagged or removed (in a dry run: pull, build, tag, remove)."""
+
+    reference: str
+    action: str
+    image_id: str | None = None
+    size: int | None = None
+    seconds: float | None = None
+    #: in a dry run, what would happen (and why)
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class RemovedResource:
+    """One resource cleanup removed (or, in a dry run, would remove)."""
+
+    kind: Literal["container", "image", "network", "volume"]
+    name: str
+    id: str
+    bytes_reclaimed: int = 0
+    stack: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthRecord:
+    """The last observed health of one requested container."""
+
+    name: str
+    status: str
+    state: str | None
+    exit_code: int | None = None
+    failing_streak: int | None = None
+    last_output: str | None = None
+    checked_at: datetime | None = None
+    container_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A step of a running operation, for forms and progress bars.
+
+    ``kind`` is one of: pull, build, network_created, volume_created, container_created,
+    container_starting, container_started, container_ready, container_failed,
+    container_removed, rollback.
+    """
+
+    kind: str
+    resource: str
+    message: str = ""
+    current: int | None = None
+    total: int | None = None
