@@ -80,6 +80,8 @@ class StackPlan:
     networks_to_create: list[str] = field(default_factory=list)
     volumes_to_create: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: stack containers the request no longer names (removed only when asked)
+    orphans: list[str] = field(default_factory=list)
 
     def step(self, name: str) -> PlanStep:
         return next(s for s in self.steps if s.name == name)
@@ -126,12 +128,15 @@ def plan_stack(
     existing_volumes: set[str],
     default_network: str,
     warnings: Mapping[str, list[str]] | None = None,
+    *,
+    remove_orphans: bool = True,
 ) -> StackPlan:
     """Compare desired specs with what the stack has; decide one action per container.
 
     ``fingerprints``/``hashes`` are per container name; ``observed`` holds the stack's
     existing containers by name; ``image_ids`` maps each image reference to its local id
-    (``None`` when it must be pulled).
+    (``None`` when it must be pulled). Orphans get a ``remove-orphan`` step only with
+    ``remove_orphans``: the plan is what will happen.
     """
     waves = dependency_waves(specs)
     wave_of = {name: i for i, wave in enumerate(waves) for name in wave}
@@ -196,7 +201,8 @@ def plan_stack(
                     container_id=current.id if current else None,
                 )
             )
-    for name in sorted(set(observed) - set(by_name)):
+    plan.orphans = sorted(set(observed) - set(by_name))
+    for name in plan.orphans if remove_orphans else []:
         orphan = observed[name]
         plan.steps.append(
             PlanStep(

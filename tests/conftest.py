@@ -6,6 +6,7 @@ import functools
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -37,6 +38,51 @@ def engine() -> Iterator[DockerEngine]:
         pytest.skip(f"no Docker engine: {e}")
     yield engine
     engine.close()
+
+
+@dataclass(frozen=True)
+class Census:
+    """Every container, network, volume and image (ids and tags) on the engine."""
+
+    containers: frozenset[str]
+    networks: frozenset[str]
+    volumes: frozenset[str]
+    images: frozenset[str]
+
+    @classmethod
+    def take(cls, engine: DockerEngine) -> Census:
+        return cls(
+            frozenset(c.id for c in engine.list_containers()),
+            frozenset(n.id for n in engine.list_networks()),
+            frozenset(v.name for v in engine.list_volumes()),
+            frozenset(ref for i in engine.list_images() for ref in (i.id, *i.tags)),
+        )
+
+    def new_since(self, before: Census) -> dict[str, list[str]]:
+        """What is here now and was not before, by kind (empty when nothing)."""
+        found = {
+            kind: sorted(getattr(self, kind) - getattr(before, kind))
+            for kind in ("containers", "networks", "volumes", "images")
+        }
+        return {kind: refs for kind, refs in found.items() if refs}
+
+
+@pytest.fixture
+def census(engine: DockerEngine) -> Iterator[Census]:
+    """Fails the test that leaves anything on the engine that was not there before it."""
+    before = Census.take(engine)
+    yield before
+    left = Census.take(engine).new_since(before)
+    if left:
+        pytest.fail(f"the test left resources on the engine: {left}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _census_around_engine_tests(request: pytest.FixtureRequest) -> None:
+    """Every test that uses the real engine takes a census before and after."""
+    wanted = "engine" in request.fixturenames and "census" not in request.fixturenames
+    if wanted and isinstance(request.getfixturevalue("engine"), DockerEngine):
+        request.getfixturevalue("census")
 
 
 @pytest.fixture

@@ -228,6 +228,7 @@ async def observe_and_plan(
             s.name: container_warnings(s, rt.config.default_network, linked=command.linked(s.name))
             for s in desired.specs
         },
+        remove_orphans=command.remove_orphans,
     )
     plan.notes.extend(notes)
     return plan, {row.name: row for row in stack_rows}
@@ -321,7 +322,7 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     desired = resolve(command, rt)
     plan, existing = await observe_and_plan(rt, command, desired)
     outcome.plan = list(plan.steps)
-    outcome.orphans = [s.name for s in plan.steps if s.action == "remove-orphan"]
+    outcome.orphans = list(plan.orphans)
     outcome.warnings.extend(plan.notes)
     outcome.warnings.extend(f"{s.name}: {w}" for s in plan.steps for w in s.warnings)
     if outcome.orphans and not command.remove_orphans:
@@ -541,9 +542,6 @@ class BringUp:
                 outcome.removed.append(
                     RemovedResource("container", name, row.id, 0, L.stack_of(row.labels))
                 )
-            outcome.warnings[:] = [
-                w for w in outcome.warnings if not w.startswith("orphan(s) kept")
-            ]
         details = dict(zip([s.name for s in self.desired.specs], final, strict=True))
         by_name = {s.name: s for s in self.desired.specs}
         for wave in self.plan.waves:

@@ -11,7 +11,7 @@ import pytest
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
 from infranb.engine import DockerEngine
 from infranb.errors import InfraError
-from tests.conftest import raw_api
+from tests.conftest import Census, raw_api
 
 BASE = "infranb-demo/base:1"
 WEB = "infranb-demo/web:1"
@@ -28,25 +28,6 @@ def fast_config(**overrides: object) -> InfrastructureManagerConfig:
     }
     settings.update(overrides)
     return InfrastructureManagerConfig(**settings)  # type: ignore[arg-type]
-
-
-@dataclass
-class Census:
-    """Ids of every container, network, volume and image on the engine."""
-
-    containers: set[str] = field(default_factory=set)
-    networks: set[str] = field(default_factory=set)
-    volumes: set[str] = field(default_factory=set)
-    images: set[str] = field(default_factory=set)
-
-    @classmethod
-    def take(cls, engine: DockerEngine) -> Census:
-        return cls(
-            {c.id for c in engine.list_containers()},
-            {n.id for n in engine.list_networks()},
-            {v.name for v in engine.list_volumes()},
-            {i.id for i in engine.list_images()},
-        )
 
 
 @dataclass
@@ -142,4 +123,4 @@ def registry_up(port: int) -> bool:
         return False
 
 
-__all__ = ["InfraError"]
+__all__ = ["Census", "InfraError"]

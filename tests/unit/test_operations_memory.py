@@ -1,0 +1,242 @@
+"""The operations' logic on the in-memory memory: planning, rollback, cancellation, dry runs,
+results derived from records. Fast; the real-memory tests remain the proof of behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
+from infranb.errors import CycleError, HealthCheckFailed, PullFailed, ValidationError
+from infranb.memory import MemoryEngine
+
+BASE = "infranb-demo/base:1"
+WEB = "infranb-demo/web:1"
+MUTATING = {
+    "create_container",
+    "start_container",
+    "stop_container",
+    "restart_container",
+    "remove_container",
+    "rename_container",
+    "pull_image",
+    "build_image",
+    "tag_image",
+    "remove_image",
+    "create_network",
+    "remove_network",
+    "disconnect",
+    "create_volume",
+    "remove_volume",
+}
+
+HEALTHY = {"test": ["CMD", "true"], "interval": "10ms", "retries": 1}
+
+
+def manager(memory: MemoryEngine, **config: Any) -> InfrastructureManager:
+    settings: dict[str, Any] = {"health_check_interval": 0.01, "stop_timeout": 0.1}
+    settings.update(config)
+    return InfrastructureManager(InfrastructureManagerConfig(**settings), engine=memory)
+
+
+def stack_op(**extra: Any) -> InfrastructureOperation:
+    containers = [
+        {"image": BASE, "name": "web", "depends_on": ["api"], "networks": ["shop-net"]},
+        {
+            "image": BASE,
+            "name": "api",
+            "depends_on": {"db": "healthy"},
+            "networks": ["shop-net"],
+            "environment": {"DATABASE_URL": "postgres://app:hunter22@db/app"},
+        },
+        {
+            "image": BASE,
+            "name": "db",
+            "healthcheck": HEALTHY,
+            "networks": ["shop-net"],
+            "volumes": {"shop-data": "/data"},
+            "environment": {"DB_PASSWORD": "hunter22"},
+        },
+    ]
+    settings: dict[str, Any] = {"stack": "shop", "containers": containers}
+    settings.update(extra)
+    return InfrastructureOperation(operation="orchestrate_containers", **settings)
+
+
+@pytest.fixture
+def memory() -> MemoryEngine:
+    return MemoryEngine([BASE, WEB], registry={"127.0.0.1:5000/app:1": "linux/amd64"})
+
+
+def test_bring_up_follows_dependencies_and_a_rerun_changes_nothing(memory: MemoryEngine) -> None:
+    result = manager(memory).run(stack_op())
+    assert result.success, result.error
+    assert result.containers_started == ["db", "api", "web"]  # wave order
+    assert [c.wave for c in result.containers] == [0, 1, 2]
+    assert result.networks_created == ["shop-net"]
+    assert result.volumes_created == ["shop-data"]
+    assert memory.inspect_container("db").health == "healthy"  # type: ignore[union-attr]
+    assert list(result.to_frame()["name"]) == ["db", "api", "web"]
+
+    memory.calls.clear()
+    again = manager(memory).run(stack_op())
+    assert again.success, again.error
+    assert [c.action for c in again.containers] == ["unchanged"] * 3
+    assert again.containers_started == []
+    assert not MUTATING & set(memory.calls)
+
+
+def test_a_changed_container_is_recreated_and_its_dependents_restart(memory: MemoryEngine) -> None:
+    manager(memory).run(stack_op())
+    op = stack_op()
+    op.containers[2]["environment"] = {"DB_PASSWORD": "other-secret"}
+    result = manager(memory).run(op)
+    assert result.success, result.error
+    actions = {c.name: c.action for c in result.containers}
+    assert actions == {"db": "recreate", "api": "restart", "web": "restart"}
+    reasons = {s.name: s.reason for s in result.plan}
+    assert reasons["web"] == "depends on db (through its dependencies), which is recreated"
+
+
+def test_a_failure_rolls_back_everything_the_run_made(memory: MemoryEngine) -> None:
+    before = memory.census()
+    op = stack_op()
+    op.containers[1]["command"] = ["sh", "-c", "exit 3"]
+    result = manager(memory).run(op)
+    assert not result.success
+    assert "api exited with code 3" in (result.error or "")
+    assert "rolled back" in (result.error or "")
+    assert memory.census() == before  # containers, network and volume all gone
+
+
+def test_an_unpullable_image_touches_nothing(memory: MemoryEngine) -> None:
+    before = memory.census()
+    op = stack_op()
+    op.containers[0]["image"] = "127.0.0.1:5000/missing:1"
+    result = manager(memory).run(op)
+    assert isinstance(result.exception, PullFailed)
+    assert memory.census() == before
+    assert "create_network" not in memory.calls  # images are pulled first
+
+
+def test_cancelling_rolls_back_then_reraises(memory: MemoryEngine) -> None:
+    memory.health_delay = 5.0  # db stays "starting": the run waits on it
+    before = memory.census()
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(manager(memory).execute(stack_op()))
+        while "start_container" not in memory.calls:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert "start_container" in memory.calls  # it was cancelled mid-bring-up
+    assert memory.census() == before
+
+
+def test_orphans_are_a_warning_unless_removal_is_asked(memory: MemoryEngine) -> None:
+    manager(memory).run(stack_op())
+    smaller = stack_op()
+    smaller.containers = smaller.containers[1:]
+    smaller.containers[0]["depends_on"] = {"db": "healthy"}
+    plan = manager(memory).run(smaller.__class__(**{**vars(smaller), "dry_run": True}))
+    assert plan.orphans == ["web"]
+    assert "remove-orphan" not in {s.action for s in plan.plan}  # the plan is what will happen
+    assert any("orphan(s) kept: web" in w for w in plan.warnings)
+    kept = manager(memory).run(smaller)
+    assert any("orphan(s) kept: web" in w for w in kept.warnings)
+    assert memory.inspect_container("web") is not None
+
+    removing = manager(memory).run(smaller.__class__(**{**vars(smaller), "remove_orphans": True}))
+    assert removing.containers_removed == ["web"]
+    assert memory.inspect_container("web") is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"action": "remove", "image": BASE},
+        {"action": "pull", "image": "127.0.0.1:5000/app:1"},
+        {"action": "tag", "image": BASE, "tag": "copy:1"},
+    ],
+    ids=lambda p: p["action"],
+)
+def test_a_dry_run_of_manage_images_touches_nothing(memory: MemoryEngine, params: dict) -> None:
+    before = memory.census()
+    op = InfrastructureOperation(operation="manage_images", image_params=params, dry_run=True)
+    result = manager(memory).run(op)
+    assert result.success, result.error
+    assert result.dry_run
+    assert not MUTATING & set(memory.calls)
+    assert memory.census() == before
+    assert result.images_removed == result.images_pulled == []
+    [row] = result.images
+    assert row.action == params["action"]
+    assert row.detail
+
+
+def test_platform_reaches_the_engine(memory: MemoryEngine) -> None:
+    op = InfrastructureOperation(
+        operation="manage_images",
+        image_params={"action": "pull", "image": "127.0.0.1:5000/app:1", "platform": "linux/arm64"},
+    )
+    result = manager(memory).run(op)
+    assert isinstance(result.exception, PullFailed)
+    assert "does not match the specified platform" in (result.error or "")
+
+
+def test_health_check_keeps_records_and_the_exception(memory: MemoryEngine) -> None:
+    manager(memory).run(stack_op())
+    op = InfrastructureOperation(operation="health_check", container_ids=["db", "nope"])
+    result = manager(memory).run(op)
+    assert not result.success
+    assert isinstance(result.exception, HealthCheckFailed)
+    assert result.health_status == {"db": "healthy", "nope": "not_found"}
+    assert list(result.to_frame()["status"]) == ["healthy", "not_found"]
+
+
+def test_teardown_removes_the_stack(memory: MemoryEngine) -> None:
+    before = memory.census()
+    manager(memory).run(stack_op())
+    down = InfrastructureOperation(
+        operation="cleanup_resources",
+        stack="shop",
+        cleanup_stopped_containers=True,
+        force_remove=True,
+        cleanup_volumes=True,
+    )
+    result = manager(memory).run(down)
+    assert result.success, result.error
+    assert sorted(result.containers_removed) == ["api", "db", "web"]
+    assert result.cleanup_summary["networks_removed"] == 1
+    assert memory.census() == before
+
+
+def test_invalid_requests_keep_problems_with_paths(memory: MemoryEngine) -> None:
+    op = stack_op()
+    op.containers[1]["ports"] = {"80": "not-a-port"}
+    op.containers[0]["depends_on"] = ["nobody"]
+    result = manager(memory).run(op)
+    assert isinstance(result.exception, ValidationError)
+    paths = {p.path for p in result.problems}
+    assert paths == {"containers[1].ports", "containers[0].depends_on"}
+    assert any(p.startswith("containers[1] (api).ports: ") for p in result.problems)
+    assert memory.calls == []  # refused before the memory is asked anything
+
+
+def test_a_cycle_is_a_validation_error_naming_it() -> None:
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        containers=[
+            {"image": BASE, "name": "ab", "depends_on": ["cd"]},
+            {"image": BASE, "name": "cd", "depends_on": ["ab"]},
+        ],
+    )
+    [problem] = op.validate()
+    assert problem.path == "containers.depends_on"
+    assert "ab -> cd -> ab" in problem.message
+    assert issubclass(CycleError, ValidationError)
