@@ -12,11 +12,15 @@ from infranb.errors import (
     BuildFailed,
     Conflict,
     ContainerFailed,
+    CycleError,
     EngineError,
     EngineUnavailable,
+    HealthCheckFailed,
     InfraError,
     NotFound,
+    Problem,
     PullFailed,
+    SpecProblem,
     ValidationError,
 )
 from infranb.manager import InfrastructureManager
@@ -32,6 +36,7 @@ from infranb.models import (
     RemovedResource,
 )
 from infranb.planning import PlanStep
+from infranb.protocol import Engine
 from infranb.secrets import SecretRef, secret_from_env, secret_from_file
 
 __version__ = "0.1.0"
@@ -41,8 +46,11 @@ __all__ = [
     "Conflict",
     "ContainerFailed",
     "ContainerOutcome",
+    "CycleError",
+    "Engine",
     "EngineError",
     "EngineUnavailable",
+    "HealthCheckFailed",
     "HealthRecord",
     "ImageOutcome",
     "InfraError",
@@ -53,10 +61,12 @@ __all__ = [
     "NotFound",
     "Plan",
     "PlanStep",
+    "Problem",
     "ProgressEvent",
     "PullFailed",
     "RemovedResource",
     "SecretRef",
+    "SpecProblem",
     "ValidationError",
     "__version__",
     "secret_from_env",

@@ -114,10 +114,12 @@ class DockerEngine:
         try:
             yield
         except docker.errors.NotFound as e:
-            raise NotFound(f"{what}: {_explain(e)}", resource=resource) from e
+            # The SDK's traceback adds nothing to "no such container X": show one error.
+            raise NotFound(f"{what}: {_explain(e)}", resource=resource) from None
         except docker.errors.APIError as e:
-            cls = Conflict if e.status_code == 409 else EngineError
-            raise cls(f"{what}: {_explain(e)}", resource=resource) from e
+            if e.status_code == 409:
+                raise Conflict(f"{what}: {_explain(e)}", resource=resource) from None
+            raise EngineError(f"{what}: {_explain(e)}", resource=resource) from e
         except (requests.exceptions.ConnectionError, ConnectionError) as e:
             raise EngineUnavailable(
                 f"{what}: lost the connection to the Docker engine at {self.host}; "

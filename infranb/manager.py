@@ -83,6 +83,20 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
+def down_operation(
+    stack: str, *, volumes: bool = False, dry_run: bool = False
+) -> InfrastructureOperation:
+    """The request ``manager.down`` runs: cleanup of one stack, forced."""
+    return InfrastructureOperation(
+        operation="cleanup_resources",
+        stack=stack,
+        cleanup_stopped_containers=True,
+        force_remove=True,
+        cleanup_volumes=volumes,
+        dry_run=dry_run,
+    )
+
+
 class InfrastructureManager:
     """Runs infrastructure operations against one Docker engine.
 
@@ -208,6 +222,20 @@ class InfrastructureManager:
     ) -> InfrastructureResult:
         """``execute`` for synchronous code; works inside a running Jupyter kernel too."""
         return run_sync(self.execute(operation, context, progress))
+
+    async def adown(
+        self, stack: str, *, volumes: bool = False, dry_run: bool = False
+    ) -> InfrastructureResult:
+        """Tear ``stack`` down: its containers (dependents first, running ones stopped),
+        the networks it leaves unused, and with ``volumes=True`` its volumes. Nothing
+        outside the stack is touched. ``dry_run=True`` lists what would go."""
+        return await self.execute(down_operation(stack, volumes=volumes, dry_run=dry_run))
+
+    def down(
+        self, stack: str, *, volumes: bool = False, dry_run: bool = False
+    ) -> InfrastructureResult:
+        """``adown`` for synchronous code: the teardown of ``stack``."""
+        return run_sync(self.adown(stack, volumes=volumes, dry_run=dry_run))
 
     # ------------------------------------------------------------------ inventory
 
@@ -409,4 +437,4 @@ class InfrastructureManager:
         return manager_bundle(self)["text/plain"]
 
 
-__all__ = ["InfrastructureManager", "run_sync"]
+__all__ = ["InfrastructureManager", "down_operation", "run_sync"]

@@ -43,3 +43,66 @@ def test_redactor() -> None:
     redact = Redactor(["hunter22", "x"]).extend(["p@ss.word"])
     assert redact("login hunter22 p@ss.word x") == f"login {MASK} {MASK} x"
     assert Redactor()("unchanged") == "unchanged"
+
+
+def test_every_text_form_of_a_request_masks_secrets() -> None:
+    from infranb import InfrastructureOperation
+    from infranb.memory import MemoryEngine
+
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="shop",
+        containers=[
+            {
+                "image": "infranb-demo/base:1",
+                "name": "api",
+                "environment": {
+                    "DB_PASSWORD": "hunter22-pw",
+                    "DATABASE_URL": "postgres://app:hunter22-url@db/app",
+                },
+            },
+            {
+                "image": "infranb-demo/base:1",
+                "name": "worker",
+                "environment": ["API_TOKEN=hunter22-tok", "UPSTREAM=https://bot:hunter22-u2@h/x"],
+            },
+        ],
+    )
+    texts = {
+        "repr": repr(op),
+        "str": str(op),
+        "specs": repr(op.container_specs()),
+        "html": op._repr_mimebundle_()["text/html"],
+    }
+    for what, text in texts.items():
+        assert "hunter22" not in text, what
+    assert "postgres://app:••••••@db/app" in texts["repr"]
+
+    from infranb import InfrastructureManager
+
+    result = InfrastructureManager(engine=MemoryEngine(["infranb-demo/base:1"])).run(op)
+    assert result.success, result.error
+    for text in (str(result), repr(result), result.to_frame().to_string()):
+        assert "hunter22" not in text
+
+
+def test_a_malformed_environment_entry_is_not_echoed() -> None:
+    from infranb import InfrastructureOperation
+
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        containers=[{"image": "x", "name": "db", "environment": ["POSTGRES_PASSWORD: hunter22"]}],
+    )
+    [problem] = op.validate()
+    assert problem.path == "containers[0].environment[0]"
+    assert "hunter22" not in problem
+    assert "hunter22" not in repr(op)
+
+
+def test_url_credentials_are_masked_in_free_text() -> None:
+    from infranb.secrets import Redactor, mask_url_credentials
+
+    assert mask_url_credentials("see https://user:tok@host/x and s3://key@b") == (
+        "see https://user:••••••@host/x and s3://••••••@b"
+    )
+    assert Redactor()("failed: redis://:pw@cache:6379/0") == "failed: redis://:••••••@cache:6379/0"

@@ -182,3 +182,26 @@ def test_importing_infranb_does_not_import_widgets() -> None:
     code = "import infranb, sys; print('ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_fields_are_marked_by_path_and_only_after_an_edit(monkeypatch) -> None:
+    from infranb.errors import Problem
+
+    form = OrchestrateForm(
+        template=InfrastructureOperation(
+            operation="orchestrate_containers",
+            containers=[{"image": "img", "name": "web"}, {"image": "img", "name": "db"}],
+        )
+    )
+    form.add_row()  # an empty row: invalid, but nothing is red before the user acts
+    assert form.run_button.disabled
+    assert form._problems.value == ""
+    assert not any(r.image.layout.border for r in form.rows)
+
+    # The message text is irrelevant to marking: only the path counts.
+    reworded = [Problem("containers[1].ports", "any wording at all")]
+    monkeypatch.setattr(form, "problems", lambda: reworded)
+    form.rows[0].name.value = "web2"  # the first edit
+    assert form.rows[1].ports.layout.border
+    assert not form.rows[0].ports.layout.border
+    assert "any wording at all" in form._problems.value
