@@ -117,7 +117,9 @@ class DockerEngine:
             # The SDK's traceback adds nothing to "no such container X": show one error.
             raise NotFound(f"{what}: {_explain(e)}", resource=resource) from None
         except docker.errors.APIError as e:
-            if e.status_code == 409:
+            # 409: a name is taken; 403: refused in this state (a network with active
+            # endpoints, a pre-defined network). Both are conflicts with what exists.
+            if e.status_code in (403, 409):
                 raise Conflict(f"{what}: {_explain(e)}", resource=resource) from None
             raise EngineError(f"{what}: {_explain(e)}", resource=resource) from e
         except (requests.exceptions.ConnectionError, ConnectionError) as e:
@@ -637,11 +639,21 @@ def _stats_sample(name: str, s: Mapping[str, Any]) -> StatsSample:
     )
 
 
+_PORT_TAKEN = re.compile(r"Bind for (\S+):(\d+) failed: port is already allocated")
+_ADDRESS_TAKEN = re.compile(r"listen (tcp|udp)\S* (\S+):(\d+): bind: address already in use")
+
+
 def _explain(e: docker.errors.APIError) -> str:
     explanation = e.explanation
     if isinstance(explanation, bytes):
         explanation = explanation.decode("utf-8", "replace")
-    return str(explanation or e)
+    text = str(explanation or e)
+    # The engine's port errors are three lines with 64-character ids: say it in one.
+    if match := _PORT_TAKEN.search(text):
+        return f"port {match[1]}:{match[2]} is already in use by another container"
+    if match := _ADDRESS_TAKEN.search(text):
+        return f"port {match[2]}:{match[3]}/{match[1]} is already in use by a process on the host"
+    return text
 
 
 def _nanos(seconds: float | None) -> int | None:

@@ -27,6 +27,7 @@ from infranb.ops.base import Outcome
 from infranb.protocol import Engine
 from infranb.records import EngineInfo
 from infranb.runtime import ProgressCallback, Runtime, correlation_id_of
+from infranb.secrets import secret_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,14 +74,69 @@ def _needs_engine(
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from synchronous code, inside a running loop or not."""
+    """Run a coroutine to completion from synchronous code, inside a running loop or not.
+
+    Inside a running loop (a Jupyter cell) the coroutine runs on a worker thread with a loop
+    of its own. An interrupt of the calling thread (the kernel's interrupt button) cancels
+    it there, waits until its cancellation is handled (an orchestrate rolls back), then
+    re-raises ``KeyboardInterrupt``; a second interrupt does not cut the rollback short.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    # A kernel's loop is already running in this thread: use a fresh loop on a worker.
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="infranb-run") as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return asyncio.run(coro)  # asyncio.run cancels the task on Ctrl+C, the same way
+    loop = asyncio.new_event_loop()
+    task: asyncio.Task[T] = loop.create_task(coro)
+
+    def drive() -> T:
+        asyncio.set_event_loop(loop)
+        try:
+            return loop.run_until_complete(task)
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="infranb-run")
+    future = pool.submit(drive)
+    pool.shutdown(wait=False)
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        loop.call_soon_threadsafe(task.cancel)
+        while True:
+            try:
+                future.result()
+            except KeyboardInterrupt:
+                continue  # the rollback is under way: let it finish
+            except BaseException:
+                pass
+            break
+        raise
+
+
+class DescribedOperation:
+    """A request together with the config that will run it (``manager.describe(op)``)."""
+
+    def __init__(
+        self, operation: InfrastructureOperation, config: InfrastructureManagerConfig
+    ) -> None:
+        self.operation = operation
+        self.config = config
+
+    def problems(self) -> list[str]:
+        return list(self.operation.validate(self.config))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from infranb.display import operation_bundle, select
+
+        return select(operation_bundle(self.operation, self.config), include, exclude)
+
+    def __str__(self) -> str:
+        from infranb.display import operation_bundle
+
+        return operation_bundle(self.operation, self.config)["text/plain"]
+
+    __repr__ = __str__
 
 
 def down_operation(
@@ -416,10 +472,13 @@ class InfrastructureManager:
         """Restart containers."""
         return run_sync(self.arestart(names))
 
-    def _secrets_of(self, environment: dict[str, str] | Any) -> list[str]:
-        from infranb.secrets import is_secret_key
+    def describe(self, operation: InfrastructureOperation) -> DescribedOperation:
+        """``operation`` as this manager would run it: shown (and validated, masked) with
+        this manager's config, where a bare request can only use the default config."""
+        return DescribedOperation(operation, self.config)
 
-        return [v for k, v in environment.items() if is_secret_key(k, self.config.secret_markers)]
+    def _secrets_of(self, environment: dict[str, str] | Any) -> list[str]:
+        return secret_values(environment, self.config.secret_markers)
 
     # ------------------------------------------------------------------ display
 

@@ -484,8 +484,7 @@ class MemoryEngine:
             raise PullFailed(f"pulling {ref}: manifest for {tagged} not found", resource=ref)
         if platform and platform != self.registry[tagged]:
             raise PullFailed(
-                f"pulling {ref}: image with reference {tagged} was found but does not match the "
-                f"specified platform: wanted {platform}, actual: {self.registry[tagged]}",
+                f"pulling {ref}: no matching manifest for {platform} in the manifest list entries",
                 resource=ref,
             )
         if on_progress is not None:

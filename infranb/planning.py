@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from infranb.errors import CycleError
 from infranb.specs import ContainerSpec, changed_fields
 
 Action = Literal["create", "recreate", "start", "restart", "unchanged", "remove-orphan"]
+ACTIONS: tuple[str, ...] = get_args(Action)
 
 
 def dependency_waves(specs: Sequence[ContainerSpec]) -> list[list[str]]:
@@ -48,6 +49,28 @@ class Observed:
     image_id: str
     spec_hash: str
     fingerprints: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the request wants: its specs resolved (secret references read), with each
+    container's field fingerprints and spec hash."""
+
+    stack: str
+    specs: Sequence[ContainerSpec]
+    environments: Mapping[str, Mapping[str, str]] = field(repr=False)
+    fingerprints: Mapping[str, Mapping[str, str]] = field(repr=False)
+    hashes: Mapping[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the engine has that the plan depends on."""
+
+    containers: Mapping[str, Observed]  # the stack's containers, by name
+    image_ids: Mapping[str, str | None]  # image reference -> local id, None when missing
+    networks: frozenset[str]
+    volumes: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -118,26 +141,21 @@ def _recreated_ancestors(specs: Sequence[ContainerSpec], name: str, touched: set
 
 
 def plan_stack(
-    stack: str,
-    specs: Sequence[ContainerSpec],
-    fingerprints: Mapping[str, Mapping[str, str]],
-    hashes: Mapping[str, str],
-    observed: Mapping[str, Observed],
-    image_ids: Mapping[str, str | None],
-    existing_networks: set[str],
-    existing_volumes: set[str],
+    desired: Desired,
+    observation: Observation,
+    *,
     default_network: str,
     warnings: Mapping[str, list[str]] | None = None,
-    *,
     remove_orphans: bool = True,
 ) -> StackPlan:
-    """Compare desired specs with what the stack has; decide one action per container.
-
-    ``fingerprints``/``hashes`` are per container name; ``observed`` holds the stack's
-    existing containers by name; ``image_ids`` maps each image reference to its local id
-    (``None`` when it must be pulled). Orphans get a ``remove-orphan`` step only with
+    """Compare the desired stack with what the engine has; decide one action per container
+    and what to pull and create first. Orphans get a ``remove-orphan`` step only with
     ``remove_orphans``: the plan is what will happen.
     """
+    stack, specs = desired.stack, desired.specs
+    fingerprints, hashes = desired.fingerprints, desired.hashes
+    observed, image_ids = observation.containers, observation.image_ids
+    existing_networks, existing_volumes = observation.networks, observation.volumes
     waves = dependency_waves(specs)
     wave_of = {name: i for i, wave in enumerate(waves) for name in wave}
     by_name = {s.name: s for s in specs}
@@ -215,6 +233,61 @@ def plan_stack(
             )
         )
     return plan
+
+
+@dataclass(frozen=True)
+class Published:
+    """A host port a running container publishes, as the engine lists it."""
+
+    container: str
+    host_ip: str
+    host_port: int
+    protocol: str
+
+    @classmethod
+    def parse(cls, container: str, text: str) -> Published | None:
+        """``"127.0.0.1:18090->80/tcp"`` (the listing's form); ``None`` for an unpublished port."""
+        host, arrow, inner = text.partition("->")
+        ip, _, port = host.rpartition(":")
+        if not arrow or not port.isdigit():
+            return None
+        return cls(container, ip.strip("[]"), int(port), inner.partition("/")[2] or "tcp")
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Two host addresses collide when equal or when either is a wildcard."""
+    wildcard = ("", "0.0.0.0", "::")
+    return a in wildcard or b in wildcard or a == b
+
+
+def port_conflicts(
+    specs: Sequence[ContainerSpec], published: Sequence[Published]
+) -> list[tuple[int, ContainerSpec, str]]:
+    """Host ports the request wants that another running container already publishes:
+    (index of the spec, the spec, the message). ``published`` excludes this stack's own
+    containers of the same names (they are kept or replaced by this run)."""
+    found = []
+    for index, spec in enumerate(specs):
+        for port in spec.ports:
+            if port.host_port is None:
+                continue
+            for other in published:
+                if (
+                    other.host_port == port.host_port
+                    and other.protocol == port.protocol
+                    and _overlap(other.host_ip, port.host_ip)
+                ):
+                    address = f"{port.host_ip or '0.0.0.0'}:{port.host_port}"
+                    found.append(
+                        (
+                            index,
+                            spec,
+                            f"port {address}/{port.protocol} is already in use by container "
+                            f"{other.container}; stop it or publish another port",
+                        )
+                    )
+                    break
+    return found
 
 
 def container_warnings(spec: ContainerSpec, default_network: str, *, linked: bool) -> list[str]:

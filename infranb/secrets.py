@@ -100,6 +100,14 @@ def shown_value(key: str, value: object, markers: Iterable[str] = DEFAULT_SECRET
     return mask_url_credentials(str(value))
 
 
+def secret_values(
+    env: Mapping[str, object], markers: Iterable[str] = DEFAULT_SECRET_MARKERS
+) -> list[str]:
+    """The values of ``env`` that are secret by their key (to hide them in free text)."""
+    markers = tuple(markers)
+    return [str(v) for k, v in env.items() if is_secret_key(k, markers) and v is not None]
+
+
 def masked_environment(
     env: Mapping[str, object], markers: Iterable[str] = DEFAULT_SECRET_MARKERS
 ) -> dict[str, str]:

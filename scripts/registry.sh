@@ -57,4 +57,11 @@ for image in infranb-demo/base:1 infranb-demo/web:1; do
   docker push -q "127.0.0.1:5000/$image" >/dev/null
   docker rmi -f "127.0.0.1:5000/$image" >/dev/null  # keep the engine's image list tidy
 done
-echo "registry: 127.0.0.1:5000 (open, demo images pushed), 127.0.0.1:5001 (htpasswd)"
+# A manifest list with one entry (this machine's platform): pulling it for another platform
+# fails in the engine ("no matching manifest"), which proves a requested platform reaches it.
+# (A single-platform image is pulled whatever platform is asked for.)
+export DOCKER_CLI_EXPERIMENTAL=enabled  # docker manifest on 20.10 clients
+docker manifest create --insecure --amend 127.0.0.1:5000/infranb-demo/multiarch:1 \
+  127.0.0.1:5000/infranb-demo/base:1 >/dev/null
+docker manifest push --insecure --purge 127.0.0.1:5000/infranb-demo/multiarch:1 >/dev/null
+echo "registry: 127.0.0.1:5000 (open, demo images and a one-platform manifest list pushed), 127.0.0.1:5001 (htpasswd)"

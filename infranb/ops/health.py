@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from infranb.errors import HealthCheckFailed, Problem
 from infranb.ops.base import Operation, Outcome, Schema
 from infranb.records import STATES, ContainerDetails, HealthRecord
-from infranb.secrets import is_secret_key
+from infranb.secrets import secret_values
 
 if TYPE_CHECKING:
     from infranb.config import InfrastructureManagerConfig
@@ -78,9 +78,7 @@ def _record(
     if details is None:
         return HealthRecord(name, "not_found", None, checked_at=now)
     # Probe output may echo the container's own secrets: mask them before showing it.
-    secrets = [
-        v for k, v in details.environment.items() if is_secret_key(k, rt.config.secret_markers)
-    ]
+    secrets = secret_values(details.environment, rt.config.secret_markers)
     output = details.last_probe_output
     return HealthRecord(
         name=name,

@@ -19,7 +19,7 @@ from infranb.errors import BuildFailed, Problem
 from infranb.labels import RUN
 from infranb.ops.base import Operation, Outcome, Schema
 from infranb.records import ImageOutcome, PullProgress
-from infranb.secrets import is_secret_key, mask_url_credentials
+from infranb.secrets import mask_url_credentials, secret_values
 
 if TYPE_CHECKING:
     from infranb.config import InfrastructureManagerConfig
@@ -207,9 +207,7 @@ async def pull(rt: Runtime, ref: str, *, platform: str | None = None) -> str:
 
 async def _build(action: BuildImage, rt: Runtime, outcome: Outcome) -> tuple[str, int | None]:
     loop = asyncio.get_running_loop()
-    rt.redact = rt.redact.extend(
-        v for k, v in action.buildargs.items() if is_secret_key(k, rt.config.secret_markers)
-    )
+    rt.redact = rt.redact.extend(secret_values(action.buildargs, rt.config.secret_markers))
 
     def on_log(line: str) -> None:
         loop.call_soon_threadsafe(lambda: rt.emit("build", action.tag, line))

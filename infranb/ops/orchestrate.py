@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +38,16 @@ from infranb.ops import images
 from infranb.ops.base import Operation, Outcome, Schema
 from infranb.ops.common import remove_containers, remove_networks, remove_volumes, stop_containers
 from infranb.planning import (
+    ACTIONS,
+    Desired,
+    Observation,
     Observed,
+    Published,
     StackPlan,
     container_warnings,
     dependency_waves,
     plan_stack,
+    port_conflicts,
 )
 from infranb.protocol import EventStream
 from infranb.records import (
@@ -137,17 +144,6 @@ def _sensitive_problems(specs: list[ContainerSpec]) -> list[Problem]:
     return problems
 
 
-@dataclass
-class Desired:
-    """The command resolved: secret references read, fingerprints and hashes computed."""
-
-    stack: str
-    specs: list[ContainerSpec]
-    environments: dict[str, dict[str, str]]
-    fingerprints: dict[str, dict[str, str]]
-    hashes: dict[str, str]
-
-
 def resolve(command: Orchestrate, rt: Runtime) -> Desired:
     """Read secret references; every secret value joins the runtime's redactor."""
     environments: dict[str, dict[str, str]] = {}
@@ -186,9 +182,10 @@ async def observe_and_plan(
     wanted_images = sorted({s.image for s in desired.specs})
     notes = []
     try:
-        stack_rows, holders, networks, volumes, *image_ids = await rt.gather(
+        stack_rows, holders, running, networks, volumes, *image_ids = await rt.gather(
             rt.call(engine.list_containers, labels=L.managed(desired.stack)),
             rt.call(engine.list_containers, names=names),
+            rt.call(engine.list_containers, state="running"),
             rt.call(engine.list_networks),
             rt.call(engine.list_volumes),
             *(rt.call(engine.image_id, image) for image in wanted_images),
@@ -197,10 +194,12 @@ async def observe_and_plan(
         if not command.dry_run:
             raise
         # Binder and other engine-less places can still review a plan.
-        stack_rows, holders, volumes, image_ids = [], [], [], [None] * len(wanted_images)
+        stack_rows, holders, running, volumes = [], [], [], []
+        image_ids = [None] * len(wanted_images)
         networks = [NetworkInfo(id=n, name=n, driver="", labels={}) for n in L.BUILTIN_NETWORKS]
         notes.append("No Docker engine is reachable: this plan assumes an empty engine.")
     problems = _held_names(desired, holders)
+    problems += await _taken_ports(rt, desired, stack_rows, running)
     if problems:
         raise ValidationError(problems)
     observed = {
@@ -214,17 +213,17 @@ async def observe_and_plan(
         )
         for row in stack_rows
     }
+    observation = Observation(
+        containers=observed,
+        image_ids=dict(zip(wanted_images, image_ids, strict=True)),
+        networks=frozenset(n.name for n in networks),
+        volumes=frozenset(v.name for v in volumes),
+    )
     plan = plan_stack(
-        desired.stack,
-        desired.specs,
-        desired.fingerprints,
-        desired.hashes,
-        observed,
-        dict(zip(wanted_images, image_ids, strict=True)),
-        {n.name for n in networks},
-        {v.name for v in volumes},
-        rt.config.default_network,
-        {
+        desired,
+        observation,
+        default_network=rt.config.default_network,
+        warnings={
             s.name: container_warnings(s, rt.config.default_network, linked=command.linked(s.name))
             for s in desired.specs
         },
@@ -232,6 +231,67 @@ async def observe_and_plan(
     )
     plan.notes.extend(notes)
     return plan, {row.name: row for row in stack_rows}
+
+
+async def _taken_ports(
+    rt: Runtime,
+    desired: Desired,
+    stack_rows: Sequence[ContainerInfo],
+    running: Sequence[ContainerInfo],
+) -> list[Problem]:
+    """Host ports that another container publishes, or that a host process holds."""
+    names = {s.name for s in desired.specs}
+    own = {row.id for row in stack_rows if row.name in names}  # kept or replaced by this run
+    published = [
+        p
+        for row in running
+        if row.id not in own
+        for p in (Published.parse(row.name, text) for text in row.ports)
+        if p is not None
+    ]
+    own_ports = {
+        (p.host_port, p.protocol)
+        for row in running
+        if row.id in own
+        for p in (Published.parse(row.name, text) for text in row.ports)
+        if p is not None
+    }
+    problems = []
+    held = set()
+    for index, spec, message in port_conflicts(desired.specs, published):
+        problems.append(spec_problem(index, spec.name, "ports", message))
+        held.add(spec.name)
+    if not rt.engine.host.startswith("unix://"):
+        return problems  # a remote engine's host ports cannot be probed from here
+    for index, spec in enumerate(desired.specs):
+        for port in spec.ports:
+            key = (port.host_port, port.protocol)
+            if port.host_port is None or spec.name in held or key in own_ports:
+                continue
+            if await rt.call(host_port_taken, port.host_ip, port.host_port, port.protocol):
+                address = f"{port.host_ip or '0.0.0.0'}:{port.host_port}/{port.protocol}"
+                message = (
+                    f"port {address} is already in use by a process on the host; stop it or "
+                    "publish another port"
+                )
+                problems.append(spec_problem(index, spec.name, "ports", message))
+    return problems
+
+
+def host_port_taken(host_ip: str, port: int, protocol: str) -> bool:
+    """Whether binding the port here fails (something on this host holds it)."""
+    if protocol not in ("tcp", "udp"):
+        return False
+    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(family, kind) as probe:
+        # SO_REUSEADDR: a port in TIME_WAIT is free for the engine too; a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host_ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port))
+        except OSError as e:
+            return e.errno == errno.EADDRINUSE
+    return False
 
 
 def _held_names(desired: Desired, holders: Iterable[ContainerInfo]) -> list[Problem]:
@@ -683,7 +743,7 @@ async def _rollback(rt: Runtime, desired: Desired, journal: Journal) -> str:
 SCHEMA: Schema = {
     "name": "string",
     "image": "string",
-    "action": ("create", "recreate", "start", "restart", "unchanged", "remove-orphan"),
+    "action": ACTIONS,
     "wave": "Int64",
     "state": STATES,
     "health": ("starting", "healthy", "unhealthy"),

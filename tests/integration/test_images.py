@@ -10,7 +10,14 @@ import pytest
 from infranb import InfrastructureManager, InfrastructureOperation
 from infranb.engine import DockerEngine
 from tests.conftest import raw_api
-from tests.integration.conftest import AUTH_REGISTRY, BASE, REGISTRY, fast_config, registry_up
+from tests.integration.conftest import (
+    AUTH_REGISTRY,
+    BASE,
+    REGISTRY,
+    Census,
+    fast_config,
+    registry_up,
+)
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 PASSWORD = "infranb-test-pass"  # the local test registry's password, see scripts/registry.sh
@@ -45,6 +52,60 @@ def test_pull_of_missing_image_reports_engine_message(manager, registry) -> None
     result = manager.run(images(action="pull", image=f"{registry}/infranb-demo/absent:9"))
     assert not result.success
     assert "absent" in result.error and "not found" in result.error.lower()
+
+
+def test_platform_reaches_the_engine(manager, engine, registry) -> None:
+    """Pulling a manifest list for a platform it lacks fails with the engine's message (the
+    engine pulls a single-platform image whatever platform is asked, so that proves nothing)."""
+    ref = f"{registry}/infranb-demo/multiarch:1"
+    before = Census.take(engine)
+    result = manager.run(images(action="pull", image=ref, platform="linux/s390x"))
+    assert not result.success
+    assert "no matching manifest for linux/s390x" in result.error
+    assert Census.take(engine) == before
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"action": "remove", "image": BASE},
+        {"action": "pull", "image": f"{REGISTRY}/infranb-demo/base:1"},
+        {"action": "tag", "image": BASE, "tag": "inbt-dry/never:1"},
+    ],
+    ids=lambda p: p["action"],
+)
+def test_a_dry_run_touches_nothing_and_says_what_would_happen(manager, engine, params) -> None:
+    before = Census.take(engine)
+    op = InfrastructureOperation(operation="manage_images", image_params=params, dry_run=True)
+    result = manager.run(op)
+    assert result.success, result.error
+    assert result.dry_run
+    assert Census.take(engine) == before
+    assert engine.image_id(BASE) is not None
+    assert result.images_removed == result.images_pulled == []
+    [row] = result.images
+    assert row.action == params["action"]
+    if params["action"] == "remove":
+        assert row.image_id == engine.image_id(BASE) and row.size
+        assert "would untag" in row.detail
+    if params["action"] == "pull":
+        assert "127.0.0.1:5000" in row.detail
+
+
+def test_a_dry_run_of_a_build_reads_the_context_only(manager, engine, tmp_path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM infranb-demo/base:1\n")
+    (tmp_path / "payload").write_bytes(b"x" * 1000)
+    before = Census.take(engine)
+    op = InfrastructureOperation(
+        operation="manage_images",
+        image_params={"action": "build", "path": str(tmp_path), "tag": "inbt-dry/build:1"},
+        dry_run=True,
+    )
+    result = manager.run(op)
+    assert result.success and result.dry_run
+    assert result.images[0].size >= 1000
+    assert result.images_built == []
+    assert Census.take(engine) == before
 
 
 def test_pull_when_registry_is_down(manager) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import urllib.request
 
 import pytest
@@ -256,11 +257,38 @@ def test_host_port_taken(manager, engine, tracker, stack, uid) -> None:
         host_config=raw_api().create_host_config(port_bindings={80: 18099}),
     )
     before = Census.take(engine)
-    result = manager.run(
-        orchestrate(stack, {"image": WEB, "name": f"{uid}-web", "ports": {"80": "18099"}})
-    )
+    wanted = orchestrate(stack, {"image": WEB, "name": f"{uid}-web", "ports": {"80": "18099"}})
+    plan = manager.run(dataclasses.replace(wanted, dry_run=True))  # the plan sees it already
+    result = manager.run(wanted)
+    for refused in (plan, result):
+        assert not refused.success
+        [problem] = refused.problems
+        assert problem.path == "containers[0].ports"
+        assert problem.message == (
+            f"port 0.0.0.0:18099/tcp is already in use by container {uid}-holder; "
+            "stop it or publish another port"
+        )
+    assert Census.take(engine) == before
+
+
+def test_host_port_held_by_a_host_process(manager, engine, stack, uid) -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        before = Census.take(engine)
+        result = manager.run(
+            orchestrate(
+                stack, {"image": BASE, "name": f"{uid}-x", "ports": {"80": f"127.0.0.1:{port}"}}
+            )
+        )
     assert not result.success
-    assert f"{uid}-web" in result.error and "18099" in result.error
+    assert result.problems[0].message == (
+        f"port 127.0.0.1:{port}/tcp is already in use by a process on the host; stop it or "
+        "publish another port"
+    )
     assert Census.take(engine) == before
 
 

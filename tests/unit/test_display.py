@@ -170,3 +170,51 @@ def test_mimebundle_honours_include_and_exclude() -> None:
     result = results()[0]
     assert set(result._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
     assert set(result._repr_mimebundle_(exclude=["text/plain"])) == {"text/html"}
+
+
+def test_a_request_is_described_with_the_config_that_will_run_it() -> None:
+    from infranb import InfrastructureManager, InfrastructureManagerConfig
+    from infranb.memory import MemoryEngine
+
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        containers=[
+            {
+                "image": "img",
+                "name": "db",
+                "environment": {"MYAPP_PIN": "4321-pin"},
+                "volumes": {"/etc": "/host-etc:ro"},
+            }
+        ],
+    )
+    config = InfrastructureManagerConfig(secret_markers=("PIN",), allow_sensitive_mounts=True)
+    manager = InfrastructureManager(config, engine=MemoryEngine())
+    described = manager.describe(op)
+    assert described.problems() == []  # the bare op is invalid under the default config
+    assert op.validate()
+    for text in (str(described), described._repr_mimebundle_()["text/html"]):
+        assert "4321-pin" not in text
+
+
+def test_the_same_result_shown_twice_gets_its_own_section_ids() -> None:
+    import re
+
+    result = InfrastructureResult(False, "manage_images", build_logs=["step 1"], error="x")
+    first = result._repr_mimebundle_()["text/html"]
+    second = result._repr_mimebundle_()["text/html"]
+    ids = re.findall(r'id="(inb-[^"]+)"', first)
+    assert ids and not set(ids) & set(re.findall(r'id="(inb-[^"]+)"', second))
+
+
+def test_the_manager_repr_never_calls_the_engine() -> None:
+    from infranb import InfrastructureManager
+    from infranb.memory import MemoryEngine
+
+    engine = MemoryEngine()
+    manager = InfrastructureManager(engine=engine)
+    assert "manager.info()" in repr(manager._repr_mimebundle_())
+    assert engine.calls == []
+    manager.refresh()
+    assert engine.calls == ["info"]
+    assert "memory" in manager._repr_mimebundle_()["text/plain"]
+    assert engine.calls == ["info"]

@@ -186,7 +186,7 @@ def test_platform_reaches_the_engine(memory: MemoryEngine) -> None:
     )
     result = manager(memory).run(op)
     assert isinstance(result.exception, PullFailed)
-    assert "does not match the specified platform" in (result.error or "")
+    assert "no matching manifest for linux/arm64" in (result.error or "")
 
 
 def test_health_check_keeps_records_and_the_exception(memory: MemoryEngine) -> None:

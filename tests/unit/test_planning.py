@@ -4,6 +4,8 @@ import pytest
 
 from infranb.planning import (
     CycleError,
+    Desired,
+    Observation,
     Observed,
     container_warnings,
     dependency_waves,
@@ -51,15 +53,9 @@ def _plan(desired: list[ContainerSpec], observed: dict[str, Observed], image_id:
     hashes = {n: spec_hash(p) for n, p in prints.items()}
     return (
         plan_stack(
-            "st",
-            desired,
-            prints,
-            hashes,
-            observed,
-            {"i": image_id},
-            {"bridge", "net"},
-            set(),
-            "bridge",
+            Desired("st", desired, {}, prints, hashes),
+            Observation(observed, {"i": image_id}, frozenset({"bridge", "net"}), frozenset()),
+            default_network="bridge",
         ),
         prints,
         hashes,
@@ -110,15 +106,9 @@ def test_dependent_of_recreated_restarts() -> None:
     }
     prints = {"db": desired[0].field_fingerprints({"V": "2"}), "web": web_prints}
     plan = plan_stack(
-        "st",
-        desired,
-        prints,
-        {n: spec_hash(p) for n, p in prints.items()},
-        observed,
-        {"i": "sha:1"},
-        {"bridge"},
-        set(),
-        "bridge",
+        Desired("st", desired, {}, prints, {n: spec_hash(p) for n, p in prints.items()}),
+        Observation(observed, {"i": "sha:1"}, frozenset({"bridge"}), frozenset()),
+        default_network="bridge",
     )
     assert plan.step("db").reason == "changed: environment.V"
     assert plan.step("web").action == "restart"
@@ -131,3 +121,22 @@ def test_warnings() -> None:
     assert any("docker.sock" in n for n in notes)
     alone = container_warnings(spec, "bridge", linked=False)
     assert not any("names do not resolve" in n for n in alone)
+
+
+def test_port_conflicts_name_the_holder_and_respect_addresses() -> None:
+    from infranb.planning import Published, port_conflicts
+
+    wanted = specs(
+        {"image": "i", "name": "web", "ports": {"80": "127.0.0.1:18090"}},
+        {"image": "i", "name": "api", "ports": {"80": "10.0.0.1:18091"}},
+        {"image": "i", "name": "dns", "ports": ["5353:53/udp"]},
+    )
+    held = [
+        Published.parse("other", "0.0.0.0:18090->80/tcp"),
+        Published.parse("lan", "10.0.0.2:18091->80/tcp"),  # another address: no conflict
+        Published.parse("tcp-only", "0.0.0.0:5353->53/tcp"),  # another protocol
+    ]
+    assert Published.parse("x", "80/tcp") is None
+    found = port_conflicts(wanted, [p for p in held if p])
+    assert [(i, s.name) for i, s, _ in found] == [(0, "web")]
+    assert found[0][2].startswith("port 127.0.0.1:18090/tcp is already in use by container other")

@@ -35,3 +35,38 @@ def test_public_names_are_sorted_and_importable() -> None:
     assert infranb.__all__ == sorted(infranb.__all__)
     for name in infranb.__all__:
         assert hasattr(infranb, name)
+
+
+def test_an_interrupt_cancels_the_worker_task_and_waits_for_its_cleanup() -> None:
+    """What the kernel's interrupt does to ``manager.run`` in a cell: the operation is
+    cancelled on the worker's loop, its cleanup finishes, then KeyboardInterrupt."""
+    import os
+    import signal
+    import threading
+
+    events: list[str] = []
+
+    async def operation() -> None:
+        try:
+            events.append("started")
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.2)  # a rollback takes a moment
+            events.append("rolled back")
+            raise
+
+    async def cell() -> None:
+        # A real SIGINT, as the kernel's interrupt sends: it breaks the blocking wait.
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            run_sync(operation())
+        except KeyboardInterrupt:
+            events.append("interrupted")
+
+    # A kernel's loop, not asyncio.run (which would turn SIGINT into a task cancel instead).
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(cell())
+    finally:
+        loop.close()
+    assert events == ["started", "rolled back", "interrupted"]
