@@ -31,6 +31,7 @@ from infranb.errors import (
     EngineUnavailable,
     NotFound,
     PullFailed,
+    PushFailed,
 )
 from infranb.records import (
     ContainerDetails,
@@ -43,7 +44,7 @@ from infranb.records import (
     StatsSample,
     VolumeInfo,
 )
-from infranb.specs import ContainerSpec
+from infranb.specs import ContainerSpec, registry_of
 
 NANO = 1_000_000_000
 
@@ -386,16 +387,34 @@ class DockerEngine:
                         raise PullFailed(f"pulling {ref}: {message['error']}", resource=ref)
                     if on_progress is not None:
                         on_progress(_pull_progress(message))
-        except PullFailed:
-            raise
+        except PullFailed as e:
+            raise _unreachable_registry(ref, e) or e from None
         except EngineUnavailable:
             raise
         except EngineError as e:
-            raise PullFailed(str(e), resource=ref) from e
+            raise _unreachable_registry(ref, e) or PullFailed(str(e), resource=ref) from e
         image = self.image_id(ref if tag else f"{ref}:latest")
         if image is None:
             raise PullFailed(f"pulling {ref}: the engine reported no image", resource=ref)
         return image
+
+    def push_image(
+        self, ref: str, on_progress: Callable[[PullProgress], None] | None = None
+    ) -> None:
+        """Push ``ref`` with the Docker config's credentials for its registry (read by the
+        SDK from ``DOCKER_CONFIG`` or ``~/.docker/config.json``); errors raise ``PushFailed``."""
+        repo, tag = parse_repository_tag(ref)
+        try:
+            with self._errors(f"pushing {ref}", ref):
+                for message in self._api.push(repo, tag or "latest", stream=True, decode=True):
+                    if "error" in message:
+                        raise PushFailed(f"pushing {ref}: {message['error']}", resource=ref)
+                    if on_progress is not None:
+                        on_progress(_pull_progress(message))
+        except (PushFailed, EngineUnavailable, NotFound):
+            raise
+        except EngineError as e:
+            raise PushFailed(str(e), resource=ref) from e
 
     def build_image(
         self,
@@ -588,6 +607,26 @@ def _bound_ports(ports: Mapping[str, Any]) -> tuple[str, ...]:
             if port and not any(s.endswith(f":{port}->{key}") for s in shown):
                 shown.append(f"{b.get('HostIp', '')}:{port}->{key}")
     return tuple(shown)
+
+
+_UNREACHABLE = re.compile(
+    r"no such host|connection refused|i/o timeout|network is unreachable|"
+    r"TLS handshake timeout|Client.Timeout exceeded"
+)
+
+
+def _unreachable_registry(ref: str, error: Exception) -> PullFailed | None:
+    """The engine's DNS or dial error for a registry, as one sentence naming both the image
+    and the registry; ``None`` for any other failure."""
+    match = _UNREACHABLE.search(str(error))
+    if match is None:
+        return None
+    return PullFailed(
+        f"pulling {ref}: the image is not on the engine and its registry {registry_of(ref)} "
+        f"cannot be reached from the engine ({match[0]}); build or load the image, or use a "
+        "registry the engine reaches",
+        resource=ref,
+    )
 
 
 def _label_filter(labels: Mapping[str, str] | None) -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ Every failure that reaches a user starts at ``InfraError``::
         ├── NotFound             a container, image, network or volume is missing
         ├── Conflict             a name is taken, or a resource is still in use
         ├── PullFailed           the registry refused or the image does not exist
+        ├── PushFailed           the registry refused the image (credentials, reachability)
         ├── BuildFailed          the build context or a build step failed (``logs``)
         ├── ContainerFailed      a container exited, turned unhealthy or timed out (``last_logs``)
         └── HealthCheckFailed    a checked container is not healthy (its record says why)
@@ -119,6 +120,10 @@ class Conflict(EngineError):
 
 class PullFailed(EngineError):
     """An image could not be pulled."""
+
+
+class PushFailed(EngineError):
+    """An image could not be pushed."""
 
 
 class BuildFailed(EngineError):

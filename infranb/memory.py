@@ -492,6 +492,18 @@ class MemoryEngine:
             on_progress(PullProgress("layer1", "Pull complete"))
         return self.add_image(ref, platform=self.registry[tagged])
 
+    def push_image(
+        self, ref: str, on_progress: Callable[[PullProgress], None] | None = None
+    ) -> None:
+        self._called("push_image")
+        with self._lock:
+            image = self._image(ref)
+            if image is None:
+                raise NotFound(f"pushing {ref}: An image does not exist locally", resource=ref)
+            self.registry[_with_tag(ref)] = image.platform
+        if on_progress is not None:
+            on_progress(PullProgress("layer1", "Pushed"))
+
     def build_image(
         self,
         path: str,

@@ -61,6 +61,8 @@ class Desired:
     environments: Mapping[str, Mapping[str, str]] = field(repr=False)
     fingerprints: Mapping[str, Mapping[str, str]] = field(repr=False)
     hashes: Mapping[str, str] = field(repr=False)
+    #: per container, the salt of its environment fingerprints
+    salts: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,12 @@ class Engine(Protocol):
         platform: str | None = None,
     ) -> str: ...
 
+    def push_image(
+        self, ref: str, on_progress: Callable[[PullProgress], None] | None = None
+    ) -> None:
+        """Push ``ref`` to its registry, with the credentials of the Docker config."""
+        ...
+
     def build_image(
         self,
         path: str,

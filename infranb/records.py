@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+
+def short_id(full: str | None) -> str:
+    """An id as the docker CLI shows it: 12 hex digits, without the ``sha256:`` prefix."""
+    return (full or "").removeprefix("sha256:")[:12]
+
+
 #: container states as the engine names them, plus "gone" for one that disappeared
 STATES = ("created", "running", "restarting", "paused", "exited", "dead", "removing", "gone")
 
@@ -199,7 +205,7 @@ class HealthRecord:
 class ProgressEvent:
     """A step of a running operation, for forms and progress bars.
 
-    ``kind`` is one of: pull, build, network_created, volume_created, container_created,
+    ``kind`` is one of: pull, push, build, network_created, volume_created, container_created,
     container_starting, container_started, container_ready, container_failed,
     container_removed, rollback.
     """

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from infranb.errors import Problem, SpecProblem
 from infranb.labels import RESERVED_PREFIX
-from infranb.secrets import SecretRef
+from infranb.secrets import SecretRef, mask_url_credentials
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 MAX_NAME_LENGTH = 128
@@ -151,8 +151,12 @@ class ContainerSpec:
             if m.kind == "bind" and os.path.normpath(m.source) in SENSITIVE_PATHS
         ]
 
-    def field_fingerprints(self, resolved_env: Mapping[str, str]) -> dict[str, str]:
-        """A short hash per field; compared with a container's labels to explain a recreate."""
+    def field_fingerprints(self, resolved_env: Mapping[str, str], salt: str = "") -> dict[str, str]:
+        """A short hash per field; compared with a container's labels to explain a recreate.
+
+        Environment values are hashed with ``salt`` (random per container, kept in a label):
+        an 8-hex hash of a bare password could be looked up in a table; a salted one cannot.
+        """
         values: dict[str, Any] = {
             "image": self.image,
             "command": self.command,
@@ -177,7 +181,8 @@ class ContainerSpec:
         prints = {key: _digest(value) for key, value in values.items()}
         # One entry per variable, so a plan can name the variable that changed.
         for key in sorted(resolved_env):
-            prints[f"environment.{key}"] = _digest([key, resolved_env[key]])
+            entry = [salt, key, resolved_env[key]] if salt else [key, resolved_env[key]]
+            prints[f"environment.{key}"] = _digest(entry)
         return prints
 
 
@@ -474,7 +479,8 @@ def parse_depends_on(value: object, where: str) -> dict[str, Condition]:
 def _reject_unknown(value: Mapping[Any, Any], known: Sequence[str], where: str) -> None:
     for key in value:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
+            # A high cutoff: "ulimits" must not suggest "mem_limit".
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
             raise SpecProblem(f"{where}.{key}", f"unknown key {key!r}{hint}")
 
@@ -631,6 +637,15 @@ def parse_containers(raw: Sequence[object]) -> tuple[list[ContainerSpec], list[P
                 )
             published[key] = spec.name
     return specs, problems
+
+
+def registry_of(ref: str) -> str:
+    """The registry an image reference pulls from (Docker Hub when its first part is no
+    host name); credentials inside it are masked."""
+    first, sep, _ = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return mask_url_credentials(first)
+    return "docker.io"
 
 
 def spec_problem(index: int, name: str, key: str, message: str) -> Problem:

@@ -24,6 +24,7 @@ from infranb.records import (
     NetworkInfo,
     StatsSample,
     VolumeInfo,
+    short_id,
 )
 from infranb.secrets import Redactor
 
@@ -157,7 +158,7 @@ def containers_frame(rows: Sequence[ContainerInfo]) -> pd.DataFrame:
                 "ports": _join(c.ports),
                 "networks": _join(c.networks),
                 "created": c.created,
-                "id": c.id[:12],
+                "id": short_id(c.id),
             }
             for c in sorted(rows, key=lambda c: c.name)
         ),
@@ -170,7 +171,7 @@ def images_frame(rows: Sequence[ImageInfo]) -> pd.DataFrame:
         (
             {
                 "tags": _join(i.tags) or "<none>",
-                "id": i.id[:19],
+                "id": short_id(i.id),
                 "size": i.size,
                 "created": i.created,
                 "managed": L.is_managed(i.labels),
@@ -190,7 +191,7 @@ def networks_frame(rows: Sequence[NetworkInfo]) -> pd.DataFrame:
                 "driver": n.driver,
                 "managed": L.is_managed(n.labels),
                 "stack": n.labels.get(L.STACK),
-                "id": n.id[:12],
+                "id": short_id(n.id),
             }
             for n in sorted(rows, key=lambda n: n.name)
         ),

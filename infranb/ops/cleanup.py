@@ -8,7 +8,7 @@ any remaining container uses never go. ``dry_run`` lists what would go, touching
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,7 +16,14 @@ from infranb import labels as L
 from infranb.errors import Conflict, NotFound, Problem
 from infranb.ops.base import Operation, Outcome, Schema
 from infranb.ops.common import remove_containers, remove_networks, remove_volumes
-from infranb.records import ContainerInfo, ImageInfo, NetworkInfo, RemovedResource, VolumeInfo
+from infranb.records import (
+    ContainerInfo,
+    ImageInfo,
+    NetworkInfo,
+    RemovedResource,
+    VolumeInfo,
+    short_id,
+)
 
 if TYPE_CHECKING:
     from infranb.config import InfrastructureManagerConfig
@@ -101,7 +108,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     going = {c.id for c in containers}
     staying = (
         [c for c in await rt.call(engine.list_containers) if c.id not in going]
-        if op.unused_images or op.volumes
+        if op.unused_images or op.volumes or op.stopped_containers
         else []
     )
     if op.unused_images:
@@ -118,24 +125,42 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     if op.stopped_containers:
         candidates_n = [
             n
-            for n in await rt.call(engine.list_networks, labels=scope)
+            for n in await _in_scope_or_shared(rt, op, engine.list_networks, containers, "networks")
             if n.name not in L.BUILTIN_NETWORKS
         ]
         users = await rt.gather(*(rt.call(engine.network_containers, n.id) for n in candidates_n))
         going_names = {c.name for c in containers}
         # Only networks that nothing outside this cleanup still uses.
-        networks = [
-            n for n, used_by in zip(candidates_n, users, strict=True) if set(used_by) <= going_names
-        ]
+        for network, used_by in zip(candidates_n, users, strict=True):
+            # A stopped container that names the network needs it to start again.
+            referenced = {c.name for c in staying if network.name in c.networks}
+            others = sorted((set(used_by) | referenced) - going_names)
+            if not others:
+                networks.append(network)
+            elif op.stack:
+                outcome.warnings.append(
+                    f"network {network.name} kept: still used by {', '.join(others)}; it goes "
+                    "with the last stack that uses it"
+                )
         planned += [
             RemovedResource("network", n.name, n.id, 0, n.labels.get(L.STACK)) for n in networks
         ]
 
     volumes: list[VolumeInfo] = []
     if op.volumes:
-        used = {v for c in staying for v in c.volumes}
+        users_of: dict[str, list[str]] = {}
+        for c in staying:
+            for v in c.volumes:
+                users_of.setdefault(v, []).append(c.name)
+        candidates_v = await _in_scope_or_shared(rt, op, engine.list_volumes, containers, "volumes")
+        for volume in candidates_v:
+            if volume.name in users_of:
+                outcome.warnings.append(
+                    f"volume {volume.name} kept: still used by "
+                    f"{', '.join(sorted(users_of[volume.name]))}"
+                )
         volumes = sorted(
-            (v for v in await rt.call(engine.list_volumes, labels=scope) if v.name not in used),
+            (v for v in candidates_v if v.name not in users_of),
             key=lambda v: v.name,
         )
         sizes = await rt.call(engine.volume_sizes) if volumes else {}
@@ -182,14 +207,37 @@ async def _remove_image(rt: Runtime, image: ImageInfo) -> bool:
     except NotFound:
         return True
     except Conflict as e:
-        rt.warnings.append(f"image {', '.join(image.tags) or image.id[:19]} kept: {e}")
+        rt.warnings.append(f"image {', '.join(image.tags) or short_id(image.id)} kept: {e}")
         return False
     return True
 
 
+async def _in_scope_or_shared(
+    rt: Runtime,
+    op: Cleanup,
+    list_them: Callable[..., list[Any]],
+    going: Sequence[ContainerInfo],
+    attribute: str,
+) -> list[Any]:
+    """The networks (or volumes) in scope, plus, for a stack teardown, the managed ones the
+    stack's containers use although another stack created them (labels cannot change after
+    creation, so a shared network carries only its creator's stack)."""
+    in_scope = await rt.call(list_them, labels=op.selector())
+    if not op.stack:
+        return list(in_scope)
+    used = {name for c in going for name in getattr(c, attribute)}
+    names = {item.name for item in in_scope}
+    shared = [
+        item
+        for item in await rt.call(list_them, labels=L.managed())
+        if item.name in used and item.name not in names
+    ]
+    return [*in_scope, *shared]
+
+
 def image_name(image: ImageInfo) -> str:
     """How a removed image is named: its tags, or its short id when it has none."""
-    return ", ".join(image.tags) or image.id[:19]
+    return ", ".join(image.tags) or short_id(image.id)
 
 
 SCHEMA: Schema = {
@@ -206,7 +254,7 @@ def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
         yield {
             "kind": r.kind,
             "name": r.name,
-            "id": r.id[:19],
+            "id": short_id(r.id),
             "stack": r.stack,
             "bytes_reclaimed": r.bytes_reclaimed,
         }

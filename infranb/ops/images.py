@@ -1,4 +1,4 @@
-"""manage_images: pull, build, tag and remove images.
+"""manage_images: pull, build, tag, push and remove images.
 
 ``image_params={"action": ..., ...}`` is parsed once into one of the typed commands below;
 their fields are the parameters each action takes (the form and the validation read them
@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from infranb.errors import BuildFailed, Problem
 from infranb.labels import RUN
 from infranb.ops.base import Operation, Outcome, Schema
-from infranb.records import ImageOutcome, PullProgress
-from infranb.secrets import mask_url_credentials, secret_values
+from infranb.records import ImageOutcome, PullProgress, short_id
+from infranb.secrets import secret_values
+from infranb.specs import registry_of
 
 if TYPE_CHECKING:
     from infranb.config import InfrastructureManagerConfig
@@ -56,6 +57,13 @@ class TagImage:
 
 
 @dataclass(frozen=True)
+class PushImage:
+    """Push ``image`` to its registry (credentials from the Docker config)."""
+
+    image: str
+
+
+@dataclass(frozen=True)
 class RemoveImage:
     """Remove the reference ``image`` (and the image once no reference is left)."""
 
@@ -67,14 +75,15 @@ class RemoveImage:
 class ImageCommand:
     """What ``image_params`` asks for."""
 
-    action: PullImage | BuildImage | TagImage | RemoveImage
+    action: PullImage | BuildImage | TagImage | PushImage | RemoveImage
     dry_run: bool = False
 
 
-ACTIONS: dict[str, type[PullImage | BuildImage | TagImage | RemoveImage]] = {
+ACTIONS: dict[str, type[PullImage | BuildImage | TagImage | PushImage | RemoveImage]] = {
     "pull": PullImage,
     "build": BuildImage,
     "tag": TagImage,
+    "push": PushImage,
     "remove": RemoveImage,
 }
 
@@ -176,6 +185,11 @@ async def run(command: ImageCommand, rt: Runtime, outcome: Outcome) -> None:
     elif isinstance(action, BuildImage):
         image_id, size = await _build(action, rt, outcome)
         outcome.images.append(ImageOutcome(action.tag, "built", image_id, size, seconds()))
+    elif isinstance(action, PushImage):
+        await push(rt, action.image)
+        pushed_id = await rt.call(rt.engine.image_id, action.image)
+        size = await rt.call(rt.engine.image_size, action.image)
+        outcome.images.append(ImageOutcome(action.image, "pushed", pushed_id, size, seconds()))
     elif isinstance(action, TagImage):
         await rt.call(rt.engine.tag_image, action.image, action.tag)
         tagged_id = await rt.call(rt.engine.image_id, action.tag)
@@ -203,6 +217,19 @@ async def pull(rt: Runtime, ref: str, *, platform: str | None = None) -> str:
         )
 
     return await rt.call(rt.engine.pull_image, ref, on_progress, platform=platform)
+
+
+async def push(rt: Runtime, ref: str) -> None:
+    """Push ``ref``, reporting each layer's status as it changes."""
+    loop = asyncio.get_running_loop()
+    rt.emit("push", ref, "pushing")
+
+    def on_progress(report: PullProgress) -> None:
+        if report.current is None:  # byte counts would flood the progress
+            text = f"{report.layer} {report.status}".strip()
+            loop.call_soon_threadsafe(lambda: rt.emit("push", ref, text))
+
+    await rt.call(rt.engine.push_image, ref, on_progress)
 
 
 async def _build(action: BuildImage, rt: Runtime, outcome: Outcome) -> tuple[str, int | None]:
@@ -233,7 +260,7 @@ async def _build(action: BuildImage, rt: Runtime, outcome: Outcome) -> tuple[str
 
 
 async def _preview(
-    action: PullImage | BuildImage | TagImage | RemoveImage, rt: Runtime
+    action: PullImage | BuildImage | TagImage | PushImage | RemoveImage, rt: Runtime
 ) -> ImageOutcome:
     """What the action would do, read from the engine without changing it."""
     if isinstance(action, BuildImage):
@@ -257,6 +284,9 @@ async def _preview(
     tags = [t for i in await rt.call(rt.engine.list_images) if i.id == image_id for t in i.tags]
     if isinstance(action, TagImage):
         return ImageOutcome(action.tag, "tag", image_id, size, detail=f"would point to {ref}")
+    if isinstance(action, PushImage):
+        detail = f"would push {size} bytes to {registry_of(ref)}"
+        return ImageOutcome(ref, "push", image_id, size, detail=detail)
     others = [t for t in tags if t != ref]
     detail = (
         f"would untag {ref}; the image stays as {', '.join(others)}"
@@ -268,14 +298,6 @@ async def _preview(
 
 def action_name(action: object) -> str:
     return next(name for name, cls in ACTIONS.items() if isinstance(action, cls))
-
-
-def registry_of(ref: str) -> str:
-    """The registry a reference pulls from (Docker Hub when the first part is no host)."""
-    first, sep, _ = ref.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return mask_url_credentials(first)
-    return "docker.io"
 
 
 def _context_bytes(path: str) -> int:
@@ -293,7 +315,8 @@ SCHEMA: Schema = {
     "reference": "string",
     "id": "string",
     "size": "Int64",
-    "action": ("pulled", "built", "tagged", "removed", "pull", "build", "tag", "remove"),
+    # done (past tense), or planned in a dry run (the action's name)
+    "action": ("pulled", "built", "tagged", "pushed", "removed", *ACTIONS),
     "seconds": "Float64",
     "detail": "string",
 }
@@ -303,7 +326,7 @@ def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
     for i in result.images:
         yield {
             "reference": i.reference,
-            "id": (i.image_id or "")[:19],
+            "id": short_id(i.image_id),
             "size": i.size,
             "action": i.action,
             "seconds": i.seconds,
@@ -313,7 +336,7 @@ def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
 
 OPERATION = Operation(
     name="manage_images",
-    summary="pull, build, tag or remove an image",
+    summary="pull, build, tag, push or remove an image",
     parse=parse,
     run=run,
     schema=SCHEMA,

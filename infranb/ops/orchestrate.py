@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
 from infranb import labels as L
@@ -59,6 +60,7 @@ from infranb.records import (
     ImageOutcome,
     NetworkInfo,
     RemovedResource,
+    short_id,
 )
 from infranb.secrets import SecretRef, is_secret_key
 from infranb.specs import (
@@ -144,7 +146,7 @@ def _sensitive_problems(specs: list[ContainerSpec]) -> list[Problem]:
     return problems
 
 
-def resolve(command: Orchestrate, rt: Runtime) -> Desired:
+def resolve_environments(command: Orchestrate, rt: Runtime) -> dict[str, dict[str, str]]:
     """Read secret references; every secret value joins the runtime's redactor."""
     environments: dict[str, dict[str, str]] = {}
     secrets: list[str] = []
@@ -167,23 +169,40 @@ def resolve(command: Orchestrate, rt: Runtime) -> Desired:
     if problems:
         raise ValidationError(problems)
     rt.redact = rt.redact.extend(secrets)
-    specs = list(command.specs)
-    fingerprints = {s.name: s.field_fingerprints(environments[s.name]) for s in specs}
+    return environments
+
+
+def desired_state(
+    command: Orchestrate,
+    environments: Mapping[str, Mapping[str, str]],
+    existing: Mapping[str, ContainerInfo],
+) -> Desired:
+    """Fingerprints and hashes, salted with each existing container's salt (a new random
+    one for a new container; none for a container made before salts, so it is not
+    recreated just for that)."""
+    salts = {
+        s.name: existing[s.name].labels.get(L.SALT, "") if s.name in existing else token_hex(8)
+        for s in command.specs
+    }
+    fingerprints = {
+        s.name: s.field_fingerprints(environments[s.name], salts[s.name]) for s in command.specs
+    }
     hashes = {name: spec_hash(fp) for name, fp in fingerprints.items()}
-    return Desired(command.stack, specs, environments, fingerprints, hashes)
+    specs = list(command.specs)
+    return Desired(command.stack, specs, environments, fingerprints, hashes, salts)
 
 
 async def observe_and_plan(
-    rt: Runtime, command: Orchestrate, desired: Desired
-) -> tuple[StackPlan, dict[str, ContainerInfo]]:
+    rt: Runtime, command: Orchestrate, environments: Mapping[str, Mapping[str, str]]
+) -> tuple[StackPlan, dict[str, ContainerInfo], Desired]:
     """Read what the engine has for this request and plan against it."""
     engine = rt.engine
-    names = [s.name for s in desired.specs]
-    wanted_images = sorted({s.image for s in desired.specs})
+    names = [s.name for s in command.specs]
+    wanted_images = sorted({s.image for s in command.specs})
     notes = []
     try:
         stack_rows, holders, running, networks, volumes, *image_ids = await rt.gather(
-            rt.call(engine.list_containers, labels=L.managed(desired.stack)),
+            rt.call(engine.list_containers, labels=L.managed(command.stack)),
             rt.call(engine.list_containers, names=names),
             rt.call(engine.list_containers, state="running"),
             rt.call(engine.list_networks),
@@ -198,6 +217,8 @@ async def observe_and_plan(
         image_ids = [None] * len(wanted_images)
         networks = [NetworkInfo(id=n, name=n, driver="", labels={}) for n in L.BUILTIN_NETWORKS]
         notes.append("No Docker engine is reachable: this plan assumes an empty engine.")
+    existing = {row.name: row for row in stack_rows}
+    desired = desired_state(command, environments, existing)
     problems = _held_names(desired, holders)
     problems += await _taken_ports(rt, desired, stack_rows, running)
     if problems:
@@ -230,7 +251,7 @@ async def observe_and_plan(
         remove_orphans=command.remove_orphans,
     )
     plan.notes.extend(notes)
-    return plan, {row.name: row for row in stack_rows}
+    return plan, existing, desired
 
 
 async def _taken_ports(
@@ -379,8 +400,8 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     """Bring the stack to the desired state, recording what was done in ``outcome``."""
     outcome.stack = command.stack
     outcome.dry_run = command.dry_run
-    desired = resolve(command, rt)
-    plan, existing = await observe_and_plan(rt, command, desired)
+    environments = resolve_environments(command, rt)
+    plan, existing, desired = await observe_and_plan(rt, command, environments)
     outcome.plan = list(plan.steps)
     outcome.orphans = list(plan.orphans)
     outcome.warnings.extend(plan.notes)
@@ -536,6 +557,7 @@ class BringUp:
                 **{
                     L.SPEC_HASH: desired.hashes[spec.name],
                     L.SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
+                    L.SALT: desired.salts[spec.name],
                     L.DEPENDS_ON: ",".join(spec.depends_on),
                 },
                 **spec.labels,
@@ -782,7 +804,7 @@ def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
             "networks": ", ".join(c.networks),
             "started_at": c.started_at,
             "seconds_to_ready": c.seconds_to_ready,
-            "container_id": (c.container_id or "")[:12],
+            "container_id": short_id(c.container_id),
         }
 
 

@@ -111,7 +111,34 @@ def test_a_dry_run_of_a_build_reads_the_context_only(manager, engine, tmp_path) 
 def test_pull_when_registry_is_down(manager) -> None:
     result = manager.run(images(action="pull", image="127.0.0.1:5999/infranb-demo/base:1"))
     assert not result.success
-    assert "127.0.0.1:5999" in result.error
+    assert result.error == (
+        "pulling 127.0.0.1:5999/infranb-demo/base:1: the image is not on the engine and its "
+        "registry 127.0.0.1:5999 cannot be reached from the engine (connection refused); build "
+        "or load the image, or use a registry the engine reaches"
+    )
+
+
+def test_a_missing_image_without_its_registry_names_both(
+    manager, engine, tracker, stack, uid
+) -> None:
+    """Docker Hub is unreachable here: a stack naming a Hub image that is not local fails in
+    one sentence naming the image and the registry, before anything is created."""
+    before = Census.take(engine)
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack=stack,
+        containers=[
+            {"image": f"infranb-absent/{uid}:1", "name": f"{uid}-x", "networks": [f"{uid}-net"]}
+        ],
+    )
+    result = manager.run(op)
+    assert not result.success
+    assert result.error.startswith(
+        f"pulling infranb-absent/{uid}:1: the image is not on the engine and its registry "
+        "docker.io cannot be reached from the engine ("
+    )
+    assert "registry-1.docker.io" not in result.error and "\n" not in result.error
+    assert Census.take(engine) == before
 
 
 def test_credentials_from_docker_config(engine, tracker, tmp_path, monkeypatch, uid) -> None:
@@ -210,3 +237,45 @@ def test_engine_unavailable_is_one_sentence() -> None:
     assert not result.success
     assert result.error.startswith("No Docker engine answers at unix:///nonexistent/docker.sock")
     assert "Traceback" not in result.error
+
+
+def test_push_uses_the_docker_config_credentials(
+    engine, tracker, tmp_path, monkeypatch, uid, registry
+) -> None:
+    """Push through infranb to the open registry, then to the htpasswd one: refused without
+    credentials, accepted with the Docker config's; the pushed image pulls back."""
+    if not registry_up(5001):
+        pytest.fail("the auth registry on 127.0.0.1:5001 is not running: scripts/registry.sh")
+    token = base64.b64encode(f"infranb:{PASSWORD}".encode()).decode()
+    config_dir = tmp_path / "docker"
+    config_dir.mkdir()
+    (config_dir / "config.json").write_text(json.dumps({"auths": {AUTH_REGISTRY: {"auth": token}}}))
+    empty_dir = tmp_path / "none"
+    empty_dir.mkdir()
+    for target in (f"{REGISTRY}/infranb-test/{uid}:1", f"{AUTH_REGISTRY}/infranb-test/{uid}:1"):
+        tracker.images.append(target)
+        monkeypatch.setenv("DOCKER_CONFIG", str(empty_dir))
+        with InfrastructureManager(config=fast_config()) as anonymous:
+            assert anonymous.run(images(action="tag", image=BASE, tag=target)).success
+            plan = anonymous.run(
+                InfrastructureOperation(
+                    operation="manage_images",
+                    image_params={"action": "push", "image": target},
+                    dry_run=True,
+                )
+            )
+            assert plan.images[0].detail.startswith("would push")
+            pushed = anonymous.run(images(action="push", image=target))
+        if target.startswith(AUTH_REGISTRY):
+            assert not pushed.success
+            assert "no basic auth credentials" in pushed.error or "unauthorized" in pushed.error
+            monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
+            with InfrastructureManager(config=fast_config()) as authorised:
+                pushed = authorised.run(images(action="push", image=target))
+        assert pushed.success, pushed.error
+        assert [i.action for i in pushed.images] == ["pushed"]
+        for text in (repr(pushed), str(pushed), pushed._repr_mimebundle_()["text/html"]):
+            assert PASSWORD not in text and token not in text
+        engine.remove_image(target)
+        with InfrastructureManager(config=fast_config()) as again:
+            assert again.run(images(action="pull", image=target)).success  # it is in the registry

@@ -155,3 +155,14 @@ def test_teardown_of_a_leaves_b_and_foreign_untouched(manager, engine, tracker, 
     assert f"{uid}-avol" not in {v.name for v in engine.list_volumes()}
     assert engine.inspect_container(f"{uid}-b1").state == "running"
     assert engine.inspect_container(foreign).state == "running"
+    assert (
+        f"network {shared} kept: still used by {uid}-b1; it goes with the last stack that uses it"
+        in down.warnings
+    )
+
+    # The network a created and b shares goes with b, the last stack that uses it.
+    last = manager.run(teardown(b, volumes=True))
+    assert last.success, last.error
+    assert ("network", shared) in {(r.kind, r.name) for r in last.removed}
+    assert shared not in {n.name for n in engine.list_networks()}
+    assert engine.inspect_container(foreign).state == "running"

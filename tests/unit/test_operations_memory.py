@@ -240,3 +240,51 @@ def test_a_cycle_is_a_validation_error_naming_it() -> None:
     assert problem.path == "containers.depends_on"
     assert "ab -> cd -> ab" in problem.message
     assert issubclass(CycleError, ValidationError)
+
+
+def test_secret_fingerprints_are_salted_per_container(memory: MemoryEngine) -> None:
+    import hashlib
+    import json
+
+    manager(memory).run(stack_op())
+    labels = memory.inspect_container("db").labels  # type: ignore[union-attr]
+    salt = labels["infranb.salt"]
+    assert len(salt) == 16
+    bare = hashlib.sha256(json.dumps(["DB_PASSWORD", "hunter22"]).encode()).hexdigest()[:8]
+    assert bare not in labels["infranb.spec-fields"]  # no table lookup of a bare hash
+    other = memory.inspect_container("api").labels["infranb.salt"]  # type: ignore[union-attr]
+    assert other != salt
+    again = manager(memory).run(stack_op())  # the salt is reused: nothing changes
+    assert [c.action for c in again.containers] == ["unchanged"] * 3
+
+
+def test_a_network_and_volume_shared_by_two_stacks_go_with_the_last(memory: MemoryEngine) -> None:
+    before = memory.census()
+
+    def stack(name: str) -> InfrastructureOperation:
+        return InfrastructureOperation(
+            operation="orchestrate_containers",
+            stack=name,
+            containers=[
+                {
+                    "image": BASE,
+                    "name": f"{name}-app",
+                    "networks": ["shared-net"],
+                    "volumes": {"shared-vol": "/data"},
+                }
+            ],
+        )
+
+    m = manager(memory)
+    assert m.run(stack("sa")).success and m.run(stack("sb")).success
+    first = m.down("sa", volumes=True)
+    assert first.success, first.error
+    assert "shared-net" in memory.networks and "shared-vol" in memory.volumes
+    assert any(
+        w.startswith("network shared-net kept: still used by sb-app") for w in first.warnings
+    )
+    assert any(w.startswith("volume shared-vol kept: still used by sb-app") for w in first.warnings)
+    last = m.down("sb", volumes=True)
+    assert last.success, last.error
+    assert {r.name for r in last.removed} == {"sb-app", "shared-net", "shared-vol"}
+    assert memory.census() == before
