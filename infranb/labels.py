@@ -13,6 +13,8 @@ STACK = "infranb.stack"
 SPEC_HASH = "infranb.spec-hash"
 SPEC_FIELDS = "infranb.spec-fields"
 SALT = "infranb.salt"
+#: names (never values) of environment keys whose values came from secret references
+SECRET_KEYS = "infranb.secret-keys"
 DEPENDS_ON = "infranb.depends-on"
 RUN = "infranb.run"
 CORRELATION = "infranb.correlation-id"
@@ -36,3 +38,8 @@ def is_managed(labels: Mapping[str, str]) -> bool:
 
 def stack_of(labels: Mapping[str, str]) -> str | None:
     return labels.get(STACK)
+
+
+def secret_keys(labels: Mapping[str, str]) -> list[str]:
+    """Environment keys a secret reference filled (recorded by name when created)."""
+    return [k for k in labels.get(SECRET_KEYS, "").split(",") if k]

@@ -25,7 +25,7 @@ from infranb.models import (
 )
 from infranb.ops.base import Outcome
 from infranb.protocol import Engine
-from infranb.records import EngineInfo
+from infranb.records import ContainerDetails, EngineInfo
 from infranb.runtime import ProgressCallback, Runtime, correlation_id_of
 from infranb.secrets import secret_values
 
@@ -398,7 +398,7 @@ class InfrastructureManager:
             self.engine.container_logs, name, tail=tail, since=since, timestamps=True
         )
         details = await self._call(self.engine.inspect_container, name)
-        secrets = self._secrets_of(details.environment if details else {})
+        secrets = self._secrets_of(details)
         return logs_frame(name, lines, secrets)
 
     def logs(
@@ -432,7 +432,7 @@ class InfrastructureManager:
 
         code, output = await self._call(self.engine.exec_in, name, command)
         details = await self._call(self.engine.inspect_container, name)
-        secrets = self._secrets_of(details.environment if details else {})
+        secrets = self._secrets_of(details)
         return exec_frame(name, command, code, output, secrets)
 
     def exec(self, name: str, command: str | Sequence[str]) -> pd.DataFrame:
@@ -477,8 +477,12 @@ class InfrastructureManager:
         this manager's config, where a bare request can only use the default config."""
         return DescribedOperation(operation, self.config)
 
-    def _secrets_of(self, environment: dict[str, str] | Any) -> list[str]:
-        return secret_values(environment, self.config.secret_markers)
+    def _secrets_of(self, details: ContainerDetails | None) -> list[str]:
+        """The container's secret values, by key or because a secret reference set them."""
+        if details is None:
+            return []
+        also = L.secret_keys(details.labels)
+        return secret_values(details.environment, self.config.secret_markers, also)
 
     # ------------------------------------------------------------------ display
 

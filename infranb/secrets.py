@@ -101,11 +101,16 @@ def shown_value(key: str, value: object, markers: Iterable[str] = DEFAULT_SECRET
 
 
 def secret_values(
-    env: Mapping[str, object], markers: Iterable[str] = DEFAULT_SECRET_MARKERS
+    env: Mapping[str, object],
+    markers: Iterable[str] = DEFAULT_SECRET_MARKERS,
+    also: Iterable[str] = (),
 ) -> list[str]:
-    """The values of ``env`` that are secret by their key (to hide them in free text)."""
-    markers = tuple(markers)
-    return [str(v) for k, v in env.items() if is_secret_key(k, markers) and v is not None]
+    """The values of ``env`` that are secret by their key, or whose key is in ``also`` (keys
+    a secret reference filled), to hide them in free text."""
+    markers, also = tuple(markers), set(also)
+    return [
+        str(v) for k, v in env.items() if v is not None and (k in also or is_secret_key(k, markers))
+    ]
 
 
 def masked_environment(

@@ -16,4 +16,4 @@ mypy
 echo "== pytest (unit, integration, notebooks, browser)"
 # Outer timeout: a hung kernel or browser must not eat CI's time.
 timeout 2400 pytest tests notebooks --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
-  -p no:cacheprovider -q "$@"
+  -p no:cacheprovider -q -rs "$@"

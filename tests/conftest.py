@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,16 @@ from tests.widget_helpers import strict_callbacks
 __all__ = ["strict_callbacks"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI a skip is a failure: a missing engine, browser or registry must not pass."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI (a skip is a failure here): {report.longrepr}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -98,3 +109,45 @@ def raw_api() -> Any:
     import docker
 
     return docker.from_env(version="auto").api
+
+
+@dataclass(frozen=True)
+class MainJob:
+    """One run of the README's main job (``scripts/runbook.sh``)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    report: Path | None
+    executed: Path | None
+
+
+@pytest.fixture(scope="session")
+def main_job(engine: DockerEngine) -> Iterator[MainJob]:
+    """The main job, run once per session on its own stack and port; it must leave the
+    engine as it found it (its notebook tears its stack down)."""
+    import re
+    import subprocess
+
+    repo = Path(__file__).parents[1]
+    before = Census.take(engine)
+    stack = f"inbt-report-{uuid.uuid4().hex[:6]}"
+    run = subprocess.run(
+        ["bash", "scripts/runbook.sh", "-p", "STACK", stack, "-p", "WEB_PORT", "18072"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+
+    def path(label: str) -> Path | None:
+        found = re.search(rf"^{label}:\s+(\S+)$", run.stdout, re.M)
+        return Path(found.group(1)) if found else None
+
+    job = MainJob(run.returncode, run.stdout, run.stderr, path("report"), path("executed"))
+    left = Census.take(engine).new_since(before)
+    assert not left, f"the main job left resources on the engine: {left}"
+    yield job
+    for made in (job.report, job.executed):
+        if made is not None:
+            made.unlink(missing_ok=True)

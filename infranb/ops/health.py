@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from infranb import labels as L
 from infranb.errors import HealthCheckFailed, Problem
 from infranb.ops.base import Operation, Outcome, Schema
 from infranb.records import STATES, ContainerDetails, HealthRecord
@@ -78,7 +79,9 @@ def _record(
     if details is None:
         return HealthRecord(name, "not_found", None, checked_at=now)
     # Probe output may echo the container's own secrets: mask them before showing it.
-    secrets = secret_values(details.environment, rt.config.secret_markers)
+    secrets = secret_values(
+        details.environment, rt.config.secret_markers, L.secret_keys(details.labels)
+    )
     output = details.last_probe_output
     return HealthRecord(
         name=name,

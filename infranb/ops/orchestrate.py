@@ -562,6 +562,9 @@ class BringUp:
                 },
                 **spec.labels,
             )
+            from_refs = [k for k, v in spec.environment.items() if isinstance(v, SecretRef)]
+            if from_refs:  # names only, so later logs and probe output mask these values too
+                labels[L.SECRET_KEYS] = ",".join(from_refs)
             networks = list(self.plan.step(spec.name).networks)
             environment = desired.environments[spec.name]
             cid = await rt.call(rt.engine.create_container, spec, environment, labels, networks)

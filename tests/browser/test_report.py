@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-from pathlib import Path
-
-from tests.browser.conftest import ARTIFACTS, REPO
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import MainJob
 
 
-def test_main_job_report_is_self_contained(browser) -> None:
-    run = subprocess.run(
-        ["bash", "scripts/runbook.sh", "-p", "STACK", "inbt-report", "-p", "WEB_PORT", "18072"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    report = Path(re.search(r"^report:\s+(\S+)$", run.stdout, re.M).group(1))
-    executed = Path(re.search(r"^executed:\s+(\S+)$", run.stdout, re.M).group(1))
-    assert report.exists() and executed.exists()
-    assert "VERDICT: OK" in run.stdout
+def test_main_job_report_is_self_contained(browser, main_job: MainJob) -> None:
+    """The report of the main job (run once, tests/conftest.py) renders offline."""
+    assert main_job.returncode == 0, main_job.stdout[-2000:] + main_job.stderr[-3000:]
+    report = main_job.report
+    assert report is not None and report.exists()
 
     page = browser.new_page()
     outside: list[str] = []

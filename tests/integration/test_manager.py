@@ -12,6 +12,7 @@ from infranb import (
     InfrastructureManager,
     InfrastructureManagerConfig,
     InfrastructureOperation,
+    NotFound,
     ValidationError,
     secret_from_env,
 )
@@ -143,6 +144,9 @@ def test_secrets_reach_the_container_and_nothing_else(
         repr(events),
         json.dumps(op._repr_mimebundle_()),
         repr(op.containers[0]["environment"]["REF"]),
+        repr(op),
+        str(op),
+        str(result),
     ]
     for text in rendered:
         assert "planted-secret-1" not in text and "planted-secret-2" not in text
@@ -159,6 +163,11 @@ def test_secrets_reach_the_container_and_nothing_else(
                     "image": BASE,
                     "name": f"{uid}-db2",
                     "environment": {"REF": secret_from_env("INFRANB_TEST_PGPASS")},
+                    "command": [
+                        "sh",
+                        "-c",
+                        "echo token=$REF; trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done",
+                    ],
                 }
             ],
         )
@@ -168,6 +177,8 @@ def test_secrets_reach_the_container_and_nothing_else(
     assert details_env["REF"] == "planted-secret-1"
     logs = manager.logs(f"{uid}-db2")
     assert list(logs.columns) == ["container", "time", "line"]
+    assert list(logs["line"]) == ["token=••••••"]  # the container printed it; we mask it
+    assert logs["time"].notna().all()
 
 
 def test_missing_secret_reference_is_a_clear_error(manager, engine, stack, uid) -> None:
@@ -216,7 +227,16 @@ def test_inventory_helpers(manager, engine, stack, uid) -> None:
     assert list(out["line"]) == ["one", "two"] and set(out["exit_code"]) == {4}
     stats = manager.stats(stack=stack)
     assert list(stats["name"]) == [f"{uid}-web"] and stats["memory_bytes"].iloc[0] > 0
+    by_name = manager.stats([f"{uid}-web"])
+    assert list(by_name["name"]) == [f"{uid}-web"] and by_name["pids"].iloc[0] >= 1
+    first_start = engine.inspect_container(f"{uid}-web").started_at
     assert manager.restart([f"{uid}-web"]) == [f"{uid}-web"]
+    restarted = engine.inspect_container(f"{uid}-web")
+    assert restarted.state == "running" and restarted.started_at > first_start
+    with pytest.raises(NotFound) as missing:
+        manager.exec(f"{uid}-missing", ["true"])
+    assert f"{uid}-missing" in str(missing.value)
+    assert missing.value.__cause__ is None and missing.value.__suppress_context__  # one error
     assert manager.stop([f"{uid}-web"]) == [f"{uid}-web"]
     assert engine.inspect_container(f"{uid}-web") is None  # auto_remove_containers
 

@@ -96,6 +96,39 @@ def test_health_gated_chain_starts_in_order(manager, engine, stack, uid) -> None
     assert started[f"{uid}-db"] < started[f"{uid}-cache"] < started[f"{uid}-web"]
 
 
+def test_started_condition_does_not_wait_for_health(manager, engine, stack, uid) -> None:
+    """{"db": "started"} (Compose's default) starts the dependent once db has started, while
+    db itself is still becoming healthy; the default would have waited for healthy."""
+    slow_health = {
+        "test": ["CMD", "sh", "-c", "test -f /tmp/ready"],
+        "interval": "300ms",
+        "retries": 30,
+    }
+    result = manager.run(
+        orchestrate(
+            stack,
+            {
+                "image": BASE,
+                "name": f"{uid}-db",
+                "healthcheck": slow_health,
+                "command": [
+                    "sh",
+                    "-c",
+                    "trap 'exit 0' TERM; sleep 3; touch /tmp/ready; "
+                    "while :; do sleep 1 & wait $!; done",
+                ],
+            },
+            {"image": BASE, "name": f"{uid}-app", "depends_on": {f"{uid}-db": "started"}},
+        )
+    )
+    assert result.success, result.error
+    by_name = {c.name: c for c in result.containers}
+    db, app = by_name[f"{uid}-db"], by_name[f"{uid}-app"]
+    assert db.health == "healthy" and db.seconds_to_ready >= 3
+    # app started well before db turned healthy (about 3 s after db started).
+    assert (app.started_at - db.started_at).total_seconds() < 2
+
+
 def test_completed_successfully_dependency(manager, stack, uid) -> None:
     op = orchestrate(
         stack,

@@ -288,3 +288,37 @@ def test_a_network_and_volume_shared_by_two_stacks_go_with_the_last(memory: Memo
     assert last.success, last.error
     assert {r.name for r in last.removed} == {"sb-app", "shared-net", "shared-vol"}
     assert memory.census() == before
+
+
+def test_engine_calls_never_exceed_max_parallel() -> None:
+    """Measured: the most engine calls in flight at once during a 12-container bring-up."""
+    import threading
+    import time
+
+    class Counting(MemoryEngine):
+        def __init__(self) -> None:
+            super().__init__([BASE])
+            self.now = 0
+            self.most = 0
+            self.guard = threading.Lock()
+
+        def create_container(self, *args: Any, **kwargs: Any) -> str:
+            with self.guard:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            time.sleep(0.05)  # long enough for the others to pile up
+            try:
+                return super().create_container(*args, **kwargs)
+            finally:
+                with self.guard:
+                    self.now -= 1
+
+    engine = Counting()
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="wide",
+        containers=[{"image": BASE, "name": f"c{i}"} for i in range(12)],
+    )
+    result = manager(engine, max_parallel=3).run(op)
+    assert result.success, result.error
+    assert engine.most == 3  # bounded, and the bound is reached
