@@ -1,0 +1,36 @@
+"""The live progress line folds events into counts (pure; the widget only shows the text)."""
+
+from __future__ import annotations
+
+from infranb.display.live import ProgressLine, in_notebook
+from infranb.records import ProgressEvent as E
+
+
+def test_a_bring_up_counts_layers_and_ready_containers() -> None:
+    line = ProgressLine("orchestrate_containers")
+    line.update(E("planned", "shop", total=3))
+    line.update(E("pull", "reg/app:1", "pulling"))
+    assert line.text() == "orchestrate_containers: pull reg/app:1 · containers 0/3 ready"
+    for layer in ("aaaaaaaaaaaa", "bbbbbbbbbbbb"):
+        line.update(E("pull", "reg/app:1", f"{layer} Downloading", current=1, total=9))
+    line.update(E("pull", "reg/app:1", "aaaaaaaaaaaa Pull complete"))
+    assert "pull reg/app:1: 1/2 layers" in line.text()
+    line.update(E("pull", "reg/app:1", "pulled in 1.2s"))
+    for name in ("db", "api"):
+        line.update(E("container_created", name))
+        line.update(E("container_ready", name, "healthy after 1.00s"))
+    assert line.text() == "orchestrate_containers: pulled reg/app:1 · containers 2/3 ready"
+
+
+def test_a_failure_and_rollback_show() -> None:
+    line = ProgressLine("orchestrate_containers")
+    line.update(E("container_created", "db"))
+    line.update(E("container_failed", "db", "exited with code 1"))
+    line.update(E("rollback", "shop", "rolling back"))
+    assert line.text() == (
+        "orchestrate_containers: containers 0/1 ready · failed: db · rolling back"
+    )
+
+
+def test_plain_python_is_not_a_notebook() -> None:
+    assert not in_notebook()
