@@ -38,6 +38,9 @@ class InfrastructureManagerConfig:
     #: ("note") print one line and return empty results, for notebooks that must also open
     #: where no engine runs (Binder). Operations always return a failed result instead.
     no_engine: Literal["raise", "note"] = "raise"
+    #: in a notebook, ``await manager.execute(op)`` without ``progress=`` shows one line that
+    #: updates in place (images' layers, containers ready); plain scripts never show it
+    live_progress: bool = True
 
     def validate(self) -> list[str]:
         """Problems with the configuration, each naming its field."""

@@ -221,8 +221,10 @@ class InfrastructureManager:
         """Validate and run ``operation``; never raises for a bad request or a failure.
 
         ``context`` may carry ``correlation_id`` (attribute or key); it goes on the result and
-        on the labels of what the operation creates. ``progress`` receives ``ProgressEvent``s.
-        A cancelled orchestrate rolls back first, then re-raises ``CancelledError``.
+        on the labels of what the operation creates. ``progress`` receives ``ProgressEvent``s;
+        without it, in a notebook, one line updates in place while the operation runs
+        (``config.live_progress``). A cancelled orchestrate rolls back first, then re-raises
+        ``CancelledError``.
         """
         correlation_id = correlation_id_of(context)
         name = str(operation.operation)
@@ -232,17 +234,26 @@ class InfrastructureManager:
             return InfrastructureResult.from_outcome(
                 name, Outcome(), error=error, correlation_id=correlation_id
             )
+        live = None
+        if progress is None and self.config.live_progress and not operation.dry_run:
+            from infranb.display.live import LiveProgress, in_notebook
+
+            live = LiveProgress(name) if in_notebook() else None
         rt = Runtime(
             self.engine,
             self.config,
             self._executor,
             correlation_id=correlation_id,
-            progress=progress,
+            progress=progress or live,
         )
         outcome = Outcome()
         failure: BaseException | None = None
         try:
             await spec.run(command, rt, outcome)
+        except asyncio.CancelledError:
+            if live is not None:
+                live.finish(False)
+            raise
         except InfraError as e:
             failure = e
         except Exception as e:
@@ -261,6 +272,8 @@ class InfrastructureManager:
             correlation_id=correlation_id,
             duration_seconds=round(rt.elapsed(), 3),
         )
+        if live is not None:
+            live.finish(result.success)
         log.info(
             "%s %s in %.2fs%s",
             name,

@@ -205,9 +205,9 @@ class HealthRecord:
 class ProgressEvent:
     """A step of a running operation, for forms and progress bars.
 
-    ``kind`` is one of: pull, push, build, network_created, volume_created, container_created,
-    container_starting, container_started, container_ready, container_failed,
-    container_removed, rollback.
+    ``kind`` is one of: planned (``total`` containers), pull, push, build, network_created,
+    volume_created, container_created, container_starting, container_started,
+    container_ready, container_failed, container_removed, rollback.
     """
 
     kind: str

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Self
 
 import ipywidgets as w
 
+from infranb.display.live import ProgressLine
 from infranb.errors import Problem
 from infranb.manager import InfrastructureManager
 from infranb.models import InfrastructureOperation, InfrastructureResult, ProgressEvent
@@ -115,6 +116,7 @@ class _Form(w.VBox):
         self.manager = manager
         self._template = template or InfrastructureOperation(operation=self.kind)
         self._task = None
+        self._line = ProgressLine(self.kind)
         self._problems = w.HTML()
         self._status = w.HTML()
         self.output = w.Output(layout=w.Layout(max_height="40em", overflow="auto"))
@@ -252,6 +254,7 @@ class _Form(w.VBox):
     async def _execute(self, op: InfrastructureOperation) -> None:
         assert self.manager is not None
         self._status.value = f"running {op.operation}…"
+        self._line = ProgressLine(op.operation)
         try:
             result = await self.manager.execute(op, progress=self._on_progress)
         except asyncio.CancelledError:
@@ -263,14 +266,14 @@ class _Form(w.VBox):
         finally:
             self.refresh()
         self.last_result = result
-        self._status.value = "done" if result.success else "failed"
+        verdict = "done" if result.success else "failed"
+        self._status.value = _escape(f"{verdict} · {self._line.text()}")
         self.output.append_display_data(result)  # its HTML holds the table: shown once
 
     def _on_progress(self, event: ProgressEvent) -> None:
-        if event.kind == "pull" and event.current is not None:
-            return  # per-layer byte counts would flood the output
-        text = f"{event.kind}: {event.resource}" + (f" {event.message}" if event.message else "")
-        self.output.append_stdout(text + "\n")
+        """Fold every event (layer by layer, container by container) into one status line."""
+        self._line.update(event)
+        self._status.value = _escape(self._line.text())
 
     def _consume_secrets(self) -> None:
         """Hook for forms that hold secrets."""

@@ -14,6 +14,7 @@ import pandas as pd
 
 from infranb import labels as L
 from infranb import registry
+from infranb.display.tables import css, table
 from infranb.ops.base import Schema
 from infranb.ops.orchestrate import PLAN_SCHEMA
 from infranb.planning import PlanStep
@@ -214,6 +215,18 @@ def volumes_frame(rows: Sequence[VolumeInfo]) -> pd.DataFrame:
     )
 
 
+class TextFrame(pd.DataFrame):
+    """A DataFrame of text lines (logs, command output) that a notebook shows in full,
+    left-aligned and wrapped, instead of pandas' right-aligned cells cut at 50 characters."""
+
+    @property
+    def _constructor(self) -> type[TextFrame]:
+        return TextFrame
+
+    def _repr_html_(self) -> str:
+        return f'<div class="inb-wrap"><style>{css()}</style>{table(self)}</div>'
+
+
 def logs_frame(name: str, lines: Sequence[str], secrets: Sequence[str] = ()) -> pd.DataFrame:
     """Log lines as printed with ``timestamps=True`` ("<RFC3339> <text>")."""
     redact = Redactor(secrets)
@@ -225,7 +238,7 @@ def logs_frame(name: str, lines: Sequence[str], secrets: Sequence[str] = ()) -> 
         except ValueError:
             when, text = None, line
         rows.append({"container": name, "time": when, "line": redact(text)})
-    return frame(rows, LOGS)
+    return TextFrame(frame(rows, LOGS))
 
 
 def stats_frame(samples: Sequence[StatsSample]) -> pd.DataFrame:
@@ -239,10 +252,17 @@ def exec_frame(
     redact = Redactor(secrets)
     shown = command if isinstance(command, str) else " ".join(command)
     lines = output.splitlines() or [""]
-    return frame(
-        (
-            {"container": name, "command": redact(shown), "exit_code": code, "line": redact(line)}
-            for line in lines
-        ),
-        EXEC,
+    return TextFrame(
+        frame(
+            (
+                {
+                    "container": name,
+                    "command": redact(shown),
+                    "exit_code": code,
+                    "line": redact(line),
+                }
+                for line in lines
+            ),
+            EXEC,
+        )
     )

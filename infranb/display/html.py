@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from functools import cache
-from html import escape
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from infranb import registry
+from infranb.display.tables import css, esc, human_bytes, table
 from infranb.secrets import masked_environment
 
 if TYPE_CHECKING:
@@ -30,15 +28,6 @@ if TYPE_CHECKING:
 _renderings = itertools.count(1)
 
 
-@cache
-def css() -> str:
-    return resources.files("infranb").joinpath("static/infranb.css").read_text()
-
-
-def _e(value: object) -> str:
-    return escape("" if value is None else str(value), quote=True)
-
-
 def _ids() -> Iterator[str]:
     """Section ids unique in this process (ids must differ between two copies on a page)."""
     rendering = next(_renderings)
@@ -50,63 +39,19 @@ def section(id_: str, title: str, body_html: str, *, open_: bool = False) -> str
     checked = " checked" if open_ else ""
     return (
         f'<div class="inb-section"><input type="checkbox" id="{id_}"{checked}>'
-        f'<label for="{id_}">{_e(title)}</label><div class="inb-details">{body_html}</div></div>'
+        f'<label for="{id_}">{esc(title)}</label><div class="inb-details">{body_html}</div></div>'
     )
 
 
 def pre(lines: Sequence[str] | str) -> str:
     text = lines if isinstance(lines, str) else "\n".join(lines)
-    return f"<pre>{_e(text)}</pre>"
-
-
-def table(data: pd.DataFrame, *, status_columns: Sequence[str] = ()) -> str:
-    """An escaped HTML table of a DataFrame; status cells coloured by their value."""
-    good = {"healthy", "running", "unchanged", "created", "started", "pulled", "built", "exited(0)"}
-    bad = {"unhealthy", "exited", "dead", "not_found", "failed", "gone"}
-    head = "".join(f"<th>{_e(c)}</th>" for c in data.columns)
-    rows = []
-    for record in data.itertuples(index=False):
-        cells = []
-        for column, value in zip(data.columns, record, strict=True):
-            text = "" if _missing(value) else _format(value)
-            css_class = ""
-            if column in status_columns:
-                css_class = (
-                    ' class="inb-cell-ok"'
-                    if text in good
-                    else ' class="inb-cell-bad"'
-                    if text in bad
-                    else ""
-                )
-            cells.append(f"<td{css_class}>{_e(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    if not rows:
-        rows.append(f'<tr><td colspan="{len(data.columns)}" class="inb-muted">(none)</td></tr>')
-    body = "".join(rows)
-    return f'<table class="inb-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _missing(value: Any) -> bool:
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _format(value: Any) -> str:
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat(timespec="seconds"))
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
+    return f"<pre>{esc(text)}</pre>"
 
 
 def wrap(text: str, body: str) -> dict[str, str]:
     html = (
         f"<style>{css()}</style>"
-        f'<pre class="inb-text-fallback">{_e(text)}</pre>'
+        f'<pre class="inb-text-fallback">{esc(text)}</pre>'
         f'<div class="inb-wrap" hidden>{body}</div>'
     )
     return {"text/plain": text, "text/html": html}
@@ -159,18 +104,20 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
     else:
         badge = '<span class="inb-badge inb-bad">FAILED</span>'
     parts = [
-        f'<div class="inb-header">{badge}<span class="inb-title">{_e(result.operation)}</span>'
-        + (f'<span class="inb-muted">stack {_e(result.stack)}</span>' if result.stack else "")
+        f'<div class="inb-header">{badge}<span class="inb-title">{esc(result.operation)}</span>'
+        + (f'<span class="inb-muted">stack {esc(result.stack)}</span>' if result.stack else "")
         + f'<span class="inb-muted">{result.duration_seconds:.2f} s</span></div>'
     ]
     if result.error:
-        parts.append(f'<div class="inb-error">{_e(result.error)}</div>')
-    parts += [f'<div class="inb-warning">{_e(w)}</div>' for w in result.warnings]
+        parts.append(f'<div class="inb-error">{esc(result.error)}</div>')
+    parts += [f'<div class="inb-warning">{esc(w)}</div>' for w in result.warnings]
     parts.append(table(data, status_columns=("action", "state", "health", "status")))
     if result.cleanup_summary:
         s = result.cleanup_summary
         verb = "would reclaim" if s.get("dry_run") else "reclaimed"
-        parts.append(f'<div class="inb-muted">{verb} {_e(_bytes(s["bytes_reclaimed"]))}</div>')
+        parts.append(
+            f'<div class="inb-muted">{verb} {esc(human_bytes(s["bytes_reclaimed"]))}</div>'
+        )
     if (
         result.operation == "orchestrate_containers"
         and result.plan
@@ -198,15 +145,6 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
     return wrap(text, "".join(parts))
 
 
-def _bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} B"
-
-
 # ---------------------------------------------------------------- plan
 
 
@@ -229,8 +167,8 @@ def plan_bundle(steps: Sequence[PlanStep]) -> dict[str, str]:
     )
     body = (
         f'<div class="inb-header"><span class="inb-badge inb-plan">PLAN</span>'
-        f'<span class="inb-title">{_e(summary)}</span></div>'
-        + "".join(f'<div class="inb-warning">{_e(w)}</div>' for w in warnings)
+        f'<span class="inb-title">{esc(summary)}</span></div>'
+        + "".join(f'<div class="inb-warning">{esc(w)}</div>' for w in warnings)
         + table(data, status_columns=("action",))
     )
     return wrap(text.rstrip(), body)
@@ -250,17 +188,17 @@ def operation_bundle(
 
     markers = config.secret_markers if config is not None else None
     lines = [f"InfrastructureOperation {op.operation}"]
-    body = [f'<div class="inb-header"><span class="inb-title">{_e(op.operation)}</span>']
+    body = [f'<div class="inb-header"><span class="inb-title">{esc(op.operation)}</span>']
     if op.stack:
         lines[0] += f" [{op.stack}]"
-        body.append(f'<span class="inb-muted">stack {_e(op.stack)}</span>')
+        body.append(f'<span class="inb-muted">stack {esc(op.stack)}</span>')
     if op.dry_run:
         body.append('<span class="inb-badge inb-plan">DRY RUN</span>')
     body.append("</div>")
     problems = op.validate(config)
     if problems:
         lines += [f"problem: {p}" for p in problems]
-        body += [f'<div class="inb-error">{_e(p)}</div>' for p in problems]
+        body += [f'<div class="inb-error">{esc(p)}</div>' for p in problems]
     if op.operation == "orchestrate_containers" and isinstance(op.containers, list | tuple):
         specs, _ = parse_containers(op.containers)
         try:
@@ -294,7 +232,7 @@ def operation_bundle(
             '<table class="inb-table"><thead><tr>'
             + "".join(f"<th>{h}</th>" for h in head)
             + "</tr></thead><tbody>"
-            + "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in rows)
+            + "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>" for row in rows)
             + "</tbody></table>"
         )
     elif op.operation in registry.OPERATIONS:
@@ -303,7 +241,7 @@ def operation_bundle(
             lines.append(f"  {key}: {value}")
         body.append(
             '<table class="inb-table"><tbody>'
-            + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in fields.items())
+            + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in fields.items())
             + "</tbody></table>"
         )
     return wrap("\n".join(lines), "".join(body))
@@ -319,7 +257,7 @@ def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
     host = manager.engine.host
     if error:
         text = f"InfrastructureManager at {host}: {error}"
-        return wrap(text, f'<div class="inb-error">{_e(text)}</div>')
+        return wrap(text, f'<div class="inb-error">{esc(text)}</div>')
     if info is None:
         rows: tuple[tuple[str, str], ...] = (
             ("host", host),
@@ -342,7 +280,7 @@ def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
     body = (
         '<div class="inb-header"><span class="inb-title">InfrastructureManager</span></div>'
         '<table class="inb-table"><tbody>'
-        + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+        + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
         + "</tbody></table>"
     )
     return wrap(text, body)

@@ -426,6 +426,7 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     if command.dry_run:
         return
 
+    rt.emit("planned", command.stack, current=0, total=len(desired.specs))
     journal = Journal()
     watcher = await EventWatcher.follow(rt, command.stack)
     bring_up = BringUp(rt, command, desired, plan, existing, journal, watcher, outcome)

@@ -218,3 +218,24 @@ def test_the_manager_repr_never_calls_the_engine() -> None:
     assert engine.calls == ["info"]
     assert "memory" in manager._repr_mimebundle_()["text/plain"]
     assert engine.calls == ["info"]
+
+
+def test_bytes_read_as_units_in_html_and_stay_numbers_in_frames() -> None:
+    result = InfrastructureResult(
+        True,
+        "cleanup_resources",
+        removed=[RemovedResource("volume", "v", "v", 3 * 1024 * 1024, "st")],
+    )
+    html = result._repr_mimebundle_()["text/html"]
+    assert '<td title="3145728 bytes">3.0 MiB</td>' in html
+    assert result.to_frame()["bytes_reclaimed"].iloc[0] == 3 * 1024 * 1024
+
+
+def test_log_lines_show_in_full_and_left_aligned() -> None:
+    long_line = "x" * 120 + " <end>"
+    logs = frames.logs_frame("web", [f"2026-01-01T00:00:00.000000000Z {long_line}"])
+    html = logs._repr_html_()
+    assert "x" * 120 + " &lt;end&gt;" in html  # not cut at 50 characters, escaped
+    assert 'class="inb-table"' in html  # our table: text-align left, wrapped
+    assert list(logs.columns) == ["container", "time", "line"]
+    assert isinstance(logs.head(1), frames.TextFrame)

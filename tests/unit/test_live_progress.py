@@ -34,3 +34,32 @@ def test_a_failure_and_rollback_show() -> None:
 
 def test_plain_python_is_not_a_notebook() -> None:
     assert not in_notebook()
+
+
+def test_a_notebook_cell_shows_one_live_line_and_a_form_aggregates(tmp_path) -> None:
+    """In a real kernel: ``await manager.execute(op)`` shows one widget line whose final
+    state sums up the run (saved with the notebook); a plain script shows nothing."""
+    import json
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from infranb import InfrastructureManager, InfrastructureOperation\n"
+            "from infranb.memory import MemoryEngine\n"
+            "manager = InfrastructureManager(engine=MemoryEngine(['img:1']))\n"
+            "op = InfrastructureOperation(operation='orchestrate_containers', stack='live',\n"
+            "    containers=[{'image': 'img:1', 'name': 'a'}, {'image': 'img:1', 'name': 'b'}])\n"
+            "result = await manager.execute(op)\n"
+            "print(result.success)"
+        )
+    ]
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data", "stream"]
+    assert "application/vnd.jupyter.widget-view+json" in outputs[0].data
+    assert outputs[1].text == "True\n"
+    state = json.dumps(nb.metadata["widgets"])
+    assert "✓ orchestrate_containers: containers 2/2 ready" in state
