@@ -51,7 +51,8 @@ def test_a_notebook_cell_shows_one_live_line() -> None:
             "from infranb.memory import MemoryEngine\n"
             "manager = InfrastructureManager(engine=MemoryEngine(['img:1']))\n"
             "op = InfrastructureOperation(operation='orchestrate_containers', stack='live',\n"
-            "    containers=[{'image': 'img:1', 'name': 'web'}, {'image': 'img:1', 'name': 'db'}])\n"
+            "    containers=[{'image': 'img:1', 'name': 'web'},\n"
+            "                {'image': 'img:1', 'name': 'db'}])\n"
             "result = await manager.execute(op)\n"
             "print(result.success)"
         )
