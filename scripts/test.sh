@@ -9,8 +9,8 @@ bash scripts/setup.sh --browser
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff, mypy"
-ruff check infranb tests bench
-ruff format --check infranb tests bench
+ruff check infranb tests bench notebooks/conftest.py
+ruff format --check infranb tests bench notebooks/conftest.py
 mypy
 
 echo "== pytest (unit, integration, notebooks, browser)"

@@ -11,6 +11,7 @@ import pytest
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
 from infranb.engine import DockerEngine
 from infranb.errors import InfraError
+from infranb.manager import down_operation
 from tests.conftest import Census, raw_api
 
 BASE = "infranb-demo/base:1"
@@ -92,15 +93,8 @@ def demo_images(engine: DockerEngine) -> None:
 def teardown(
     stack: str, *, volumes: bool = False, dry_run: bool = False
 ) -> InfrastructureOperation:
-    """The teardown of ``stack``: cleanup with force, scoped to that stack."""
-    return InfrastructureOperation(
-        operation="cleanup_resources",
-        cleanup_stopped_containers=True,
-        force_remove=True,
-        cleanup_volumes=volumes,
-        stack=stack,
-        dry_run=dry_run,
-    )
+    """The teardown of ``stack``: the request ``manager.down`` runs."""
+    return down_operation(stack, volumes=volumes, dry_run=dry_run)
 
 
 def foreign_container(engine: DockerEngine, tracker: Tracker, name: str, **kwargs: object) -> str:

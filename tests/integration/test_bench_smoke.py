@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("demo_images")
 def test_bench_quick_runs(engine) -> None:
     bench = Path(__file__).parents[2] / "bench" / "bench.py"
     run = subprocess.run(
-        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=600
+        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=280
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     for heading in (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
-from infranb import InfrastructureManager, InfrastructureOperation
+from infranb import InfraError, InfrastructureManager, InfrastructureOperation
 from tests.conftest import raw_api
 from tests.integration.conftest import BASE, WEB, Census, fast_config, foreign_container
 
@@ -211,3 +213,37 @@ def test_census_unchanged_by_health_and_dry_runs(manager, engine, uid) -> None:
         )
     )
     assert Census.take(engine) == before
+
+
+def test_a_dangling_managed_image_is_offered_for_cleanup(manager, engine, tmp_path, uid) -> None:
+    """Rebuilding a tag leaves the old image dangling; cleanup's managed scope offers it.
+    A dry run, so that this test never prunes dangling images it did not make."""
+    tag = f"infranb-test/{uid}:1"
+    ids = []
+    try:
+        for content in ("one", "two"):
+            (tmp_path / "Dockerfile").write_text(
+                f"FROM {BASE}\nRUN echo {content}-{uid} > /tmp/marker\n"
+            )
+            built = manager.run(
+                InfrastructureOperation(
+                    operation="manage_images",
+                    image_params={"action": "build", "path": str(tmp_path), "tag": tag},
+                )
+            )
+            assert built.success, built.error
+            ids.append(built.images[0].image_id)
+        old, new = ids
+        assert old != new and engine.image_id(tag) == new
+        plan = manager.run(
+            InfrastructureOperation(
+                operation="cleanup_resources", cleanup_unused_images=True, dry_run=True
+            )
+        )
+        offered = {r.id for r in plan.removed if r.kind == "image"}
+        assert old in offered  # dangling and built by infranb
+        assert engine.image_id(old) is not None  # a dry run
+    finally:
+        for image in reversed(ids):
+            with contextlib.suppress(InfraError):
+                engine.remove_image(image, force=True)

@@ -194,6 +194,7 @@ def test_unhealthy_container_fails_and_rolls_back(engine, stack, uid) -> None:
 
 
 def test_start_timeout(engine, stack, uid) -> None:
+    before = Census.take(engine)
     with InfrastructureManager(config=fast_config(container_start_timeout=1.0)) as manager:
         result = manager.run(
             orchestrate(
@@ -210,7 +211,11 @@ def test_start_timeout(engine, stack, uid) -> None:
             )
         )
     assert not result.success
-    assert "container_start_timeout=1s" in result.error
+    assert result.error.startswith(
+        f"container {uid}-slow was not healthy within container_start_timeout=1s"
+    )  # names the container and the limit
+    assert "rolled back: removed 1 container(s)" in result.error
+    assert Census.take(engine) == before
 
 
 def test_cleanup_on_failure_off_keeps_containers_for_debugging(engine, stack, uid) -> None:
@@ -348,14 +353,50 @@ def test_cancellation_rolls_back_then_reraises(engine, stack, uid) -> None:
                     )
                 )
             )
-            for _ in range(200):
+            # Cancel once "never" runs and the bring-up waits for it to turn healthy.
+            for _ in range(400):
                 await asyncio.sleep(0.05)
-                if engine.list_containers(names=[f"{uid}-never"]):
+                never = engine.inspect_container(f"{uid}-never")
+                if never is not None and never.state == "running":
                     break
-            await asyncio.sleep(0.3)
+            first = engine.inspect_container(f"{uid}-first")
+            assert never is not None and never.state == "running" and never.health == "starting"
+            assert first is not None and first.state == "running"
+            assert not task.done()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
 
     asyncio.run(scenario())
     assert Census.take(engine) == before
+
+
+def test_early_timeouts_leave_nothing(engine, stack, uid) -> None:
+    """``asyncio.wait_for(execute(op), t)`` cut at several early moments (while networks,
+    volumes and containers are being created): each time, nothing of the run is left."""
+    before = Census.take(engine)
+
+    async def cut_after(seconds: float) -> None:
+        with InfrastructureManager(config=fast_config()) as manager:
+            op = orchestrate(
+                stack,
+                *(
+                    {
+                        "image": BASE,
+                        "name": f"{uid}-{i}",
+                        "networks": [f"{uid}-net"],
+                        "volumes": {f"{uid}-vol{i}": "/data"},
+                    }
+                    for i in range(3)
+                ),
+            )
+            try:
+                await asyncio.wait_for(manager.execute(op), seconds)
+            except TimeoutError:
+                pass
+            else:  # finished in time: take it down so the next cut starts from nothing
+                assert manager.down(stack, volumes=True).success
+
+    for seconds in (0.02, 0.08, 0.2, 0.5):
+        asyncio.run(cut_after(seconds))
+        assert Census.take(engine) == before, f"cut after {seconds} s left something"

@@ -45,7 +45,10 @@ def test_orchestrate_form_plans_runs_and_keeps_secrets_out(manager, engine, stac
         assert result.containers_started == [f"{uid}-db", f"{uid}-web"]
         outputs = form.output.outputs
         assert any("text/html" in o.get("data", {}) for o in outputs)
-        assert any("container_started" in o.get("text", "") for o in outputs)
+        # The progress of every step folded into the status line; the result shown once.
+        assert form._status.value == "done · orchestrate_containers: containers 2/2 ready"
+        shown = [o for o in outputs if o["data"]["text/plain"].startswith("OK orchestrate")]
+        assert len(shown) == 1  # once (no second copy as a bare frame)
         assert engine.inspect_container(f"{uid}-db").environment["DB_PASSWORD"] == ("form-secret-9")
         assert "form-secret-9" not in all_widget_state()
         assert "form-secret-9" not in str(outputs)
@@ -99,7 +102,10 @@ def test_failed_run_is_shown_in_the_form(manager, stack, uid) -> None:
         form.run_button.click()
         await form._task
         assert not form.last_result.success
-        assert form._status.value == "failed"
+        assert form._status.value == (
+            f"failed · orchestrate_containers: containers 0/1 ready · failed: {uid}-bad · "
+            "rolling back"
+        )
         html = str(form.output.outputs)
         assert "exited with code 2" in html
 
@@ -109,3 +115,33 @@ def test_failed_run_is_shown_in_the_form(manager, stack, uid) -> None:
 def test_operation_form_has_four_tabs(manager) -> None:
     tab = operation_form(manager)
     assert [tab.get_title(i) for i in range(4)] == ["Orchestrate", "Images", "Cleanup", "Health"]
+
+
+def test_image_form_tags_and_removes_an_image(manager, engine, tracker, uid) -> None:
+    from infranb.widgets import ImageForm
+
+    target = f"infranb-test/{uid}:1"
+    tracker.images.append(target)
+
+    async def scenario() -> None:
+        form = ImageForm(manager)
+        form.action.value = "tag"
+        form.image.value, form.tag.value = BASE, target
+        assert not form.run_button.disabled, form._problems.value
+        form.run_button.click()
+        await form._task
+        assert form.last_result.success, form.last_result.error
+        assert engine.image_id(target) == engine.image_id(BASE)
+
+        form.action.value = "remove"
+        form.image.value = target
+        form.start(dry_run=True)
+        await form._task
+        assert form.last_result.dry_run and engine.image_id(target) is not None
+        form.run_button.click()
+        await form._task
+        assert form.last_result.images_removed == [target]
+        assert engine.image_id(target) is None
+        assert engine.image_id(BASE) is not None  # only the reference went
+
+    asyncio.run(scenario())
