@@ -26,7 +26,7 @@ from infranb.models import (
 from infranb.ops.base import Outcome
 from infranb.protocol import Engine
 from infranb.records import ContainerDetails, EngineInfo
-from infranb.runtime import ProgressCallback, Runtime, correlation_id_of
+from infranb.runtime import ProgressCallback, Runtime, correlation_id_of, in_notebook
 from infranb.secrets import secret_values
 
 if TYPE_CHECKING:
@@ -235,10 +235,11 @@ class InfrastructureManager:
                 name, Outcome(), error=error, correlation_id=correlation_id
             )
         live = None
-        if progress is None and self.config.live_progress and not operation.dry_run:
-            from infranb.display.live import LiveProgress, in_notebook
+        wants_live = progress is None and self.config.live_progress and not operation.dry_run
+        if wants_live and in_notebook():  # checked first: scripts never import the display
+            from infranb.display.live import LiveProgress
 
-            live = LiveProgress(name) if in_notebook() else None
+            live = LiveProgress(name)
         rt = Runtime(
             self.engine,
             self.config,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -35,6 +37,15 @@ LABEL_RUN = L.RUN
 LABEL_CORRELATION = L.CORRELATION
 
 ProgressCallback = Callable[[ProgressEvent], Any]
+
+
+def in_notebook() -> bool:
+    """Running in a Jupyter kernel, on its main thread (where cell output belongs)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or threading.current_thread() is not threading.main_thread():
+        return False
+    shell: Any = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def correlation_id_of(context: object) -> str | None:

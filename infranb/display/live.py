@@ -11,13 +11,12 @@ notebook; plain scripts get nothing unless they pass ``progress=``.
 from __future__ import annotations
 
 import html
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from infranb.records import ProgressEvent
+from infranb.runtime import in_notebook
 
 DONE_LAYER = ("Pull complete", "Already exists", "Pushed", "Layer already exists")
 
@@ -126,10 +125,4 @@ class LiveProgress:
             self.widget.value = self._html(f"{mark} {self.line.text()}")
 
 
-def in_notebook() -> bool:
-    """Running in a Jupyter kernel, on its main thread (where cell output belongs)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None or threading.current_thread() is not threading.main_thread():
-        return False
-    shell: Any = ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+__all__ = ["LiveProgress", "ProgressLine", "in_notebook"]
