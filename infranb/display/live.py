@@ -1,7 +1,7 @@
 """Live progress of a running operation: one line that updates in place in a notebook.
 
 ``ProgressLine`` is pure: it folds ``ProgressEvent``s into counts (layers of each image pulled
-or pushed, containers created / started / ready of the total) and renders one line.
+or pushed, containers created and ready of the total) and renders one line.
 ``LiveProgress`` shows that line as a widget (widget views are left out of saved-output
 comparisons, and a report keeps the final state) and refreshes it at most every
 ``interval`` seconds. The manager uses it by default for ``await manager.execute(op)`` in a
@@ -36,7 +36,6 @@ class ProgressLine:
     total: int | None = None  # containers the plan brings up, once known
     transfers: dict[tuple[str, str], _Transfer] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
-    started: set[str] = field(default_factory=set)
     ready: set[str] = field(default_factory=set)
     failed: list[str] = field(default_factory=list)
     last: str = ""
@@ -57,8 +56,6 @@ class ProgressLine:
                     transfer.done.add(layer)
         elif kind == "container_created":
             self.created.add(name)
-        elif kind == "container_started":
-            self.started.add(name)
         elif kind == "container_ready":
             self.ready.add(name)
         elif kind == "container_failed":
