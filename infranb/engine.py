@@ -238,11 +238,19 @@ class DockerEngine:
             cap_add=list(spec.cap_add) or None,
             cap_drop=list(spec.cap_drop) or None,
             privileged=spec.privileged,
+            tmpfs=dict(spec.tmpfs) or None,
         )
-        aliases = [spec.name] if first not in L.BUILTIN_NETWORKS else None
+
+        def aliases(net: str) -> list[str] | None:
+            if net in L.BUILTIN_NETWORKS:
+                return None
+            return list(dict.fromkeys([spec.name, *spec.aliases.get(net, ())]))
+
         networking = api.create_networking_config(
-            {first: api.create_endpoint_config(aliases=aliases)}
+            {first: api.create_endpoint_config(aliases=aliases(first))}
         )
+        exposed = [(p.container_port, p.protocol) for p in spec.ports]
+        exposed += [(int(k.partition("/")[0]), k.partition("/")[2]) for k in spec.expose]
         healthcheck = None
         if spec.healthcheck is not None:
             hc = spec.healthcheck
@@ -260,7 +268,7 @@ class DockerEngine:
                 command=_as_list(spec.command),
                 entrypoint=_as_list(spec.entrypoint),
                 environment=dict(environment),
-                ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
+                ports=list(dict.fromkeys(exposed)) or None,
                 labels=dict(labels),
                 name=container_name,
                 host_config=host_config,
@@ -269,11 +277,17 @@ class DockerEngine:
                 user=spec.user,
                 working_dir=spec.working_dir,
                 hostname=spec.hostname,
+                stop_signal=spec.stop_signal,
+                stop_timeout=(
+                    None
+                    if spec.stop_grace_period is None
+                    else max(1, round(spec.stop_grace_period))
+                ),
                 use_config_proxy=False,
             )
             # The API version here accepts one network at create; join the rest now.
             for net in others:
-                api.connect_container_to_network(created["Id"], net, aliases=[spec.name])
+                api.connect_container_to_network(created["Id"], net, aliases=aliases(net))
         return str(created["Id"])
 
     def start_container(self, ref: str) -> None:
@@ -498,10 +512,17 @@ class DockerEngine:
             data = self._api.inspect_network(ref)
         return [c.get("Name", cid) for cid, c in (data.get("Containers") or {}).items()]
 
-    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+    def create_network(
+        self,
+        name: str,
+        labels: Mapping[str, str],
+        *,
+        driver: str = "bridge",
+        internal: bool = False,
+    ) -> str:
         with self._errors(f"creating network {name}", name):
             created = self._api.create_network(
-                name, driver="bridge", labels=dict(labels), check_duplicate=True
+                name, driver=driver, labels=dict(labels), internal=internal, check_duplicate=True
             )
         return str(created["Id"])
 

@@ -588,7 +588,14 @@ class MemoryEngine:
                 if name in c.networks and c.state == "running"
             ]
 
-    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+    def create_network(
+        self,
+        name: str,
+        labels: Mapping[str, str],
+        *,
+        driver: str = "bridge",
+        internal: bool = False,
+    ) -> str:
         self._called("create_network")
         with self._lock:
             if name in self.networks:
@@ -596,7 +603,7 @@ class MemoryEngine:
                     f"creating network {name}: network with name {name} already exists",
                     resource=name,
                 )
-            network = NetworkInfo(_new_id("net"), name, "bridge", dict(labels))
+            network = NetworkInfo(_new_id("net"), name, driver, dict(labels))
             self.networks[name] = network
             return network.id
 

@@ -62,7 +62,10 @@ class InfrastructureOperation:
     infranb-managed stack), ``dry_run`` (plan only, touch nothing), ``cleanup_volumes``,
     ``scope`` (``"managed"``: only what infranb labelled; ``"all"``: the whole host),
     ``remove_orphans`` (orchestrate removes stack containers the request no longer names),
-    ``allow_sensitive_mounts`` (per-request opt-in for sensitive bind mounts/privileged).
+    ``allow_sensitive_mounts`` (per-request opt-in for sensitive bind mounts/privileged),
+    ``networks`` / ``volumes`` (orchestrate: how the networks and named volumes the containers
+    use are made, by name: ``{"driver", "labels", "internal", "external"}``; ``external``
+    ones must exist and are never created or removed).
     """
 
     operation: str
@@ -78,6 +81,8 @@ class InfrastructureOperation:
     scope: Literal["managed", "all"] = "managed"
     remove_orphans: bool = False
     allow_sensitive_mounts: bool = False
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def validate(self, config: InfrastructureManagerConfig | None = None) -> list[Problem]:
         """Every problem with this request, each naming its field (``Problem.path``); empty

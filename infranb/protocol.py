@@ -144,7 +144,14 @@ class Engine(Protocol):
 
     def network_containers(self, ref: str) -> list[str]: ...
 
-    def create_network(self, name: str, labels: Mapping[str, str]) -> str: ...
+    def create_network(
+        self,
+        name: str,
+        labels: Mapping[str, str],
+        *,
+        driver: str = "bridge",
+        internal: bool = False,
+    ) -> str: ...
 
     def disconnect(self, network: str, container: str) -> None: ...
 

@@ -56,6 +56,10 @@ CONTAINER_KEYS = (
     "cap_add",
     "cap_drop",
     "privileged",
+    "tmpfs",
+    "expose",
+    "stop_signal",
+    "stop_grace_period",
 )
 HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period", "disable")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
@@ -128,6 +132,8 @@ class ContainerSpec:
     ports: tuple[PortBinding, ...] = ()
     volumes: tuple[Mount, ...] = ()
     networks: tuple[str, ...] = ()
+    #: extra DNS names per network, besides the container's name
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     depends_on: Mapping[str, Condition] = field(default_factory=dict)
     healthcheck: Healthcheck | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -142,6 +148,12 @@ class ContainerSpec:
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     privileged: bool = False
+    #: container path -> mount options ("size=64m"), a memory-backed filesystem
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+    #: ports the container listens on for other containers, published nowhere
+    expose: tuple[str, ...] = ()
+    stop_signal: str | None = None
+    stop_grace_period: float | None = None
 
     def sensitive_mounts(self) -> list[Mount]:
         """Bind mounts of host paths that give a container power over the host."""
@@ -178,6 +190,15 @@ class ContainerSpec:
             "cap_drop": sorted(self.cap_drop),
             "privileged": self.privileged,
         }
+        # Fields added after 0.1 count only when set, so older containers are not recreated.
+        added: dict[str, Any] = {
+            "aliases": sorted((k, sorted(v)) for k, v in self.aliases.items()),
+            "tmpfs": sorted(self.tmpfs.items()),
+            "expose": sorted(self.expose),
+            "stop_signal": self.stop_signal,
+            "stop_grace_period": self.stop_grace_period,
+        }
+        values.update({key: value for key, value in added.items() if value})
         prints = {key: _digest(value) for key, value in values.items()}
         # One entry per variable, so a plan can name the variable that changed.
         for key in sorted(resolved_env):
@@ -278,6 +299,8 @@ def _host_side(value: object, where: str) -> tuple[str, int | None]:
         return str(value[0]), _port_number(value[1], where, "host")
     text = str(value)
     ip, sep, port = text.rpartition(":")
+    if sep and not port:  # "127.0.0.1:" as in "127.0.0.1::80": that address, any port
+        return ip, None
     return (ip if sep else ""), _port_number(port, where, "host")
 
 
@@ -476,6 +499,56 @@ def parse_depends_on(value: object, where: str) -> dict[str, Condition]:
     raise SpecProblem(where, 'use a list of names or a dict like {"db": "healthy"}')
 
 
+def parse_networks(value: object, where: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """Networks as ``["front", "back"]`` or ``{"front": {"aliases": ["www"]}, "back": None}``."""
+    aliases: dict[str, tuple[str, ...]] = {}
+    if isinstance(value, Mapping):
+        names = [str(k) for k in value]
+        for net, options in value.items():
+            if options is None:
+                continue
+            if not isinstance(options, Mapping):
+                raise SpecProblem(f"{where}.{net}", 'use None or {"aliases": [...]}')
+            _reject_unknown(options, ("aliases",), f"{where}.{net}")
+            if options.get("aliases"):
+                found = _string_list(options["aliases"], f"{where}.{net}.aliases")
+                aliases[str(net)] = tuple(dict.fromkeys(found))
+    else:
+        names = list(_string_list(value, where))
+    for net in names:
+        check_name(net, where, "network name")
+    return tuple(dict.fromkeys(names)), aliases
+
+
+def parse_tmpfs(value: object, where: str) -> dict[str, str]:
+    """tmpfs mounts as ``["/run", "/tmp:size=64m"]`` or ``{"/tmp": "size=64m"}``."""
+    if isinstance(value, Mapping):
+        mounts = {str(k): "" if v is None else str(v) for k, v in value.items()}
+    else:
+        mounts = dict(item.partition(":")[::2] for item in _string_list(value, where))
+    for target in mounts:
+        if not target.startswith("/"):
+            raise SpecProblem(where, f"tmpfs target {target!r} must be an absolute path")
+    return mounts
+
+
+def parse_expose(value: object, where: str) -> tuple[str, ...]:
+    """Exposed ports as ``["3000", "53/udp"]`` (numbers allowed)."""
+    if not isinstance(value, list | tuple):
+        raise SpecProblem(where, 'use a list like ["3000", "53/udp"]')
+    keys = []
+    for item in value:
+        port, protocol = _container_port(str(item), where)
+        keys.append(f"{port}/{protocol}")
+    return tuple(dict.fromkeys(keys))
+
+
+def _signal(value: object, where: str) -> str:
+    if isinstance(value, str) and re.fullmatch(r"(SIG)?[A-Z0-9+-]+|\d+", value):
+        return value
+    raise SpecProblem(where, f"{value!r} is not a signal; use a name like 'SIGTERM'")
+
+
 def _reject_unknown(value: Mapping[Any, Any], known: Sequence[str], where: str) -> None:
     for key in value:
         if key not in known:
@@ -546,9 +619,7 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         isinstance(cpus, bool) or not isinstance(cpus, int | float) or cpus <= 0
     ):
         raise SpecProblem(f"{where}.cpus", f"{cpus!r} must be a positive number of CPUs")
-    networks = get("networks", _string_list) or ()
-    for net in networks:
-        check_name(net, f"{where}.networks", "network name")
+    networks, aliases = get("networks", parse_networks) or ((), {})
     for key in ("init", "privileged"):
         if raw.get(key) is not None and not isinstance(raw[key], bool):
             raise SpecProblem(f"{where}.{key}", "use True or False")
@@ -563,7 +634,8 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         environment=get("environment", parse_environment) or {},
         ports=get("ports", parse_ports) or (),
         volumes=get("volumes", parse_volumes) or (),
-        networks=tuple(dict.fromkeys(networks)),
+        networks=networks,
+        aliases=aliases,
         depends_on=get("depends_on", parse_depends_on) or {},
         healthcheck=get("healthcheck", parse_healthcheck),
         labels=labels,
@@ -578,6 +650,10 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         cap_add=get("cap_add", _string_list) or (),
         cap_drop=get("cap_drop", _string_list) or (),
         privileged=bool(raw.get("privileged", False)),
+        tmpfs=get("tmpfs", parse_tmpfs) or {},
+        expose=get("expose", parse_expose) or (),
+        stop_signal=get("stop_signal", _signal),
+        stop_grace_period=get("stop_grace_period", parse_duration),
     )
 
 
@@ -653,3 +729,73 @@ def spec_problem(index: int, name: str, key: str, message: str) -> Problem:
     return Problem(
         f"containers[{index}].{key}", message, shown_as=f"containers[{index}] ({name}).{key}"
     )
+
+
+# ---------------------------------------------------------------- networks and volumes
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """How a network the containers join is made (or that it must already exist)."""
+
+    name: str
+    driver: str = "bridge"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    internal: bool = False
+    #: made outside this stack: used, never created or removed
+    external: bool = False
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """How a named volume the containers mount is made (or that it must already exist)."""
+
+    name: str
+    driver: str | None = None  # None: config.volume_driver
+    labels: Mapping[str, str] = field(default_factory=dict)
+    external: bool = False
+
+
+NETWORK_KEYS = ("driver", "labels", "internal", "external")
+VOLUME_KEYS = ("driver", "labels", "external")
+
+
+def parse_resources(
+    raw: object, what: Literal["networks", "volumes"]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """``{"shop-net": {"driver": "bridge", "labels": {...}, "external": False}}`` per network
+    (or volume) into ``NetworkSpec``/``VolumeSpec`` records, with the problems found."""
+    if not raw:
+        return {}, []
+    if not isinstance(raw, Mapping):
+        return {}, [Problem(what, f'use a dict like {{"name": {{"labels": {{...}}}}}} for {what}')]
+    records: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name, options in raw.items():
+        where = f"{what}.{name}"
+        try:
+            check_name(name, where, what[:-1] + " name")
+            options = options or {}
+            if not isinstance(options, Mapping):
+                raise SpecProblem(where, "use a dict of options (or None)")
+            _reject_unknown(options, NETWORK_KEYS if what == "networks" else VOLUME_KEYS, where)
+            labels = _string_map(options.get("labels") or {}, f"{where}.labels")
+            for key in ("internal", "external"):
+                if not isinstance(options.get(key, False), bool):
+                    raise SpecProblem(f"{where}.{key}", "use True or False")
+            driver = options.get("driver")
+            if driver is not None and not isinstance(driver, str):
+                raise SpecProblem(f"{where}.driver", "use a driver name such as 'bridge'")
+            if what == "networks":
+                records[name] = NetworkSpec(
+                    name,
+                    driver or "bridge",
+                    labels,
+                    options.get("internal", False),
+                    options.get("external", False),
+                )
+            else:
+                records[name] = VolumeSpec(name, driver, labels, options.get("external", False))
+        except SpecProblem as e:
+            problems.append(e.problem)
+    return records, problems

@@ -31,6 +31,7 @@ from infranb.errors import (
     CycleError,
     EngineUnavailable,
     InfraError,
+    NotFound,
     Problem,
     ValidationError,
     append_note,
@@ -65,9 +66,12 @@ from infranb.records import (
 from infranb.secrets import SecretRef, is_secret_key
 from infranb.specs import (
     ContainerSpec,
+    NetworkSpec,
+    VolumeSpec,
     decode_fingerprints,
     encode_fingerprints,
     parse_containers,
+    parse_resources,
     spec_hash,
     spec_problem,
 )
@@ -89,6 +93,8 @@ class Orchestrate:
     specs: tuple[ContainerSpec, ...]
     dry_run: bool = False
     remove_orphans: bool = False
+    networks: Mapping[str, NetworkSpec] = field(default_factory=dict)
+    volumes: Mapping[str, VolumeSpec] = field(default_factory=dict)
 
     def must_complete(self, name: str) -> bool:
         """A dependent waits for this container to exit 0 (a one-shot job)."""
@@ -114,10 +120,13 @@ def parse(
             problems += e.problems
     if not (config.allow_sensitive_mounts or op.allow_sensitive_mounts):
         problems += _sensitive_problems(specs)
+    networks, network_problems = parse_resources(op.networks, "networks")
+    volumes, volume_problems = parse_resources(op.volumes, "volumes")
+    problems += network_problems + volume_problems
     if problems:
         return None, problems
     stack = op.stack or config.default_stack
-    return Orchestrate(stack, tuple(specs), op.dry_run, op.remove_orphans), []
+    return Orchestrate(stack, tuple(specs), op.dry_run, op.remove_orphans, networks, volumes), []
 
 
 def _sensitive_problems(specs: list[ContainerSpec]) -> list[Problem]:
@@ -251,7 +260,20 @@ async def observe_and_plan(
         remove_orphans=command.remove_orphans,
     )
     plan.notes.extend(notes)
+    missing = [
+        f"network {n!r}" for n in plan.networks_to_create if _external(command.networks, n)
+    ] + [f"volume {v!r}" for v in plan.volumes_to_create if _external(command.volumes, v)]
+    if missing and not notes:  # without an engine, a dry run cannot know
+        raise NotFound(
+            f"external {', '.join(missing)} not found: infranb uses external networks and "
+            "volumes but never creates them; create them first (docker network create / "
+            "docker volume create) or drop external: true"
+        )
     return plan, existing, desired
+
+
+def _external(resources: Mapping[str, NetworkSpec | VolumeSpec], name: str) -> bool:
+    return name in resources and resources[name].external
 
 
 async def _taken_ports(
@@ -532,13 +554,23 @@ class BringUp:
 
         async def create_network(name: str) -> None:
             self.journal.created_networks.append(name)  # before the call: rollback checks
-            await rt.call(rt.engine.create_network, name, rt.labels(self.desired.stack))
+            options = self.command.networks.get(name) or NetworkSpec(name)
+            labels = {**options.labels, **rt.labels(self.desired.stack)}
+            await rt.call(
+                rt.engine.create_network,
+                name,
+                labels,
+                driver=options.driver,
+                internal=options.internal,
+            )
             rt.emit("network_created", name)
 
         async def create_volume(name: str) -> None:
             self.journal.created_volumes.append(name)
-            driver = rt.config.volume_driver
-            await rt.call(rt.engine.create_volume, name, driver, rt.labels(self.desired.stack))
+            options = self.command.volumes.get(name) or VolumeSpec(name)
+            driver = options.driver or rt.config.volume_driver
+            labels = {**options.labels, **rt.labels(self.desired.stack)}
+            await rt.call(rt.engine.create_volume, name, driver, labels)
             rt.emit("volume_created", name)
 
         await rt.gather(*(pull(i) for i in plan.images_to_pull))
