@@ -440,6 +440,7 @@ class DockerEngine:
         nocache: bool = False,
         pull: bool = False,
         labels: Mapping[str, str] | None = None,
+        target: str | None = None,
         on_log: Callable[[str], None] | None = None,
     ) -> tuple[str, list[str]]:
         """Build ``path`` as ``tag``; return (image id, build log lines)."""
@@ -457,6 +458,7 @@ class DockerEngine:
                 forcerm=True,
                 decode=True,
                 labels=dict(labels or {}),
+                target=target,
             )
             for message in stream:
                 if "error" in message:

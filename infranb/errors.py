@@ -6,6 +6,7 @@ Every failure that reaches a user starts at ``InfraError``::
     ├── ValidationError      the request is wrong; nothing was touched (``problems``)
     │   ├── SpecProblem          one field of one container spec
     │   └── CycleError           ``depends_on`` forms a cycle (``cycle``)
+    ├── ComposeError         a Compose file cannot be loaded (names the file and line)
     └── EngineError          the Docker engine refused or failed (``resource``)
         ├── EngineUnavailable    no engine answers at the configured address
         ├── NotFound             a container, image, network or volume is missing
@@ -96,6 +97,11 @@ class CycleError(ValidationError, ValueError):
         text = "depends_on forms a cycle: " + " -> ".join(cycle) + "; remove one of these links"
         super().__init__([Problem("containers.depends_on", text)])
         self.args = (text,)
+
+
+class ComposeError(InfraError, ValueError):
+    """A Compose project cannot be loaded: its message names the file (and line) and what
+    to change. Raised by ``infranb.compose.load`` before anything touches an engine."""
 
 
 class EngineError(InfraError):

@@ -25,12 +25,14 @@ from infranb.models import (
 )
 from infranb.ops.base import Outcome
 from infranb.protocol import Engine
-from infranb.records import ContainerDetails, EngineInfo
+from infranb.records import ContainerDetails, EngineInfo, ImageOutcome
 from infranb.runtime import ProgressCallback, Runtime, correlation_id_of, in_notebook
 from infranb.secrets import secret_values
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from infranb.compose import Project
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -294,18 +296,118 @@ class InfrastructureManager:
         return run_sync(self.execute(operation, context, progress))
 
     async def adown(
-        self, stack: str, *, volumes: bool = False, dry_run: bool = False
+        self, stack: str | Project, *, volumes: bool = False, dry_run: bool = False
     ) -> InfrastructureResult:
-        """Tear ``stack`` down: its containers (dependents first, running ones stopped),
-        the networks it leaves unused, and with ``volumes=True`` its volumes. Nothing
-        outside the stack is touched. ``dry_run=True`` lists what would go."""
-        return await self.execute(down_operation(stack, volumes=volumes, dry_run=dry_run))
+        """Tear ``stack`` (a name, or a Compose project) down: its containers (dependents
+        first, running ones stopped), the networks it leaves unused, and with
+        ``volumes=True`` its volumes. Nothing outside the stack is touched (a Compose
+        project's external networks and volumes included). ``dry_run=True`` lists what
+        would go."""
+        name = stack if isinstance(stack, str) else stack.name
+        return await self.execute(down_operation(name, volumes=volumes, dry_run=dry_run))
 
     def down(
-        self, stack: str, *, volumes: bool = False, dry_run: bool = False
+        self, stack: str | Project, *, volumes: bool = False, dry_run: bool = False
     ) -> InfrastructureResult:
         """``adown`` for synchronous code: the teardown of ``stack``."""
         return run_sync(self.adown(stack, volumes=volumes, dry_run=dry_run))
+
+    async def aup(
+        self,
+        project: Project,
+        *,
+        dry_run: bool = False,
+        build: bool = False,
+        remove_orphans: bool = False,
+        context: object = None,
+        progress: ProgressCallback | None = None,
+    ) -> InfrastructureResult:
+        """Bring a Compose project up: build the images of services with ``build:`` that
+        are missing (all of them with ``build=True``), then orchestrate its stack (which
+        pulls what is missing). One rollback for all: when any step fails or the cell is
+        cancelled, the containers, networks and volumes this run created and the images it
+        built are removed (an image it rebuilt gets its tag back). ``dry_run=True`` returns
+        the plan, builds included, and touches nothing."""
+        request = project.operation(dry_run=dry_run, remove_orphans=remove_orphans)
+        if request.validate(self.config):  # a failed result that names each problem
+            return await self.execute(request, context, progress)
+        built: list[tuple[str, str | None]] = []  # (tag, the image it named before)
+        images: list[ImageOutcome] = []
+        logs: list[str] = []
+        notes: list[str] = []
+        try:
+            for build_request in project.builds():
+                tag = str(build_request.image_params["tag"])
+                previous = await self._image_id(tag)
+                if previous is not None and not build:
+                    continue
+                build_request.dry_run = dry_run
+                step = await self.execute(build_request, context, progress)
+                images += step.images
+                logs += step.build_logs
+                if not step.success:
+                    step.warnings += await self._unbuild(built)
+                    step.images, step.build_logs = images, logs
+                    return step
+                if dry_run:
+                    step_note = f"{tag} is built from {build_request.image_params['path']}"
+                    notes.append(f"{step_note} before the containers are created, not pulled")
+                else:
+                    built.append((tag, previous))
+            result = await self.execute(request, context, progress)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._unbuild(built))
+            raise
+        if not result.success:
+            result.warnings += await self._unbuild(built)
+        result.images = images + result.images
+        result.images_built = [i.reference for i in result.images if i.action == "built"]
+        result.build_logs = logs + result.build_logs
+        result.warnings += notes
+        return result
+
+    def up(
+        self,
+        project: Project,
+        *,
+        dry_run: bool = False,
+        build: bool = False,
+        remove_orphans: bool = False,
+        context: object = None,
+        progress: ProgressCallback | None = None,
+    ) -> InfrastructureResult:
+        """``aup`` for synchronous code: bring a Compose project up."""
+        return run_sync(
+            self.aup(
+                project,
+                dry_run=dry_run,
+                build=build,
+                remove_orphans=remove_orphans,
+                context=context,
+                progress=progress,
+            )
+        )
+
+    async def _image_id(self, reference: str) -> str | None:
+        try:
+            return await self._call(self.engine.image_id, reference)
+        except EngineUnavailable:
+            return None  # a dry run without an engine plans against an empty one
+
+    async def _unbuild(self, built: Sequence[tuple[str, str | None]]) -> list[str]:
+        """Undo the builds of a failed ``up``: remove what they made, give a rebuilt tag
+        its previous image back. Returns warnings for what could not be undone."""
+        warnings = []
+        for tag, previous in reversed(built):
+            try:
+                made = await self._call(self.engine.image_id, tag)
+                if previous is not None:
+                    await self._call(self.engine.tag_image, previous, tag)
+                if made is not None and made != previous:
+                    await self._call(self.engine.remove_image, made)
+            except InfraError as e:
+                warnings.append(f"rollback: could not undo the build of {tag}: {e}")
+        return warnings
 
     # ------------------------------------------------------------------ inventory
 

@@ -514,6 +514,7 @@ class MemoryEngine:
         nocache: bool = False,
         pull: bool = False,
         labels: Mapping[str, str] | None = None,
+        target: str | None = None,
         on_log: Callable[[str], None] | None = None,
     ) -> tuple[str, list[str]]:
         self._called("build_image")

@@ -49,6 +49,7 @@ class Observed:
     image_id: str
     spec_hash: str
     fingerprints: Mapping[str, str]
+    exit_code: int | None = None  # for an exited container, when the engine said
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ def plan_stack(
         {m.source for s in specs for m in s.volumes if m.kind == "volume"} - existing_volumes
     )
 
+    jobs = {d for s in specs for d, c in s.depends_on.items() if c == "completed_successfully"}
     actions: dict[str, tuple[Action, str]] = {}
     for spec in specs:
         current = observed.get(spec.name)
@@ -184,6 +186,9 @@ def plan_stack(
             reasons.append("image (the reference now points to another image)")
         if reasons:
             actions[spec.name] = ("recreate", "changed: " + ", ".join(reasons))
+        elif current.state == "exited" and current.exit_code == 0 and spec.name in jobs:
+            # A one-shot job (a migration) that already succeeded is not run again.
+            actions[spec.name] = ("unchanged", "completed successfully")
         elif current.state != "running":
             actions[spec.name] = ("start", f"container is {current.state}")
         else:

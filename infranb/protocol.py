@@ -132,6 +132,7 @@ class Engine(Protocol):
         nocache: bool = False,
         pull: bool = False,
         labels: Mapping[str, str] | None = None,
+        target: str | None = None,
         on_log: Callable[[str], None] | None = None,
     ) -> tuple[str, list[str]]: ...
 

@@ -604,6 +604,8 @@ class ImageForm(_Form):
         self.buildargs = _text(
             "buildargs", render_value(params.pop("buildargs", None)), "VERSION=1.2"
         )
+        self.target = _text("target", str(params.pop("target", "") or ""), "runtime")
+        self.labels = _text("labels", render_value(params.pop("labels", None)), "team=ops")
         self.nocache = w.Checkbox(value=params.get("nocache") is True, description="no cache")
         self.pull = w.Checkbox(value=params.get("pull") is True, description="pull base")
         self.force = w.Checkbox(value=params.get("force") is True, description="force")
@@ -621,6 +623,8 @@ class ImageForm(_Form):
                 self.tag,
                 self.dockerfile,
                 self.buildargs,
+                self.target,
+                self.labels,
                 w.HBox([self.nocache, self.pull, self.force]),
             ]
         )
@@ -638,8 +642,8 @@ class ImageForm(_Form):
             if isinstance(widget, w.Checkbox):
                 if widget.value:
                     params[name] = True
-            elif name == "buildargs":
-                value = _parse_field(widget, "image_params.buildargs")
+            elif name in ("buildargs", "labels"):
+                value = _parse_field(widget, f"image_params.{name}")
                 if value is not None:
                     params[name] = value
             elif widget.value.strip():
@@ -650,7 +654,16 @@ class ImageForm(_Form):
     def _field_widgets(self) -> dict[str, w.Widget]:
         return {
             f"image_params.{n}": getattr(self, n)
-            for n in ("image", "platform", "path", "tag", "dockerfile", "buildargs")
+            for n in (
+                "image",
+                "platform",
+                "path",
+                "tag",
+                "dockerfile",
+                "buildargs",
+                "target",
+                "labels",
+            )
         }
 
 

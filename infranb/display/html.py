@@ -20,6 +20,7 @@ from infranb.secrets import masked_environment
 if TYPE_CHECKING:
     import pandas as pd
 
+    from infranb.compose.project import Project
     from infranb.config import InfrastructureManagerConfig
     from infranb.manager import InfrastructureManager
     from infranb.models import InfrastructureOperation, InfrastructureResult
@@ -282,5 +283,42 @@ def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
         '<table class="inb-table"><tbody>'
         + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
         + "</tbody></table>"
+    )
+    return wrap(text, body)
+
+
+# ---------------------------------------------------------------- compose project
+
+
+def compose_bundle(project: Project) -> dict[str, str]:
+    """A Compose project: its services, the keys infranb does not apply, the warnings."""
+    services, unsupported = project.to_frame(), project.unsupported
+    files = ", ".join(f.name for f in project.files)
+    profiles = f", profiles {', '.join(project.profiles)}" if project.profiles else ""
+    summary = f"{project.name}: {len(services)} service(s) from {files}{profiles}"
+    text = "\n".join(
+        [
+            f"COMPOSE {summary}",
+            *(f"warning: {w}" for w in project.warnings),
+            services.to_string(index=False, max_colwidth=50),
+            *(
+                ["unsupported (not applied):", unsupported.to_string(index=False)]
+                if len(unsupported)
+                else ["unsupported: none"]
+            ),
+        ]
+    )
+    ids = _ids()
+    body = (
+        f'<div class="inb-header"><span class="inb-badge inb-plan">COMPOSE</span>'
+        f'<span class="inb-title">{esc(summary)}</span></div>'
+        + "".join(f'<div class="inb-warning">{esc(w)}</div>' for w in project.warnings)
+        + table(services)
+        + section(
+            next(ids),
+            f"Not applied: {len(unsupported)} key(s)",
+            table(unsupported) if len(unsupported) else "<p>Every key is applied.</p>",
+            open_=bool(len(unsupported)),
+        )
     )
     return wrap(text, body)

@@ -46,6 +46,10 @@ class BuildImage:
     buildargs: Mapping[str, str] = field(default_factory=dict, repr=False)
     nocache: bool = False
     pull: bool = False
+    #: the stage of a multi-stage Dockerfile to build (default: the last)
+    target: str | None = None
+    #: labels on the built image, besides infranb's own
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,7 @@ def parse(
     values = {k: v for k, v in params.items() if k != "action"}
     if action == "build":
         values["buildargs"] = {str(k): str(v) for k, v in (values.get("buildargs") or {}).items()}
+        values["labels"] = {str(k): str(v) for k, v in (values.get("labels") or {}).items()}
         values["nocache"] = bool(values.get("nocache", False))
         values["pull"] = bool(values.get("pull", False))
     if action == "remove":
@@ -164,6 +169,12 @@ def _check_build_context(params: Mapping[str, Any]) -> list[Problem]:
     buildargs = params.get("buildargs")
     if buildargs is not None and not isinstance(buildargs, Mapping):
         problems.append(Problem("image_params.buildargs", "must be a dict of build arguments"))
+    labels = params.get("labels")
+    if labels is not None and not isinstance(labels, Mapping):
+        problems.append(Problem("image_params.labels", "must be a dict of labels"))
+    target = params.get("target")
+    if target is not None and not isinstance(target, str):
+        problems.append(Problem("image_params.target", "must be the name of a build stage"))
     return problems
 
 
@@ -249,7 +260,8 @@ async def _build(action: BuildImage, rt: Runtime, outcome: Outcome) -> tuple[str
             nocache=action.nocache,
             pull=action.pull,
             # No run label: it would change every build and defeat the layer cache.
-            labels={k: v for k, v in rt.labels(None).items() if k != RUN},
+            labels={**action.labels, **{k: v for k, v in rt.labels(None).items() if k != RUN}},
+            target=action.target,
             on_log=on_log,
         )
     except BuildFailed as e:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import re
 import socket
 import threading
 import time
@@ -240,6 +241,7 @@ async def observe_and_plan(
             image_id=row.image_id,
             spec_hash=row.labels.get(L.SPEC_HASH, ""),
             fingerprints=decode_fingerprints(row.labels.get(L.SPEC_FIELDS, "")),
+            exit_code=_exit_code(row.status),
         )
         for row in stack_rows
     }
@@ -270,6 +272,12 @@ async def observe_and_plan(
             "docker volume create) or drop external: true"
         )
     return plan, existing, desired
+
+
+def _exit_code(status: str) -> int | None:
+    """The code in the engine's status text, "Exited (0) 5 seconds ago"."""
+    match = re.match(r"Exited \((-?\d+)\)", status)
+    return int(match.group(1)) if match else None
 
 
 def _external(resources: Mapping[str, NetworkSpec | VolumeSpec], name: str) -> bool:

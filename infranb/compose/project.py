@@ -1,0 +1,552 @@
+"""A loaded Compose project, and its translation into infranb requests.
+
+Pure: ``Project`` holds the merged model and the container dicts made from it; nothing here
+talks to an engine. ``manager.up(project)`` runs what ``builds()`` and ``operation()`` return.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from infranb.compose.interpolation import Interpolator, parse_env_file
+from infranb.compose.loader import Loader, Model, find_files, project_variables
+from infranb.errors import ComposeError
+from infranb.specs import parse_containers
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from infranb.models import InfrastructureOperation
+
+#: service keys infranb applies (everything else is listed in ``Project.unsupported``)
+APPLIED = frozenset(
+    {
+        "image", "build", "container_name", "command", "entrypoint", "environment", "env_file",
+        "ports", "expose", "volumes", "tmpfs", "networks", "depends_on", "healthcheck",
+        "restart", "user", "working_dir", "hostname", "extra_hosts", "labels", "cap_add",
+        "cap_drop", "init", "stop_signal", "stop_grace_period", "profiles", "secrets",
+        "configs", "privileged", "mem_limit", "cpus", "pull_policy",
+    }
+)  # fmt: skip
+REASONS = {
+    "deploy": "Swarm placement and replicas: not applied to single containers",
+    "develop": "compose watch (file sync while developing): not applied",
+    "network_mode": "shares another namespace; the container joins the project's networks instead",
+    "pid": "shares a host namespace: not applied",
+    "ipc": "shares a host namespace: not applied",
+    "userns_mode": "shares a host namespace: not applied",
+    "devices": "host devices: not applied",
+    "links": "legacy links: containers reach each other by service name on shared networks",
+    "scale": "more than one container per service: not applied (one container per service)",
+}
+CONDITIONS = {
+    "service_started": "started",
+    "service_healthy": "healthy",
+    "service_completed_successfully": "completed_successfully",
+}
+HEALTHCHECK_APPLIED = ("test", "interval", "timeout", "retries", "start_period", "disable")
+BUILD_APPLIED = ("context", "dockerfile", "args", "target", "labels")
+NETWORK_APPLIED = ("name", "external", "driver", "labels", "internal")
+VOLUME_APPLIED = ("name", "external", "driver", "labels")
+PORT_APPLIED = ("target", "published", "host_ip", "protocol", "mode")
+MOUNT_APPLIED = ("type", "source", "target", "read_only", "tmpfs")
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    service: str  # "(networks)", "(volumes)", "(project)" for top-level keys
+    key: str
+    reason: str
+
+
+def normalise_name(text: str) -> str:
+    """Compose's project name rule: lowercase letters, digits, '-' and '_', starting with a
+    letter or digit."""
+    return re.sub(r"^[^a-z0-9]+", "", re.sub(r"[^a-z0-9_-]", "", text.lower()))
+
+
+def load(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    project_name: str | None = None,
+    profiles: Sequence[str] | None = None,
+    env_files: Sequence[str | os.PathLike[str]] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Project:
+    """Load a Compose project: a folder (its compose file and override), a file, or a list of
+    files merged in order like ``-f a -f b``.
+
+    ``environ`` replaces ``os.environ`` for interpolation (and wins over the ``.env`` file,
+    or ``env_files`` when given). The name is ``project_name``, else ``COMPOSE_PROJECT_NAME``,
+    else the top-level ``name:``, else the folder's name, normalised as Compose does.
+    ``profiles`` (default: ``COMPOSE_PROFILES``) enables services that name a profile.
+    """
+    paths = [path] if isinstance(path, str | os.PathLike) else list(path)
+    if not paths:
+        raise ComposeError("give a folder, a compose file or a list of files")
+    files = find_files(paths[0]) if len(paths) == 1 else [Path(p).resolve() for p in paths]
+    for file in files:
+        if not file.is_file():
+            raise ComposeError(f"{file}: no such file")
+    directory = files[0].parent
+    environment = dict(os.environ if environ is None else environ)
+    variables = project_variables(directory, env_files, environment)
+    interpolate = Interpolator(variables)
+    model = Loader(interpolate, variables).load(files, directory)
+    name = normalise_name(
+        project_name or variables.get("COMPOSE_PROJECT_NAME") or model.name or directory.name
+    )
+    if not name:
+        raise ComposeError(
+            f"{files[0]}: no usable project name (from {directory.name!r}); pass project_name='...'"
+        )
+    if profiles is None:
+        profiles = [p for p in variables.get("COMPOSE_PROFILES", "").split(",") if p]
+    warnings = list(model.warnings)
+    warnings += [
+        f"The {v} variable is not set: it was replaced by an empty string."
+        for v in interpolate.unset
+    ]
+    return Project(name, directory, files, model, variables, tuple(profiles), warnings)
+
+
+class Project:
+    """A Compose project, loaded and merged; see ``infranb.compose.load``."""
+
+    def __init__(
+        self,
+        name: str,
+        directory: Path,
+        files: Sequence[Path],
+        model: Model,
+        variables: Mapping[str, str],
+        profiles: Sequence[str],
+        warnings: list[str],
+    ) -> None:
+        self.name = name
+        self.directory = directory
+        self.files = list(files)
+        self.model = model
+        self.profiles = tuple(profiles)
+        self.warnings = warnings
+        self._variables = dict(variables)  # kept private: values may be secrets
+        self._unsupported: list[Unsupported] = []
+        self.services = {
+            name: service for name, service in model.services.items() if self._active(service)
+        }
+        self.networks = self._networks()
+        self.volumes = self._volumes()
+        self.containers = self._containers()
+
+    # ---------------------------------------------------------------- names
+
+    def container_name(self, service: str) -> str:
+        """``container_name``, else Compose's ``<project>-<service>-1``."""
+        given = self.model.services[service].get("container_name")
+        return str(given) if given else f"{self.name}-{service}-1"
+
+    def image(self, service: str) -> str:
+        """The image a service runs; a build-only service gets ``<project>-<service>``."""
+        given = self.model.services[service].get("image")
+        return str(given) if given else f"{self.name}-{service}".lower()
+
+    def network_name(self, key: str) -> str:
+        options = self.model.networks.get(key) or {}
+        if options.get("name"):
+            return str(options["name"])
+        return key if options.get("external") else f"{self.name}_{key}"
+
+    def volume_name(self, key: str) -> str:
+        options = self.model.volumes.get(key) or {}
+        if options.get("name"):
+            return str(options["name"])
+        return key if options.get("external") else f"{self.name}_{key}"
+
+    # ---------------------------------------------------------------- requests
+
+    def operation(self, **fields: Any) -> InfrastructureOperation:
+        """The ``orchestrate_containers`` request that brings the project up; ``fields``
+        (``dry_run``, ``remove_orphans``, ...) are passed to the request."""
+        from infranb.models import InfrastructureOperation
+
+        return InfrastructureOperation(
+            operation="orchestrate_containers",
+            stack=self.name,
+            containers=[dict(c) for c in self.containers],
+            networks={k: dict(v) for k, v in self.networks.items()},
+            volumes={k: dict(v) for k, v in self.volumes.items()},
+            **fields,
+        )
+
+    def builds(self) -> list[InfrastructureOperation]:
+        """One ``manage_images`` build request per service with ``build:``."""
+        from infranb.models import InfrastructureOperation
+
+        requests = []
+        for service, spec in self.services.items():
+            build = spec.get("build")
+            if not build:
+                continue
+            params: dict[str, Any] = {
+                "action": "build",
+                "path": build["context"],
+                "tag": self.image(service),
+            }
+            if build.get("dockerfile"):
+                params["dockerfile"] = str(build["dockerfile"])
+            args = {}
+            for key, value in (build.get("args") or {}).items():
+                if value is not None:
+                    args[key] = str(value)
+                elif key in self._variables:  # "ARG" alone: the value where Compose runs
+                    args[key] = self._variables[key]
+            if args:
+                params["buildargs"] = args
+            if build.get("target"):
+                params["target"] = str(build["target"])
+            if build.get("labels"):
+                params["labels"] = dict(build["labels"])
+            requests.append(InfrastructureOperation(operation="manage_images", image_params=params))
+        return requests
+
+    # ---------------------------------------------------------------- tables
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per service (profiles applied)."""
+        import pandas as pd
+
+        rows = []
+        for service, spec in self.services.items():
+            container = next(
+                c for c in self.containers if c["name"] == self.container_name(service)
+            )
+            health = spec.get("healthcheck") or {}
+            test = health.get("test")
+            rows.append(
+                {
+                    "service": service,
+                    "container": container["name"],
+                    "image": container["image"],
+                    "build": (spec.get("build") or {}).get("context", ""),
+                    "ports": ", ".join(container.get("ports", [])),
+                    "networks": ", ".join(container["networks"]),
+                    "depends_on": ", ".join(
+                        f"{dep} ({CONDITIONS[opts['condition']]})"
+                        for dep, opts in (spec.get("depends_on") or {}).items()
+                        if dep in self.services
+                    ),
+                    "healthcheck": "disabled"
+                    if health.get("disable")
+                    else (" ".join(test) if isinstance(test, list) else str(test or "")),
+                    "profiles": ", ".join(spec.get("profiles", [])),
+                }
+            )
+        columns = [
+            "service", "container", "image", "build", "ports", "networks", "depends_on",
+            "healthcheck", "profiles",
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=columns)
+
+    @property
+    def unsupported(self) -> pd.DataFrame:
+        """Every key of the files that infranb does not apply: service, key, reason."""
+        import pandas as pd
+
+        rows = [(u.service, u.key, u.reason) for u in self._unsupported]
+        return pd.DataFrame(list(dict.fromkeys(rows)), columns=["service", "key", "reason"])
+
+    def __repr__(self) -> str:
+        files = ", ".join(f.name for f in self.files)
+        return (
+            f"<compose project {self.name!r}: {len(self.services)} service(s) from {files}, "
+            f"{len(self.unsupported)} unsupported key(s)>"
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from infranb.display.html import compose_bundle, select
+
+        return select(compose_bundle(self), include, exclude)
+
+    def _repr_html_(self) -> str:
+        from infranb.display.html import compose_bundle
+
+        return compose_bundle(self)["text/html"]
+
+    # ---------------------------------------------------------------- translation
+
+    def _note(self, service: str, key: str, reason: str) -> None:
+        self._unsupported.append(Unsupported(service, key, reason))
+
+    def _active(self, service: Mapping[str, Any]) -> bool:
+        wanted = service.get("profiles") or []
+        return not wanted or "*" in self.profiles or bool(set(wanted) & set(self.profiles))
+
+    def _used_networks(self) -> list[str]:
+        used: list[str] = []
+        for spec in self.services.values():
+            for key in spec.get("networks") or {"default": None}:
+                if key not in used:
+                    used.append(key)
+        return used
+
+    def _networks(self) -> dict[str, dict[str, Any]]:
+        for key in self.model.other:
+            self._note("(project)", key, REASONS.get(key, "top-level key not applied"))
+        networks = {}
+        for key in self._used_networks():
+            if key != "default" and key not in self.model.networks:
+                users = [
+                    s for s, spec in self.services.items() if key in (spec.get("networks") or {})
+                ]
+                raise ComposeError(
+                    f"{self.files[0]}: service {users[0]!r} uses network {key!r}, which is not "
+                    "declared under the top-level 'networks:'"
+                )
+            options = self.model.networks.get(key) or {}
+            for option in options:
+                if option not in NETWORK_APPLIED and not option.startswith("x-"):
+                    self._note("(networks)", f"{key}.{option}", "network option not applied")
+            networks[self.network_name(key)] = {
+                "driver": str(options.get("driver") or "bridge"),
+                "labels": dict(options.get("labels") or {}),
+                "internal": bool(options.get("internal", False)),
+                "external": bool(options.get("external", False)),
+            }
+        return networks
+
+    def _volumes(self) -> dict[str, dict[str, Any]]:
+        volumes = {}
+        for key, options in self.model.volumes.items():
+            options = options or {}
+            for option in options:
+                if option not in VOLUME_APPLIED and not option.startswith("x-"):
+                    self._note("(volumes)", f"{key}.{option}", "volume option not applied")
+            volumes[self.volume_name(key)] = {
+                "driver": options.get("driver"),
+                "labels": dict(options.get("labels") or {}),
+                "external": bool(options.get("external", False)),
+            }
+        return volumes
+
+    def _containers(self) -> list[dict[str, Any]]:
+        containers = [self._container(name, spec) for name, spec in self.services.items()]
+        _specs, problems = parse_containers(containers)
+        if problems:
+            services = list(self.services)
+            first = problems[0]
+            index = int(first.path.split("]")[0].removeprefix("containers["))
+            key = first.path.partition(".")[2]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ComposeError(
+                f"{self.files[0]}: service {services[index]!r}: {key}: {first.message}{more}"
+            )
+        return containers
+
+    def _container(self, service: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        if not spec.get("image") and not spec.get("build"):
+            raise ComposeError(
+                f"{self.files[0]}: service {service!r} needs an 'image' or a 'build'"
+            )
+        for key in spec:
+            if key not in APPLIED and not key.startswith("x-"):
+                self._note(service, key, REASONS.get(key, "not applied by infranb"))
+        for key in spec.get("build") or {}:
+            if key not in BUILD_APPLIED:
+                self._note(service, f"build.{key}", "build option not applied")
+        container: dict[str, Any] = {
+            "name": self.container_name(service),
+            "image": self.image(service),
+        }
+        for key in ("command", "entrypoint"):
+            if spec.get(key) is not None:
+                value = spec[key]
+                container[key] = value if isinstance(value, str) else [str(v) for v in value]
+        environment = self._environment(service, spec)
+        if environment:
+            container["environment"] = environment
+        ports = self._ports(service, spec.get("ports") or [])
+        if ports:
+            container["ports"] = ports
+        volumes, tmpfs = self._mounts(service, spec)
+        if volumes:
+            container["volumes"] = volumes
+        tmpfs += list(spec.get("tmpfs") or [])
+        if tmpfs:
+            container["tmpfs"] = tmpfs
+        container["networks"] = self._service_networks(service, spec)
+        depends = self._depends_on(service, spec.get("depends_on") or {})
+        if depends:
+            container["depends_on"] = depends
+        health = spec.get("healthcheck")
+        if health:
+            container["healthcheck"] = self._healthcheck(service, health)
+        for key in (
+            "labels", "restart", "user", "working_dir", "hostname", "init", "cap_add",
+            "cap_drop", "privileged", "stop_signal", "stop_grace_period", "mem_limit",
+            "extra_hosts", "expose",
+        ):  # fmt: skip
+            if spec.get(key) not in (None, [], {}):
+                value = spec[key]
+                container[key] = str(value) if key in ("user", "restart") else value
+        if spec.get("cpus") is not None:
+            container["cpus"] = float(spec["cpus"])
+        if spec.get("pull_policy") not in (None, "missing", "if_not_present", "build"):
+            self._note(service, "pull_policy", "only 'missing' is applied: images are pulled "
+                       "when absent")  # fmt: skip
+        return container
+
+    def _environment(self, service: str, spec: Mapping[str, Any]) -> dict[str, str]:
+        environment: dict[str, str] = {}
+        for env_file in spec.get("env_file") or []:
+            path = Path(env_file["path"])
+            if not path.is_file():
+                if env_file.get("required", True):
+                    raise ComposeError(
+                        f"{self.files[0]}: service {service!r}: env_file {path} does not exist "
+                        "(mark it required: false if it is optional)"
+                    )
+                continue
+            environment.update(parse_env_file(path.read_text(), str(path), self._variables))
+        for key, value in (spec.get("environment") or {}).items():
+            if value is None:  # "KEY" alone: the value where Compose runs, if set there
+                if key in self._variables:
+                    environment[key] = self._variables[key]
+                continue
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            environment[key] = str(value)
+        return environment
+
+    def _ports(self, service: str, ports: Sequence[Mapping[str, Any]]) -> list[str]:
+        shown = []
+        for port in ports:
+            for key in port:
+                if key not in PORT_APPLIED:
+                    self._note(service, f"ports.{key}", "port option not applied")
+            published = port.get("published")
+            if published and "-" in str(published):
+                self._note(service, "ports", f"a host port range ({published}) for one "
+                           "container port: publish one host port instead")  # fmt: skip
+                continue
+            ip = port.get("host_ip") or ""
+            target = f"{port['target']}/{port.get('protocol') or 'tcp'}"
+            if ip:
+                shown.append(f"{ip}:{published or ''}:{target}")
+            elif published:
+                shown.append(f"{published}:{target}")
+            else:
+                shown.append(target)
+        return shown
+
+    def _mounts(self, service: str, spec: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        volumes: list[str] = []
+        tmpfs: list[str] = []
+        for mount in spec.get("volumes") or []:
+            for key in mount:
+                if key not in MOUNT_APPLIED:
+                    self._note(service, f"volumes.{key}", "mount option not applied")
+            target, kind, source = mount["target"], mount["type"], mount.get("source")
+            suffix = ":ro" if mount.get("read_only") else ""
+            if kind == "tmpfs":
+                size = (mount.get("tmpfs") or {}).get("size")
+                tmpfs.append(f"{target}:size={size}" if size else target)
+            elif kind == "bind":
+                if source and not os.path.exists(source):
+                    self.warnings.append(
+                        f"service {service!r}: bind source {source} does not exist; the "
+                        "engine will refuse it until it does"
+                    )
+                volumes.append(f"{source}:{target}{suffix}")
+            elif kind == "volume" and source:
+                if source not in self.model.volumes:
+                    raise ComposeError(
+                        f"{self.files[0]}: service {service!r} mounts volume {source!r}, which "
+                        "is not declared under the top-level 'volumes:'"
+                    )
+                volumes.append(f"{self.volume_name(source)}:{target}{suffix}")
+            elif kind == "volume":
+                self._note(service, f"volumes ({target})", "anonymous volume: name it "
+                           "(name:/path) so infranb can track and remove it")  # fmt: skip
+            else:
+                self._note(service, f"volumes ({target})", f"mount type {kind!r} not applied")
+        for section, default_dir in (("secrets", "/run/secrets/"), ("configs", "/")):
+            for ref in spec.get(section) or []:
+                mount_to = self._file_mount(service, section, ref, default_dir)
+                if mount_to:
+                    volumes.append(mount_to)
+        return volumes, tmpfs
+
+    def _file_mount(
+        self, service: str, section: str, ref: Mapping[str, Any], default_dir: str
+    ) -> str | None:
+        name = str(ref["source"])
+        declared = getattr(self.model, section).get(name)
+        if declared is None:
+            raise ComposeError(
+                f"{self.files[0]}: service {service!r} uses {section[:-1]} {name!r}, which is "
+                f"not declared under the top-level '{section}:'"
+            )
+        for key in ref:
+            if key not in ("source", "target"):
+                self._note(service, f"{section}.{key}", "ownership and mode are not applied")
+        if not declared.get("file"):
+            source = next((k for k in declared if k != "name"), "?")
+            self._note(service, f"{section}.{name}", f"a {section[:-1]} from {source!r}: only "
+                       "file: sources are applied")  # fmt: skip
+            return None
+        target = str(ref.get("target") or name)
+        if not target.startswith("/"):
+            target = default_dir + target
+        return f"{declared['file']}:{target}:ro"
+
+    def _service_networks(self, service: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        networks: dict[str, Any] = {}
+        for key, options in (spec.get("networks") or {"default": None}).items():
+            aliases = [service]
+            for option, value in (options or {}).items():
+                if option == "aliases":
+                    aliases += [str(a) for a in value or []]
+                else:
+                    self._note(service, f"networks.{key}.{option}", "network option not applied")
+            networks[self.network_name(key)] = {"aliases": list(dict.fromkeys(aliases))}
+        return networks
+
+    def _depends_on(self, service: str, depends: Mapping[str, Any]) -> dict[str, str]:
+        result = {}
+        for dep, options in depends.items():
+            if dep not in self.services:
+                if not options.get("required", True):
+                    self.warnings.append(
+                        f"service {service!r}: optional dependency {dep!r} is not part of this "
+                        "run; started without it"
+                    )
+                    continue
+                if dep in self.model.services:
+                    wanted = ", ".join(self.model.services[dep].get("profiles", []))
+                    raise ComposeError(
+                        f"{self.files[0]}: service {service!r} depends on {dep!r}, whose "
+                        f"profile ({wanted}) is not enabled: pass profiles=[...] to load()"
+                    )
+                raise ComposeError(
+                    f"{self.files[0]}: service {service!r} depends on {dep!r}, which is not "
+                    "a service of this project"
+                )
+            result[self.container_name(dep)] = CONDITIONS[options["condition"]]
+        return result
+
+    def _healthcheck(self, service: str, health: Mapping[str, Any]) -> dict[str, Any]:
+        for key in health:
+            if key not in HEALTHCHECK_APPLIED:
+                self._note(service, f"healthcheck.{key}", "healthcheck option not applied")
+        test = health.get("test")
+        if health.get("disable") or test == ["NONE"]:
+            return {"disable": True}
+        check = {k: health[k] for k in HEALTHCHECK_APPLIED if health.get(k) is not None}
+        if isinstance(check.get("retries"), str):
+            check["retries"] = int(check["retries"])
+        return check
