@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import logging
 from collections.abc import Callable, Coroutine, Sequence
@@ -17,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from infranb import labels as L
-from infranb.errors import EngineUnavailable, InfraError, ValidationError
+from infranb.errors import Conflict, EngineUnavailable, InfraError, ValidationError
 from infranb.models import (
     InfrastructureManagerConfig,
     InfrastructureOperation,
@@ -400,11 +401,16 @@ class InfrastructureManager:
         warnings = []
         for tag, previous in reversed(built):
             try:
+                if previous is None:
+                    # The tag is what this run added; the image goes with its last tag (a
+                    # cached build can share its id with images tagged by others).
+                    await self._call(self.engine.remove_image, tag)
+                    continue
                 made = await self._call(self.engine.image_id, tag)
-                if previous is not None:
-                    await self._call(self.engine.tag_image, previous, tag)
+                await self._call(self.engine.tag_image, previous, tag)
                 if made is not None and made != previous:
-                    await self._call(self.engine.remove_image, made)
+                    with contextlib.suppress(Conflict):  # still tagged or used elsewhere
+                        await self._call(self.engine.remove_image, made)
             except InfraError as e:
                 warnings.append(f"rollback: could not undo the build of {tag}: {e}")
         return warnings

@@ -44,6 +44,8 @@ class Model:
     name: str | None = None
     #: top-level keys infranb does not apply, with the file they came from
     other: dict[str, str] = field(default_factory=dict)
+    #: services that came from an ``include``, with the file they came from
+    included: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -174,6 +176,11 @@ class Loader:
                         for name, value in (value or {}).items()
                     }
                     for name, service in services.items():
+                        if name in model.included:
+                            raise ComposeError(
+                                f"{path}: service {name!r} is defined both here and in the "
+                                f"included {model.included[name]}; rename one of them"
+                            )
                         base = model.services.get(name)
                         model.services[name] = (
                             service if base is None else merge_service(base, service)
@@ -255,6 +262,8 @@ class Loader:
                             f"included {files[0].name}; rename one of them"
                         )
                     target.setdefault(name, options)
+                    if section == "services":
+                        model.included[name] = files[0].name
             model.warnings.extend(included.warnings)
 
 

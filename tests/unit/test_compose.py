@@ -1,0 +1,506 @@
+"""The Compose loader without an engine: interpolation, .env files, merge rules, extends,
+include, profiles, names, what is not applied, errors, and the requests a project makes.
+(Agreement with ``docker-compose config`` is in ``tests/compose``.)"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from infranb import InfrastructureManager, compose
+from infranb.compose.interpolation import Interpolator, parse_env_file
+from infranb.errors import ComposeError
+from infranb.memory import MemoryEngine
+
+CORPUS = Path(__file__).parents[1] / "compose" / "corpus"
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return folder
+
+
+# ---------------------------------------------------------------- interpolation
+
+
+VARIABLES = {"SET": "value", "EMPTY": ""}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$SET", "value"),
+        ("${SET}", "value"),
+        ("a${SET}b$SET.c", "avaluebvalue.c"),
+        ("${UNSET:-d}", "d"),
+        ("${EMPTY:-d}", "d"),
+        ("${EMPTY-d}", ""),
+        ("${UNSET-d}", "d"),
+        ("${SET:-d}", "value"),
+        ("${SET:+r}", "r"),
+        ("${EMPTY:+r}", ""),
+        ("${EMPTY+r}", "r"),
+        ("${UNSET+r}", ""),
+        ("${UNSET:-${ALSO:-${SET}}}", "value"),
+        ("${SET:+v${SET}}", "vvalue"),
+        ("$$SET and $${SET}", "$SET and ${SET}"),
+        ("cost: $5", "cost: $5"),
+        ("${SET:?never raised}", "value"),
+        ("${UNSET:-{braces}}", "{braces"),  # the first } closes, as in Compose
+    ],
+)
+def test_interpolation_follows_the_compose_spec(text: str, expected: str) -> None:
+    got = Interpolator(VARIABLES)(text)
+    if text == "${UNSET:-{braces}}":
+        assert got == "{braces}"  # the rest "}" stays literal
+    else:
+        assert got == expected
+
+
+def test_unset_plain_references_become_empty_and_are_reported() -> None:
+    interpolate = Interpolator({})
+    assert interpolate("x${NOPE}y$NOPE") == "xy"
+    assert interpolate.unset == ["NOPE"]
+
+
+@pytest.mark.parametrize("text", ["${SET", "${}", "${SET!x}", "${SET:-unclosed"])
+def test_bad_interpolation_is_an_error(text: str) -> None:
+    with pytest.raises(ComposeError, match="invalid interpolation"):
+        Interpolator(VARIABLES)(text)
+
+
+def test_a_missing_required_variable_names_it_the_file_and_the_line(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "compose.yaml": """
+            services:
+              db:
+                image: postgres
+                environment:
+                  PASSWORD: ${DB_PASSWORD:?set it in .env}
+            """
+        },
+    )
+    with pytest.raises(ComposeError) as caught:
+        compose.load(tmp_path, environ={})
+    message = str(caught.value)
+    assert "DB_PASSWORD" in message and "set it in .env" in message
+    assert f"{tmp_path / 'compose.yaml'}:5:" in message
+    # An empty value fails ":?" but passes "?".
+    with pytest.raises(ComposeError, match="DB_PASSWORD"):
+        compose.load(tmp_path, environ={"DB_PASSWORD": ""})
+    assert compose.load(tmp_path, environ={"DB_PASSWORD": "x"}).containers[0]["environment"] == {
+        "PASSWORD": "x"
+    }
+
+
+def test_env_file_syntax() -> None:
+    text = textwrap.dedent(
+        """
+        # comment
+        PLAIN=value  # trailing comment
+        export EXPORTED=yes
+        SINGLE='literal $PLAIN # not a comment'
+        DOUBLE="line1\\nline2 ${PLAIN}"
+        EMPTY=
+        REF=${PLAIN}-x
+        BARE
+        MULTI="first
+        second"
+        """
+    )
+    values = parse_env_file(text, ".env", {"BARE": "from-env"})
+    assert values == {
+        "PLAIN": "value",
+        "EXPORTED": "yes",
+        "SINGLE": "literal $PLAIN # not a comment",
+        "DOUBLE": "line1\nline2 value",
+        "EMPTY": "",
+        "REF": "value-x",
+        "BARE": "from-env",
+        "MULTI": "first\nsecond",
+    }
+    with pytest.raises(ComposeError, match=r"\.env:2: expected KEY=VALUE"):
+        parse_env_file("A=1\n=bad\n", ".env", {})
+
+
+def test_environ_replaces_os_environ_and_wins_over_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        tmp_path,
+        {
+            ".env": "TAG=from-dotenv\nOTHER=dotenv\n",
+            "compose.yaml": "services:\n  a:\n    image: app:${TAG}-${OTHER}-${SHELL_ONLY:-none}\n",
+        },
+    )
+    monkeypatch.setenv("SHELL_ONLY", "shell")
+    monkeypatch.setenv("TAG", "shell-tag")
+    assert compose.load(tmp_path).image("a") == "app:shell-tag-dotenv-shell"
+    assert compose.load(tmp_path, environ={"TAG": "1.2"}).image("a") == "app:1.2-dotenv-none"
+    env_file = write(tmp_path / "alt", {"prod.env": "OTHER=prod\n"}) / "prod.env"
+    project = compose.load(tmp_path, environ={}, env_files=[env_file])
+    assert project.image("a") == "app:-prod-none"  # .env is not read when env_files is given
+
+
+# ---------------------------------------------------------------- names and files
+
+
+def test_project_name_precedence_and_normalisation(tmp_path: Path) -> None:
+    folder = write(tmp_path / "My_Shop.v2", {"compose.yaml": "services:\n  a:\n    image: x\n"})
+    assert compose.load(folder, environ={}).name == "my_shopv2"
+    assert compose.load(folder, environ={"COMPOSE_PROJECT_NAME": "Env"}).name == "env"
+    assert compose.load(folder, environ={}, project_name="given").name == "given"
+    (folder / "compose.yaml").write_text("name: From-File\nservices:\n  a:\n    image: x\n")
+    project = compose.load(folder, environ={})
+    assert project.name == "from-file"
+    assert project.container_name("a") == "from-file-a-1"
+    assert project.network_name("default") == "from-file_default"
+
+
+def test_a_folder_finds_its_compose_file_and_override(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "docker-compose.yml": "services:\n  a:\n    image: x:1\n",
+            "docker-compose.override.yml": "services:\n  a:\n    image: x:2\n",
+        },
+    )
+    project = compose.load(tmp_path, environ={})
+    assert [f.name for f in project.files] == ["docker-compose.yml", "docker-compose.override.yml"]
+    assert project.image("a") == "x:2"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ComposeError, match=r"no compose\.yaml"):
+        compose.load(tmp_path / "empty")
+    with pytest.raises(ComposeError, match="no such file or folder"):
+        compose.load(tmp_path / "not-there")
+
+
+def test_merge_rules_of_several_files() -> None:
+    case = CORPUS / "07-multi-file"
+    project = compose.load(
+        [case / "base.yaml", case / "services.yaml", case / "prod.yaml"], environ={}
+    )
+    api = next(c for c in project.containers if c["name"].endswith("-api-1"))
+    assert api["image"] == "example/api:1.2"
+    assert api["environment"] == {"A": "1", "B": "20", "C": "3"}  # mappings merged
+    override = compose.load(CORPUS / "06-override", environ={})
+    web = override.model.services["web"]
+    assert web["command"] == ["serve", "--reload"]  # replaced
+    assert [p["published"] for p in web["ports"]] == ["80", "8000"]  # appended
+    assert web["environment"] == {"MODE": "production", "DEBUG": "true"}
+    ci = compose.load(
+        [CORPUS / "28-override-and-extends" / f for f in ("compose.yaml", "compose.ci.yaml")],
+        environ={},
+    )
+    mounts = {m["target"]: m["source"] for m in ci.model.services["api"]["volumes"]}
+    assert mounts["/app"].endswith("/api-ci")  # the same target: the override wins
+    assert mounts["/cache"] == "cache"
+
+
+def test_extends_resolves_paths_in_the_extended_file_against_its_own_folder() -> None:
+    project = compose.load(CORPUS / "09-extends-other-file", environ={})
+    api = project.model.services["api"]
+    assert api["image"] == "example/app:3"
+    assert api["environment"] == {"APP_ENV": "staging", "APP_ROLE": "api"}
+    assert api["volumes"][0]["source"] == str(CORPUS / "09-extends-other-file/common/shared")
+
+
+def test_an_extends_cycle_is_an_error(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "compose.yaml": """
+            services:
+              a: {extends: b, image: x}
+              b: {extends: a}
+            """
+        },
+    )
+    with pytest.raises(ComposeError, match="cycle"):
+        compose.load(tmp_path, environ={})
+
+
+def test_include_brings_in_another_projects_services_and_volumes() -> None:
+    project = compose.load(CORPUS / "27-include", environ={})
+    assert sorted(project.services) == ["app", "db"]
+    db = next(c for c in project.containers if c["name"] == project.container_name("db"))
+    assert db["volumes"] == [f"{project.name}_dbdata:/var/lib/postgresql/data"]
+    app = next(c for c in project.containers if c["name"] == project.container_name("app"))
+    assert app["depends_on"] == {project.container_name("db"): "started"}
+
+
+def test_include_of_a_service_defined_twice_is_an_error(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "other.yaml": "services:\n  a:\n    image: x\n",
+            "compose.yaml": "include: [other.yaml]\nservices:\n  a:\n    image: y\n",
+        },
+    )
+    with pytest.raises(ComposeError, match="defined both here and in the included"):
+        compose.load(tmp_path, environ={})
+
+
+def test_interpolation_spec_cases_beyond_docker_compose_1_29() -> None:
+    project = compose.load(CORPUS / "29-interpolation-spec", environ={"TAG": "2.0", "EMPTY": ""})
+    assert project.containers[0]["environment"] == {
+        "SET_PLUS": "has-tag",
+        "SET_PLUS_DASH": "has-tag",
+        "UNSET_PLUS": "",
+        "EMPTY_COLON_PLUS": "",
+        "EMPTY_PLUS": "empty-is-set",
+        "NESTED": "2.0",
+        "NESTED_REPLACEMENT": "v2.0",
+    }
+
+
+# ---------------------------------------------------------------- profiles
+
+
+def test_profiles_select_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    case = CORPUS / "04-profiles"
+    assert list(compose.load(case, environ={}).services) == ["app"]
+    assert list(compose.load(case, environ={}, profiles=["dev"]).services) == ["app", "mailhog"]
+    every = compose.load(case, environ={"COMPOSE_PROFILES": "debug"})
+    assert list(every.services) == ["app", "debug-shell", "mailhog"]
+
+
+def test_a_dependency_in_a_disabled_profile() -> None:
+    case = CORPUS / "26-compose-spec-depends"
+    project = compose.load(case, environ={})  # cache is optional (required: false)
+    app = project.containers[0]
+    assert app["depends_on"] == {project.container_name("db"): "healthy"}
+    assert any("optional dependency 'cache'" in w for w in project.warnings)
+    with_cache = compose.load(case, environ={}, profiles=["with-cache"])
+    assert with_cache.containers[0]["depends_on"][with_cache.container_name("cache")] == "started"
+
+
+def test_a_required_dependency_in_a_disabled_profile_is_an_error(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "compose.yaml": """
+            services:
+              app: {image: x, depends_on: [db]}
+              db: {image: y, profiles: [data]}
+            """
+        },
+    )
+    with pytest.raises(ComposeError, match=r"profile \(data\) is not enabled"):
+        compose.load(tmp_path, environ={})
+
+
+# ---------------------------------------------------------------- translation
+
+
+def test_every_corpus_project_makes_a_valid_request() -> None:
+    import yaml
+
+    for case in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
+        meta = case / "case.yaml"
+        files = (yaml.safe_load(meta.read_text()) or {}).get("files") if meta.is_file() else None
+        target = [case / f for f in files] if files else case
+        project = compose.load(target, environ={"WEB_PORT": "8080", "TAG": "1"}, profiles=["*"])
+        assert project.operation().validate() == [], case.name
+
+
+def test_secrets_and_configs_from_files_are_read_only_mounts() -> None:
+    project = compose.load(CORPUS / "03-secrets-files", environ={})
+    folder = CORPUS / "03-secrets-files"
+    api = next(c for c in project.containers if c["name"] == project.container_name("api"))
+    assert api["volumes"] == [
+        f"{folder}/api_key.txt:/run/secrets/api.key:ro",
+        f"{folder}/db_password.txt:/run/secrets/db_password:ro",
+    ]
+
+
+def test_networks_aliases_internal_and_external() -> None:
+    project = compose.load(CORPUS / "12-networks-aliases", environ={})
+    proxy = project.containers[0]
+    name = project.name
+    assert proxy["networks"] == {
+        f"{name}_front": {"aliases": ["proxy", "edge", "lb"]},
+        "infra-shared": {"aliases": ["proxy"]},
+    }
+    request = project.operation()
+    assert request.networks["infra-shared"]["external"] is True
+    assert request.networks[f"{name}_back"]["internal"] is True
+
+
+def test_volume_names_and_external_volumes() -> None:
+    project = compose.load(CORPUS / "25-external-volumes", environ={})
+    backup = project.containers[0]
+    assert backup["volumes"] == [
+        "company-archive:/archive",
+        f"{project.name}_scratch:/scratch",
+        "backup-keys:/keys:ro",
+    ]
+    assert project.volumes["company-archive"]["external"] is True
+    assert project.volumes[f"{project.name}_scratch"]["labels"] == {
+        "com.example.purpose": "scratch"
+    }
+
+
+def test_builds_become_manage_images_requests() -> None:
+    project = compose.load(CORPUS / "15-build", environ={})
+    builds = {b.image_params["tag"]: b.image_params for b in project.builds()}
+    folder = CORPUS / "15-build"
+    assert builds == {
+        f"{project.name}-api": {
+            "action": "build",
+            "path": str(folder / "api"),
+            "tag": f"{project.name}-api",
+        },
+        "example/worker:dev": {
+            "action": "build",
+            "path": str(folder / "worker"),
+            "tag": "example/worker:dev",
+            "dockerfile": "Containerfile",
+            "buildargs": {"VERSION": "1.2", "COMMIT": "abc123"},
+            "target": "runtime",
+            "labels": {"team": "ops"},
+        },
+    }
+    assert all(b.validate() == [] for b in project.builds())
+
+
+def test_unsupported_keys_are_listed_never_silently_ignored(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "compose.yaml": """
+            version: "3.9"
+            x-notes: {owner: ops}
+            services:
+              app:
+                image: x
+                x-internal: true
+                deploy: {replicas: 3}
+                network_mode: host
+                ulimits: {nofile: 1024}
+                volumes: ["/cache"]
+                build: {context: ., cache_from: [x]}
+                healthcheck: {test: "true", start_interval: 1s}
+            networks:
+              default:
+                ipam: {config: [{subnet: 10.5.0.0/16}]}
+            """
+        },
+    )
+    project = compose.load(tmp_path, environ={})
+    rows = {(r.service, r.key) for r in project.unsupported.itertuples()}
+    assert rows == {
+        ("app", "deploy"),
+        ("app", "network_mode"),
+        ("app", "ulimits"),
+        ("app", "volumes (/cache)"),
+        ("app", "build.cache_from"),
+        ("app", "healthcheck.start_interval"),
+        ("(networks)", "default.ipam"),
+    }
+    assert list(project.unsupported.columns) == ["service", "key", "reason"]
+    assert any("'version' is obsolete" in w for w in project.warnings)
+    assert compose.load(CORPUS / "01-web-db-cache", environ={}).unsupported.empty
+
+
+@pytest.mark.parametrize(
+    ("compose_yaml", "message"),
+    [
+        (
+            "services:\n  a:\n    image: x\n    networks: [nope]\n",
+            "network 'nope', which is not declared",
+        ),
+        (
+            "services:\n  a:\n    image: x\n    volumes: ['data:/d']\n",
+            "volume 'data', which is not declared",
+        ),
+        ("services:\n  a:\n    image: x\n    depends_on: [b]\n", "'b', which is not a service"),
+        ("services:\n  a:\n    command: x\n", "needs an 'image' or a 'build'"),
+        ("services:\n  a:\n    image: x\n    secrets: [s]\n", "secret 's', which is not declared"),
+        (
+            "services:\n  a:\n    image: x\n    env_file: missing.env\n",
+            "missing.env does not exist",
+        ),
+        ("services:\n  a:\n    image: x\n    restart: sometimes\n", "service 'a': restart:"),
+        ("services:\n  a:\n    image: x\n    ports: ['80:80:80:80']\n", "is not a port"),
+        ("services: [a, b]\n", "'services' must be a mapping"),
+        ("services:\n  a: {image: x\n", "not valid YAML"),
+        ("include: [nothere.yaml]\nservices: {}\n", "does not exist"),
+    ],
+)
+def test_bad_files_are_clear_errors(tmp_path: Path, compose_yaml: str, message: str) -> None:
+    (tmp_path / "compose.yaml").write_text(compose_yaml)
+    with pytest.raises(ComposeError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        compose.load(tmp_path, environ={})
+
+
+def test_an_optional_env_file_may_be_missing(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "compose.yaml": """
+            services:
+              a:
+                image: x
+                env_file:
+                  - path: ./local.env
+                    required: false
+                  - base.env
+            """,
+            "base.env": "A=1\n",
+        },
+    )
+    assert compose.load(tmp_path, environ={}).containers[0]["environment"] == {"A": "1"}
+
+
+def test_frame_columns_and_reprs_keep_secrets_out() -> None:
+    project = compose.load(CORPUS / "17-wordpress", environ={})
+    frame = project.to_frame()
+    assert list(frame.columns) == [
+        "service", "container", "image", "build", "ports", "networks", "depends_on",
+        "healthcheck", "profiles",
+    ]  # fmt: skip
+    assert frame["depends_on"].tolist() == ["", "db (started)"]
+    shown = [
+        repr(project),
+        str(frame),
+        project._repr_html_(),
+        project._repr_mimebundle_()["text/plain"],
+        repr(project.operation()),
+        str(project.operation()),
+    ]
+    for text in shown:
+        assert "rootpw" not in text and "wppw" not in text
+    # ...while the containers get the values.
+    db = project.containers[0]
+    assert db["environment"]["MYSQL_ROOT_PASSWORD"] == "rootpw"
+
+
+def test_up_dry_run_plans_builds_and_containers_on_a_memory_engine() -> None:
+    project = compose.load(CORPUS / "15-build", environ={})
+    engine = MemoryEngine([])
+    before = engine.census()
+    with InfrastructureManager(engine=engine) as manager:
+        result = manager.up(project, dry_run=True)
+    assert result.success, result.error
+    assert result.dry_run
+    assert [step.action for step in result.plan] == ["create", "create"]
+    assert [i.reference for i in result.images] == [f"{project.name}-api", "example/worker:dev"]
+    assert engine.census() == before
+    assert {call for call in engine.calls if call.startswith(("create", "build", "pull"))} == set()
+    assert any("built from" in w for w in result.warnings)
+
+
+def test_forms_can_be_filled_from_a_project() -> None:
+    from infranb.widgets import OrchestrateForm
+
+    project = compose.load(CORPUS / "12-networks-aliases", environ={})
+    form = OrchestrateForm.from_operation(project.operation())
+    assert form.operation == project.operation()
