@@ -232,7 +232,7 @@ class Project:
                     "service": service,
                     "container": container["name"],
                     "image": container["image"],
-                    "build": (spec.get("build") or {}).get("context", ""),
+                    "build": self._shown_path((spec.get("build") or {}).get("context", "")),
                     "ports": ", ".join(container.get("ports", [])),
                     "networks": ", ".join(container["networks"]),
                     "depends_on": ", ".join(
@@ -251,6 +251,12 @@ class Project:
             "healthcheck", "profiles",
         ]  # fmt: skip
         return pd.DataFrame(rows, columns=columns)
+
+    def _shown_path(self, path: str) -> str:
+        """A path inside the project folder as ``./relative``; others as they are."""
+        if path and os.path.isabs(path) and Path(path).is_relative_to(self.directory):
+            return "./" + str(Path(path).relative_to(self.directory))
+        return path
 
     @property
     def unsupported(self) -> pd.DataFrame:

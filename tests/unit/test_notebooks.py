@@ -16,6 +16,7 @@ EXPECTED = [
     "05-cleanup",
     "06-forms",
     "07-runbook-template",
+    "08-compose",
 ]
 
 
