@@ -29,3 +29,13 @@ def test_bench_quick_runs(engine) -> None:
     ):
         assert heading in run.stdout, heading
     assert not engine.list_containers(labels={"infranb-bench": "1"})  # it cleaned up
+
+
+def test_compose_bench_quick_runs(engine) -> None:
+    bench = Path(__file__).parents[2] / "bench" / "compose_bench.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=280
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    for heading in ("load + plan of a 10-service", "bring-up of a 3-service", "teardown of"):
+        assert heading in run.stdout, heading
