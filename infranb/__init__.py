@@ -8,8 +8,10 @@
 Importing infranb loads neither pandas nor ipywidgets; they load when first used.
 """
 
+from infranb.config import TLSFiles
 from infranb.errors import (
     BuildFailed,
+    ComposeError,
     Conflict,
     ContainerFailed,
     CycleError,
@@ -23,6 +25,7 @@ from infranb.errors import (
     SpecProblem,
     ValidationError,
 )
+from infranb.fleet import Fleet, FleetResults
 from infranb.manager import InfrastructureManager
 from infranb.models import (
     ContainerOutcome,
@@ -43,6 +46,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BuildFailed",
+    "ComposeError",
     "Conflict",
     "ContainerFailed",
     "ContainerOutcome",
@@ -50,6 +54,8 @@ __all__ = [
     "Engine",
     "EngineError",
     "EngineUnavailable",
+    "Fleet",
+    "FleetResults",
     "HealthCheckFailed",
     "HealthRecord",
     "ImageOutcome",
@@ -67,6 +73,7 @@ __all__ = [
     "RemovedResource",
     "SecretRef",
     "SpecProblem",
+    "TLSFiles",
     "ValidationError",
     "__version__",
     "secret_from_env",

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Literal
 
 from infranb.errors import SpecProblem
-from infranb.secrets import DEFAULT_SECRET_MARKERS
+from infranb.secrets import DEFAULT_SECRET_MARKERS, mask_url_credentials
 from infranb.specs import check_name
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """Client certificates for a ``tcp://`` engine started with ``--tlsverify``: the CA that
+    signed the engine's certificate, and this client's certificate and key (PEM files)."""
+
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    #: check the engine's certificate against ``ca_cert`` (keep it on)
+    verify: bool = True
+
+    def __repr__(self) -> str:
+        return "TLSFiles(...)"  # key paths stay out of reprs
 
 
 @dataclass
@@ -41,6 +57,34 @@ class InfrastructureManagerConfig:
     #: in a notebook, ``await manager.execute(op)`` without ``progress=`` shows one line that
     #: updates in place (images' layers, containers ready); plain scripts never show it
     live_progress: bool = True
+    #: the engine to talk to: unix:///..., tcp://host:2376, ssh://user@host; None: DOCKER_HOST
+    #: (or the current Docker context). ssh:// uses the system ssh client (its config, known
+    #: hosts and agent), paramiko only where no ssh client is installed.
+    docker_host: str | None = None
+    #: a Docker CLI context by name (``docker context ls``), instead of ``docker_host``
+    docker_context: str | None = None
+    #: client certificates for a tcp:// engine with TLS (``TLSFiles`` or a dict of its fields)
+    tls: TLSFiles | dict[str, object] | None = field(default=None, repr=False)
+    #: seconds to wait for an engine to answer before calling it unreachable (a fleet's rows)
+    connect_timeout: float = 5.0
+
+    def __repr__(self) -> str:
+        # Hosts may carry credentials (ssh://user:pw@host) and tls names key files: masked.
+        shown = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "tls":
+                value = "<set>" if value else None
+            elif f.name == "docker_host" and value:
+                value = mask_url_credentials(value)
+            shown.append(f"{f.name}={value!r}")
+        return f"InfrastructureManagerConfig({', '.join(shown)})"
+
+    def tls_files(self) -> TLSFiles | None:
+        """``tls`` as ``TLSFiles`` (a dict is accepted for convenience)."""
+        if isinstance(self.tls, dict):
+            return TLSFiles(**self.tls)  # type: ignore[arg-type]
+        return self.tls
 
     def validate(self) -> list[str]:
         """Problems with the configuration, each naming its field."""
@@ -55,6 +99,23 @@ class InfrastructureManagerConfig:
             problems.append(f"config.no_engine: {self.no_engine!r} must be 'raise' or 'note'")
         if self.health_check_interval < 0:
             problems.append("config.health_check_interval: must be 0 or more")
+        if self.connect_timeout <= 0:
+            problems.append("config.connect_timeout: must be positive")
+        if self.docker_host and self.docker_context:
+            problems.append("config.docker_context: give docker_host or docker_context, not both")
+        if self.docker_host and not self.docker_host.startswith(
+            ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
+        ):
+            problems.append(
+                "config.docker_host: use unix:///path, tcp://host:port or ssh://user@host"
+            )
+        if isinstance(self.tls, dict):
+            unknown = set(self.tls) - {"ca_cert", "client_cert", "client_key", "verify"}
+            if unknown:
+                problems.append(
+                    f"config.tls: unknown key(s) {', '.join(sorted(unknown))}; use ca_cert, "
+                    "client_cert, client_key, verify"
+                )
         for what, value in (
             ("default_network", self.default_network),
             ("default_stack", self.default_stack),

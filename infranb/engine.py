@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,12 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import docker
+import docker.context
 import docker.errors
+import docker.tls
 import docker.types
 import requests.exceptions
 from docker.utils import parse_repository_tag
 
 from infranb import labels as L
+from infranb.config import TLSFiles
 from infranb.errors import (
     BuildFailed,
     Conflict,
@@ -44,6 +48,7 @@ from infranb.records import (
     StatsSample,
     VolumeInfo,
 )
+from infranb.secrets import mask_url_credentials
 from infranb.specs import ContainerSpec, registry_of
 
 NANO = 1_000_000_000
@@ -58,6 +63,40 @@ def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(f"{head}.{frac}+00:00")
 
 
+def context_names() -> list[str]:
+    """The Docker CLI contexts (``docker context ls``), ``default`` first."""
+    return [str(c.Name) for c in docker.context.ContextAPI.contexts()]
+
+
+def context_host(name: str) -> str | None:
+    """The engine address a Docker context names, or None when there is no such context."""
+    context = docker.context.ContextAPI.get_context(name)
+    return None if context is None else str(context.Host or "unix:///var/run/docker.sock")
+
+
+def _tls_config(files: TLSFiles) -> docker.tls.TLSConfig:
+    cert = (files.client_cert, files.client_key) if files.client_cert else None
+    return docker.tls.TLSConfig(
+        client_cert=cert, ca_cert=files.ca_cert, verify=files.ca_cert if files.verify else False
+    )
+
+
+def _connect_tls(host: str, files: TLSFiles, kwargs: dict[str, Any]) -> docker.DockerClient:
+    """A client of a TLS engine. requests lets REQUESTS_CA_BUNDLE (set on many machines)
+    override the client's own CA, so the engine's CA would be ignored: the client stops
+    reading the environment, and negotiates the API version only after that."""
+    tls = _tls_config(files)
+    probe = docker.DockerClient(base_url=host, tls=tls, version="1.24", timeout=kwargs["timeout"])
+    try:
+        probe.api.trust_env = False
+        version = str(probe.api.version(api_version=False)["ApiVersion"])
+    finally:
+        probe.close()
+    client = docker.DockerClient(base_url=host, tls=tls, **{**kwargs, "version": version})
+    client.api.trust_env = False
+    return client
+
+
 def unreachable_message(host: str) -> str:
     return (
         f"No Docker engine answers at {host}: start one (as root: dockerd &, or systemctl "
@@ -69,9 +108,19 @@ class DockerEngine:
     """Blocking access to one Docker engine through the docker SDK."""
 
     def __init__(
-        self, base_url: str | None = None, *, max_pool_size: int = 10, timeout: int = 120
+        self,
+        base_url: str | None = None,
+        *,
+        context: str | None = None,
+        tls: TLSFiles | None = None,
+        connect_timeout: float = 5.0,
+        max_pool_size: int = 10,
+        timeout: int = 120,
     ) -> None:
         self._base_url = base_url
+        self._context = context
+        self._tls = tls
+        self._connect_timeout = connect_timeout
         self._max_pool_size = max_pool_size
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
@@ -79,6 +128,8 @@ class DockerEngine:
 
     @property
     def host(self) -> str:
+        if self._context:
+            return context_host(self._context) or f"context {self._context}"
         return self._base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
     @property
@@ -96,12 +147,37 @@ class DockerEngine:
             "timeout": self._timeout,
             "max_pool_size": self._max_pool_size,
         }
+        host = self._base_url or ""
+        if host.startswith("ssh://") or (self._context and self.host.startswith("ssh://")):
+            # The system ssh client honours ~/.ssh/config, known hosts and agents; paramiko
+            # (docker's own) only where none is installed.
+            kwargs["use_ssh_client"] = shutil.which("ssh") is not None
+        if host.startswith("tcp://"):
+            # Negotiating the version is the first request: a host that drops packets fails
+            # within connect_timeout; later requests get the long timeout pulls need.
+            kwargs["timeout"] = self._connect_timeout
         try:
-            if self._base_url:
-                return docker.DockerClient(base_url=self._base_url, **kwargs)
-            return docker.DockerClient.from_env(**kwargs)
+            if self._context:
+                if context_host(self._context) is None:
+                    raise EngineUnavailable(
+                        f"No Docker context is named {self._context!r}: `docker context ls` "
+                        "lists them (they live in DOCKER_CONFIG or ~/.docker)."
+                    )
+                return docker.DockerClient.from_context(self._context, **kwargs)
+            if self._tls is not None:
+                client = _connect_tls(host, self._tls, kwargs)
+            elif host:
+                client = docker.DockerClient(base_url=host, **kwargs)
+            else:
+                return docker.DockerClient.from_env(**kwargs)
+            client.api.timeout = self._timeout
+            return client
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise EngineUnavailable(unreachable_message(self.host)) from e
+            raise EngineUnavailable(unreachable_message(mask_url_credentials(self.host))) from e
+        except (OSError, ValueError) as e:  # a context that does not exist, an ssh failure
+            raise EngineUnavailable(
+                f"{unreachable_message(mask_url_credentials(self.host))} ({type(e).__name__})"
+            ) from None
 
     def close(self) -> None:
         with self._lock:
@@ -125,7 +201,8 @@ class DockerEngine:
             raise EngineError(f"{what}: {_explain(e)}", resource=resource) from e
         except (requests.exceptions.ConnectionError, ConnectionError) as e:
             raise EngineUnavailable(
-                f"{what}: lost the connection to the Docker engine at {self.host}; "
+                f"{what}: lost the connection to the Docker engine at "
+                f"{mask_url_credentials(self.host)}; "
                 "check that it is running",
                 resource=resource,
             ) from e
@@ -146,9 +223,11 @@ class DockerEngine:
             version=version.get("Version", "?"),
             api_version=version.get("ApiVersion", "?"),
             os=f"{info.get('OperatingSystem', '?')} ({version.get('Arch', '?')})",
-            host=self.host,
+            host=mask_url_credentials(self.host),
             containers=int(info.get("Containers", 0)),
             images=int(info.get("Images", 0)),
+            running=int(info.get("ContainersRunning", 0)),
+            engine_id=str(info.get("ID", "")),
         )
 
     # ------------------------------------------------------------------ containers

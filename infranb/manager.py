@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Coroutine, Sequence
@@ -175,7 +176,13 @@ class InfrastructureManager:
         if engine is None:
             from infranb.engine import DockerEngine
 
-            engine = DockerEngine(max_pool_size=self.config.max_parallel + 4)
+            engine = DockerEngine(
+                self.config.docker_host,
+                context=self.config.docker_context,
+                tls=self.config.tls_files(),
+                connect_timeout=self.config.connect_timeout,
+                max_pool_size=self.config.max_parallel + 4,
+            )
         self.engine: Engine = engine
         #: what ``info()`` last read (reprs show this and never call the engine)
         self.last_info: EngineInfo | None = None
@@ -183,6 +190,14 @@ class InfrastructureManager:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.config.max_parallel + 2, thread_name_prefix="infranb"
         )
+
+    @classmethod
+    def from_context(
+        cls, name: str, config: InfrastructureManagerConfig | None = None
+    ) -> InfrastructureManager:
+        """A manager of the engine a Docker CLI context names (``docker context ls``)."""
+        base = config or InfrastructureManagerConfig()
+        return cls(dataclasses.replace(base, docker_host=None, docker_context=name))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -464,8 +479,11 @@ class InfrastructureManager:
         if label:
             key, _, value = label.partition("=")
             labels[key] = value
-        rows = await self._call(self.engine.list_containers, labels=labels, state=state)
-        return containers_frame(rows)
+        # The frame is built on the worker thread too: the kernel's loop stays free, and a
+        # fleet builds its engines' frames side by side.
+        return await self._call(
+            lambda: containers_frame(self.engine.list_containers(labels=labels, state=state))
+        )
 
     def containers(
         self,
@@ -484,7 +502,7 @@ class InfrastructureManager:
     async def aimages(self) -> pd.DataFrame:
         from infranb.display.frames import images_frame
 
-        return images_frame(await self._call(self.engine.list_images))
+        return await self._call(lambda: images_frame(self.engine.list_images()))
 
     def images(self) -> pd.DataFrame:
         """Local images as a DataFrame."""

@@ -32,6 +32,23 @@ class EngineInfo:
     host: str
     containers: int
     images: int
+    running: int = 0
+    #: the engine's own id (stable across restarts)
+    engine_id: str = ""
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """What one engine of a fleet answered, or the one sentence saying why it did not."""
+
+    engine: str  # the fleet's name for it
+    host: str
+    info: EngineInfo | None
+    error: str | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.info is not None
 
 
 @dataclass(frozen=True)

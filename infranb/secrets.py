@@ -82,11 +82,15 @@ _URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<auth
 
 def mask_url_credentials(text: str) -> str:
     """``postgres://app:pw@db/app`` -> ``postgres://app:••••••@db/app`` (a lone user or token
-    is masked whole)."""
+    is masked whole, except an ssh:// user: ssh authenticates with keys, not the URL)."""
 
     def hide(match: re.Match[str]) -> str:
         user, sep, _password = match["auth"].partition(":")
-        return f"{match['scheme']}{user}:{MASK}@" if sep else f"{match['scheme']}{MASK}@"
+        if sep:
+            return f"{match['scheme']}{user}:{MASK}@"
+        if match["scheme"].lower() == "ssh://":
+            return match[0]
+        return f"{match['scheme']}{MASK}@"
 
     return _URL_CREDENTIALS.sub(hide, text)
 

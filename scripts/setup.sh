@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 want_browser=0
 [ "${1:-}" = "--browser" ] && want_browser=1
 
-packages=(docker.io busybox-static docker-registry apache2-utils curl docker-compose)
+packages=(docker.io busybox-static docker-registry apache2-utils curl docker-compose openssh-server openssh-client openssl iproute2)
 [ "$want_browser" = 1 ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

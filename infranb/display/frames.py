@@ -21,6 +21,7 @@ from infranb.planning import PlanStep
 from infranb.records import (
     STATES,
     ContainerInfo,
+    EngineStatus,
     ImageInfo,
     NetworkInfo,
     StatsSample,
@@ -88,6 +89,40 @@ STATS: Schema = {
     "pids": "Int64",
 }
 EXEC: Schema = {"container": "string", "command": "string", "exit_code": "Int64", "line": "string"}
+
+
+ENGINES: Schema = {
+    "engine": "string",
+    "host": "string",
+    "version": "string",
+    "api": "string",
+    "os": "string",
+    "containers": "Int64",
+    "running": "Int64",
+    "reachable": "boolean",
+    "error": "string",
+}
+
+
+def engines_frame(statuses: Iterable[EngineStatus]) -> pd.DataFrame:
+    """One row per engine of a fleet: what it answered, or why it did not."""
+    rows = []
+    for status in statuses:
+        info = status.info
+        rows.append(
+            {
+                "engine": status.engine,
+                "host": status.host,
+                "version": info.version if info else None,
+                "api": info.api_version if info else None,
+                "os": info.os if info else None,
+                "containers": info.containers if info else None,
+                "running": info.running if info else None,
+                "reachable": info is not None,
+                "error": status.error,
+            }
+        )
+    return frame(rows, ENGINES)
 
 
 def frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> pd.DataFrame:

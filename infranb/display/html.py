@@ -10,7 +10,7 @@ fallback shows instead. Nothing here calls the engine: reprs never block.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from infranb import registry
@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 
     from infranb.compose.project import Project
     from infranb.config import InfrastructureManagerConfig
+    from infranb.fleet import Fleet
     from infranb.manager import InfrastructureManager
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.planning import PlanStep
+    from infranb.records import EngineStatus
 
 _renderings = itertools.count(1)
 
@@ -319,6 +321,77 @@ def compose_bundle(project: Project) -> dict[str, str]:
             f"Not applied: {len(unsupported)} key(s)",
             table(unsupported) if len(unsupported) else "<p>Every key is applied.</p>",
             open_=bool(len(unsupported)),
+        )
+    )
+    return wrap(text, body)
+
+
+# ---------------------------------------------------------------- fleet
+
+
+def fleet_bundle(fleet: Fleet) -> dict[str, str]:
+    """A fleet as its last ``engines()`` read it: one section per engine (no engine call)."""
+    from infranb.display.frames import engines_frame
+
+    statuses = fleet.last_status
+    if not statuses:
+        text = f"FLEET {len(fleet)} engine(s): {', '.join(fleet)}; fleet.engines() reads them"
+        return wrap(text, f'<div class="inb-header">{esc(text)}</div>')
+    frame = engines_frame(statuses.values())
+    reachable = sum(1 for s in statuses.values() if s.reachable)
+    summary = f"{reachable} of {len(statuses)} engine(s) reachable"
+    text = "\n".join([f"FLEET {summary}", frame.to_string(index=False)])
+    ids = _ids()
+    sections = "".join(
+        section(
+            next(ids),
+            f"{name}: {status.host}",
+            pre(_engine_line(status)),
+            open_=not status.reachable,
+        )
+        for name, status in statuses.items()
+    )
+    body = (
+        f'<div class="inb-header"><span class="inb-badge inb-plan">FLEET</span>'
+        f'<span class="inb-title">{esc(summary)}</span></div>'
+        + table(frame, status_columns=("reachable",))
+        + sections
+    )
+    return wrap(text, body)
+
+
+def _engine_line(status: EngineStatus) -> str:
+    info = status.info
+    if info is None:
+        return status.error or "unreachable"
+    return (
+        f"Docker {info.version} (API {info.api_version}), {info.os}; "
+        f"{info.running} of {info.containers} container(s) running"
+    )
+
+
+def fleet_results_bundle(results: Mapping[str, InfrastructureResult]) -> dict[str, str]:
+    """One operation on several engines: a line per engine, then each engine's result."""
+    ok = [name for name, r in results.items() if r.success]
+    summary = f"{len(ok)} of {len(results)} engine(s) succeeded"
+    text = "\n\n".join(
+        [f"FLEET {summary}"]
+        + [f"[{name}]\n{result_bundle(r)['text/plain']}" for name, r in results.items()]
+    )
+    ids = _ids()
+    header = (
+        '<div class="inb-header"><span class="inb-badge inb-plan">FLEET</span>'
+        f'<span class="inb-title">{esc(summary)}</span></div>'
+    )
+    body = header + (
+        "".join(
+            section(
+                next(ids),
+                f"{name}: {'OK' if r.success else 'FAILED'}",
+                result_bundle(r)["text/html"],
+                open_=not r.success,
+            )
+            for name, r in results.items()
         )
     )
     return wrap(text, body)

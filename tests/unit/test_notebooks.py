@@ -17,6 +17,7 @@ EXPECTED = [
     "06-forms",
     "07-runbook-template",
     "08-compose",
+    "09-fleet",
 ]
 
 

@@ -1,0 +1,225 @@
+"""Extra Docker engines and an SSH server on this machine, for several-engine tests.
+
+Each extra engine has its own socket, data-root, exec-root, pidfile, cgroup parent, address
+pool and **its own bridge** (never ``--bridge=none``: that dockerd deletes the host's
+``docker0``), and leaves iptables alone. The demo image is copied in with
+``docker save | docker load``. Everything is stopped by the pid this module started, and the
+bridge it made is deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE = "infranb-demo/base:1"
+
+
+@dataclass
+class ExtraEngine:
+    name: str
+    index: int  # 2, 3, ...: picks the bridge and address pool
+    root: Path
+    tcp_port: int | None = None  # with TLS when set
+    process: subprocess.Popen[bytes] | None = None
+    certs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def bridge(self) -> str:
+        return f"inbt-e{self.index}br"
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "docker.sock"
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
+
+    @property
+    def tcp_host(self) -> str:
+        return f"tcp://127.0.0.1:{self.tcp_port}"
+
+    def docker(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        env = {**os.environ, "DOCKER_HOST": self.host}
+        env.pop("DOCKER_CONTEXT", None)
+        return subprocess.run(["docker", *args], env=env, input=input, capture_output=True)
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
+        subprocess.run(
+            ["ip", "addr", "add", f"10.213.{self.index}.1/24", "dev", self.bridge], check=True
+        )
+        subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
+        command = [
+            "dockerd",
+            "-H", self.host,
+            "--data-root", str(self.root / "data"),
+            "--exec-root", str(self.root / "exec"),
+            "--pidfile", str(self.root / "docker.pid"),
+            "-b", self.bridge,
+            "--iptables=false",
+            "--ip-masq=false",
+            "--cgroup-parent", f"infranb-e{self.index}",
+            "--default-address-pool", f"base=10.{214 + self.index}.0.0/16,size=24",
+        ]  # fmt: skip
+        if self.tcp_port:
+            self.certs = make_certificates(self.root / "certs")
+            command += [
+                "-H", self.tcp_host,
+                "--tlsverify",
+                "--tlscacert", str(self.certs["ca"]),
+                "--tlscert", str(self.certs["server-cert"]),
+                "--tlskey", str(self.certs["server-key"]),
+            ]  # fmt: skip
+        log = open(self.root / "dockerd.log", "wb")  # noqa: SIM115 - lives as long as dockerd
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while self.docker("info").returncode != 0:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                tail = (self.root / "dockerd.log").read_text()[-2000:]
+                self.stop()
+                raise RuntimeError(f"extra engine {self.name} did not start:\n{tail}")
+            time.sleep(0.2)
+        saved = subprocess.run(["docker", "save", BASE], capture_output=True, check=True).stdout
+        loaded = self.docker("load", input=saved)
+        assert loaded.returncode == 0, loaded.stderr
+
+    def stop(self) -> None:
+        """Stop the dockerd this object started (by its pid), then remove its bridge."""
+        if self.process is not None and self.process.poll() is None:
+            # Containers first, so the engine stops at once and unmounts everything.
+            ids = self.docker("ps", "-aq").stdout.decode().split()
+            if ids:
+                self.docker("rm", "-f", *ids)
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        with contextlib.suppress(subprocess.CalledProcessError):
+            subprocess.run(["ip", "link", "del", self.bridge], check=True, capture_output=True)
+        subprocess.run(["umount", "-R", str(self.root / "exec")], capture_output=True)
+        subprocess.run(["umount", "-R", str(self.root / "data")], capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate (openssl)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=inbt-ca",
+        "-keyout", "ca-key.pem", "-out", "ca.pem")  # fmt: skip
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for who in ("server", "client"):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN=inbt-{who}",
+            "-keyout", f"{who}-key.pem", "-out", f"{who}.csr")  # fmt: skip
+        run("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+            "-CAcreateserial", "-days", "2", "-extfile", f"{who}.ext",
+            "-out", f"{who}-cert.pem")  # fmt: skip
+    return {p.stem: p for p in folder.glob("*.pem")}
+
+
+@dataclass
+class SSHServer:
+    """sshd on 127.0.0.1 (its own port, key-only) whose sessions talk to ``engine``; and an
+    ``ssh`` wrapper on PATH that gives the real ssh client this test's key and known hosts."""
+
+    engine: ExtraEngine
+    root: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"ssh://root@127.0.0.1:{self.port}"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.root / "bin"
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
+        subprocess.run([*keygen, "-f", str(self.root / "host_key")], check=True)
+        subprocess.run([*keygen, "-f", str(self.root / "client_key")], check=True)
+        subprocess.run([*keygen, "-f", str(self.root / "wrong_key")], check=True)
+        shutil.copy(self.root / "client_key.pub", self.root / "authorized_keys")
+        (self.root / "sshd_config").write_text(
+            f"""Port {self.port}
+ListenAddress 127.0.0.1
+HostKey {self.root / "host_key"}
+AuthorizedKeysFile {self.root / "authorized_keys"}
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+PidFile {self.root / "sshd.pid"}
+SetEnv DOCKER_HOST={self.engine.host}
+"""
+        )
+        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation folder
+        self.process = subprocess.Popen(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", str(self.root / "sshd_config")],
+            stdout=open(self.root / "sshd.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
+        self.use_key("client_key")
+        deadline = time.monotonic() + 20
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 1),
+            ):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("sshd did not start: " + (self.root / "sshd.log").read_text())
+            time.sleep(0.1)
+
+    def use_key(self, key: str) -> None:
+        """Point the ``ssh`` wrapper at ``key`` (``client_key`` or ``wrong_key``)."""
+        self.bin_dir.mkdir(exist_ok=True)
+        (self.root / "ssh_config").write_text(
+            f"""Host 127.0.0.1
+  IdentityFile {self.root / key}
+  IdentitiesOnly yes
+  UserKnownHostsFile {self.root / "known_hosts"}
+  StrictHostKeyChecking accept-new
+  BatchMode yes
+"""
+        )
+        wrapper = self.bin_dir / "ssh"
+        wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {self.root / "ssh_config"} "$@"\n')
+        wrapper.chmod(0o755)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def temporary_root(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
