@@ -8,6 +8,7 @@ any remaining container uses never go. ``dry_run`` lists what would go, touching
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -147,6 +148,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
         ]
 
     volumes: list[VolumeInfo] = []
+    sizes: asyncio.Future[dict[str, int]] | None = None
     if op.volumes:
         users_of: dict[str, list[str]] = {}
         for c in staying:
@@ -163,19 +165,25 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
             (v for v in candidates_v if v.name not in users_of),
             key=lambda v: v.name,
         )
-        sizes = await rt.call(engine.volume_sizes) if volumes else {}
-        planned += [
-            RemovedResource("volume", v.name, v.name, sizes.get(v.name, 0), v.labels.get(L.STACK))
-            for v in volumes
-        ]
+        # The engine's disk-usage report is slow: read while the containers go, not before.
+        if volumes:
+            sizes = asyncio.ensure_future(rt.call(engine.volume_sizes))
 
     if skipped_running:
         outcome.warnings.append(
             f"{len(skipped_running)} running container(s) kept ({', '.join(skipped_running)}); "
             "set force_remove=True to stop and remove them"
         )
+
+    async def volume_rows() -> list[RemovedResource]:
+        found = await sizes if sizes is not None else {}
+        return [
+            RemovedResource("volume", v.name, v.name, found.get(v.name, 0), v.labels.get(L.STACK))
+            for v in volumes
+        ]
+
     if op.dry_run:
-        outcome.removed = planned
+        outcome.removed = planned + await volume_rows()
         return
 
     removed: list[RemovedResource] = []
@@ -184,18 +192,20 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
         gone_containers = await remove_containers(rt, containers)  # in removal order
         by_name = {r.name: r for r in planned if r.kind == "container"}
         removed += [by_name[name] for name in gone_containers]
-    if networks:
-        gone, kept = await remove_networks(rt, [n.name for n in networks], gone_containers)
-        removed += [r for r in planned if r.kind == "network" and r.name in gone]
-        # Networks in scope that containers outside it still use are simply kept.
-        outcome.warnings += [k for k in kept if "still used" not in k]
+    planned += await volume_rows()
+    # Networks and volumes no longer depend on each other once the containers are gone.
+    (gone_networks, kept_networks), (gone_volumes, kept_volumes) = await rt.gather(
+        remove_networks(rt, [n.name for n in networks], gone_containers),
+        remove_volumes(rt, [v.name for v in volumes]),
+    )
+    removed += [r for r in planned if r.kind == "network" and r.name in gone_networks]
+    # Networks in scope that containers outside it still use are simply kept.
+    outcome.warnings += [k for k in kept_networks if "still used" not in k]
     for image in images:
         if await _remove_image(rt, image):
             removed.append(next(r for r in planned if r.id == image.id))
-    if volumes:
-        gone, kept = await remove_volumes(rt, [v.name for v in volumes])
-        outcome.warnings += kept
-        removed += [r for r in planned if r.kind == "volume" and r.name in gone]
+    outcome.warnings += kept_volumes
+    removed += [r for r in planned if r.kind == "volume" and r.name in gone_volumes]
     outcome.removed = removed
 
 

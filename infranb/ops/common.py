@@ -32,8 +32,12 @@ async def stop_containers(rt: Runtime, ids: Sequence[str]) -> None:
 async def remove_containers(rt: Runtime, containers: Sequence[ContainerInfo]) -> list[str]:
     """Stop, then remove, in reverse dependency order; return the names removed.
 
-    Stopping first and removing without force avoids the engine bug where force-removing
-    many containers of one network at once leaves the network with phantom endpoints.
+    The endpoints of one network are released one at a time (different networks at once):
+    Docker 20.10 keeps a count of each network's endpoints, and many releases on one network
+    at the same moment can lose an update, leaving the network undeletable ("has active
+    endpoints") until the engine restarts. Measured: ``bench/teardown_bench.py --stress``.
+    Each container is stopped and removed as soon as it has left its networks, while the
+    next one leaves, so the serial part is only the releases.
     """
     by_name = {c.name: c for c in containers}
     depends = {
@@ -41,59 +45,70 @@ async def remove_containers(rt: Runtime, containers: Sequence[ContainerInfo]) ->
     }
     removed: list[str] = []
     for wave in teardown_waves(depends):
-        members = [by_name[n] for n in wave]
-        await _leave_networks(rt, members)
-        await stop_containers(
-            rt, [c.id for c in members if c.state in ("running", "restarting", "paused")]
-        )
-
-        async def remove(container: ContainerInfo) -> None:
-            try:
-                await rt.call(rt.engine.remove_container, container.id, force=False)
-            except NotFound:
-                return
-            except Conflict:
-                # Still running (restart policy raced the stop): now force is the only way.
-                await rt.call(rt.engine.remove_container, container.id, force=True)
-            removed.append(container.name)
-            rt.emit("container_removed", container.name)
-
-        await rt.gather(*(remove(c) for c in members))
+        removed += await _remove_wave(rt, [by_name[n] for n in wave])
     return removed
 
 
-async def _leave_networks(rt: Runtime, containers: Sequence[ContainerInfo]) -> None:
-    """Disconnect containers from user-defined networks, one at a time per network.
-
-    Many endpoints of one network released at once (concurrent stops or removals) can leave
-    Docker 20.10 with a network that "has active endpoints" until the engine restarts.
-    Networks are handled concurrently, the endpoints of each one in turn.
-    """
-    members: dict[str, list[str]] = {}
-    for container in containers:
+async def _remove_wave(rt: Runtime, members: Sequence[ContainerInfo]) -> list[str]:
+    """One teardown wave: per network a chain of endpoint releases; each container stops and
+    goes once it has left every network it was on."""
+    running = [c for c in members if c.state in ("running", "restarting", "paused")]
+    chains: dict[str, list[ContainerInfo]] = {}
+    for container in running:  # a stopped container holds no endpoint
         for network in container.networks:
             if network not in BUILTIN_NETWORKS:
-                members.setdefault(network, []).append(container.id)
+                chains.setdefault(network, []).append(container)
+    waiting = {c.id: sum(c in chain for chain in chains.values()) for c in members}
+    left = {c.id: asyncio.Event() for c in members}
+    for container in members:
+        if waiting[container.id] == 0:
+            left[container.id].set()
+    removed: list[str] = []
 
-    async def leave(network: str, ids: list[str]) -> None:
-        for cid in ids:
+    async def release(network: str, chain: list[ContainerInfo]) -> None:
+        for container in chain:
             with contextlib.suppress(NotFound, Conflict):
-                await rt.call(rt.engine.disconnect, network, cid)
+                await rt.call(rt.engine.disconnect, network, container.id)
+            waiting[container.id] -= 1
+            if waiting[container.id] == 0:
+                left[container.id].set()
 
-    await rt.gather(*(leave(n, ids) for n, ids in members.items()))
+    async def finish(container: ContainerInfo) -> None:
+        await left[container.id].wait()
+        if container in running:
+            with contextlib.suppress(NotFound):
+                await rt.call(rt.engine.stop_container, container.id, rt.config.stop_timeout)
+        try:
+            await rt.call(rt.engine.remove_container, container.id, force=False)
+        except NotFound:
+            return
+        except Conflict:
+            # Still running (restart policy raced the stop): now force is the only way.
+            await rt.call(rt.engine.remove_container, container.id, force=True)
+        removed.append(container.name)
+        rt.emit("container_removed", container.name)
+
+    await rt.gather(
+        *(release(n, chain) for n, chain in chains.items()),
+        *(finish(c) for c in members),
+    )
+    return removed
 
 
 async def remove_networks(
     rt: Runtime, names: Sequence[str], removed_containers: Collection[str] = ()
 ) -> tuple[list[str], list[str]]:
-    """Remove networks that no container uses; return (removed, kept with the reason).
+    """Remove networks that no container uses, concurrently; return (removed, kept with the
+    reason).
 
-    Right after many containers go, the engine may still list their endpoints for a moment
-    (and, with a known 20.10 bug, keep them): those are waited for, then force-disconnected.
+    Right after many containers go, the engine may still list their endpoints for a moment:
+    those are waited for, then force-disconnected. (When Docker 20.10 has lost count of a
+    network's endpoints, nothing but an engine restart helps: the message says so.)
     """
     removed: list[str] = []
     kept: list[str] = []
-    for name in names:
+
+    async def remove(name: str) -> None:
         try:
             users = await rt.call(rt.engine.network_containers, name)
             for _ in range(ENDPOINT_RETRIES):
@@ -103,36 +118,42 @@ async def remove_networks(
                 users = await rt.call(rt.engine.network_containers, name)
             stale = [u for u in users if u in removed_containers]
             for user in stale:
-                await rt.call(rt.engine.disconnect, name, user)
+                with contextlib.suppress(NotFound, Conflict):
+                    await rt.call(rt.engine.disconnect, name, user)
             users = [u for u in users if u not in stale]
         except NotFound:
-            continue
+            return
         if users:
             kept.append(f"network {name} kept: still used by {', '.join(sorted(users))}")
-            continue
+            return
         try:
             await rt.call(rt.engine.remove_network, name)
             removed.append(name)
         except NotFound:
-            continue
+            return
         except EngineError as e:
             kept.append(
                 f"network {name} could not be removed ({e}); if the engine reports active "
                 "endpoints that no container holds, restarting the engine clears them"
             )
-    return removed, kept
+
+    await rt.gather(*(remove(name) for name in names))
+    return sorted(removed), kept
 
 
 async def remove_volumes(rt: Runtime, names: Sequence[str]) -> tuple[list[str], list[str]]:
     """Remove volumes; return (removed, kept with the reason)."""
     removed: list[str] = []
     kept: list[str] = []
-    for name in names:
+
+    async def remove(name: str) -> None:
         try:
             await rt.call(rt.engine.remove_volume, name)
             removed.append(name)
         except NotFound:
-            continue
+            return
         except Conflict as e:
             kept.append(f"volume {name} kept: {e}")
-    return removed, kept
+
+    await rt.gather(*(remove(name) for name in names))
+    return sorted(removed), kept
