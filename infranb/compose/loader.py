@@ -48,6 +48,13 @@ class Model:
     included: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        # Services hold environment values (passwords from .env): only names are shown.
+        return (
+            f"Model(services={list(self.services)}, networks={list(self.networks)}, "
+            f"volumes={list(self.volumes)})"
+        )
+
 
 def find_files(path: str | os.PathLike[str]) -> list[Path]:
     """The files of a project given as a folder (its compose file and override) or a file."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from infranb.compose.interpolation import Interpolator, parse_env_file
 from infranb.compose.loader import Loader, Model, find_files, project_variables
 from infranb.errors import ComposeError
+from infranb.secrets import masked_container
 from infranb.specs import parse_containers
 
 if TYPE_CHECKING:
@@ -55,6 +56,13 @@ NETWORK_APPLIED = ("name", "external", "driver", "labels", "internal")
 VOLUME_APPLIED = ("name", "external", "driver", "labels")
 PORT_APPLIED = ("target", "published", "host_ip", "protocol", "mode")
 MOUNT_APPLIED = ("type", "source", "target", "read_only", "tmpfs")
+
+
+class ContainerDicts(list[dict[str, Any]]):
+    """The container dicts of a project's request; shown with secret values masked."""
+
+    def __repr__(self) -> str:
+        return repr([masked_container(c) for c in self])
 
 
 @dataclass(frozen=True)
@@ -339,8 +347,10 @@ class Project:
             }
         return volumes
 
-    def _containers(self) -> list[dict[str, Any]]:
-        containers = [self._container(name, spec) for name, spec in self.services.items()]
+    def _containers(self) -> ContainerDicts:
+        containers = ContainerDicts(
+            self._container(name, spec) for name, spec in self.services.items()
+        )
         _specs, problems = parse_containers(containers)
         if problems:
             services = list(self.services)

@@ -475,6 +475,8 @@ def test_frame_columns_and_reprs_keep_secrets_out() -> None:
         project._repr_mimebundle_()["text/plain"],
         repr(project.operation()),
         str(project.operation()),
+        repr(project.containers),
+        repr(project.model),
     ]
     for text in shown:
         assert "rootpw" not in text and "wppw" not in text
@@ -504,3 +506,33 @@ def test_forms_can_be_filled_from_a_project() -> None:
     project = compose.load(CORPUS / "12-networks-aliases", environ={})
     form = OrchestrateForm.from_operation(project.operation())
     assert form.operation == project.operation()
+
+
+def test_configs_mount_at_their_target_or_at_the_root(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "nginx.conf": "events {}\n",
+            "compose.yaml": """
+            services:
+              web:
+                image: nginx
+                configs:
+                  - nginx_conf
+                  - source: nginx_conf
+                    target: /etc/nginx/nginx.conf
+                    mode: 0440
+            configs:
+              nginx_conf:
+                file: ./nginx.conf
+              from_env:
+                environment: NGINX_CONF
+            """,
+        },
+    )
+    project = compose.load(tmp_path, environ={})
+    assert project.containers[0]["volumes"] == [
+        f"{tmp_path}/nginx.conf:/nginx_conf:ro",
+        f"{tmp_path}/nginx.conf:/etc/nginx/nginx.conf:ro",
+    ]
+    assert ("web", "configs.mode") in {(r.service, r.key) for r in project.unsupported.itertuples()}
