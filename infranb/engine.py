@@ -9,6 +9,7 @@ blocks; the manager runs them on worker threads, off the event loop.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -126,10 +127,16 @@ class DockerEngine:
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
 
+    @functools.cached_property
+    def _context_address(self) -> str | None:
+        """The address the context names, read from its file once (``host`` is read on
+        every orchestrate and in every error message)."""
+        return context_host(self._context) if self._context else None
+
     @property
     def host(self) -> str:
         if self._context:
-            return context_host(self._context) or f"context {self._context}"
+            return self._context_address or f"context {self._context}"
         return self._base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
     @property
@@ -158,7 +165,7 @@ class DockerEngine:
             kwargs["timeout"] = self._connect_timeout
         try:
             if self._context:
-                if context_host(self._context) is None:
+                if self._context_address is None:
                     raise EngineUnavailable(
                         f"No Docker context is named {self._context!r}: `docker context ls` "
                         "lists them (they live in DOCKER_CONFIG or ~/.docker)."

@@ -58,18 +58,21 @@ def infranb_view(case: Path) -> dict[str, dict[str, Any]]:
                 (m["type"], m.get("source"), m["target"], bool(m.get("read_only")))
                 for m in service.get("volumes", [])
             },
-            "networks": {
-                net: sorted((options or {}).get("aliases", []))
-                for net, options in (service.get("networks") or {}).items()
-            },
-            "depends_on": {
-                dep: options["condition"]
-                for dep, options in (service.get("depends_on") or {}).items()
-            },
-            "command": service.get("command"),
-            "entrypoint": service.get("entrypoint"),
+            **_links(service, service.get("networks") or {}),
         }
     return view
+
+
+def _links(service: dict[str, Any], networks: dict[str, Any]) -> dict[str, Any]:
+    """The keys both sides already hold in the same long form."""
+    return {
+        "networks": {net: sorted((o or {}).get("aliases", [])) for net, o in networks.items()},
+        "depends_on": {
+            dep: options["condition"] for dep, options in (service.get("depends_on") or {}).items()
+        },
+        "command": service.get("command"),
+        "entrypoint": service.get("entrypoint"),
+    }
 
 
 _SHORT_PORT = re.compile(
@@ -99,20 +102,12 @@ def reference_view(case: Path) -> dict[str, dict[str, Any]]:
             },
             "ports": {_reference_port(p) for p in service.get("ports", [])},
             "volumes": {_reference_mount(m) for m in service.get("volumes", [])},
-            "networks": {
-                net: sorted((options or {}).get("aliases", []))
-                for net, options in (
-                    service.get("networks")
-                    if isinstance(service.get("networks"), dict)
-                    else dict.fromkeys(service.get("networks") or [])
-                ).items()
-            },
-            "depends_on": {
-                dep: options["condition"]
-                for dep, options in (service.get("depends_on") or {}).items()
-            },
-            "command": service.get("command"),
-            "entrypoint": service.get("entrypoint"),
+            **_links(
+                service,
+                service["networks"]
+                if isinstance(service.get("networks"), dict)
+                else dict.fromkeys(service.get("networks") or []),
+            ),
         }
     return view
 
