@@ -59,6 +59,7 @@ class ProgressLine:
         elif kind == "container_ready":
             self.ready.add(name)
         elif kind == "container_failed":
+            self.ready.discard(name)  # it may fail after it was ready (a crash right after start)
             self.failed.append(name)
         elif kind == "rollback":
             self.rolling_back = True

@@ -32,6 +32,18 @@ def test_a_failure_and_rollback_show() -> None:
     )
 
 
+def test_a_container_that_crashes_after_it_was_ready_is_not_counted_ready() -> None:
+    """A fast crash can follow a good start: verify() fails it after container_ready."""
+    line = ProgressLine("orchestrate_containers")
+    line.update(E("planned", "shop", total=1))
+    line.update(E("container_ready", "bad", "running after 0.01s"))
+    line.update(E("container_failed", "bad", "exited with code 2"))
+    line.update(E("rollback", "shop", "rolling back"))
+    assert line.text() == (
+        "orchestrate_containers: containers 0/1 ready · failed: bad · rolling back"
+    )
+
+
 def test_plain_python_is_not_a_notebook() -> None:
     assert not in_notebook()
 
