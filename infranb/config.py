@@ -10,6 +10,9 @@ from infranb.errors import SpecProblem
 from infranb.secrets import DEFAULT_SECRET_MARKERS, mask_url_credentials
 from infranb.specs import check_name
 
+#: where the journal lives unless ``config.journal`` says otherwise
+JOURNAL_PATH = "~/.local/share/infranb/journal.sqlite"
+
 
 @dataclass(frozen=True)
 class TLSFiles:
@@ -67,6 +70,14 @@ class InfrastructureManagerConfig:
     tls: TLSFiles | dict[str, object] | None = field(default=None, repr=False)
     #: seconds to wait for an engine to answer before calling it unreachable (a fleet's rows)
     connect_timeout: float = 5.0
+    #: the journal of every run that changes an engine (SQLite file); None: no journal
+    journal: str | None = JOURNAL_PATH
+    #: blast radius: a run whose plan removes or recreates more resources than this is
+    #: refused before anything is touched (a request's own ``max_removals`` wins)
+    max_removals: int | None = None
+    #: destructive steps (remove, recreate) need ``execute(op, confirm=True)``; the forms
+    #: always ask, with a Confirm button
+    confirm_destructive: bool = False
 
     def __repr__(self) -> str:
         # Hosts may carry credentials (ssh://user:pw@host) and tls names key files: masked.
@@ -101,6 +112,10 @@ class InfrastructureManagerConfig:
             problems.append("config.health_check_interval: must be 0 or more")
         if self.connect_timeout <= 0:
             problems.append("config.connect_timeout: must be positive")
+        if self.max_removals is not None and (
+            not isinstance(self.max_removals, int) or self.max_removals < 0
+        ):
+            problems.append("config.max_removals: must be None or a whole number, 0 or more")
         if self.docker_host and self.docker_context:
             problems.append("config.docker_context: give docker_host or docker_context, not both")
         if self.docker_host and not self.docker_host.startswith(

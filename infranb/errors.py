@@ -104,6 +104,16 @@ class ComposeError(InfraError, ValueError):
     to change. Raised by ``infranb.compose.load`` before anything touches an engine."""
 
 
+class Refused(InfraError):
+    """A safety gate refused the run before it touched anything (``max_removals``, or
+    destructive steps without ``confirm=True``); the result carries the plan."""
+
+
+class RevertError(InfraError):
+    """A revert cannot restore the recorded state (a value or image that is gone, a run that
+    cannot be reverted); nothing was changed."""
+
+
 class EngineError(InfraError):
     """The Docker engine refused or failed a call."""
 

@@ -19,7 +19,19 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from infranb import labels as L
-from infranb.errors import Conflict, EngineUnavailable, InfraError, ValidationError
+from infranb.errors import Conflict, EngineUnavailable, InfraError, RevertError, ValidationError
+from infranb.journal import (
+    Journal,
+    JournalEntry,
+    Recorder,
+    RunStart,
+    change_counts,
+    plan_revert,
+    result_summary,
+    run_outcome,
+    stored,
+    stored_request,
+)
 from infranb.models import (
     InfrastructureManagerConfig,
     InfrastructureOperation,
@@ -28,8 +40,15 @@ from infranb.models import (
 from infranb.ops.base import Outcome
 from infranb.protocol import Engine
 from infranb.records import ContainerDetails, EngineInfo, ImageOutcome
-from infranb.runtime import ProgressCallback, Runtime, correlation_id_of, in_notebook
-from infranb.secrets import secret_values
+from infranb.runtime import (
+    Gates,
+    ProgressCallback,
+    Runtime,
+    correlation_id_of,
+    in_notebook,
+    new_run_id,
+)
+from infranb.secrets import Redactor, mask_url_credentials, secret_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -190,6 +209,8 @@ class InfrastructureManager:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.config.max_parallel + 2, thread_name_prefix="infranb"
         )
+        #: the journal every run that changes the engine is written to (None: off)
+        self.journal: Journal | None = Journal(self.config.journal) if self.config.journal else None
 
     @classmethod
     def from_context(
@@ -205,6 +226,8 @@ class InfrastructureManager:
         """Release the engine client and the worker threads."""
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.engine.close()
+        if self.journal is not None:
+            self.journal.close()
 
     def __enter__(self) -> InfrastructureManager:
         return self
@@ -235,6 +258,8 @@ class InfrastructureManager:
         operation: InfrastructureOperation,
         context: object = None,
         progress: ProgressCallback | None = None,
+        *,
+        confirm: bool = False,
     ) -> InfrastructureResult:
         """Validate and run ``operation``; never raises for a bad request or a failure.
 
@@ -242,16 +267,45 @@ class InfrastructureManager:
         on the labels of what the operation creates. ``progress`` receives ``ProgressEvent``s;
         without it, in a notebook, one line updates in place while the operation runs
         (``config.live_progress``). A cancelled orchestrate rolls back first, then re-raises
-        ``CancelledError``.
+        ``CancelledError``. ``confirm=True`` consents to destructive steps when
+        ``config.confirm_destructive`` is on. Runs that can change the engine are written to
+        ``config.journal`` (``result.run_id`` is the record's key).
         """
+        return await self._execute(operation, context, progress, confirm=confirm)
+
+    async def _execute(
+        self,
+        operation: InfrastructureOperation,
+        context: object = None,
+        progress: ProgressCallback | None = None,
+        *,
+        confirm: bool = False,
+        ask_consent: bool | None = None,
+        reverts: str | None = None,
+    ) -> InfrastructureResult:
+        """``execute``, with what the forms and ``revert`` add: ``ask_consent`` overrides
+        ``config.confirm_destructive``; ``reverts`` names the run being reverted."""
         correlation_id = correlation_id_of(context)
+        run_id = new_run_id()
         name = str(operation.operation)
         spec, command, problems = operation.parse(self.config)
         if spec is None or command is None:
             error = ValidationError(problems)
             return InfrastructureResult.from_outcome(
-                name, Outcome(), error=error, correlation_id=correlation_id
+                name, Outcome(), error=error, correlation_id=correlation_id, run_id=run_id
             )
+        limit = operation.max_removals
+        gates = Gates(
+            self.config.max_removals if limit is None else limit,
+            self.config.confirm_destructive if ask_consent is None else ask_consent,
+            confirm,
+        )
+        recorder, journal_note = None, None
+        if self.journal is not None and spec.changes_engine and not operation.dry_run:
+            try:
+                recorder = self._begin_record(run_id, operation, command, correlation_id, reverts)
+            except Exception as e:  # an unwritable journal must not stop the work
+                journal_note = f"journal {self.journal.path} unavailable ({e}): run not recorded"
         live = None
         wants_live = progress is None and self.config.live_progress and not operation.dry_run
         if wants_live and in_notebook():  # checked first: scripts never import the display
@@ -264,6 +318,9 @@ class InfrastructureManager:
             self._executor,
             correlation_id=correlation_id,
             progress=progress or live,
+            run_id=run_id,
+            recorder=recorder,
+            gates=gates,
         )
         outcome = Outcome()
         failure: BaseException | None = None
@@ -272,6 +329,8 @@ class InfrastructureManager:
         except asyncio.CancelledError:
             if live is not None:
                 live.finish(False)
+            if recorder is not None:
+                self._record_cancelled(recorder, outcome, rt.redact)
             raise
         except InfraError as e:
             failure = e
@@ -283,6 +342,8 @@ class InfrastructureManager:
             )
             failure.__cause__ = e
         outcome.warnings.extend(rt.warnings)
+        if journal_note:
+            outcome.warnings.append(journal_note)
         result = InfrastructureResult.from_outcome(
             name,
             outcome,
@@ -290,7 +351,10 @@ class InfrastructureManager:
             redact=rt.redact,
             correlation_id=correlation_id,
             duration_seconds=round(rt.elapsed(), 3),
+            run_id=run_id,
         )
+        if recorder is not None:
+            await self._finish_record(recorder, outcome, result, rt.redact)
         if live is not None:
             live.finish(result.success)
         log.info(
@@ -307,9 +371,146 @@ class InfrastructureManager:
         operation: InfrastructureOperation,
         context: object = None,
         progress: ProgressCallback | None = None,
+        *,
+        confirm: bool = False,
     ) -> InfrastructureResult:
         """``execute`` for synchronous code; works inside a running Jupyter kernel too."""
-        return run_sync(self.execute(operation, context, progress))
+        return run_sync(self.execute(operation, context, progress, confirm=confirm))
+
+    # ------------------------------------------------------------------ journal
+
+    def _begin_record(
+        self,
+        run_id: str,
+        operation: InfrastructureOperation,
+        command: object,
+        correlation_id: str | None,
+        reverts: str | None,
+    ) -> Recorder:
+        assert self.journal is not None
+        fields = {f.name: getattr(operation, f.name) for f in dataclasses.fields(operation)}
+        start = RunStart(
+            run_id=run_id,
+            operation=str(operation.operation),
+            stack=getattr(command, "stack", operation.stack),
+            engine=mask_url_credentials(self.engine.host),
+            engine_id=self.last_info.engine_id if self.last_info else None,
+            request=stored_request(fields, Redactor()),
+            correlation_id=correlation_id,
+            reverts=reverts,
+        )
+        return self.journal.begin(start)
+
+    async def _finish_record(
+        self,
+        recorder: Recorder,
+        outcome: Outcome,
+        result: InfrastructureResult,
+        redact: Redactor,
+    ) -> None:
+        """Complete the run's record; the engine's id is read once per manager."""
+        engine_id = self.last_info.engine_id if self.last_info else None
+        if engine_id is None:
+            with contextlib.suppress(InfraError):
+                self.last_info = await self._call(self.engine.info)
+                engine_id = self.last_info.engine_id
+        try:
+            recorder.finish(
+                run_outcome(result),
+                changes=change_counts(result),
+                error=result.error,
+                plan=[stored(dataclasses.asdict(s), redact) for s in outcome.plan],
+                result=stored(result_summary(result), redact),
+                engine_id=engine_id,
+            )
+        except Exception as e:
+            result.warnings.append(f"journal: the end of this run was not recorded ({e})")
+
+    @staticmethod
+    def _record_cancelled(recorder: Recorder, outcome: Outcome, redact: Redactor) -> None:
+        """A cancelled run's end (no awaiting here: the task is being cancelled)."""
+        rolled_back = outcome.rolled_back
+        with contextlib.suppress(Exception):
+            recorder.finish(
+                "rolled back" if rolled_back else "interrupted",
+                changes={},
+                error="cancelled" + (" and rolled back" if rolled_back else ""),
+                plan=[stored(dataclasses.asdict(s), redact) for s in outcome.plan],
+                result={},
+            )
+
+    def _require_journal(self) -> Journal:
+        if self.journal is None:
+            raise InfraError(
+                "the journal is off (config.journal=None); set config.journal to a file path "
+                "to record runs"
+            )
+        return self.journal
+
+    def history(
+        self,
+        stack: str | None = None,
+        since: str | datetime | None = None,
+        operation: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """The journal's runs, newest first: run_id, started_at, finished_at, user, host,
+        notebook, engine, operation, stack, outcome, changes, error, correlation_id."""
+        return self._require_journal().history(stack, since, operation, limit)
+
+    def history_entry(self, run_id: str) -> JournalEntry:
+        """One run's record: request (masked), plan, result summary, prior state, outcome,
+        and its steps."""
+        return self._require_journal().entry(run_id)
+
+    async def arevert(
+        self,
+        run_id: str,
+        *,
+        dry_run: bool = False,
+        confirm: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> InfrastructureResult:
+        """Put the stack of an orchestrate run back to the state the journal recorded before
+        that run: the containers it had, with their specs and images. A revert that needs
+        something that is gone (a secret value never stored, an image removed since, a run
+        not in the journal) changes nothing and says what is missing."""
+        try:
+            journal = self._require_journal()
+            entry = journal.entry(run_id)
+            later = journal.later_runs(entry.stack or "", entry.started_at)
+            images = await self._revert_images(entry)
+            request, notes = plan_revert(entry, images, dry_run, [r for r in later if r != run_id])
+        except (KeyError, InfraError) as e:
+            error = e if isinstance(e, InfraError) else RevertError(str(e.args[0]))
+            return InfrastructureResult.from_outcome(
+                "orchestrate_containers", Outcome(stack=None), error=error
+            )
+        result = await self._execute(request, None, progress, confirm=confirm, reverts=run_id)
+        result.warnings += notes
+        return result
+
+    def revert(
+        self,
+        run_id: str,
+        *,
+        dry_run: bool = False,
+        confirm: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> InfrastructureResult:
+        """``arevert`` for synchronous code."""
+        return run_sync(self.arevert(run_id, dry_run=dry_run, confirm=confirm, progress=progress))
+
+    async def _revert_images(self, entry: JournalEntry) -> dict[str, str | None]:
+        """For each image the prior state names (by reference and by id): its id now."""
+        refs = {
+            ref
+            for c in entry.prior.get("containers", [])
+            for ref in ((c.get("spec") or {}).get("image"), c.get("image_id"))
+            if isinstance(ref, str) and ref
+        }
+        ids = await asyncio.gather(*(self._image_id(r) for r in sorted(refs)))
+        return dict(zip(sorted(refs), ids, strict=True))
 
     async def adown(
         self, stack: str | Project, *, volumes: bool = False, dry_run: bool = False

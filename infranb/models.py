@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from infranb import registry
 from infranb.config import InfrastructureManagerConfig
-from infranb.errors import InfraError, Problem, ValidationError
+from infranb.errors import InfraError, Problem, Refused, ValidationError
 from infranb.ops import images as _images
 from infranb.ops.base import Outcome
 from infranb.planning import PlanStep
@@ -65,7 +65,9 @@ class InfrastructureOperation:
     ``allow_sensitive_mounts`` (per-request opt-in for sensitive bind mounts/privileged),
     ``networks`` / ``volumes`` (orchestrate: how the networks and named volumes the containers
     use are made, by name: ``{"driver", "labels", "internal", "external"}``; ``external``
-    ones must exist and are never created or removed).
+    ones must exist and are never created or removed), ``max_removals`` (refuse the run,
+    touching nothing, when its plan removes or recreates more than this; overrides
+    ``config.max_removals``).
     """
 
     operation: str
@@ -83,6 +85,7 @@ class InfrastructureOperation:
     allow_sensitive_mounts: bool = False
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    max_removals: int | None = None
 
     def validate(self, config: InfrastructureManagerConfig | None = None) -> list[Problem]:
         """Every problem with this request, each naming its field (``Problem.path``); empty
@@ -106,6 +109,14 @@ class InfrastructureOperation:
                 problems.append(
                     Problem(name, f"must be True or False, not {getattr(self, name)!r}")
                 )
+        if self.max_removals is not None and (
+            isinstance(self.max_removals, bool)
+            or not isinstance(self.max_removals, int)
+            or self.max_removals < 0
+        ):
+            problems.append(
+                Problem("max_removals", f"{self.max_removals!r} must be None or 0 or more")
+            )
         if self.scope not in ("managed", "all"):
             problems.append(Problem("scope", f"{self.scope!r} must be 'managed' or 'all'"))
         if self.stack is not None:
@@ -243,6 +254,12 @@ class InfrastructureResult:
     exception: BaseException | None = field(default=None, repr=False, compare=False)
     #: for an invalid request, each problem with its field's path
     problems: list[Problem] = field(default_factory=list)
+    #: this run's id: on the labels of what it creates, and its journal record's key
+    run_id: str | None = None
+    #: a failed run whose changes were undone (the engine is as it was before)
+    rolled_back: bool = False
+    #: refused by a safety gate (max_removals, confirm) before anything was touched
+    refused: bool = False
 
     @classmethod
     def from_outcome(
@@ -254,6 +271,7 @@ class InfrastructureResult:
         redact: Any = None,
         correlation_id: str | None = None,
         duration_seconds: float = 0.0,
+        run_id: str | None = None,
     ) -> InfrastructureResult:
         """The one place a result is assembled: the spec's summary fields are derived from
         the records, so the two can never disagree."""
@@ -307,6 +325,9 @@ class InfrastructureResult:
             dry_run=outcome.dry_run,
             exception=error,
             problems=list(error.problems) if isinstance(error, ValidationError) else [],
+            run_id=run_id,
+            rolled_back=outcome.rolled_back,
+            refused=isinstance(error, Refused),
         )
         if isinstance(error, InfraError) and getattr(error, "resource", None):
             last_logs = getattr(error, "last_logs", None)

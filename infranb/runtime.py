@@ -15,12 +15,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import replace
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar
 
 from infranb import labels as L
 from infranb.config import InfrastructureManagerConfig
+from infranb.errors import Refused
 from infranb.protocol import Engine
 from infranb.records import ProgressEvent
 from infranb.secrets import Redactor
@@ -37,6 +38,23 @@ LABEL_RUN = L.RUN
 LABEL_CORRELATION = L.CORRELATION
 
 ProgressCallback = Callable[[ProgressEvent], Any]
+
+
+class RunRecorder(Protocol):
+    """Where a run's steps and prior state are written as they happen (the journal)."""
+
+    def step(self, event: ProgressEvent) -> None: ...
+
+    def prior(self, state: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Gates:
+    """The safety gates of one run: how much it may remove, whether removals need consent."""
+
+    max_removals: int | None = None
+    confirm_required: bool = False
+    confirmed: bool = False
 
 
 def in_notebook() -> bool:
@@ -60,6 +78,10 @@ def correlation_id_of(context: object) -> str | None:
     return None if value is None else str(value)
 
 
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 class Runtime:
     """Per-operation state shared by the operation modules."""
 
@@ -72,11 +94,16 @@ class Runtime:
         correlation_id: str | None = None,
         progress: ProgressCallback | None = None,
         redact: Redactor | None = None,
+        run_id: str | None = None,
+        recorder: RunRecorder | None = None,
+        gates: Gates | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.correlation_id = correlation_id
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = run_id or new_run_id()
+        self.recorder = recorder
+        self.gates = gates or Gates(config.max_removals, config.confirm_destructive)
         self.redact = redact or Redactor()
         self.warnings: list[str] = []
         self._executor = executor
@@ -132,14 +159,50 @@ class Runtime:
         total: int | None = None,
     ) -> None:
         """Tell the progress callback; a failing callback never breaks the operation."""
-        if self._progress is None:
+        if self._progress is None and self.recorder is None:
             return
         event = ProgressEvent(kind, resource, self.redact(message), current, total)
+        if self.recorder is not None:
+            try:
+                self.recorder.step(event)
+            except Exception as e:  # the journal must never break the operation
+                self.recorder = None
+                self.warnings.append(f"journal: steps no longer recorded ({e})")
+        if self._progress is None:
+            return
         try:
             self._progress(replace(event))
         except Exception as e:
             self._progress = None
             self.warnings.append(f"progress callback failed and was disabled: {e!r}")
+
+    def gate(self, destructive: Sequence[str]) -> None:
+        """Refuse the run before it touches anything when its plan removes or recreates
+        more than ``max_removals``, or anything at all without consent when consent is
+        required. ``destructive`` names each step ("recreate container web")."""
+        count, limit = len(destructive), self.gates.max_removals
+        shown = ", ".join(destructive[:10]) + (f", and {count - 10} more" if count > 10 else "")
+        if limit is not None and count > limit:
+            raise Refused(
+                f"refused: the plan removes or recreates {count} resource(s) ({shown}), "
+                f"more than max_removals={limit}; nothing was touched. Review result.plan, "
+                "then narrow the request or raise max_removals"
+            )
+        if destructive and self.gates.confirm_required and not self.gates.confirmed:
+            raise Refused(
+                f"refused: the plan removes or recreates {count} resource(s) ({shown}) and "
+                "destructive steps need consent (config.confirm_destructive); nothing was "
+                "touched. Review result.plan, then run again with confirm=True"
+            )
+
+    def record_prior(self, state: Mapping[str, Any]) -> None:
+        """Journal the state before this run changes anything (for revert)."""
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.prior(state)
+        except Exception as e:
+            self.warnings.append(f"journal: prior state not recorded ({e})")
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started

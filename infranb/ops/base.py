@@ -46,6 +46,8 @@ class Outcome:
     volumes_created: list[str] = field(default_factory=list)
     build_logs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: a failure whose changes were undone
+    rolled_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,3 +69,5 @@ class Operation(Generic[Command]):
     shown_fields: tuple[str, ...]
     #: the class in ``infranb.widgets`` that builds this operation's requests
     form: str
+    #: whether a run can change the engine (then it is journaled)
+    changes_engine: bool = True

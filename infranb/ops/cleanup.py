@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from infranb import labels as L
-from infranb.errors import Conflict, NotFound, Problem
+from infranb.errors import Conflict, NotFound, Problem, Refused
 from infranb.ops.base import Operation, Outcome, Schema
 from infranb.ops.common import remove_containers, remove_networks, remove_volumes
 from infranb.records import (
@@ -182,9 +182,21 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
             for v in volumes
         ]
 
+    destructive = [f"remove {r.kind} {r.name}" for r in planned]
+    destructive += [f"remove volume {v.name}" for v in volumes]
     if op.dry_run:
+        try:
+            rt.gate(destructive)
+        except Refused as e:
+            outcome.warnings.append(f"a real run would be {e}")
         outcome.removed = planned + await volume_rows()
         return
+    try:
+        rt.gate(destructive)
+    except Refused:
+        if sizes is not None:
+            sizes.cancel()  # only a read, but nothing of a refused run may linger
+        raise
 
     removed: list[RemovedResource] = []
     gone_containers: list[str] = []

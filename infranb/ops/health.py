@@ -149,4 +149,5 @@ OPERATION = Operation(
     rows=rows,
     shown_fields=("container_ids",),
     form="HealthCheckForm",
+    changes_engine=False,
 )

@@ -206,6 +206,7 @@ async def run(command: ImageCommand, rt: Runtime, outcome: Outcome) -> None:
         tagged_id = await rt.call(rt.engine.image_id, action.tag)
         outcome.images.append(ImageOutcome(action.tag, "tagged", tagged_id, None, seconds()))
     else:
+        rt.gate([f"remove image {action.image}"])
         removed_id = await rt.call(rt.engine.image_id, action.image)
         await rt.call(rt.engine.remove_image, action.image, force=action.force)
         outcome.images.append(ImageOutcome(action.image, "removed", removed_id, None, seconds()))

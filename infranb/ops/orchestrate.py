@@ -8,7 +8,7 @@
    first; pull; create networks and volumes; create every new container; start each as soon
    as its dependencies meet their condition (so the plan's waves are dependency depths, not
    barriers); check every container is still up; drop what was replaced, and orphans if asked;
-5. on any failure or cancellation, roll back from the journal of what this run did, plus
+5. on any failure or cancellation, roll back from the record of what this run did, plus
    whatever carries this run's label (an engine call in flight when the run failed).
 """
 
@@ -34,6 +34,7 @@ from infranb.errors import (
     InfraError,
     NotFound,
     Problem,
+    Refused,
     ValidationError,
     append_note,
 )
@@ -416,7 +417,7 @@ class EventWatcher:
 
 
 @dataclass
-class Journal:
+class RunChanges:
     """What this run changed, so a rollback can undo exactly that."""
 
     #: name -> (old id, temporary name, was running)
@@ -453,42 +454,74 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
             for i, s in enumerate(desired.specs)
             if s.image in plan.images_to_pull
         )
+    destructive = [f"recreate container {s.name}" for s in plan.steps if s.action == "recreate"]
+    if command.remove_orphans:
+        destructive += [f"remove container {name}" for name in plan.orphans]
     if command.dry_run:
+        try:
+            rt.gate(destructive)
+        except Refused as e:
+            outcome.warnings.append(f"a real run would be {e}")
         return
+    rt.gate(destructive)
+    rt.record_prior(prior_state(command, existing))
 
     rt.emit("planned", command.stack, current=0, total=len(desired.specs))
-    journal = Journal()
+    changes = RunChanges()
     watcher = await EventWatcher.follow(rt, command.stack)
-    bring_up = BringUp(rt, command, desired, plan, existing, journal, watcher, outcome)
+    bring_up = BringUp(rt, command, desired, plan, existing, changes, watcher, outcome)
     try:
         await bring_up.execute()
     except BaseException as failure:
-        await _after_failure(rt, desired, journal, failure)
+        outcome.rolled_back = await _after_failure(rt, desired, changes, failure)
         raise
     finally:
         watcher.close()
 
 
+def prior_state(command: Orchestrate, existing: Mapping[str, ContainerInfo]) -> dict[str, Any]:
+    """What the journal keeps of the stack before this run: each container's id, state,
+    image id, spec hash and the run that made it (whose request holds its spec)."""
+    return {
+        "stack": command.stack,
+        "containers": [
+            {
+                "name": row.name,
+                "id": row.id,
+                "state": row.state,
+                "image": row.image,
+                "image_id": row.image_id,
+                "spec_hash": row.labels.get(L.SPEC_HASH, ""),
+                "run_id": row.labels.get(L.RUN),
+            }
+            for row in sorted(existing.values(), key=lambda r: r.name)
+        ],
+    }
+
+
 async def _after_failure(
-    rt: Runtime, desired: Desired, journal: Journal, failure: BaseException
-) -> None:
+    rt: Runtime, desired: Desired, changes: RunChanges, failure: BaseException
+) -> bool:
+    """Roll back (unless told to keep what failed); True when everything was undone."""
     if not (rt.config.cleanup_on_failure or isinstance(failure, asyncio.CancelledError)):
         append_note(
             failure,
             "what this run started was left in place for debugging "
             "(cleanup_on_failure=False): tear the stack down when done",
         )
-        return
+        return False
     try:
         # Shielded: a second interrupt must not leave the rollback half done.
-        summary = await asyncio.shield(_rollback(rt, desired, journal))
+        summary = await asyncio.shield(_rollback(rt, desired, changes))
         append_note(failure, f"rolled back: {summary}")
+        return True
     except InfraError as e:
         append_note(
             failure,
             f"the rollback could not finish ({e}); once the engine answers, tear the stack "
             f"down: manager.down({desired.stack!r})",
         )
+        return False
 
 
 class BringUp:
@@ -501,14 +534,14 @@ class BringUp:
         desired: Desired,
         plan: StackPlan,
         existing: Mapping[str, ContainerInfo],
-        journal: Journal,
+        changes: RunChanges,
         watcher: EventWatcher,
         outcome: Outcome,
     ) -> None:
         self.rt, self.command, self.desired, self.plan = rt, command, desired, plan
-        self.existing, self.journal, self.watcher, self.outcome = (
+        self.existing, self.changes, self.watcher, self.outcome = (
             existing,
-            journal,
+            changes,
             watcher,
             outcome,
         )
@@ -540,13 +573,13 @@ class BringUp:
                 if s.name in wave and self.existing[s.name].state == "running"
             ]
             await stop_containers(self.rt, ids)
-            self.journal.stopped.extend(ids)
+            self.changes.stopped.extend(ids)
         for step in to_stop:
             if step.action == "recreate":
                 old = self.existing[step.name]
                 temporary = f"{step.name}-infranb-replaced-{old.id[:12]}"
                 await self.rt.call(self.rt.engine.rename_container, old.id, temporary)
-                self.journal.replaced[step.name] = (old.id, temporary, old.state == "running")
+                self.changes.replaced[step.name] = (old.id, temporary, old.state == "running")
 
     async def provision(self) -> None:
         """Pull missing images first (an unpullable image then touches nothing), then
@@ -561,7 +594,7 @@ class BringUp:
             rt.emit("pull", image, f"pulled in {seconds:.1f}s")
 
         async def create_network(name: str) -> None:
-            self.journal.created_networks.append(name)  # before the call: rollback checks
+            self.changes.created_networks.append(name)  # before the call: rollback checks
             options = self.command.networks.get(name) or NetworkSpec(name)
             labels = {**options.labels, **rt.labels(self.desired.stack)}
             await rt.call(
@@ -574,7 +607,7 @@ class BringUp:
             rt.emit("network_created", name)
 
         async def create_volume(name: str) -> None:
-            self.journal.created_volumes.append(name)
+            self.changes.created_volumes.append(name)
             options = self.command.volumes.get(name) or VolumeSpec(name)
             driver = options.driver or rt.config.volume_driver
             labels = {**options.labels, **rt.labels(self.desired.stack)}
@@ -659,7 +692,7 @@ class BringUp:
     async def finish(self, final: list[ContainerDetails | None]) -> None:
         """Drop what was replaced, and orphans when asked; record the outcome."""
         rt, outcome = self.rt, self.outcome
-        replaced_ids = [old_id for old_id, _, _ in self.journal.replaced.values()]
+        replaced_ids = [old_id for old_id, _, _ in self.changes.replaced.values()]
         await rt.gather(*(rt.call(rt.engine.remove_container, i, force=True) for i in replaced_ids))
         if self.command.remove_orphans and outcome.orphans:
             orphans = [self.existing[n] for n in outcome.orphans]
@@ -688,8 +721,8 @@ class BringUp:
                         seconds_to_ready=round(self.seconds.get(name, 0.0), 3),
                     )
                 )
-        outcome.networks_created = sorted(self.journal.created_networks)
-        outcome.volumes_created = sorted(self.journal.created_volumes)
+        outcome.networks_created = sorted(self.changes.created_networks)
+        outcome.volumes_created = sorted(self.changes.created_volumes)
 
 
 def _is_up(details: ContainerDetails, must_exit: bool) -> bool:
@@ -768,7 +801,7 @@ async def _failure(rt: Runtime, name: str, cid: str, message: str) -> ContainerF
     return ContainerFailed(message + shown, resource=name, last_logs=lines)
 
 
-async def _rollback(rt: Runtime, desired: Desired, journal: Journal) -> str:
+async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> str:
     """Undo this run: remove what it created, put back what it replaced or stopped."""
     rt.emit("rollback", desired.stack, "rolling back")
     await rt.drain()  # calls already on a thread may still create something
@@ -781,16 +814,16 @@ async def _rollback(rt: Runtime, desired: Desired, journal: Journal) -> str:
     )
     removed = await remove_containers(rt, created)
     restored = []
-    for name, (old_id, _temporary, was_running) in journal.replaced.items():
+    for name, (old_id, _temporary, was_running) in changes.replaced.items():
         await rt.call(engine.rename_container, old_id, name)
         if was_running:
             await rt.call(engine.start_container, old_id)
         restored.append(name)
-    replaced_ids = {old_id for old_id, _, _ in journal.replaced.values()}
-    restarted = [cid for cid in journal.stopped if cid not in replaced_ids]
+    replaced_ids = {old_id for old_id, _, _ in changes.replaced.values()}
+    restarted = [cid for cid in changes.stopped if cid not in replaced_ids]
     await rt.gather(*(rt.call(engine.start_container, cid) for cid in restarted))
-    made_volumes = {v.name for v in volumes_made} | set(journal.created_volumes)
-    made_networks = {n.name for n in networks_made} | set(journal.created_networks)
+    made_volumes = {v.name for v in volumes_made} | set(changes.created_volumes)
+    made_networks = {n.name for n in networks_made} | set(changes.created_networks)
     volumes, kept_volumes = await remove_volumes(rt, sorted(made_volumes))
     networks, kept_networks = await remove_networks(rt, sorted(made_networks), removed)
     rt.warnings.extend(kept_volumes + kept_networks)

@@ -1,0 +1,361 @@
+"""The journal on the in-memory engine: records, steps, masking, gates, revert, several
+writers, interrupted runs, migration. The real-engine proofs are in
+tests/integration/test_journal.py."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infranb import (
+    InfrastructureManager,
+    InfrastructureManagerConfig,
+    InfrastructureOperation,
+    secret_from_env,
+)
+from infranb import journal as J
+from infranb.errors import InfraError
+from infranb.labels import RUN
+from infranb.memory import MemoryEngine
+
+BASE = "infranb-demo/base:1"
+WEB = "infranb-demo/web:1"
+MUTATING = {
+    "create_container",
+    "start_container",
+    "stop_container",
+    "restart_container",
+    "remove_container",
+    "rename_container",
+    "pull_image",
+    "build_image",
+    "tag_image",
+    "remove_image",
+    "create_network",
+    "remove_network",
+    "disconnect",
+    "create_volume",
+    "remove_volume",
+}
+
+
+@pytest.fixture
+def memory() -> MemoryEngine:
+    return MemoryEngine([BASE, WEB])
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    return tmp_path / "journal.sqlite"
+
+
+def manager(memory: MemoryEngine, book: Path, **config: Any) -> InfrastructureManager:
+    settings: dict[str, Any] = {"stop_timeout": 0.1, "journal": str(book)}
+    settings.update(config)
+    return InfrastructureManager(InfrastructureManagerConfig(**settings), engine=memory)
+
+
+def op(
+    env: dict[str, Any] | None = None, image: str = BASE, **extra: Any
+) -> InfrastructureOperation:
+    containers = [
+        {"image": BASE, "name": "db", "environment": env or {"MODE": "one"}},
+        {"image": image, "name": "web", "depends_on": ["db"], "networks": ["shop-net"]},
+    ]
+    return InfrastructureOperation(
+        operation="orchestrate_containers", stack="shop", containers=containers, **extra
+    )
+
+
+def test_every_run_that_changes_the_engine_is_recorded_with_who_where_and_what(
+    memory: MemoryEngine, book: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTERHUB_USER", "ops-alice")
+    m = manager(memory, book)
+    result = m.run(op(), context={"correlation_id": "ticket-42"})
+    assert result.success, result.error
+    assert memory.inspect_container("web").labels[RUN] == result.run_id  # type: ignore[union-attr]
+    history = m.history()
+    assert list(history.columns) == list(J.HISTORY_COLUMNS)
+    row = history.iloc[0]
+    assert row.run_id == result.run_id
+    assert (row.user, row.operation, row.stack, row.outcome) == (
+        "ops-alice",
+        "orchestrate_containers",
+        "shop",
+        "succeeded",
+    )
+    assert row.changes == "create 2, create network 1"
+    assert row.correlation_id == "ticket-42"
+    assert row.finished_at >= row.started_at
+    assert row.engine == memory.host
+    entry = m.history_entry(result.run_id)
+    assert [s["kind"] for s in entry.steps][:3] == [
+        "planned",
+        "network_created",
+        "container_created",
+    ]
+    assert {s["resource"] for s in entry.steps if s["kind"] == "container_ready"} == {"db", "web"}
+    assert [p["name"] for p in entry.plan] == ["db", "web"]
+    assert entry.request["containers"][0]["environment"] == {"MODE": "one"}
+    assert entry.prior == {"stack": "shop", "containers": [], "networks": {}, "volumes": {}}
+
+
+def test_dry_runs_health_checks_and_invalid_requests_are_not_recorded(
+    memory: MemoryEngine, book: Path
+) -> None:
+    m = manager(memory, book)
+    assert m.run(op(dry_run=True)).success
+    m.run(InfrastructureOperation(operation="health_check", container_ids=["nothing"]))
+    assert not m.run(InfrastructureOperation(operation="orchestrate_containers")).success
+    assert m.history().empty
+
+
+def test_secret_values_never_reach_the_file(memory: MemoryEngine, book: Path) -> None:
+    m = manager(memory, book)
+    planted = {"DB_PASSWORD": "planted-Zq81x", "DATABASE_URL": "postgres://app:planted-Zq81x@db"}
+    assert m.run(op(planted)).success
+    changed = op({**planted, "MODE": "two"})
+    assert m.run(changed).success
+    failing = op({**planted, "API_TOKEN": "planted-Zq81x"})
+    failing.containers[1]["command"] = "sh -c 'echo planted-Zq81x; exit 3'"
+    m.run(failing)
+    m.close()
+    stored = b"".join(p.read_bytes() for p in book.parent.glob("journal.sqlite*"))
+    assert b"planted-Zq81x" not in stored
+    assert "DB_PASSWORD".encode() in stored  # the key is kept, its value is not
+
+
+def test_max_removals_refuses_before_anything_is_touched(memory: MemoryEngine, book: Path) -> None:
+    m = manager(memory, book)
+    m.run(op())
+    memory.calls.clear()
+    result = m.run(op({"MODE": "two"}, max_removals=0))
+    assert result.refused and not result.success
+    assert "more than max_removals=0" in (result.error or "")
+    assert [s.action for s in result.plan] == ["recreate", "restart"]  # the plan is shown
+    assert not MUTATING & set(memory.calls)
+    assert m.history().iloc[0].outcome == "refused"
+    # The config's limit applies when the request sets none; the request's wins.
+    strict = manager(memory, book, max_removals=0)
+    assert strict.run(op({"MODE": "two"})).refused
+    assert strict.run(op({"MODE": "two"}, max_removals=1)).success
+
+
+def test_cleanup_and_image_removal_pass_the_same_gates(memory: MemoryEngine, book: Path) -> None:
+    m = manager(memory, book, confirm_destructive=True)
+    m.run(op())
+    memory.calls.clear()
+    down = m.down("shop", dry_run=True)
+    assert any("would be refused" in w for w in down.warnings)
+    refused = m.run(
+        InfrastructureOperation(
+            operation="cleanup_resources",
+            stack="shop",
+            cleanup_stopped_containers=True,
+            force_remove=True,
+        )
+    )
+    assert refused.refused and "confirm=True" in (refused.error or "")
+    image = m.run(
+        InfrastructureOperation(
+            operation="manage_images", image_params={"action": "remove", "image": WEB}
+        )
+    )
+    assert image.refused
+    assert not MUTATING & set(memory.calls)
+    confirmed = m.run(
+        InfrastructureOperation(
+            operation="cleanup_resources",
+            stack="shop",
+            cleanup_stopped_containers=True,
+            force_remove=True,
+        ),
+        confirm=True,
+    )
+    assert confirmed.success and sorted(confirmed.containers_removed) == ["db", "web"]
+
+
+def test_confirm_gate_lets_creations_through(memory: MemoryEngine, book: Path) -> None:
+    m = manager(memory, book, confirm_destructive=True)
+    assert m.run(op()).success  # nothing destructive: no consent needed
+    assert m.run(op({"MODE": "two"})).refused
+    assert m.run(op({"MODE": "two"}), confirm=True).success
+
+
+def test_revert_after_a_recreate_restores_the_recorded_spec(
+    memory: MemoryEngine, book: Path
+) -> None:
+    m = manager(memory, book)
+    first = m.run(op({"MODE": "one"}))
+    second = m.run(op({"MODE": "two"}, image=WEB))
+    assert memory.inspect_container("db").environment["MODE"] == "two"  # type: ignore[union-attr]
+    back = m.revert(second.run_id or "")
+    assert back.success, back.error
+    db, web = memory.inspect_container("db"), memory.inspect_container("web")
+    assert db is not None and web is not None
+    assert db.environment["MODE"] == "one"
+    assert web.image_id == memory.image_id(BASE)
+    entry = m.history_entry(back.run_id or "")
+    assert entry.reverts == second.run_id
+    prior = m.history_entry(second.run_id or "").prior
+    assert [c["run_id"] for c in prior["containers"]] == [first.run_id] * 2
+    assert prior["containers"][0]["spec"]["environment"] == {"MODE": "one"}
+
+
+def test_revert_of_the_run_that_made_the_stack_tears_it_down(
+    memory: MemoryEngine, book: Path
+) -> None:
+    m = manager(memory, book)
+    made = m.run(op())
+    back = m.revert(made.run_id or "")
+    assert back.success, back.error
+    assert memory.list_containers(labels={"infranb.stack": "shop"}) == []
+
+
+def test_revert_needing_a_secret_value_that_was_never_stored_changes_nothing(
+    memory: MemoryEngine, book: Path
+) -> None:
+    m = manager(memory, book)
+    m.run(op({"DB_PASSWORD": "typed-in-clear"}))
+    second = m.run(op({"DB_PASSWORD": "typed-in-clear", "MODE": "two"}))
+    memory.calls.clear()
+    back = m.revert(second.run_id or "")
+    assert not back.success
+    assert "environment.DB_PASSWORD" in (back.error or "")
+    assert "nothing was changed" in (back.error or "")
+    assert not MUTATING & set(memory.calls)
+
+
+def test_revert_rereads_a_secret_reference(
+    memory: MemoryEngine, book: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOP_DB_PASSWORD", "from-the-env-1")
+    m = manager(memory, book)
+    m.run(op({"DB_PASSWORD": secret_from_env("SHOP_DB_PASSWORD")}))
+    second = m.run(op({"DB_PASSWORD": secret_from_env("SHOP_DB_PASSWORD"), "MODE": "two"}))
+    back = m.revert(second.run_id or "")
+    assert back.success, back.error
+    db = memory.inspect_container("db")
+    assert db is not None and db.environment["DB_PASSWORD"] == "from-the-env-1"
+    assert "MODE" not in db.environment
+
+
+def test_revert_when_the_tag_moved_uses_the_image_that_ran(
+    memory: MemoryEngine, book: Path
+) -> None:
+    m = manager(memory, book)
+    m.run(op())
+    before = memory.image_id(BASE)
+    second = m.run(op({"MODE": "two"}))
+    memory.tag_image(WEB, BASE)  # the tag now names another image
+    back = m.revert(second.run_id or "")
+    assert back.success, back.error
+    assert any("names another image now" in w for w in back.warnings)
+    db = memory.inspect_container("db")
+    assert db is not None and db.image_id == before
+
+
+def test_revert_refuses_what_it_cannot_restore(memory: MemoryEngine, book: Path) -> None:
+    m = manager(memory, book)
+    cleanup = m.down("nothing")
+    assert "only orchestrate runs" in (m.revert(cleanup.run_id or "").error or "")
+    assert "no run 'nope'" in (m.revert("nope").error or "")
+    refused = m.run(op(max_removals=0))
+    assert refused.success  # creating removes nothing
+    off = manager(memory, book, journal=None)
+    with pytest.raises(InfraError, match="journal is off"):
+        off.history()
+
+
+def _write_runs(path: str, writer: int, count: int) -> None:
+    book = J.Journal(path)
+    for i in range(count):
+        run = f"w{writer}-{i}"
+        start = J.RunStart(run, "orchestrate_containers", "s", "mem://", None, {})
+        book.begin(start).finish("succeeded", changes={"create": 1}, error=None, plan=[], result={})
+    book.close()
+
+
+def test_several_processes_writing_at_once_lose_nothing(book: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_write_runs, args=(str(book), w, 50)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    history = J.Journal(book).history()
+    assert len(history) == 200
+    assert set(history.outcome) == {"succeeded"}
+
+
+def test_a_process_killed_mid_run_leaves_an_interrupted_record(book: Path) -> None:
+    script = (
+        "import os, sys\n"
+        "from infranb import journal as J\n"
+        "from infranb.records import ProgressEvent\n"
+        f"book = J.Journal({str(book)!r})\n"
+        "rec = book.begin(J.RunStart('killed1', 'orchestrate_containers', 's', 'mem://', None, {}))\n"
+        "rec.step(ProgressEvent('container_created', 'db'))\n"
+        "os._exit(9)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=False)
+    book_ = J.Journal(book)
+    assert book_.history().iloc[0].outcome == "interrupted"
+    entry = book_.entry("killed1")
+    assert entry.outcome == "interrupted"
+    assert [(s["kind"], s["resource"]) for s in entry.steps] == [("container_created", "db")]
+    # A run of a live process stays "running".
+    live = book_.begin(J.RunStart("alive1", "orchestrate_containers", "s", "mem://", None, {}))
+    assert book_.entry("alive1").outcome == "running"
+    live.finish("succeeded", changes={}, error=None, plan=[], result={})
+
+
+def test_the_schema_is_versioned_and_migrated_on_open(book: Path) -> None:
+    sqlite3.connect(book).close()  # an empty file at version 0
+    J.Journal(book).history()
+    with sqlite3.connect(book) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == J.SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    J.Journal(book).history()  # a second open changes nothing
+
+
+def test_history_filters_and_the_audit_report(
+    memory: MemoryEngine, book: Path, tmp_path: Path
+) -> None:
+    m = manager(memory, book)
+    first = m.run(op())
+    m.down("shop")
+    assert list(m.history(operation="cleanup_resources").operation) == ["cleanup_resources"]
+    assert list(m.history(limit=1).operation) == ["cleanup_resources"]
+    assert len(m.history(stack="shop")) == 2
+    assert m.history(since="2999-01-01").empty
+    since = m.history_entry(first.run_id or "").started_at
+    assert len(m.history(since=since)) == 2
+    out = J.report(tmp_path / "audit.html", journal=str(book))
+    text = out.read_text()
+    assert first.run_id in text and "2 run(s)" in text
+    assert "<script" not in text and "http" not in text.replace(str(book), "")
+
+
+def test_an_unwritable_journal_does_not_stop_the_work(memory: MemoryEngine, tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    m = manager(memory, blocked / "journal.sqlite")
+    result = m.run(op())
+    assert result.success
+    assert any("unavailable" in w for w in result.warnings)
+
+
+def test_who_and_where() -> None:
+    assert J.process_alive(J.process_token()) is True
+    assert J.process_alive(f"elsewhere:{os.getpid()}:1") is None
+    assert J.notebook_path() is None or os.path.exists(J.notebook_path() or "")
