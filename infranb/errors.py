@@ -108,6 +108,13 @@ class Refused(InfraError):
     """A safety gate refused the run before it touched anything (``max_removals``, or
     destructive steps without ``confirm=True``); the result carries the plan."""
 
+    def __init__(self, message: str, *, steps: list[str], needs_consent: bool) -> None:
+        super().__init__(message)
+        #: the destructive steps, e.g. "recreate container web"
+        self.steps = steps
+        #: True when ``confirm=True`` would let the run through
+        self.needs_consent = needs_consent
+
 
 class RevertError(InfraError):
     """A revert cannot restore the recorded state (a value or image that is gone, a run that

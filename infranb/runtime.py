@@ -186,13 +186,17 @@ class Runtime:
             raise Refused(
                 f"refused: the plan removes or recreates {count} resource(s) ({shown}), "
                 f"more than max_removals={limit}; nothing was touched. Review result.plan, "
-                "then narrow the request or raise max_removals"
+                "then narrow the request or raise max_removals",
+                steps=list(destructive),
+                needs_consent=False,
             )
         if destructive and self.gates.confirm_required and not self.gates.confirmed:
             raise Refused(
                 f"refused: the plan removes or recreates {count} resource(s) ({shown}) and "
                 "destructive steps need consent (config.confirm_destructive); nothing was "
-                "touched. Review result.plan, then run again with confirm=True"
+                "touched. Review result.plan, then run again with confirm=True",
+                steps=list(destructive),
+                needs_consent=True,
             )
 
     def record_prior(self, state: Mapping[str, Any]) -> None:

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Self
 import ipywidgets as w
 
 from infranb.display.live import ProgressLine
-from infranb.errors import Problem
+from infranb.errors import Problem, Refused
 from infranb.manager import InfrastructureManager
 from infranb.models import InfrastructureOperation, InfrastructureResult, ProgressEvent
 from infranb.ops import images as image_commands
@@ -123,6 +123,14 @@ class _Form(w.VBox):
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.run_button.on_click(self._on_run_click)
         self._buttons = w.HBox([self.run_button])
+        # Destructive steps wait for consent here: the rows, then Confirm.
+        self.confirm_button = w.Button(description="Confirm", button_style="danger", icon="check")
+        self.confirm_button.on_click(self._on_confirm_click)
+        self._consent_rows = w.HTML()
+        self._consent = w.VBox(
+            [self._consent_rows, self.confirm_button], layout=w.Layout(display="none")
+        )
+        self._pending: InfrastructureOperation | None = None
         self.last_result: InfrastructureResult | None = None
         #: the engine lists a form shows (images, containers) load off the kernel's loop;
         #: ``await form.loaded`` waits for them
@@ -182,7 +190,14 @@ class _Form(w.VBox):
         return op.validate(config)
 
     def _layout(self, body: list[w.Widget]) -> None:
-        self.children = [*body, self._problems, self._buttons, self._status, self.output]
+        self.children = [
+            *body,
+            self._problems,
+            self._buttons,
+            self._status,
+            self._consent,
+            self.output,
+        ]
         self._watch(self)
         self.refresh()
 
@@ -228,6 +243,17 @@ class _Form(w.VBox):
     def _on_run_click(self, _button: w.Button) -> None:
         self.start(dry_run=False)
 
+    def _on_confirm_click(self, _button: w.Button) -> None:
+        """Run the refused request again, this time with consent to its destructive steps."""
+        op, self._pending = self._pending, None
+        self._consent.layout.display = "none"
+        if op is None or self._running() or self.manager is None:
+            return
+        self.output.clear_output()
+        self._task = asyncio.ensure_future(self._execute(op, confirm=True))
+        self._task.add_done_callback(lambda _task: self.refresh())
+        self.refresh()
+
     def start(self, *, dry_run: bool = False) -> asyncio.Future[Any] | None:
         """Schedule the operation on the running loop; a second start while running is
         ignored. Returns the task (``None`` when nothing was started)."""
@@ -245,18 +271,23 @@ class _Form(w.VBox):
             op = dataclasses.replace(op, dry_run=True)
         self._consume_secrets()
         self.output.clear_output()
+        self._pending, self._consent.layout.display = None, "none"
         self._task = asyncio.ensure_future(self._execute(op))
         # Re-enable the buttons once the task is really done (not while it is finishing).
         self._task.add_done_callback(lambda _task: self.refresh())
         self.refresh()
         return self._task
 
-    async def _execute(self, op: InfrastructureOperation) -> None:
+    async def _execute(self, op: InfrastructureOperation, *, confirm: bool = False) -> None:
+        """Run ``op``; the forms always ask before destructive steps (a refusal shows the
+        steps and a Confirm button)."""
         assert self.manager is not None
         self._status.value = f"running {op.operation}…"
         self._line = ProgressLine(op.operation)
         try:
-            result = await self.manager.execute(op, progress=self._on_progress)
+            result = await self.manager._execute(
+                op, progress=self._on_progress, confirm=confirm, ask_consent=True
+            )
         except asyncio.CancelledError:
             self._status.value = "cancelled (what had started was rolled back)"
             raise
@@ -266,6 +297,18 @@ class _Form(w.VBox):
         finally:
             self.refresh()
         self.last_result = result
+        refusal = result.exception
+        if isinstance(refusal, Refused) and refusal.needs_consent:
+            self._pending = op
+            self._consent_rows.value = (
+                "<b>These steps remove or replace what exists; Confirm to run them:</b><ul>"
+                + "".join(f"<li>{_escape(step)}</li>" for step in refusal.steps)
+                + "</ul>"
+            )
+            self._consent.layout.display = ""
+            self._status.value = "waiting for consent · nothing was touched"
+            self.output.append_display_data(result)
+            return
         verdict = "done" if result.success else "failed"
         self._status.value = _escape(f"{verdict} · {self._line.text()}")
         self.output.append_display_data(result)  # its HTML holds the table: shown once

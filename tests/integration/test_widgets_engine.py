@@ -86,6 +86,15 @@ def test_health_and_cleanup_forms(manager, engine, stack, uid) -> None:
         cleanup.flags["dry_run"].value = False
         cleanup.run_button.click()
         await cleanup._task
+        # The forms ask before destructive steps: the rows, a Confirm button, nothing touched.
+        assert cleanup.last_result.refused
+        assert cleanup._consent.layout.display == ""
+        assert f"remove container {uid}-x" in cleanup._consent_rows.value
+        assert cleanup._status.value == "waiting for consent · nothing was touched"
+        assert engine.inspect_container(f"{uid}-x") is not None
+        cleanup.confirm_button.click()
+        await cleanup._task
+        assert cleanup._consent.layout.display == "none"
         assert cleanup.last_result.containers_removed == [f"{uid}-x"]
         assert engine.inspect_container(f"{uid}-x") is None
 
@@ -139,6 +148,9 @@ def test_image_form_tags_and_removes_an_image(manager, engine, tracker, uid) -> 
         await form._task
         assert form.last_result.dry_run and engine.image_id(target) is not None
         form.run_button.click()
+        await form._task
+        assert form.last_result.refused and engine.image_id(target) is not None
+        form.confirm_button.click()
         await form._task
         assert form.last_result.images_removed == [target]
         assert engine.image_id(target) is None
