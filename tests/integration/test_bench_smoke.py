@@ -39,3 +39,14 @@ def test_compose_bench_quick_runs(engine) -> None:
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     for heading in ("load + plan of a 10-service", "bring-up of a 3-service", "teardown of"):
         assert heading in run.stdout, heading
+
+
+def test_journal_bench_quick_runs(engine) -> None:
+    bench = Path(__file__).parents[2] / "bench" / "journal_bench.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=280
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    for heading in ("local engine", "in-memory engine", "journal cost", "history() of 500"):
+        assert heading in run.stdout, heading
+    assert not engine.list_containers(labels={"infranb.stack": "inbb-journal-on"})
