@@ -50,8 +50,12 @@ def network_of(tool: str, shape: str, name: str) -> str:
 # ---------------------------------------------------------------- tools: up returns down
 
 
+# One manager for the whole run, as a notebook keeps one (the loop keeps its client too).
+MANAGER = InfrastructureManager(config=InfrastructureManagerConfig(stop_timeout=2))
+
+
 def up_infranb(n: int, shape: str) -> Callable[[], None]:
-    manager = InfrastructureManager(config=InfrastructureManagerConfig(stop_timeout=2))
+    manager = MANAGER
     op = InfrastructureOperation(
         operation="orchestrate_containers",
         stack="inbb-td-nb",
@@ -72,7 +76,6 @@ def up_infranb(n: int, shape: str) -> Callable[[], None]:
     def down() -> None:
         gone = manager.down("inbb-td-nb", volumes=True)
         assert gone.success and not gone.warnings, (gone.error, gone.warnings)
-        manager.close()
 
     return down
 

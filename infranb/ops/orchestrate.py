@@ -557,8 +557,7 @@ class BringUp:
     async def execute(self) -> None:
         await self.stop_replaced()
         await self.provision()
-        created = await self.create_containers()
-        await self.rt.gather(*(self.start_when_ready(s, created) for s in self.desired.specs))
+        await self.rt.gather(*map(self.bring_up, self.desired.specs))
         final = await self.verify()
         await self.finish(final)
 
@@ -620,38 +619,37 @@ class BringUp:
             *(create_volume(v) for v in plan.volumes_to_create),
         )
 
-    async def create_containers(self) -> dict[str, str]:
-        """Create every new container up front (creating starts nothing), so a dependent
-        only needs its start call once its dependencies are ready."""
+    async def bring_up(self, spec: ContainerSpec) -> None:
+        """Create a new container at once (creating starts nothing, so every create runs
+        while earlier waves start), then start it once its dependencies are ready."""
+        if self.plan.step(spec.name).action in ("create", "recreate"):
+            cid = await self.create(spec)
+        else:
+            cid = self.existing[spec.name].id
+        await self.start_when_ready(spec, cid)
+
+    async def create(self, spec: ContainerSpec) -> str:
         desired, rt = self.desired, self.rt
+        labels = rt.labels(
+            desired.stack,
+            **{
+                L.SPEC_HASH: desired.hashes[spec.name],
+                L.SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
+                L.SALT: desired.salts[spec.name],
+                L.DEPENDS_ON: ",".join(spec.depends_on),
+            },
+            **spec.labels,
+        )
+        from_refs = [k for k, v in spec.environment.items() if isinstance(v, SecretRef)]
+        if from_refs:  # names only, so later logs and probe output mask these values too
+            labels[L.SECRET_KEYS] = ",".join(from_refs)
+        networks = list(self.plan.step(spec.name).networks)
+        environment = desired.environments[spec.name]
+        cid = await rt.call(rt.engine.create_container, spec, environment, labels, networks)
+        rt.emit("container_created", spec.name)
+        return str(cid)
 
-        async def create(spec: ContainerSpec) -> str:
-            labels = rt.labels(
-                desired.stack,
-                **{
-                    L.SPEC_HASH: desired.hashes[spec.name],
-                    L.SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
-                    L.SALT: desired.salts[spec.name],
-                    L.DEPENDS_ON: ",".join(spec.depends_on),
-                },
-                **spec.labels,
-            )
-            from_refs = [k for k, v in spec.environment.items() if isinstance(v, SecretRef)]
-            if from_refs:  # names only, so later logs and probe output mask these values too
-                labels[L.SECRET_KEYS] = ",".join(from_refs)
-            networks = list(self.plan.step(spec.name).networks)
-            environment = desired.environments[spec.name]
-            cid = await rt.call(rt.engine.create_container, spec, environment, labels, networks)
-            rt.emit("container_created", spec.name)
-            return cid
-
-        fresh = [
-            s for s in desired.specs if self.plan.step(s.name).action in ("create", "recreate")
-        ]
-        ids = await rt.gather(*map(create, fresh))
-        return dict(zip([s.name for s in fresh], ids, strict=True))
-
-    async def start_when_ready(self, spec: ContainerSpec, created: Mapping[str, str]) -> None:
+    async def start_when_ready(self, spec: ContainerSpec, cid: str) -> None:
         """Wait for the dependencies' conditions, start, then wait until ready."""
         for dep, condition in spec.depends_on.items():
             if condition == "started":
@@ -659,7 +657,6 @@ class BringUp:
             else:  # ready, healthy, completed_successfully: what "ready" means was set per dep
                 await self.ready[dep]
         began = time.monotonic()
-        cid = created.get(spec.name) or self.existing[spec.name].id
         self.ids[spec.name] = cid
         if self.plan.step(spec.name).action != "unchanged":
             self.rt.emit("container_starting", spec.name)
