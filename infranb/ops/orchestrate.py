@@ -557,7 +557,10 @@ class BringUp:
     async def execute(self) -> None:
         await self.stop_replaced()
         await self.provision()
-        await self.rt.gather(*map(self.bring_up, self.desired.specs))
+        by_name = {s.name: s for s in self.desired.specs}
+        # In wave order, so the first waves' creates (and then starts) are queued first.
+        in_waves = [by_name[name] for wave in self.plan.waves for name in wave]
+        await self.rt.gather(*map(self.bring_up, in_waves))
         final = await self.verify()
         await self.finish(final)
 
@@ -660,7 +663,9 @@ class BringUp:
         self.ids[spec.name] = cid
         if self.plan.step(spec.name).action != "unchanged":
             self.rt.emit("container_starting", spec.name)
-            await self.rt.call(self.rt.engine.start_container, cid)
+            # Starts go before queued creates: the engine's start is the slow step, so it
+            # should never wait behind creates of containers that start later.
+            await self.rt.call_ranked(0, self.rt.engine.start_container, cid)
             self.rt.emit("container_started", spec.name)
         self.started[spec.name].set()
         must_exit = self.command.must_complete(spec.name)
@@ -741,7 +746,8 @@ async def _wait_until_ready(
     deadline = time.monotonic() + rt.config.container_start_timeout
     while True:
         seen = watcher.seen(cid)
-        details = await rt.call(rt.engine.inspect_container, cid)
+        # On the critical path (dependents wait for it): ahead of queued creates.
+        details = await rt.call_ranked(0, rt.engine.inspect_container, cid)
         if details is None:
             raise await _failure(rt, spec.name, cid, f"container {spec.name} disappeared")
         if must_exit:
