@@ -679,11 +679,21 @@ class BringUp:
         )
 
     async def verify(self) -> list[ContainerDetails | None]:
-        """Every container must still be up now (a fast crash can follow a good start)."""
+        """Every container must still be up now (a fast crash can follow a good start).
+        One listing of the stack answers for all; only a container whose state moved since
+        it was ready is inspected again (for its exit code and logs)."""
         rt, specs = self.rt, self.desired.specs
-        final = await rt.gather(
-            *(rt.call(rt.engine.inspect_container, self.ids[s.name]) for s in specs)
-        )
+        listed = await rt.call(rt.engine.list_containers, labels=L.managed(self.desired.stack))
+        states = {row.id: row.state for row in listed}
+
+        async def check(spec: ContainerSpec) -> ContainerDetails | None:
+            cid = self.ids[spec.name]
+            ready = self.ready[spec.name].result()
+            if states.get(cid) == ready.state:
+                return ready
+            return await rt.call(rt.engine.inspect_container, cid)
+
+        final = await rt.gather(*map(check, specs))
         for spec, details in zip(specs, final, strict=True):
             if details is None or not _is_up(details, self.command.must_complete(spec.name)):
                 state = "is gone" if details is None else _describe(details)

@@ -49,3 +49,8 @@ def test_a_planted_password_never_reaches_saved_output(
     assert not [o for o in outputs if o.output_type == "error"]
     assert str(password_file) in saved  # the notebook read the planted file (shown by name)
     assert planted not in saved
+    # The journal the notebook's runs were written to (the default, under this HOME) holds
+    # the secret by reference only.
+    journal = list((home / ".local" / "share" / "infranb").glob("journal.sqlite*"))
+    assert journal, "the notebook's runs were not journaled"
+    assert not [p for p in journal if planted.encode() in p.read_bytes()]

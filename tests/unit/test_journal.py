@@ -24,26 +24,10 @@ from infranb import journal as J
 from infranb.errors import InfraError
 from infranb.labels import RUN
 from infranb.memory import MemoryEngine
+from tests.unit.test_operations_memory import MUTATING
 
 BASE = "infranb-demo/base:1"
 WEB = "infranb-demo/web:1"
-MUTATING = {
-    "create_container",
-    "start_container",
-    "stop_container",
-    "restart_container",
-    "remove_container",
-    "rename_container",
-    "pull_image",
-    "build_image",
-    "tag_image",
-    "remove_image",
-    "create_network",
-    "remove_network",
-    "disconnect",
-    "create_volume",
-    "remove_volume",
-}
 
 
 @pytest.fixture
