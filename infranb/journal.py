@@ -725,6 +725,12 @@ def plan_revert(
             f"deletes data; manager.down({stack!r}, volumes=True) removes them"
         )
     containers = entry.prior.get("containers", [])
+    made_networks = (entry.result or {}).get("networks_created") or []
+    if containers and made_networks:
+        notes.append(
+            f"networks made by run {run} are kept ({', '.join(made_networks)}); the reverted "
+            "containers no longer use them"
+        )
     if not containers:  # the run made the stack: going back is tearing it down
         teardown = InfrastructureOperation(
             operation="cleanup_resources",

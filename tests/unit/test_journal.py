@@ -344,3 +344,13 @@ def test_who_and_where() -> None:
     assert J.process_alive(J.process_token()) is True
     assert J.process_alive(f"elsewhere:{os.getpid()}:1") is None
     assert J.notebook_path() is None or os.path.exists(J.notebook_path() or "")
+
+
+def test_bad_gate_values_are_named_before_anything_runs(memory: MemoryEngine, book: Path) -> None:
+    from infranb.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="config.max_removals"):
+        manager(memory, book, max_removals=-1)
+    result = manager(memory, book).run(op(max_removals="3"))
+    assert [p.path for p in result.problems] == ["max_removals"]
+    assert result.run_id and memory.list_containers() == []
