@@ -349,7 +349,7 @@ def test_who_and_where() -> None:
 def test_bad_gate_values_are_named_before_anything_runs(memory: MemoryEngine, book: Path) -> None:
     from infranb.errors import ValidationError
 
-    with pytest.raises(ValidationError, match="config.max_removals"):
+    with pytest.raises(ValidationError, match=r"config\.max_removals"):
         manager(memory, book, max_removals=-1)
     result = manager(memory, book).run(op(max_removals="3"))
     assert [p.path for p in result.problems] == ["max_removals"]
