@@ -410,7 +410,8 @@ class InfrastructureManager:
     ) -> None:
         """Complete the run's record; the engine's id is read once per manager."""
         engine_id = self.last_info.engine_id if self.last_info else None
-        if engine_id is None:
+        # An engine that did not answer the run is not asked again (it would only wait).
+        if engine_id is None and not isinstance(result.exception, EngineUnavailable):
             with contextlib.suppress(InfraError):
                 self.last_info = await self._call(self.engine.info)
                 engine_id = self.last_info.engine_id
