@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from infranb.engine import DockerEngine
+from infranb.journal import Journal
 from tests.browser.conftest import ARTIFACTS, goto
 from tests.conftest import raw_api
 
@@ -198,5 +199,10 @@ def test_run_all_in_jupyterlab(browser, lab, name: str) -> None:
     assert not shown.count(), shown.all_inner_texts()
     if name.startswith("06"):
         page.screenshot(path=str(ARTIFACTS / "forms-run-all.png"), full_page=False)
+    if name.startswith("02"):
+        # The journal knows which notebook made each change: Jupyter Server tells the kernel.
+        journal = Journal(lab.root.parent / "home" / ".local/share/infranb/journal.sqlite")
+        notebooks = set(journal.history(operation="orchestrate_containers").notebook)
+        assert str(lab.root / name) in notebooks, notebooks
     page.close()
     lab.shutdown_kernels()
