@@ -64,6 +64,8 @@ STEP_KINDS = frozenset(
         "container_ready",
         "container_failed",
         "container_removed",
+        "container_stopped",
+        "container_restarted",
         "rollback",
     }
 )

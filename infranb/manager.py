@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
@@ -39,7 +39,7 @@ from infranb.models import (
 )
 from infranb.ops.base import Outcome
 from infranb.protocol import Engine
-from infranb.records import ContainerDetails, EngineInfo, ImageOutcome
+from infranb.records import ContainerDetails, EngineInfo, ImageOutcome, ProgressEvent
 from infranb.runtime import (
     Gates,
     ProgressCallback,
@@ -57,6 +57,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 P = ParamSpec("P")
+#: a helper's step: (progress kind, container name)
+StepSink = Callable[[str, str], None]
+#: how a helper's steps are counted in the journal's ``changes``
+HELPER_ACTIONS = {
+    "container_stopped": "stop",
+    "container_removed": "remove container",
+    "container_restarted": "restart",
+}
 log = logging.getLogger("infranb")
 
 
@@ -781,22 +789,63 @@ class InfrastructureManager:
         """Run a command in a running container: its exit code and output lines."""
         return run_sync(self.aexec(name, command))
 
+    @contextlib.contextmanager
+    def _recorded(self, operation: str, request: dict[str, Any]) -> Iterator[StepSink]:
+        """Journal a helper that changes the engine outside an operation (stop, restart):
+        one record, a step per container, its outcome. The journal never stops the work."""
+        recorder = None
+        if self.journal is not None:
+            start = RunStart(
+                run_id=new_run_id(),
+                operation=operation,
+                stack=None,
+                engine=mask_url_credentials(self.engine.host),
+                engine_id=self.last_info.engine_id if self.last_info else None,
+                request=request,
+            )
+            with contextlib.suppress(Exception):
+                recorder = self.journal.begin(start)
+        changes: dict[str, int] = {}
+
+        def step(kind: str, name: str) -> None:
+            action = HELPER_ACTIONS[kind]
+            changes[action] = changes.get(action, 0) + 1
+            if recorder is not None:
+                with contextlib.suppress(Exception):
+                    recorder.step(ProgressEvent(kind, name))
+
+        def finish(outcome: str, error: str | None) -> None:
+            if recorder is not None:
+                with contextlib.suppress(Exception):
+                    recorder.finish(outcome, changes=changes, error=error, plan=[], result={})
+
+        try:
+            yield step
+        except BaseException as e:
+            finish("failed", mask_url_credentials(str(e)) or type(e).__name__)
+            raise
+        finish("succeeded", None)
+
     @_needs_engine(list)
     async def astop(self, names: Sequence[str], *, remove: bool | None = None) -> list[str]:
         """Stop containers, then remove those infranb made when ``remove`` (default:
-        ``config.auto_remove_containers``)."""
+        ``config.auto_remove_containers``). Journaled as a ``stop`` run."""
         remove = self.config.auto_remove_containers if remove is None else remove
 
-        async def stop(name: str) -> str:
-            await self._call(self.engine.stop_container, name, self.config.stop_timeout)
-            details = await self._call(self.engine.inspect_container, name)
-            # A container infranb did not create is stopped as asked, never removed.
-            managed = details is not None and L.is_managed(details.labels)
-            if remove and managed:
-                await self._call(self.engine.remove_container, name)
-            return name
+        with self._recorded("stop", {"names": list(names), "remove": remove}) as step:
 
-        return list(await asyncio.gather(*(stop(n) for n in names)))
+            async def stop(name: str) -> str:
+                await self._call(self.engine.stop_container, name, self.config.stop_timeout)
+                step("container_stopped", name)
+                details = await self._call(self.engine.inspect_container, name)
+                # A container infranb did not create is stopped as asked, never removed.
+                managed = details is not None and L.is_managed(details.labels)
+                if remove and managed:
+                    await self._call(self.engine.remove_container, name)
+                    step("container_removed", name)
+                return name
+
+            return list(await asyncio.gather(*(stop(n) for n in names)))
 
     def stop(self, names: Sequence[str], *, remove: bool | None = None) -> list[str]:
         """Stop containers, then remove those infranb made when ``remove`` (default:
@@ -805,9 +854,14 @@ class InfrastructureManager:
 
     @_needs_engine(list)
     async def arestart(self, names: Sequence[str]) -> list[str]:
-        await asyncio.gather(
-            *(self._call(self.engine.restart_container, n, self.config.stop_timeout) for n in names)
-        )
+        """Restart containers. Journaled as a ``restart`` run."""
+        with self._recorded("restart", {"names": list(names)}) as step:
+
+            async def restart(name: str) -> None:
+                await self._call(self.engine.restart_container, name, self.config.stop_timeout)
+                step("container_restarted", name)
+
+            await asyncio.gather(*(restart(n) for n in names))
         return list(names)
 
     def restart(self, names: Sequence[str]) -> list[str]:

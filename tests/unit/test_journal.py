@@ -354,3 +354,25 @@ def test_bad_gate_values_are_named_before_anything_runs(memory: MemoryEngine, bo
     result = manager(memory, book).run(op(max_removals="3"))
     assert [p.path for p in result.problems] == ["max_removals"]
     assert result.run_id and memory.list_containers() == []
+
+
+def test_stop_and_restart_helpers_are_journaled_too(memory: MemoryEngine, book: Path) -> None:
+    m = manager(memory, book)
+    m.run(op())
+    m.restart(["db"])
+    m.stop(["web"])
+    with pytest.raises(InfraError):
+        m.stop(["no-such-container"])
+    rows = m.history()
+    assert rows[["operation", "outcome", "changes"]].values.tolist()[:3] == [
+        ["stop", "failed", ""],
+        ["stop", "succeeded", "stop 1, remove container 1"],
+        ["restart", "succeeded", "restart 1"],
+    ]
+    entry = m.history_entry(rows.run_id[1])
+    assert [(s["kind"], s["resource"]) for s in entry.steps] == [
+        ("container_stopped", "web"),
+        ("container_removed", "web"),
+    ]
+    assert entry.request == {"names": ["web"], "remove": True}
+    assert "no-such-container" in (rows.error[0] or "")
