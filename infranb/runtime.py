@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import heapq
 import itertools
@@ -164,10 +165,15 @@ class Runtime:
             future = self._executor.submit(functools.partial(fn, *args, **kwargs))
             self._in_flight.add(future)
             loop = asyncio.get_running_loop()
-            # The callback runs on the worker thread; hand the bookkeeping to the loop.
-            future.add_done_callback(
-                lambda f: loop.call_soon_threadsafe(self._in_flight.discard, f)
-            )
+
+            def forget(done: concurrent.futures.Future[Any]) -> None:
+                # Runs on the worker thread: hand the bookkeeping to the loop, unless the
+                # run is over and its loop closed (a call cancelled by a failing sibling
+                # may end after that); then there is nothing left to keep.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(self._in_flight.discard, done)
+
+            future.add_done_callback(forget)
             return await asyncio.wrap_future(future)
         finally:
             self._slots.release()
