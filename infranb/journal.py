@@ -437,6 +437,7 @@ class Journal:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL keeps it consistent on a crash
             _migrate(conn)
+            conn.row_factory = sqlite3.Row
             self._conn = conn
         return self._conn
 
@@ -446,12 +447,7 @@ class Journal:
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            conn = self._connection()
-            conn.row_factory = sqlite3.Row
-            try:
-                return list(conn.execute(sql, params))
-            finally:
-                conn.row_factory = None
+            return list(self._connection().execute(sql, params))
 
     def close(self) -> None:
         with self._lock:
@@ -511,7 +507,7 @@ class Journal:
         """The runs, newest first, as a DataFrame (``HISTORY_COLUMNS``)."""
         import pandas as pd
 
-        where, params = _filters(stack=stack, since=since, operation=operation)
+        where, params = _filters(stack, since, operation)
         sql = (
             "SELECT run_id, started_at, finished_at, user, host, notebook, engine, operation, "
             f"stack, outcome, changes, error, correlation_id, process FROM runs{where} "
@@ -590,21 +586,20 @@ class Journal:
         return [r["run_id"] for r in rows]
 
 
-def _filters(**given: Any) -> tuple[str, list[Any]]:
+def _filters(
+    stack: str | None, since: str | datetime | None, operation: str | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of a history query and its parameters."""
     clauses, params = [], []
-    if given["stack"] is not None:
+    if stack is not None:
         clauses.append("stack = ?")
-        params.append(given["stack"])
-    if given["operation"] is not None:
+        params.append(stack)
+    if operation is not None:
         clauses.append("operation = ?")
-        params.append(given["operation"])
-    since = given["since"]
+        params.append(operation)
     if since is not None:
-        if isinstance(since, datetime):
-            moment = since if since.tzinfo else since.replace(tzinfo=UTC)
-        else:
-            moment = datetime.fromisoformat(str(since))
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = since if isinstance(since, datetime) else datetime.fromisoformat(str(since))
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         clauses.append("started_at >= ?")
         params.append(moment.astimezone(UTC).isoformat(timespec="microseconds"))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

@@ -311,7 +311,15 @@ class InfrastructureManager:
         recorder, journal_note = None, None
         if self.journal is not None and spec.changes_engine and not operation.dry_run:
             try:
-                recorder = self._begin_record(run_id, operation, command, correlation_id, reverts)
+                fields = {f.name: getattr(operation, f.name) for f in dataclasses.fields(operation)}
+                recorder = self._begin_record(
+                    run_id,
+                    name,
+                    getattr(command, "stack", operation.stack),
+                    stored_request(fields, Redactor()),
+                    correlation_id,
+                    reverts,
+                )
             except Exception as e:  # an unwritable journal must not stop the work
                 journal_note = f"journal {self.journal.path} unavailable ({e}): run not recorded"
         live = None
@@ -390,20 +398,21 @@ class InfrastructureManager:
     def _begin_record(
         self,
         run_id: str,
-        operation: InfrastructureOperation,
-        command: object,
-        correlation_id: str | None,
-        reverts: str | None,
+        operation: str,
+        stack: str | None,
+        request: dict[str, Any],
+        correlation_id: str | None = None,
+        reverts: str | None = None,
     ) -> Recorder:
+        """Write the ``running`` record of a run (operations and helpers alike)."""
         assert self.journal is not None
-        fields = {f.name: getattr(operation, f.name) for f in dataclasses.fields(operation)}
         start = RunStart(
             run_id=run_id,
-            operation=str(operation.operation),
-            stack=getattr(command, "stack", operation.stack),
+            operation=operation,
+            stack=stack,
             engine=mask_url_credentials(self.engine.host),
             engine_id=self.last_info.engine_id if self.last_info else None,
-            request=stored_request(fields, Redactor()),
+            request=request,
             correlation_id=correlation_id,
             reverts=reverts,
         )
@@ -795,16 +804,8 @@ class InfrastructureManager:
         one record, a step per container, its outcome. The journal never stops the work."""
         recorder = None
         if self.journal is not None:
-            start = RunStart(
-                run_id=new_run_id(),
-                operation=operation,
-                stack=None,
-                engine=mask_url_credentials(self.engine.host),
-                engine_id=self.last_info.engine_id if self.last_info else None,
-                request=request,
-            )
             with contextlib.suppress(Exception):
-                recorder = self.journal.begin(start)
+                recorder = self._begin_record(new_run_id(), operation, None, request)
         changes: dict[str, int] = {}
 
         def step(kind: str, name: str) -> None:

@@ -222,10 +222,17 @@ class Runtime:
             self._progress = None
             self.warnings.append(f"progress callback failed and was disabled: {e!r}")
 
-    def gate(self, destructive: Sequence[str]) -> None:
+    def gate(self, destructive: Sequence[str], *, dry_run: bool = False) -> None:
         """Refuse the run before it touches anything when its plan removes or recreates
         more than ``max_removals``, or anything at all without consent when consent is
-        required. ``destructive`` names each step ("recreate container web")."""
+        required. ``destructive`` names each step ("recreate container web"). A dry run is
+        never refused: it is warned that the real run would be."""
+        if dry_run:
+            try:
+                self.gate(destructive)
+            except Refused as e:
+                self.warnings.append(f"a real run would be {e}")
+            return
         count, limit = len(destructive), self.gates.max_removals
         shown = ", ".join(destructive[:10]) + (f", and {count - 10} more" if count > 10 else "")
         if limit is not None and count > limit:

@@ -249,10 +249,7 @@ class _Form(w.VBox):
         self._consent.layout.display = "none"
         if op is None or self._running() or self.manager is None:
             return
-        self.output.clear_output()
-        self._task = asyncio.ensure_future(self._execute(op, confirm=True))
-        self._task.add_done_callback(lambda _task: self.refresh())
-        self.refresh()
+        self._launch(op, confirm=True)
 
     def start(self, *, dry_run: bool = False) -> asyncio.Future[Any] | None:
         """Schedule the operation on the running loop; a second start while running is
@@ -270,9 +267,12 @@ class _Form(w.VBox):
         if dry_run:
             op = dataclasses.replace(op, dry_run=True)
         self._consume_secrets()
-        self.output.clear_output()
         self._pending, self._consent.layout.display = None, "none"
-        self._task = asyncio.ensure_future(self._execute(op))
+        return self._launch(op)
+
+    def _launch(self, op: InfrastructureOperation, *, confirm: bool = False) -> asyncio.Future[Any]:
+        self.output.clear_output()
+        self._task = asyncio.ensure_future(self._execute(op, confirm=confirm))
         # Re-enable the buttons once the task is really done (not while it is finishing).
         self._task.add_done_callback(lambda _task: self.refresh())
         self.refresh()

@@ -34,7 +34,6 @@ from infranb.errors import (
     InfraError,
     NotFound,
     Problem,
-    Refused,
     ValidationError,
     append_note,
 )
@@ -457,13 +456,9 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     destructive = [f"recreate container {s.name}" for s in plan.steps if s.action == "recreate"]
     if command.remove_orphans:
         destructive += [f"remove container {name}" for name in plan.orphans]
+    rt.gate(destructive, dry_run=command.dry_run)
     if command.dry_run:
-        try:
-            rt.gate(destructive)
-        except Refused as e:
-            outcome.warnings.append(f"a real run would be {e}")
         return
-    rt.gate(destructive)
     rt.record_prior(prior_state(command, existing))
 
     rt.emit("planned", command.stack, current=0, total=len(desired.specs))

@@ -119,39 +119,21 @@ m.run(InfrastructureOperation(operation="orchestrate_containers", stack={stack!r
     assert slow is not None and slow.labels[L.RUN] == row.run_id  # the record names it
 
 
+def db_alone(stack: str, uid: str, environment: dict[str, str], **extra: Any) -> Any:
+    return InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack=stack,
+        containers=[{"image": BASE, "name": f"{uid}-db", "environment": environment, **extra}],
+    )
+
+
 def test_a_planted_secret_never_reaches_the_journal_file(journaled, engine, stack, uid) -> None:
     planted = "planted-Wv4q9z"
-    ok = journaled.run(
-        InfrastructureOperation(
-            operation="orchestrate_containers",
-            stack=stack,
-            containers=[
-                {
-                    "image": BASE,
-                    "name": f"{uid}-db",
-                    "environment": {
-                        "DB_PASSWORD": planted,
-                        "DATABASE_URL": f"postgres://app:{planted}@db/app",
-                    },
-                }
-            ],
-        )
-    )
+    url = f"postgres://app:{planted}@db/app"
+    ok = journaled.run(db_alone(stack, uid, {"DB_PASSWORD": planted, "DATABASE_URL": url}))
     assert ok.success, ok.error
-    bad = journaled.run(
-        InfrastructureOperation(
-            operation="orchestrate_containers",
-            stack=stack,
-            containers=[
-                {
-                    "image": BASE,
-                    "name": f"{uid}-db",
-                    "environment": {"DB_PASSWORD": planted, "MODE": "2"},
-                    "command": ["sh", "-c", 'echo "password is $DB_PASSWORD"; exit 4'],
-                }
-            ],
-        )
-    )
+    echo = ["sh", "-c", 'echo "password is $DB_PASSWORD"; exit 4']
+    bad = journaled.run(db_alone(stack, uid, {"DB_PASSWORD": planted, "MODE": "2"}, command=echo))
     assert not bad.success and bad.rolled_back
     assert journaled.history(stack=stack).outcome.tolist() == ["rolled back", "succeeded"]
     journaled.close()

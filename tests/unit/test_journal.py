@@ -23,6 +23,7 @@ from infranb import (
 from infranb import journal as J
 from infranb.errors import InfraError
 from infranb.labels import RUN
+from infranb.manager import down_operation
 from infranb.memory import MemoryEngine
 from tests.unit.test_operations_memory import MUTATING
 
@@ -139,14 +140,7 @@ def test_cleanup_and_image_removal_pass_the_same_gates(memory: MemoryEngine, boo
     memory.calls.clear()
     down = m.down("shop", dry_run=True)
     assert any("would be refused" in w for w in down.warnings)
-    refused = m.run(
-        InfrastructureOperation(
-            operation="cleanup_resources",
-            stack="shop",
-            cleanup_stopped_containers=True,
-            force_remove=True,
-        )
-    )
+    refused = m.run(down_operation("shop"))
     assert refused.refused and "confirm=True" in (refused.error or "")
     image = m.run(
         InfrastructureOperation(
@@ -155,15 +149,7 @@ def test_cleanup_and_image_removal_pass_the_same_gates(memory: MemoryEngine, boo
     )
     assert image.refused
     assert not MUTATING & set(memory.calls)
-    confirmed = m.run(
-        InfrastructureOperation(
-            operation="cleanup_resources",
-            stack="shop",
-            cleanup_stopped_containers=True,
-            force_remove=True,
-        ),
-        confirm=True,
-    )
+    confirmed = m.run(down_operation("shop"), confirm=True)
     assert confirmed.success and sorted(confirmed.containers_removed) == ["db", "web"]
 
 
