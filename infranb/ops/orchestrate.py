@@ -552,10 +552,8 @@ class BringUp:
     async def execute(self) -> None:
         await self.stop_replaced()
         await self.provision()
-        by_name = {s.name: s for s in self.desired.specs}
-        # In wave order, so the first waves' creates (and then starts) are queued first.
-        in_waves = [by_name[name] for wave in self.plan.waves for name in wave]
-        await self.rt.gather(*map(self.bring_up, in_waves))
+        created = await self.create_containers()
+        await self.rt.gather(*(self.start_when_ready(s, created) for s in self.desired.specs))
         final = await self.verify()
         await self.finish(final)
 
@@ -617,37 +615,38 @@ class BringUp:
             *(create_volume(v) for v in plan.volumes_to_create),
         )
 
-    async def bring_up(self, spec: ContainerSpec) -> None:
-        """Create a new container at once (creating starts nothing, so every create runs
-        while earlier waves start), then start it once its dependencies are ready."""
-        if self.plan.step(spec.name).action in ("create", "recreate"):
-            cid = await self.create(spec)
-        else:
-            cid = self.existing[spec.name].id
-        await self.start_when_ready(spec, cid)
-
-    async def create(self, spec: ContainerSpec) -> str:
+    async def create_containers(self) -> dict[str, str]:
+        """Create every new container up front (creating starts nothing), so a dependent
+        only needs its start call once its dependencies are ready."""
         desired, rt = self.desired, self.rt
-        labels = rt.labels(
-            desired.stack,
-            **{
-                L.SPEC_HASH: desired.hashes[spec.name],
-                L.SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
-                L.SALT: desired.salts[spec.name],
-                L.DEPENDS_ON: ",".join(spec.depends_on),
-            },
-            **spec.labels,
-        )
-        from_refs = [k for k, v in spec.environment.items() if isinstance(v, SecretRef)]
-        if from_refs:  # names only, so later logs and probe output mask these values too
-            labels[L.SECRET_KEYS] = ",".join(from_refs)
-        networks = list(self.plan.step(spec.name).networks)
-        environment = desired.environments[spec.name]
-        cid = await rt.call(rt.engine.create_container, spec, environment, labels, networks)
-        rt.emit("container_created", spec.name)
-        return str(cid)
 
-    async def start_when_ready(self, spec: ContainerSpec, cid: str) -> None:
+        async def create(spec: ContainerSpec) -> str:
+            labels = rt.labels(
+                desired.stack,
+                **{
+                    L.SPEC_HASH: desired.hashes[spec.name],
+                    L.SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
+                    L.SALT: desired.salts[spec.name],
+                    L.DEPENDS_ON: ",".join(spec.depends_on),
+                },
+                **spec.labels,
+            )
+            from_refs = [k for k, v in spec.environment.items() if isinstance(v, SecretRef)]
+            if from_refs:  # names only, so later logs and probe output mask these values too
+                labels[L.SECRET_KEYS] = ",".join(from_refs)
+            networks = list(self.plan.step(spec.name).networks)
+            environment = desired.environments[spec.name]
+            cid = await rt.call(rt.engine.create_container, spec, environment, labels, networks)
+            rt.emit("container_created", spec.name)
+            return cid
+
+        fresh = [
+            s for s in desired.specs if self.plan.step(s.name).action in ("create", "recreate")
+        ]
+        ids = await rt.gather(*map(create, fresh))
+        return dict(zip([s.name for s in fresh], ids, strict=True))
+
+    async def start_when_ready(self, spec: ContainerSpec, created: Mapping[str, str]) -> None:
         """Wait for the dependencies' conditions, start, then wait until ready."""
         for dep, condition in spec.depends_on.items():
             if condition == "started":
@@ -655,12 +654,11 @@ class BringUp:
             else:  # ready, healthy, completed_successfully: what "ready" means was set per dep
                 await self.ready[dep]
         began = time.monotonic()
+        cid = created.get(spec.name) or self.existing[spec.name].id
         self.ids[spec.name] = cid
         if self.plan.step(spec.name).action != "unchanged":
             self.rt.emit("container_starting", spec.name)
-            # Starts go before queued creates: the engine's start is the slow step, so it
-            # should never wait behind creates of containers that start later.
-            await self.rt.call_ranked(0, self.rt.engine.start_container, cid)
+            await self.rt.call(self.rt.engine.start_container, cid)
             self.rt.emit("container_started", spec.name)
         self.started[spec.name].set()
         must_exit = self.command.must_complete(spec.name)
@@ -674,21 +672,11 @@ class BringUp:
         )
 
     async def verify(self) -> list[ContainerDetails | None]:
-        """Every container must still be up now (a fast crash can follow a good start).
-        One listing of the stack answers for all; only a container whose state moved since
-        it was ready is inspected again (for its exit code and logs)."""
+        """Every container must still be up now (a fast crash can follow a good start)."""
         rt, specs = self.rt, self.desired.specs
-        listed = await rt.call(rt.engine.list_containers, labels=L.managed(self.desired.stack))
-        states = {row.id: row.state for row in listed}
-
-        async def check(spec: ContainerSpec) -> ContainerDetails | None:
-            cid = self.ids[spec.name]
-            ready = self.ready[spec.name].result()
-            if states.get(cid) == ready.state:
-                return ready
-            return await rt.call(rt.engine.inspect_container, cid)
-
-        final = await rt.gather(*map(check, specs))
+        final = await rt.gather(
+            *(rt.call(rt.engine.inspect_container, self.ids[s.name]) for s in specs)
+        )
         for spec, details in zip(specs, final, strict=True):
             if details is None or not _is_up(details, self.command.must_complete(spec.name)):
                 state = "is gone" if details is None else _describe(details)
@@ -751,8 +739,7 @@ async def _wait_until_ready(
     deadline = time.monotonic() + rt.config.container_start_timeout
     while True:
         seen = watcher.seen(cid)
-        # On the critical path (dependents wait for it): ahead of queued creates.
-        details = await rt.call_ranked(0, rt.engine.inspect_container, cid)
+        details = await rt.call(rt.engine.inspect_container, cid)
         if details is None:
             raise await _failure(rt, spec.name, cid, f"container {spec.name} disappeared")
         if must_exit:

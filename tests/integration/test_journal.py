@@ -132,8 +132,16 @@ def test_a_planted_secret_never_reaches_the_journal_file(journaled, engine, stac
     url = f"postgres://app:{planted}@db/app"
     ok = journaled.run(db_alone(stack, uid, {"DB_PASSWORD": planted, "DATABASE_URL": url}))
     assert ok.success, ok.error
-    echo = ["sh", "-c", 'echo "password is $DB_PASSWORD"; exit 4']
-    bad = journaled.run(db_alone(stack, uid, {"DB_PASSWORD": planted, "MODE": "2"}, command=echo))
+    # A probe that prints the password and fails: the run fails for certain (a command that
+    # exits at once may still be seen running) and the probe output reaches the error.
+    probe = {
+        "test": ["CMD-SHELL", 'echo "password is $DB_PASSWORD"; exit 1'],
+        "interval": "200ms",
+        "retries": 1,
+    }
+    bad = journaled.run(
+        db_alone(stack, uid, {"DB_PASSWORD": planted, "MODE": "2"}, healthcheck=probe)
+    )
     assert not bad.success and bad.rolled_back
     assert journaled.history(stack=stack).outcome.tolist() == ["rolled back", "succeeded"]
     journaled.close()
