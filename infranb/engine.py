@@ -45,8 +45,11 @@ from infranb.records import (
     EngineInfo,
     ImageInfo,
     NetworkInfo,
+    NodeInfo,
     PullProgress,
+    ServiceInfo,
     StatsSample,
+    TaskInfo,
     VolumeInfo,
 )
 from infranb.secrets import mask_url_credentials
@@ -610,7 +613,13 @@ class DockerEngine:
     ) -> str:
         with self._errors(f"creating network {name}", name):
             created = self._api.create_network(
-                name, driver=driver, labels=dict(labels), internal=internal, check_duplicate=True
+                name,
+                driver=driver,
+                labels=dict(labels),
+                internal=internal,
+                check_duplicate=True,
+                # An overlay network others can join with docker run, to debug a stack.
+                attachable=driver == "overlay" or None,
             )
         return str(created["Id"])
 
@@ -622,6 +631,55 @@ class DockerEngine:
     def remove_network(self, ref: str) -> None:
         with self._errors(f"removing network {ref}", ref):
             self._api.remove_network(ref)
+
+    # ------------------------------------------------------------------ swarm
+
+    def swarm_role(self) -> str:
+        """``manager``, ``worker`` or ``inactive`` (not in a swarm)."""
+        with self._errors("reading the swarm state"):
+            swarm = self._api.info().get("Swarm") or {}
+        if swarm.get("LocalNodeState") != "active":
+            return "inactive"
+        return "manager" if swarm.get("ControlAvailable") else "worker"
+
+    def list_nodes(self) -> list[NodeInfo]:
+        with self._errors("listing swarm nodes"):
+            answer = self._api.nodes()
+        return [_node(n) for n in answer]
+
+    def list_services(self, *, labels: Mapping[str, str] | None = None) -> list[ServiceInfo]:
+        with self._errors("listing services"):
+            answer = self._api.services(filters=_label_filter(labels))
+        return [_service(s) for s in answer]
+
+    def inspect_service(self, ref: str) -> ServiceInfo | None:
+        try:
+            with self._errors(f"inspecting service {ref}", ref):
+                return _service(self._api.inspect_service(ref))
+        except NotFound:
+            return None
+
+    def create_service(self, spec: Mapping[str, Any]) -> str:
+        name = str(spec["Name"])
+        with self._errors(f"creating service {name}", name):
+            created = self._api.create_service(**_service_arguments(spec))
+        return str(created["ID"])
+
+    def update_service(self, ref: str, version: int, spec: Mapping[str, Any]) -> None:
+        with self._errors(f"updating service {ref}", ref):
+            self._api.update_service(ref, version, **_service_arguments(spec))
+
+    def remove_service(self, ref: str) -> None:
+        with self._errors(f"removing service {ref}", ref):
+            self._api.remove_service(ref)
+
+    def list_tasks(self, *, services: Sequence[str]) -> list[TaskInfo]:
+        """The tasks of the services (ids or names) the swarm still keeps."""
+        if not services:
+            return []
+        with self._errors("listing tasks"):
+            answer = self._api.tasks(filters={"service": list(services)})
+        return [_task(t) for t in answer]
 
     def list_volumes(self, *, labels: Mapping[str, str] | None = None) -> list[VolumeInfo]:
         with self._errors("listing volumes"):
@@ -810,3 +868,72 @@ def _nanos(seconds: float | None) -> int | None:
 
 def _as_list(value: tuple[str, ...] | str | None) -> list[str] | str | None:
     return list(value) if isinstance(value, tuple) else value
+
+
+def _node(raw: Mapping[str, Any]) -> NodeInfo:
+    spec, status = raw.get("Spec") or {}, raw.get("Status") or {}
+    description = raw.get("Description") or {}
+    manager = raw.get("ManagerStatus") or {}
+    return NodeInfo(
+        id=str(raw.get("ID", "")),
+        hostname=str(description.get("Hostname", "")),
+        role=str(spec.get("Role", "")),
+        availability=str(spec.get("Availability", "")),
+        state=str(status.get("State", "")),
+        address=str(status.get("Addr", "")),
+        leader=bool(manager.get("Leader", False)),
+        engine_version=str((description.get("Engine") or {}).get("EngineVersion", "")),
+        labels=spec.get("Labels") or {},
+    )
+
+
+def _service(raw: Mapping[str, Any]) -> ServiceInfo:
+    spec = raw.get("Spec") or {}
+    update = raw.get("UpdateStatus") or {}
+    return ServiceInfo(
+        id=str(raw.get("ID", "")),
+        name=str(spec.get("Name", "")),
+        version=int((raw.get("Version") or {}).get("Index", 0)),
+        labels=spec.get("Labels") or {},
+        spec=spec,
+        previous_spec=raw.get("PreviousSpec"),
+        update_state=update.get("State"),
+        update_message=str(update.get("Message", "")),
+    )
+
+
+def _task(raw: Mapping[str, Any]) -> TaskInfo:
+    status = raw.get("Status") or {}
+    container = status.get("ContainerStatus") or {}
+    exit_code = container.get("ExitCode")
+    container_spec = (raw.get("Spec") or {}).get("ContainerSpec") or {}
+    image = str(container_spec.get("Image", ""))
+    return TaskInfo(
+        id=str(raw.get("ID", "")),
+        service_id=str(raw.get("ServiceID", "")),
+        slot=raw.get("Slot"),
+        node_id=str(raw.get("NodeID", "")),
+        state=str(status.get("State", "")),
+        desired_state=str(raw.get("DesiredState", "")),
+        message=str(status.get("Message", "")),
+        error=str(status.get("Err", "")),
+        exit_code=int(exit_code) if exit_code is not None else None,
+        container_id=str(container.get("ContainerID", "")),
+        image=image.partition("@")[0],
+        created=_parse_time(raw.get("CreatedAt")),
+        updated=_parse_time(raw.get("UpdatedAt")),
+        spec_hash=str((container_spec.get("Labels") or {}).get(L.SPEC_HASH, "")),
+    )
+
+
+def _service_arguments(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The SDK's keyword arguments for a service spec (API JSON); it accepts plain dicts."""
+    return {
+        "task_template": spec["TaskTemplate"],
+        "name": spec["Name"],
+        "labels": spec.get("Labels"),
+        "mode": spec.get("Mode"),
+        "update_config": spec.get("UpdateConfig"),
+        "rollback_config": spec.get("RollbackConfig"),
+        "endpoint_spec": spec.get("EndpointSpec"),
+    }

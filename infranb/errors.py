@@ -169,6 +169,14 @@ class HealthCheckFailed(EngineError):
     """health_check found containers that are not healthy or running."""
 
 
+class NotSwarmManager(EngineError):
+    """A Swarm operation on an engine that is not a manager of a swarm."""
+
+
+class ServiceFailed(EngineError):
+    """A service did not converge (its tasks' errors, per node) or its update failed."""
+
+
 def append_note(error: BaseException, note: str) -> None:
     """Add what happened afterwards (a rollback) to an infranb error's message."""
     if isinstance(error, InfraError) and error.args:

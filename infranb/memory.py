@@ -23,11 +23,19 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from infranb.errors import BuildFailed, Conflict, NotFound, PullFailed
-from infranb.labels import BUILTIN_NETWORKS
+from infranb.errors import (
+    BuildFailed,
+    Conflict,
+    EngineError,
+    NotFound,
+    NotSwarmManager,
+    PullFailed,
+)
+from infranb.labels import BUILTIN_NETWORKS, SPEC_HASH
 from infranb.records import (
     ContainerDetails,
     ContainerInfo,
@@ -35,8 +43,11 @@ from infranb.records import (
     EngineInfo,
     ImageInfo,
     NetworkInfo,
+    NodeInfo,
     PullProgress,
+    ServiceInfo,
     StatsSample,
+    TaskInfo,
     VolumeInfo,
 )
 from infranb.specs import ContainerSpec
@@ -122,6 +133,7 @@ class MemoryEngine:
         registry: Mapping[str, str] | None = None,
         health_delay: float = 0.05,
         host: str = "memory://",
+        swarm_nodes: int = 0,
     ) -> None:
         self._lock = threading.RLock()
         self._host = host
@@ -138,6 +150,14 @@ class MemoryEngine:
         self.calls: list[str] = []  # every method called, in order (for tests of dry runs)
         self._streams: list[_Stream] = []
         self._timers: list[threading.Timer] = []
+        #: a swarm of this many nodes (0: not in a swarm); the first is the manager
+        self.nodes = [
+            NodeInfo(f"node{i}", f"mem-{i}", "manager" if i == 1 else "worker", "active",
+                     "ready", f"10.0.0.{i}", leader=i == 1)
+            for i in range(1, swarm_nodes + 1)
+        ]  # fmt: skip
+        self.services: dict[str, ServiceInfo] = {}
+        self.tasks: dict[str, list[TaskInfo]] = {}
         for ref in images:
             self.add_image(ref)
 
@@ -665,6 +685,133 @@ class MemoryEngine:
         self._called("volume_sizes")
         with self._lock:
             return {name: 0 for name in self.volumes}
+
+    # ------------------------------------------------------------------ swarm
+    # Tasks settle at once: running when the image is here and the command does not exit
+    # non-zero; failed or rejected otherwise. An update whose tasks fail rolls back when
+    # its failure_action says so, else it pauses, as Swarm does.
+
+    def swarm_role(self) -> str:
+        self._called("swarm_role")
+        return "manager" if self.nodes else "inactive"
+
+    def _manager_only(self, what: str) -> None:
+        if not self.nodes:
+            raise NotSwarmManager(f"{what}: this engine is not a swarm manager")
+
+    def list_nodes(self) -> list[NodeInfo]:
+        self._called("list_nodes")
+        self._manager_only("listing swarm nodes")
+        return list(self.nodes)
+
+    def list_services(self, *, labels: Mapping[str, str] | None = None) -> list[ServiceInfo]:
+        self._called("list_services")
+        self._manager_only("listing services")
+        with self._lock:
+            return [s for s in self.services.values() if _matches(s.labels, labels)]
+
+    def inspect_service(self, ref: str) -> ServiceInfo | None:
+        self._called("inspect_service")
+        with self._lock:
+            return self._service(ref)
+
+    def _service(self, ref: str) -> ServiceInfo | None:
+        return self.services.get(ref) or next(
+            (s for s in self.services.values() if s.name == ref), None
+        )
+
+    def create_service(self, spec: Mapping[str, Any]) -> str:
+        self._called("create_service")
+        self._manager_only("creating a service")
+        with self._lock:
+            name = str(spec["Name"])
+            if self._service(name) is not None:
+                raise Conflict(f"creating service {name}: name conflicts", resource=name)
+            for net in spec["TaskTemplate"].get("Networks", []):
+                self._network(net["Target"])
+            service = ServiceInfo(_new_id("svc"), name, 1, dict(spec.get("Labels") or {}), spec)
+            self.services[service.id] = service
+            self.tasks[service.id] = self._schedule(service)
+            return service.id
+
+    def update_service(self, ref: str, version: int, spec: Mapping[str, Any]) -> None:
+        self._called("update_service")
+        with self._lock:
+            old = self._service(ref)
+            if old is None:
+                raise NotFound(f"updating service {ref}: no such service", resource=ref)
+            if version != old.version:
+                raise EngineError(f"updating service {ref}: update out of sequence", resource=ref)
+            new = ServiceInfo(old.id, old.name, old.version + 1, dict(spec.get("Labels") or {}),
+                              spec, old.spec, "completed")  # fmt: skip
+            tasks = self._schedule(new)
+            if any(t.state != "running" for t in tasks):
+                action = (spec.get("UpdateConfig") or {}).get("FailureAction", "pause")
+                if action == "rollback":
+                    new = replace(old, version=old.version + 2, previous_spec=spec,
+                                  update_state="rollback_completed",
+                                  update_message="rollback completed")  # fmt: skip
+                    tasks = self._schedule(new) + tasks
+                else:
+                    new = replace(new, update_state="paused",
+                                  update_message="update paused due to failure")  # fmt: skip
+            self.services[old.id] = new
+            self.tasks[old.id] = tasks + [replace(t, desired_state="shutdown", state="shutdown")
+                                          for t in self.tasks.get(old.id, [])]  # fmt: skip
+
+    def _schedule(self, service: ServiceInfo) -> list[TaskInfo]:
+        template = service.spec["TaskTemplate"]
+        container = template["ContainerSpec"]
+        constraints = (template.get("Placement") or {}).get("Constraints", [])
+        nodes = [
+            n for n in self.nodes if "node.role==manager" not in constraints or n.role == "manager"
+        ]
+        count = len(nodes) if service.replicas is None else service.replicas
+        image = str(container["Image"])
+        exit_code = _EXIT.search(" ".join(container.get("Args", [])))
+        tasks = []
+        for slot in range(1, count + 1):
+            node = nodes[(slot - 1) % len(nodes)] if nodes else None
+            state, error, code = "running", "", None
+            if node is None:
+                state, error = "pending", "no suitable node (scheduling constraints not satisfied)"
+            elif self._image(image) is None:
+                state, error = "rejected", f"No such image: {image}"
+            elif exit_code and exit_code.group(1) != "0":
+                code = int(exit_code.group(1))
+                state, error = "failed", f"task: non-zero exit ({code})"
+            tasks.append(
+                TaskInfo(
+                    _new_id("task"),
+                    service.id,
+                    slot,
+                    node.id if node else "",
+                    state,
+                    "running",
+                    state,
+                    error,
+                    code,
+                    _new_id("ctr") if state == "running" else "",
+                    image,
+                    spec_hash=container.get("Labels", {}).get(SPEC_HASH, ""),
+                )
+            )
+        return tasks
+
+    def remove_service(self, ref: str) -> None:
+        self._called("remove_service")
+        with self._lock:
+            service = self._service(ref)
+            if service is None:
+                raise NotFound(f"removing service {ref}: no such service", resource=ref)
+            del self.services[service.id]
+            self.tasks.pop(service.id, None)
+
+    def list_tasks(self, *, services: Sequence[str]) -> list[TaskInfo]:
+        self._called("list_tasks")
+        with self._lock:
+            found = [self._service(ref) for ref in services]
+            return [t for s in found if s is not None for t in self.tasks.get(s.id, [])]
 
 
 def _matches(have: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:

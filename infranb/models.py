@@ -25,6 +25,7 @@ from infranb.records import (
     ImageOutcome,
     ProgressEvent,
     RemovedResource,
+    ServiceOutcome,
 )
 from infranb.secrets import mask_url_credentials, masked_container, shown_value
 from infranb.specs import ContainerSpec, SpecProblem, check_name, parse_containers
@@ -39,7 +40,7 @@ OPERATIONS = tuple(registry.OPERATIONS)
 IMAGE_ACTIONS = tuple(_images.ACTIONS)
 IMAGE_PARAM_KEYS = {action: _images.parameters(action) for action in _images.ACTIONS}
 OperationName = Literal[
-    "orchestrate_containers", "manage_images", "cleanup_resources", "health_check"
+    "orchestrate_containers", "manage_images", "cleanup_resources", "health_check", "deploy_stack"
 ]
 BOOLEAN_FIELDS = (
     "cleanup_stopped_containers",
@@ -260,6 +261,8 @@ class InfrastructureResult:
     rolled_back: bool = False
     #: refused by a safety gate (max_removals, confirm) before anything was touched
     refused: bool = False
+    #: deploy_stack: one record per service (its plan in a dry run)
+    services: list[ServiceOutcome] = field(default_factory=list)
 
     @classmethod
     def from_outcome(
@@ -328,6 +331,7 @@ class InfrastructureResult:
             run_id=run_id,
             rolled_back=outcome.rolled_back,
             refused=isinstance(error, Refused),
+            services=list(outcome.services),
         )
         if isinstance(error, InfraError) and getattr(error, "resource", None):
             last_logs = getattr(error, "last_logs", None)
@@ -356,7 +360,14 @@ class InfrastructureResult:
         parts = [f"{self.operation!r}", status]
         if self.stack:
             parts.append(f"stack={self.stack!r}")
-        rows = len(self.containers or self.images or self.removed or self.health or self.plan)
+        rows = len(
+            self.containers
+            or self.services
+            or self.images
+            or self.removed
+            or self.health
+            or self.plan
+        )
         if rows:
             parts.append(f"{rows} row(s)")
         if self.error:
@@ -373,6 +384,7 @@ def _cleanup_summary(outcome: Outcome) -> dict[str, Any]:
         "images_removed": count("image"),
         "networks_removed": count("network"),
         "volumes_removed": count("volume"),
+        "services_removed": count("service"),
         "bytes_reclaimed": sum(r.bytes_reclaimed for r in outcome.removed),
         "dry_run": outcome.dry_run,
         "scope": outcome.scope,

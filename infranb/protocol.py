@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from infranb.records import (
     ContainerDetails,
@@ -21,8 +21,11 @@ from infranb.records import (
     EngineInfo,
     ImageInfo,
     NetworkInfo,
+    NodeInfo,
     PullProgress,
+    ServiceInfo,
     StatsSample,
+    TaskInfo,
     VolumeInfo,
 )
 from infranb.specs import ContainerSpec
@@ -165,3 +168,26 @@ class Engine(Protocol):
     def remove_volume(self, name: str) -> None: ...
 
     def volume_sizes(self) -> dict[str, int]: ...
+
+    # swarm: a manager's view (other engines raise NotSwarmManager or EngineError)
+    def swarm_role(self) -> str:
+        """``manager``, ``worker`` or ``inactive`` (not in a swarm)."""
+        ...
+
+    def list_nodes(self) -> list[NodeInfo]: ...
+
+    def list_services(self, *, labels: Mapping[str, str] | None = None) -> list[ServiceInfo]: ...
+
+    def inspect_service(self, ref: str) -> ServiceInfo | None: ...
+
+    def create_service(self, spec: Mapping[str, Any]) -> str:
+        """Create a service from its spec (the engine's API JSON); returns its id."""
+        ...
+
+    def update_service(self, ref: str, version: int, spec: Mapping[str, Any]) -> None:
+        """Replace the service's spec (``version``: the one read, so updates never race)."""
+        ...
+
+    def remove_service(self, ref: str) -> None: ...
+
+    def list_tasks(self, *, services: Sequence[str]) -> list[TaskInfo]: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 
 def short_id(full: str | None) -> str:
@@ -197,7 +197,7 @@ class ImageOutcome:
 class RemovedResource:
     """One resource cleanup removed (or, in a dry run, would remove)."""
 
-    kind: Literal["container", "image", "network", "volume"]
+    kind: Literal["container", "image", "network", "volume", "service"]
     name: str
     id: str
     bytes_reclaimed: int = 0
@@ -232,3 +232,83 @@ class ProgressEvent:
     message: str = ""
     current: int | None = None
     total: int | None = None
+
+
+# ---------------------------------------------------------------- Swarm
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """A node of the swarm the engine manages."""
+
+    id: str
+    hostname: str
+    role: str  # manager | worker
+    availability: str  # active | pause | drain
+    state: str  # ready | down | unknown
+    address: str
+    leader: bool = False
+    engine_version: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """A Swarm service: its spec (API JSON, as the engine keeps it) and its update state."""
+
+    id: str
+    name: str
+    version: int
+    labels: Mapping[str, str]
+    spec: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    previous_spec: Mapping[str, Any] | None = field(repr=False, default=None)
+    #: updating | paused | completed | rollback_started | rollback_paused | rollback_completed
+    update_state: str | None = None
+    update_message: str = ""
+
+    @property
+    def image(self) -> str:
+        image = str(self.spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", ""))
+        return image.partition("@")[0]  # the engine pins a digest; show the reference asked
+
+    @property
+    def replicas(self) -> int | None:
+        """Desired tasks (None: a global service, one per eligible node)."""
+        mode = self.spec.get("Mode", {})
+        return None if "Global" in mode else int(mode.get("Replicated", {}).get("Replicas", 1))
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """One task of a service: where it runs and how it is doing."""
+
+    id: str
+    service_id: str
+    slot: int | None
+    node_id: str
+    state: str  # new … running | complete | failed | rejected | shutdown …
+    desired_state: str
+    message: str
+    error: str
+    exit_code: int | None
+    container_id: str
+    image: str
+    created: datetime | None = None
+    updated: datetime | None = None
+    #: the ``infranb.spec-hash`` of the spec it runs (an update's new tasks have the new one)
+    spec_hash: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceOutcome:
+    """What a deploy did to one service, and how it ended."""
+
+    service: str
+    image: str
+    action: str  # create | update | unchanged | remove
+    replicas_running: int = 0
+    replicas_desired: int | None = None
+    update_state: str | None = None
+    wave: int | None = None
+    changed: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()

@@ -9,7 +9,7 @@ import difflib
 from typing import Any
 
 from infranb.errors import Problem
-from infranb.ops import cleanup, health, images, orchestrate
+from infranb.ops import cleanup, deploy, health, images, orchestrate
 from infranb.ops.base import Operation
 
 OPERATIONS: dict[str, Operation[Any]] = {
@@ -19,6 +19,7 @@ OPERATIONS: dict[str, Operation[Any]] = {
         images.OPERATION,
         cleanup.OPERATION,
         health.OPERATION,
+        deploy.OPERATION,
     )
 }
 

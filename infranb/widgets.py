@@ -621,6 +621,13 @@ class OrchestrateForm(_Form):
 # ---------------------------------------------------------------- images
 
 
+class DeployStackForm(OrchestrateForm):
+    """A Swarm stack: the same rows; each row's "other keys" takes its ``deploy`` section,
+    e.g. ``{"deploy": {"replicas": 2}}``."""
+
+    kind = "deploy_stack"
+
+
 class ImageForm(_Form):
     """Pull, build, tag or remove an image."""
 
@@ -806,6 +813,7 @@ TITLES = {
     "ImageForm": "Images",
     "CleanupForm": "Cleanup",
     "HealthCheckForm": "Health",
+    "DeployStackForm": "Swarm",
 }
 
 
@@ -821,6 +829,7 @@ def operation_form(manager: InfrastructureManager) -> w.Tab:
 __all__ = [
     "CleanupForm",
     "ContainerRow",
+    "DeployStackForm",
     "HealthCheckForm",
     "ImageForm",
     "OrchestrateForm",

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from infranb.errors import Problem
 from infranb.planning import PlanStep
-from infranb.records import ContainerOutcome, HealthRecord, ImageOutcome, RemovedResource
+from infranb.records import (
+    ContainerOutcome,
+    HealthRecord,
+    ImageOutcome,
+    RemovedResource,
+    ServiceOutcome,
+)
 
 if TYPE_CHECKING:
     from infranb.config import InfrastructureManagerConfig
@@ -45,6 +51,7 @@ class Outcome:
     networks_created: list[str] = field(default_factory=list)
     volumes_created: list[str] = field(default_factory=list)
     build_logs: list[str] = field(default_factory=list)
+    services: list[ServiceOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     #: a failure whose changes were undone
     rolled_back: bool = False

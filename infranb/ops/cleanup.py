@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from infranb import labels as L
 from infranb.errors import Conflict, NotFound, Problem, Refused
+from infranb.ops import deploy
 from infranb.ops.base import Operation, Outcome, Schema
 from infranb.ops.common import remove_containers, remove_networks, remove_volumes
 from infranb.records import (
@@ -22,6 +23,7 @@ from infranb.records import (
     ImageInfo,
     NetworkInfo,
     RemovedResource,
+    ServiceInfo,
     VolumeInfo,
     short_id,
 )
@@ -93,6 +95,15 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     planned: list[RemovedResource] = []
     skipped_running: list[str] = []
 
+    # A Swarm stack's services (and their overlay networks) go with a forced stack teardown.
+    services: list[ServiceInfo] = []
+    overlays: list[str] = []
+    if op.stopped_containers and op.force_remove and op.scope == "managed":
+        services, overlays = await deploy.remove_stack(rt, op.stack, dry_run=True)
+        planned += [
+            RemovedResource("service", s.name, s.id, 0, s.labels.get(L.STACK)) for s in services
+        ]
+
     containers: list[ContainerInfo] = []
     if op.stopped_containers:
         for c in await rt.call(engine.list_containers, labels=scope, size=True):
@@ -127,7 +138,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
         candidates_n = [
             n
             for n in await _in_scope_or_shared(rt, op, engine.list_networks, containers, "networks")
-            if n.name not in L.BUILTIN_NETWORKS
+            if n.name not in L.BUILTIN_NETWORKS and n.name not in overlays
         ]
         users = await rt.gather(*(rt.call(engine.network_containers, n.id) for n in candidates_n))
         going_names = {c.name for c in containers}
@@ -143,6 +154,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
                     f"network {network.name} kept: still used by {', '.join(others)}; it goes "
                     "with the last stack that uses it"
                 )
+        networks += [n for n in await rt.call(engine.list_networks) if n.name in overlays]
         planned += [
             RemovedResource("network", n.name, n.id, 0, n.labels.get(L.STACK)) for n in networks
         ]
@@ -196,6 +208,11 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
         raise
 
     removed: list[RemovedResource] = []
+    gone_overlays: list[str] = []
+    if services or overlays:
+        _, gone_overlays = await deploy.remove_stack(rt, op.stack, dry_run=False)
+        removed += [r for r in planned if r.kind == "service"]
+        removed += [r for r in planned if r.kind == "network" and r.name in gone_overlays]
     gone_containers: list[str] = []
     if containers:
         gone_containers = await remove_containers(rt, containers)  # in removal order
@@ -204,7 +221,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     planned += await volume_rows()
     # Networks and volumes no longer depend on each other once the containers are gone.
     (gone_networks, kept_networks), (gone_volumes, kept_volumes) = await rt.gather(
-        remove_networks(rt, [n.name for n in networks], gone_containers),
+        remove_networks(rt, [n.name for n in networks if n.name not in overlays], gone_containers),
         remove_volumes(rt, [v.name for v in volumes]),
     )
     removed += [r for r in planned if r.kind == "network" and r.name in gone_networks]
@@ -260,7 +277,7 @@ def image_name(image: ImageInfo) -> str:
 
 
 SCHEMA: Schema = {
-    "kind": ("container", "image", "network", "volume"),
+    "kind": ("container", "image", "network", "volume", "service"),
     "name": "string",
     "id": "string",
     "stack": "string",

@@ -156,12 +156,12 @@ def _sensitive_problems(specs: list[ContainerSpec]) -> list[Problem]:
     return problems
 
 
-def resolve_environments(command: Orchestrate, rt: Runtime) -> dict[str, dict[str, str]]:
+def resolve_environments(specs: Sequence[ContainerSpec], rt: Runtime) -> dict[str, dict[str, str]]:
     """Read secret references; every secret value joins the runtime's redactor."""
     environments: dict[str, dict[str, str]] = {}
     secrets: list[str] = []
     problems: list[Problem] = []
-    for index, spec in enumerate(command.specs):
+    for index, spec in enumerate(specs):
         env: dict[str, str] = {}
         for key, value in spec.environment.items():
             if isinstance(value, SecretRef):
@@ -430,7 +430,7 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     """Bring the stack to the desired state, recording what was done in ``outcome``."""
     outcome.stack = command.stack
     outcome.dry_run = command.dry_run
-    environments = resolve_environments(command, rt)
+    environments = resolve_environments(command.specs, rt)
     plan, existing, desired = await observe_and_plan(rt, command, environments)
     outcome.plan = list(plan.steps)
     outcome.orphans = list(plan.orphans)

@@ -1,0 +1,581 @@
+"""deploy_stack: the stack's containers as Swarm services, in dependency waves, converged.
+
+1. parse: the containers (each with its ``deploy`` key) into a typed ``DeployStack``;
+2. observe and plan: the stack's services (by label) against the wanted specs — create,
+   update (naming the changed fields), unchanged, orphan (``infranb.swarm``, pure); a dry
+   run stops here, and works without a swarm;
+3. execute: create the overlay networks, then each service as soon as the services it
+   depends on have all desired tasks running (and healthy where checked: a Swarm task is
+   ``running`` only once its health check passed); an update is Swarm's rolling update;
+   wait until every service converged or ``container_timeout`` passed;
+4. on any failure or cancellation: remove the services and networks this run created and
+   put the services it updated back to their previous spec. A failed update that Swarm
+   rolled back itself (``failure_action: rollback``) is reported as rolled back.
+
+Docker 20.10 sends no task events, so convergence is read by listing the services' tasks
+every ``POLL_SECONDS`` (one call per service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from secrets import token_hex
+from typing import TYPE_CHECKING, Any
+
+from infranb import labels as L
+from infranb.errors import (
+    Conflict,
+    CycleError,
+    InfraError,
+    NotFound,
+    NotSwarmManager,
+    Problem,
+    ServiceFailed,
+    ValidationError,
+    append_note,
+)
+from infranb.ops.base import Operation, Outcome, Schema
+from infranb.ops.orchestrate import resolve_environments
+from infranb.planning import dependency_waves
+from infranb.records import NodeInfo, ServiceInfo, ServiceOutcome, TaskInfo
+from infranb.specs import ContainerSpec, NetworkSpec, SpecProblem, parse_containers, parse_resources
+from infranb.specs import spec_problem as container_problem
+from infranb.swarm import (
+    SERVICE_ACTIONS,
+    DeploySpec,
+    ServiceStep,
+    fingerprint_labels,
+    fingerprints,
+    parse_deploy,
+    plan_services,
+    service_networks,
+    service_spec,
+)
+
+if TYPE_CHECKING:
+    from infranb.config import InfrastructureManagerConfig
+    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.runtime import Runtime
+
+POLL_SECONDS = 0.25
+#: a service whose tasks failed this often, none running, is not going to converge
+FAILED_TASKS_LIMIT = 3
+NOT_A_MANAGER = (
+    "this engine is not a swarm manager: deploy_stack needs one. Make this engine one with "
+    "`docker swarm init` (add --advertise-addr ADDRESS when it has several), join workers "
+    "with the command it prints, or point the manager at a manager node (docker_host=...)"
+)
+
+
+@dataclass(frozen=True)
+class DeployStack:
+    stack: str
+    specs: tuple[ContainerSpec, ...]
+    deploys: Mapping[str, DeploySpec]
+    waves: tuple[tuple[str, ...], ...]
+    dry_run: bool = False
+    remove_orphans: bool = False
+    networks: Mapping[str, NetworkSpec] = field(default_factory=dict)
+
+
+def parse(
+    op: InfrastructureOperation, config: InfrastructureManagerConfig
+) -> tuple[DeployStack | None, list[Problem]]:
+    if not isinstance(op.containers, list | tuple) or not op.containers:
+        return None, [
+            Problem(
+                "containers",
+                "list at least one service, e.g. [{'name': 'api', 'image': ..., "
+                "'deploy': {'replicas': 2}}]",
+            )
+        ]
+    problems: list[Problem] = []
+    deploys: dict[int, DeploySpec] = {}
+    bare: list[object] = []
+    for index, raw in enumerate(op.containers):
+        if isinstance(raw, Mapping) and "deploy" in raw:
+            try:
+                deploys[index] = parse_deploy(raw["deploy"], f"containers[{index}].deploy")
+            except SpecProblem as e:
+                problems.append(e.problem)
+            raw = {k: v for k, v in raw.items() if k != "deploy"}
+        bare.append(raw)
+    specs, spec_problems = parse_containers(bare)
+    problems += spec_problems
+    for index, spec in enumerate(specs):
+        for dep, condition in spec.depends_on.items():
+            if condition == "completed_successfully":
+                problems.append(
+                    container_problem(
+                        index,
+                        spec.name,
+                        "depends_on",
+                        f"{dep!r}: a Swarm service runs until removed, it never completes; "
+                        "use 'started' or 'healthy'",
+                    )
+                )
+    waves: list[list[str]] = []
+    if not problems:
+        try:
+            waves = dependency_waves(specs)
+        except CycleError as e:
+            problems += e.problems
+    networks, network_problems = parse_resources(op.networks, "networks")
+    problems += network_problems
+    if problems:
+        return None, problems
+    by_name = {spec.name: deploys.get(index, DeploySpec()) for index, spec in enumerate(specs)}
+    stack = op.stack or config.default_stack
+    return (
+        DeployStack(
+            stack,
+            tuple(specs),
+            by_name,
+            tuple(tuple(w) for w in waves),
+            op.dry_run,
+            op.remove_orphans,
+            networks,
+        ),
+        [],
+    )
+
+
+@dataclass
+class Deployed:
+    """What this run changed, for its rollback."""
+
+    created_services: list[str] = field(default_factory=list)  # ids
+    updated: dict[str, ServiceInfo] = field(default_factory=dict)  # id -> before the update
+    created_networks: list[str] = field(default_factory=list)
+
+
+async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
+    outcome.stack = command.stack
+    outcome.dry_run = command.dry_run
+    engine = rt.engine
+    manager = await rt.call(engine.swarm_role) == "manager"
+    if not manager and not command.dry_run:
+        raise NotSwarmManager(NOT_A_MANAGER)
+    existing: dict[str, ServiceInfo] = {}
+    if manager:
+        for service in await rt.call(engine.list_services, labels=L.managed(command.stack)):
+            existing[service.name.removeprefix(f"{command.stack}_")] = service
+    else:
+        outcome.warnings.append(f"plan only: {NOT_A_MANAGER}")
+    environments = resolve_environments(command.specs, rt)
+    salts = {
+        s.name: existing[s.name].labels.get(L.SALT, "") if s.name in existing else token_hex(8)
+        for s in command.specs
+    }
+    prints = {
+        s.name: fingerprints(s, command.deploys[s.name], environments[s.name], salts[s.name])
+        for s in command.specs
+    }
+    steps, orphans = plan_services(
+        [(s, command.deploys[s.name], prints[s.name]) for s in command.specs],
+        command.waves,
+        {name: service.labels for name, service in existing.items()},
+    )
+    outcome.orphans = orphans
+    outcome.services = [_planned(step) for step in steps]
+    if orphans:
+        if command.remove_orphans:
+            outcome.services += [
+                ServiceOutcome(name, existing[name].image, "remove") for name in orphans
+            ]
+        else:
+            outcome.warnings.append(
+                f"orphan service(s) kept: {', '.join(orphans)} (in the stack, not in this "
+                "request); set remove_orphans=True to remove them"
+            )
+    destructive = [f"update service {s.name}" for s in steps if s.action == "update"]
+    if command.remove_orphans:
+        destructive += [f"remove service {name}" for name in orphans]
+    rt.gate(destructive, dry_run=command.dry_run)
+    if command.dry_run:
+        return
+    rt.record_prior(
+        {
+            "stack": command.stack,
+            "services": [
+                {"name": name, "id": s.id, "spec_hash": s.labels.get(L.SPEC_HASH, "")}
+                for name, s in sorted(existing.items())
+            ],
+        }
+    )
+    deployed = Deployed()
+    rollout = Rollout(rt, command, steps, existing, environments, prints, salts, deployed)
+    try:
+        await rollout.networks()
+        await rollout.services()
+        if command.remove_orphans:
+            for name in orphans:
+                await rt.call(engine.remove_service, existing[name].id)
+                rt.emit("service_removed", name)
+        outcome.services = await rollout.summary(orphans if command.remove_orphans else [])
+        outcome.networks_created = list(deployed.created_networks)
+    except BaseException as failure:
+        outcome.rolled_back = await _after_failure(rt, command, deployed, failure)
+        with contextlib.suppress(InfraError):
+            outcome.services = await asyncio.shield(rollout.summary([]))
+        raise
+
+
+def _planned(step: ServiceStep) -> ServiceOutcome:
+    return ServiceOutcome(
+        step.name,
+        step.image,
+        step.action,
+        replicas_desired=step.replicas,
+        wave=step.wave,
+        changed=step.changed,
+    )
+
+
+class Rollout:
+    """Creates and updates the services of one run; no decisions of its own."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        command: DeployStack,
+        steps: Sequence[ServiceStep],
+        existing: Mapping[str, ServiceInfo],
+        environments: Mapping[str, Mapping[str, str]],
+        prints: Mapping[str, Mapping[str, str]],
+        salts: Mapping[str, str],
+        deployed: Deployed,
+    ) -> None:
+        self.rt, self.command, self.steps = rt, command, steps
+        self.existing, self.environments = existing, environments
+        self.prints, self.salts, self.deployed = prints, salts, deployed
+        self.ids = {name: s.id for name, s in existing.items()}
+        self.node_names: dict[str, str] = {}
+        self.timeout = rt.config.container_start_timeout
+        self.deadline = time.monotonic() + self.timeout
+
+    async def networks(self) -> None:
+        engine = self.rt.engine
+        wanted = sorted(
+            {n for s in self.command.specs for n in service_networks(s, self.command.stack)}
+        )
+        present = {n.name for n in await self.rt.call(engine.list_networks)}
+        for name in wanted:
+            declared = self.command.networks.get(name)
+            if declared is not None and declared.external:
+                if name not in present:
+                    raise NotFound(
+                        f"network {name} is declared external but does not exist; create it "
+                        f"first (docker network create -d overlay {name})",
+                        resource=name,
+                    )
+                continue
+            if name in present:
+                continue
+            labels = self.rt.labels(self.command.stack, **(declared.labels if declared else {}))
+            await self.rt.call(
+                engine.create_network,
+                name,
+                labels,
+                driver=declared.driver if declared and declared.driver != "bridge" else "overlay",
+                internal=bool(declared and declared.internal),
+            )
+            self.deployed.created_networks.append(name)
+            self.rt.emit("network_created", name)
+
+    async def services(self) -> None:
+        self.node_names = node_names(await self.rt.call(self.rt.engine.list_nodes))
+        ready = {step.name: asyncio.Event() for step in self.steps}
+        specs = {s.name: s for s in self.command.specs}
+
+        async def deploy(step: ServiceStep) -> None:
+            for dep in specs[step.name].depends_on:
+                await ready[dep].wait()
+            await self.apply(step, specs[step.name])
+            ready[step.name].set()
+
+        await self.rt.gather(*(deploy(step) for step in self.steps))
+
+    async def apply(self, step: ServiceStep, spec: ContainerSpec) -> None:
+        engine, stack = self.rt.engine, self.command.stack
+        labels = self.rt.labels(
+            stack, **fingerprint_labels(self.prints[spec.name], self.salts[spec.name])
+        )
+        wanted = service_spec(
+            spec, self.command.deploys[spec.name], stack, self.environments[spec.name], labels
+        )
+        if step.action == "create":
+            self.rt.emit("service_creating", step.name)
+            service_id = await self.rt.call(engine.create_service, wanted)
+            self.ids[step.name] = service_id
+            self.deployed.created_services.append(service_id)
+        elif step.action == "update":
+            before = self.existing[step.name]
+            self.rt.emit("service_updating", step.name, "changed: " + ", ".join(step.changed))
+            self.deployed.updated[before.id] = before
+            await self.rt.call(engine.update_service, before.id, before.version, wanted)
+        await self.converge(step)
+        self.rt.emit("service_converged", step.name)
+
+    async def converge(self, step: ServiceStep) -> None:
+        """Wait until the service's desired tasks run (healthy where checked) and any
+        update completed; raise ``ServiceFailed`` naming its tasks' errors per node."""
+        engine, service_id = self.rt.engine, self.ids[step.name]
+        while True:
+            service = await self.rt.call(engine.inspect_service, service_id)
+            if service is None:
+                raise ServiceFailed(
+                    f"service {step.name} was removed while it deployed", resource=step.name
+                )
+            tasks = await self.rt.call(engine.list_tasks, services=[service_id])
+            state = service.update_state
+            if state in ("paused", "rollback_completed", "rollback_paused"):
+                raise ServiceFailed(
+                    _update_failure(step.name, service, self._errors(tasks)), resource=step.name
+                )
+            current = _current(tasks)
+            running = sum(1 for t in current if t.state == "running")
+            desired = service.replicas if service.replicas is not None else len(current)
+            wanted_hash = service.labels.get(L.SPEC_HASH, "")
+            if (
+                running >= desired
+                and state in (None, "completed")
+                and all(t.state == "running" and t.spec_hash == wanted_hash for t in current)
+            ):
+                return
+            failed = [t for t in current if t.state in ("failed", "rejected")]
+            if len(failed) >= FAILED_TASKS_LIMIT and running == 0 and state is None:
+                raise ServiceFailed(
+                    f"service {step.name} does not start: {self._errors(tasks)}",
+                    resource=step.name,
+                )
+            if time.monotonic() > self.deadline:
+                raise ServiceFailed(
+                    f"service {step.name} did not converge in {self.timeout:g}s "
+                    f"({running}/{desired} tasks running"
+                    f"{', update ' + state if state else ''}): {self._errors(tasks)}",
+                    resource=step.name,
+                )
+            await asyncio.sleep(POLL_SECONDS)
+
+    def _errors(self, tasks: Sequence[TaskInfo]) -> str:
+        """The latest problem of each node, e.g. ``node-2: task: non-zero exit (3)``."""
+        seen: dict[str, str] = {}
+        latest_first = sorted(tasks, key=lambda t: str(t.updated or t.created or ""), reverse=True)
+        for task in latest_first:
+            problem = task.error or (task.message if task.state == "pending" else "")
+            if not problem or task.state == "running":
+                continue
+            node = self.node_names.get(task.node_id, task.node_id[:12] or "no node")
+            seen.setdefault(node, problem)
+        if not seen:
+            return "no task reported an error"
+        return "; ".join(f"{node}: {problem}" for node, problem in seen.items())
+
+    async def summary(self, removed: Sequence[str]) -> list[ServiceOutcome]:
+        """One outcome per service, as the swarm now reports it."""
+        engine = self.rt.engine
+        if not self.node_names:
+            self.node_names = node_names(await self.rt.call(engine.list_nodes))
+        outcomes = []
+        for step in self.steps:
+            service_id = self.ids.get(step.name)
+            service = await self.rt.call(engine.inspect_service, service_id) if service_id else None
+            if service is None:
+                outcomes.append(_planned(step))
+                continue
+            tasks = _current(await self.rt.call(engine.list_tasks, services=[service.id]))
+            running = [t for t in tasks if t.state == "running"]
+            outcomes.append(
+                ServiceOutcome(
+                    step.name,
+                    service.image,
+                    step.action,
+                    replicas_running=len(running),
+                    replicas_desired=service.replicas
+                    if service.replicas is not None
+                    else len(tasks),
+                    update_state=service.update_state,
+                    wave=step.wave,
+                    changed=step.changed,
+                    nodes=tuple(
+                        sorted({self.node_names.get(t.node_id, t.node_id[:12]) for t in running})
+                    ),
+                )
+            )
+        outcomes += [ServiceOutcome(name, "", "remove") for name in removed]
+        return outcomes
+
+
+def _current(tasks: Iterable[TaskInfo]) -> list[TaskInfo]:
+    """The tasks the swarm wants running (replaced ones are on their way out)."""
+    return [t for t in tasks if t.desired_state in ("running", "ready", "accepted")]
+
+
+def _update_failure(name: str, service: ServiceInfo, errors: str) -> str:
+    message = service.update_message or service.update_state or "failed"
+    if service.update_state == "rollback_completed":
+        return (
+            f"the update of service {name} failed ({message}); Swarm rolled it back to the "
+            f"previous spec. Task errors: {errors}"
+        )
+    return f"the update of service {name} failed ({message}). Task errors: {errors}"
+
+
+def node_names(nodes: Sequence[NodeInfo]) -> dict[str, str]:
+    """A readable name per node id: the hostname, with the address when hostnames repeat."""
+    counts: dict[str, int] = {}
+    for node in nodes:
+        counts[node.hostname] = counts.get(node.hostname, 0) + 1
+    return {
+        n.id: n.hostname if counts[n.hostname] == 1 else f"{n.hostname}@{n.address}" for n in nodes
+    }
+
+
+async def _after_failure(
+    rt: Runtime, command: DeployStack, deployed: Deployed, failure: BaseException
+) -> bool:
+    if not (rt.config.cleanup_on_failure or isinstance(failure, asyncio.CancelledError)):
+        append_note(
+            failure,
+            "what this run changed was left in place for debugging (cleanup_on_failure=False)",
+        )
+        return False
+    try:
+        summary = await asyncio.shield(rollback(rt, command.stack, deployed))
+        append_note(failure, f"rolled back: {summary}")
+        return True
+    except InfraError as e:
+        append_note(
+            failure,
+            f"the rollback could not finish ({e}); tear the stack down: "
+            f"manager.down({command.stack!r})",
+        )
+        return False
+
+
+async def rollback(rt: Runtime, stack: str, deployed: Deployed) -> str:
+    """Undo a run: remove the services and networks it created, put back the specs of the
+    services it updated (unless Swarm already rolled them back)."""
+    engine = rt.engine
+    restored = []
+    for service_id, before in deployed.updated.items():
+        now = await rt.call(engine.inspect_service, service_id)
+        if now is None or now.update_state == "rollback_completed":
+            continue
+        await rt.call(engine.update_service, service_id, now.version, before.spec)
+        restored.append(before.name)
+    for service_id in deployed.created_services:
+        with contextlib.suppress(NotFound):
+            await rt.call(engine.remove_service, service_id)
+    # Services created by a call in flight when the run failed carry this run's label.
+    for service in await rt.call(engine.list_services, labels={L.RUN: rt.run_id}):
+        if service.id not in deployed.created_services and service.id not in deployed.updated:
+            with contextlib.suppress(NotFound):
+                await rt.call(engine.remove_service, service.id)
+    removed_networks = await remove_overlay_networks(rt, deployed.created_networks)
+    parts = []
+    if deployed.created_services:
+        parts.append(f"removed {len(deployed.created_services)} service(s)")
+    if restored:
+        parts.append("restored the previous spec of " + ", ".join(restored))
+    if removed_networks:
+        parts.append("removed network(s) " + ", ".join(removed_networks))
+    return "; ".join(parts) or "nothing else to undo"
+
+
+async def remove_overlay_networks(rt: Runtime, names: Sequence[str]) -> list[str]:
+    """Remove overlay networks once the tasks of removed services have left them (the
+    swarm takes a moment to shut them down)."""
+    removed = []
+    deadline = time.monotonic() + rt.config.container_start_timeout
+    for name in names:
+        while True:
+            try:
+                await rt.call(rt.engine.remove_network, name)
+                removed.append(name)
+                break
+            except NotFound:
+                break
+            except Conflict:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(POLL_SECONDS)
+    # The manager forgets a removed overlay network at once; this node's copy goes when its
+    # last task has left it. Wait for that, so "removed" means gone from every listing.
+    while removed and time.monotonic() < deadline:
+        listed = {n.name for n in await rt.call(rt.engine.list_networks)}
+        if not listed & set(removed):
+            break
+        await asyncio.sleep(POLL_SECONDS)
+    return removed
+
+
+async def remove_stack(
+    rt: Runtime, stack: str | None, *, dry_run: bool
+) -> tuple[list[ServiceInfo], list[str]]:
+    """The teardown of a stack's services and the overlay networks they leave unused: the
+    services removed (or that would be) and the networks. An engine that is not a swarm
+    manager has none."""
+    engine = rt.engine
+    if await rt.call(engine.swarm_role) != "manager":
+        return [], []
+    services = await rt.call(engine.list_services, labels=L.managed(stack))
+    networks = [
+        n.name
+        for n in await rt.call(engine.list_networks, labels=L.managed(stack))
+        if n.driver == "overlay"
+    ]
+    if dry_run or (not services and not networks):
+        return services, networks
+    for service in services:
+        with contextlib.suppress(NotFound):
+            await rt.call(engine.remove_service, service.id)
+            rt.emit("service_removed", service.name)
+    return services, await remove_overlay_networks(rt, networks)
+
+
+SCHEMA: Schema = {
+    "service": "string",
+    "image": "string",
+    "action": SERVICE_ACTIONS,
+    "wave": "Int64",
+    "replicas_running": "Int64",
+    "replicas_desired": "Int64",
+    "update_state": "string",
+    "changed": "string",
+    "nodes": "string",
+}
+
+
+def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
+    for s in result.services:
+        yield {
+            "service": s.service,
+            "image": s.image,
+            "action": s.action,
+            "wave": s.wave,
+            "replicas_running": s.replicas_running,
+            "replicas_desired": s.replicas_desired,
+            "update_state": s.update_state,
+            "changed": ", ".join(s.changed),
+            "nodes": ", ".join(s.nodes),
+        }
+
+
+OPERATION = Operation(
+    name="deploy_stack",
+    summary="deploy a stack as Swarm services in dependency waves; returns once converged",
+    parse=parse,
+    run=run,
+    schema=SCHEMA,
+    rows=rows,
+    shown_fields=("stack", "containers", "remove_orphans", "dry_run"),
+    form="DeployStackForm",
+)
+
+__all__ = ["OPERATION", "DeployStack", "ValidationError"]
