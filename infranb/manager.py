@@ -19,7 +19,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from infranb import labels as L
-from infranb.errors import Conflict, EngineUnavailable, InfraError, RevertError, ValidationError
+from infranb.errors import (
+    Conflict,
+    EngineUnavailable,
+    InfraError,
+    NotSwarmManager,
+    RevertError,
+    ValidationError,
+)
 from infranb.journal import (
     Journal,
     JournalEntry,
@@ -746,6 +753,53 @@ class InfrastructureManager:
     def volumes(self) -> pd.DataFrame:
         """Volumes as a DataFrame."""
         return run_sync(self.avolumes())
+
+    async def _swarm_manager(self) -> None:
+        from infranb.ops.deploy import NOT_A_MANAGER
+
+        if await self._call(self.engine.swarm_role) != "manager":
+            raise NotSwarmManager(NOT_A_MANAGER)
+
+    @_needs_engine(_empty_frame("NODES"))
+    async def anodes(self) -> pd.DataFrame:
+        from infranb.display.frames import nodes_frame
+
+        await self._swarm_manager()
+        return nodes_frame(await self._call(self.engine.list_nodes))
+
+    def nodes(self) -> pd.DataFrame:
+        """The swarm's nodes (role, leader, state, availability, address) as a DataFrame;
+        raises ``NotSwarmManager`` (saying how to make one) on an engine that is no manager."""
+        return run_sync(self.anodes())
+
+    async def _stack_services(self, stack: str | None) -> tuple[list[Any], list[Any]]:
+        await self._swarm_manager()
+        labels = L.managed(stack) if stack else None
+        services = await self._call(self.engine.list_services, labels=labels)
+        tasks = await self._call(self.engine.list_tasks, services=[s.id for s in services])
+        return services, tasks
+
+    @_needs_engine(_empty_frame("SERVICES"))
+    async def aservices(self, *, stack: str | None = None) -> pd.DataFrame:
+        from infranb.display.frames import services_frame
+
+        return services_frame(*await self._stack_services(stack))
+
+    def services(self, *, stack: str | None = None) -> pd.DataFrame:
+        """Swarm services (of one infranb stack, or all) with running/desired replicas."""
+        return run_sync(self.aservices(stack=stack))
+
+    @_needs_engine(_empty_frame("TASKS"))
+    async def atasks(self, *, stack: str | None = None) -> pd.DataFrame:
+        from infranb.display.frames import tasks_frame
+
+        services, tasks = await self._stack_services(stack)
+        return tasks_frame(services, tasks, await self._call(self.engine.list_nodes))
+
+    def tasks(self, *, stack: str | None = None) -> pd.DataFrame:
+        """The tasks of Swarm services (of one infranb stack, or all): which node runs each,
+        its state and its error."""
+        return run_sync(self.atasks(stack=stack))
 
     @_needs_engine(_empty_frame("LOGS"))
     async def alogs(

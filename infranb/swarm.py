@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from infranb import labels as L
+from infranb.records import NodeInfo
 from infranb.specs import (
     ContainerSpec,
     SpecProblem,
@@ -485,3 +486,13 @@ def plan_services(
     names = {spec.name for spec, _, _ in wanted}
     orphans = sorted(name for name in existing if name not in names)
     return steps, orphans
+
+
+def node_labels(nodes: Sequence[NodeInfo]) -> dict[str, str]:
+    """A readable name per node id: the hostname, with the address when hostnames repeat."""
+    counts: dict[str, int] = {}
+    for node in nodes:
+        counts[node.hostname] = counts.get(node.hostname, 0) + 1
+    return {
+        n.id: n.hostname if counts[n.hostname] == 1 else f"{n.hostname}@{n.address}" for n in nodes
+    }

@@ -14,6 +14,7 @@ import pytest
 
 from infranb.engine import DockerEngine
 from infranb.errors import InfraError
+from tests.swarm_lab import SwarmLab
 from tests.widget_helpers import strict_callbacks
 
 __all__ = ["strict_callbacks"]
@@ -151,3 +152,14 @@ def main_job(engine: DockerEngine) -> Iterator[MainJob]:
     for made in (job.report, job.executed):
         if made is not None:
             made.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def swarm_lab(engine: DockerEngine) -> Iterator[SwarmLab]:
+    """A real two-node swarm for one test module (tests/swarm_lab.py), stopped by pid."""
+    lab = SwarmLab()
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()

@@ -35,7 +35,7 @@ APPLIED = frozenset(
     }
 )  # fmt: skip
 REASONS = {
-    "deploy": "Swarm placement and replicas: not applied to single containers",
+    "deploy": "Swarm replicas and placement: applied by deploy() (a Swarm stack), not by up()",
     "develop": "compose watch (file sync while developing): not applied",
     "network_mode": "shares another namespace; the container joins the project's networks instead",
     "pid": "shares a host namespace: not applied",
@@ -188,6 +188,40 @@ class Project:
             containers=[dict(c) for c in self.containers],
             networks={k: dict(v) for k, v in self.networks.items()},
             volumes={k: dict(v) for k, v in self.volumes.items()},
+            **fields,
+        )
+
+    def deploy(self, **fields: Any) -> InfrastructureOperation:
+        """The ``deploy_stack`` request that runs the project as Swarm services: one service
+        per Compose service (named as Compose names them), its ``deploy:`` key applied,
+        networks as overlay networks. ``fields`` are passed to the request."""
+        from infranb.models import InfrastructureOperation
+        from infranb.swarm import DEPLOY_KEYS
+
+        service_of = {self.container_name(s): s for s in self.services}
+        containers = []
+        for service, container in zip(self.services, self.containers, strict=True):
+            entry = {**container, "name": service}
+            if "depends_on" in entry:
+                entry["depends_on"] = {service_of[k]: v for k, v in entry["depends_on"].items()}
+            deploy = self.services[service].get("deploy") or {}
+            kept = {k: v for k, v in deploy.items() if k in DEPLOY_KEYS}
+            if kept:
+                entry["deploy"] = kept
+            containers.append(entry)
+        # A swarm's services meet on overlay networks; Compose's default driver is bridge.
+        networks = {
+            name: {
+                **options,
+                "driver": "overlay" if options["driver"] == "bridge" else options["driver"],
+            }
+            for name, options in self.networks.items()
+        }
+        return InfrastructureOperation(
+            operation="deploy_stack",
+            stack=self.name,
+            containers=containers,
+            networks=networks,
             **fields,
         )
 

@@ -24,11 +24,15 @@ from infranb.records import (
     EngineStatus,
     ImageInfo,
     NetworkInfo,
+    NodeInfo,
+    ServiceInfo,
     StatsSample,
+    TaskInfo,
     VolumeInfo,
     short_id,
 )
 from infranb.secrets import Redactor
+from infranb.swarm import node_labels
 
 if TYPE_CHECKING:
     from infranb.models import InfrastructureResult
@@ -232,6 +236,118 @@ def networks_frame(rows: Sequence[NetworkInfo]) -> pd.DataFrame:
             for n in sorted(rows, key=lambda n: n.name)
         ),
         NETWORKS,
+    )
+
+
+NODES: Schema = {
+    "node": "string",
+    "hostname": "string",
+    "role": ("manager", "worker"),
+    "leader": "boolean",
+    "state": "string",
+    "availability": "string",
+    "address": "string",
+    "engine_version": "string",
+    "id": "string",
+}
+SERVICES: Schema = {
+    "stack": "string",
+    "service": "string",
+    "image": "string",
+    "mode": ("replicated", "global"),
+    "replicas_running": "Int64",
+    "replicas_desired": "Int64",
+    "update_state": "string",
+    "id": "string",
+}
+TASKS: Schema = {
+    "service": "string",
+    "slot": "Int64",
+    "node": "string",
+    "state": "string",
+    "desired_state": "string",
+    "error": "string",
+    "exit_code": "Int64",
+    "image": "string",
+    "updated": "datetime64[ns, UTC]",
+    "container_id": "string",
+    "id": "string",
+}
+
+
+def nodes_frame(nodes: Sequence[NodeInfo]) -> pd.DataFrame:
+    names = node_labels(nodes)
+    return frame(
+        (
+            {
+                "node": names[n.id],
+                "hostname": n.hostname,
+                "role": n.role,
+                "leader": n.leader,
+                "state": n.state,
+                "availability": n.availability,
+                "address": n.address,
+                "engine_version": n.engine_version,
+                "id": n.id[:12],
+            }
+            for n in sorted(nodes, key=lambda n: (n.role != "manager", names[n.id]))
+        ),
+        NODES,
+    )
+
+
+def services_frame(services: Sequence[ServiceInfo], tasks: Sequence[TaskInfo]) -> pd.DataFrame:
+    """One row per service, with its running and desired task counts."""
+    wanted = [t for t in tasks if t.desired_state == "running"]
+    return frame(
+        (
+            {
+                "stack": s.labels.get(L.STACK),
+                "service": s.name,
+                "image": s.image,
+                "mode": "global" if s.replicas is None else "replicated",
+                "replicas_running": sum(
+                    1 for t in wanted if t.service_id == s.id and t.state == "running"
+                ),
+                "replicas_desired": s.replicas
+                if s.replicas is not None
+                else sum(1 for t in wanted if t.service_id == s.id),
+                "update_state": s.update_state,
+                "id": s.id[:12],
+            }
+            for s in sorted(services, key=lambda s: s.name)
+        ),
+        SERVICES,
+    )
+
+
+def tasks_frame(
+    services: Sequence[ServiceInfo], tasks: Sequence[TaskInfo], nodes: Sequence[NodeInfo]
+) -> pd.DataFrame:
+    """One row per task the swarm keeps (the current ones and a few past ones)."""
+    names = {s.id: s.name for s in services}
+    where = node_labels(nodes)
+    return frame(
+        (
+            {
+                "service": names.get(t.service_id, t.service_id[:12]),
+                "slot": t.slot,
+                "node": where.get(t.node_id, t.node_id[:12]),
+                "state": t.state,
+                "desired_state": t.desired_state,
+                "error": t.error,
+                "exit_code": t.exit_code,
+                "image": t.image,
+                "updated": t.updated,
+                "container_id": short_id(t.container_id),
+                "id": t.id[:12],
+            }
+            for t in sorted(
+                tasks,
+                key=lambda t: (names.get(t.service_id, ""), t.slot or 0, str(t.updated or "")),
+            )
+        ),
+        TASKS,
     )
 
 

@@ -41,7 +41,7 @@ from infranb.errors import (
 from infranb.ops.base import Operation, Outcome, Schema
 from infranb.ops.orchestrate import resolve_environments
 from infranb.planning import dependency_waves
-from infranb.records import NodeInfo, ServiceInfo, ServiceOutcome, TaskInfo
+from infranb.records import ServiceInfo, ServiceOutcome, TaskInfo
 from infranb.specs import ContainerSpec, NetworkSpec, SpecProblem, parse_containers, parse_resources
 from infranb.specs import spec_problem as container_problem
 from infranb.swarm import (
@@ -50,6 +50,7 @@ from infranb.swarm import (
     ServiceStep,
     fingerprint_labels,
     fingerprints,
+    node_labels,
     parse_deploy,
     plan_services,
     service_networks,
@@ -288,7 +289,7 @@ class Rollout:
             self.rt.emit("network_created", name)
 
     async def services(self) -> None:
-        self.node_names = node_names(await self.rt.call(self.rt.engine.list_nodes))
+        self.node_names = node_labels(await self.rt.call(self.rt.engine.list_nodes))
         ready = {step.name: asyncio.Event() for step in self.steps}
         specs = {s.name: s for s in self.command.specs}
 
@@ -380,7 +381,7 @@ class Rollout:
         """One outcome per service, as the swarm now reports it."""
         engine = self.rt.engine
         if not self.node_names:
-            self.node_names = node_names(await self.rt.call(engine.list_nodes))
+            self.node_names = node_labels(await self.rt.call(engine.list_nodes))
         outcomes = []
         for step in self.steps:
             service_id = self.ids.get(step.name)
@@ -424,16 +425,6 @@ def _update_failure(name: str, service: ServiceInfo, errors: str) -> str:
             f"previous spec. Task errors: {errors}"
         )
     return f"the update of service {name} failed ({message}). Task errors: {errors}"
-
-
-def node_names(nodes: Sequence[NodeInfo]) -> dict[str, str]:
-    """A readable name per node id: the hostname, with the address when hostnames repeat."""
-    counts: dict[str, int] = {}
-    for node in nodes:
-        counts[node.hostname] = counts.get(node.hostname, 0) + 1
-    return {
-        n.id: n.hostname if counts[n.hostname] == 1 else f"{n.hostname}@{n.address}" for n in nodes
-    }
 
 
 async def _after_failure(

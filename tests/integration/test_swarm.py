@@ -23,14 +23,9 @@ from tests.swarm_lab import BASE, BRIDGE, REGISTRY, WEB, SwarmLab
 pytestmark = pytest.mark.usefixtures("demo_images")
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[SwarmLab]:
-    swarm = SwarmLab()
-    swarm.start()
-    try:
-        yield swarm
-    finally:
-        swarm.stop()
+@pytest.fixture
+def lab(swarm_lab: SwarmLab) -> SwarmLab:
+    return swarm_lab
 
 
 @pytest.fixture
@@ -140,9 +135,9 @@ def test_waves_spread_rerun_rolling_update_rollback_and_teardown(
         "environment.VERSION",
         4,
     )
-    assert "VERSION=2" in service(lab, f"{stack}_api")["Spec"]["TaskTemplate"]["ContainerSpec"][
-        "Env"
-    ]
+    assert (
+        "VERSION=2" in service(lab, f"{stack}_api")["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+    )
 
     broken = smanager.run(shop(stack, {"environment": {"VERSION": "3"}, "command": "exit 3"}))
     assert not broken.success and broken.rolled_back
