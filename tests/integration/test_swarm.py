@@ -7,12 +7,16 @@ end; the last test proves the host was left as found.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from infranb import InfrastructureManager, InfrastructureOperation
 from infranb.errors import NotSwarmManager
@@ -190,6 +194,32 @@ def test_an_engine_that_is_not_a_manager_gets_one_sentence(manager: Infrastructu
     plan = manager.run(op)
     assert plan.success and len(plan.to_frame()) == 2
     assert any("not a swarm manager" in w for w in plan.warnings)
+
+
+def test_the_swarm_notebook_deploys_updates_and_tears_down_on_a_real_swarm(
+    lab: SwarmLab, tmp_path: Path
+) -> None:
+    before = census(lab)
+    path = Path(__file__).parents[2] / "notebooks" / "10-swarm.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    env = {
+        **os.environ,
+        "INFRANB_SWARM_HOST": lab.manager.host,
+        "INFRANB_SWARM_REGISTRY": f"{REGISTRY}/",
+        "HOME": str(tmp_path),  # its journal stays in this test
+    }
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    client.execute(env=env)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "swarm role of this engine: manager" in text
+    assert "failed update rolled back: True" in text
+    assert "demo-only-password" not in text
+    assert census(lab)["services"] == before["services"]
+    assert census(lab)["networks"] == before["networks"]
 
 
 def test_the_swarm_lab_leaves_the_host_as_found(lab: SwarmLab) -> None:

@@ -18,6 +18,7 @@ EXPECTED = [
     "07-runbook-template",
     "08-compose",
     "09-fleet",
+    "10-swarm",
     "11-journal",
 ]
 
