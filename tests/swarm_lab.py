@@ -103,8 +103,12 @@ class SwarmNode:
                 self.process.kill()
                 self.process.wait()
         _run("ip", "netns", "del", self.netns, check=False)
-        _run("umount", "-R", str(self.root / "exec"), check=False)
-        _run("umount", "-R", str(self.root / "data"), check=False)
+        # The engine's network sandboxes are nsfs mounts under exec-root; a killed engine
+        # leaves them behind, and then the folder cannot be deleted.
+        mounts = Path("/proc/mounts").read_text().split("\n")
+        inside = [m.split()[1] for m in mounts if f" {self.root}/" in m]
+        for path in sorted(inside, key=len, reverse=True):
+            _run("umount", "-l", path, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -326,8 +326,11 @@ class Rollout:
         """Wait until the service's desired tasks run (healthy where checked) and any
         update completed; raise ``ServiceFailed`` naming its tasks' errors per node."""
         engine, service_id = self.rt.engine, self.ids[step.name]
+        service: ServiceInfo | None = None
         while True:
-            service = await self.rt.call(engine.inspect_service, service_id)
+            # A new service has no update state: its spec is read once, then only its tasks.
+            if service is None or step.action == "update":
+                service = await self.rt.call(engine.inspect_service, service_id)
             if service is None:
                 raise ServiceFailed(
                     f"service {step.name} was removed while it deployed", resource=step.name

@@ -6,6 +6,7 @@ end; the last test proves the host was left as found.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -169,6 +170,34 @@ def test_a_failed_first_deploy_leaves_nothing(
     result = smanager.run(op)
     assert not result.success and result.rolled_back
     assert "api" in (result.error or "") and "missing" in (result.error or "")
+    after = census(lab)
+    assert after["services"] == before["services"]
+    assert after["networks"] == before["networks"]
+
+
+def test_a_cancelled_deploy_removes_what_it_created(lab: SwarmLab) -> None:
+    stack = f"inbs{uuid.uuid4().hex[:6]}"
+    before = census(lab)
+    # db never turns healthy, so api waits for it: cancel while the run waits.
+    op = shop(stack)
+    op.containers[0]["healthcheck"] = {"test": ["CMD", "false"], "interval": "30s"}
+
+    async def scenario() -> None:
+        config = fast_config(docker_host=lab.manager.host, container_start_timeout=60.0)
+        with InfrastructureManager(config=config) as manager:
+            task = asyncio.ensure_future(manager.execute(op))
+            for _ in range(200):
+                await asyncio.sleep(0.1)
+                if f"{stack}_db".encode() in lab.manager.docker("service", "ls").stdout:
+                    break
+            else:
+                raise AssertionError("db was never created")
+            await asyncio.sleep(0.5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(scenario())
     after = census(lab)
     assert after["services"] == before["services"]
     assert after["networks"] == before["networks"]
