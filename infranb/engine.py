@@ -47,6 +47,7 @@ from infranb.records import (
     NetworkInfo,
     NodeInfo,
     PullProgress,
+    SecretInfo,
     ServiceInfo,
     StatsSample,
     TaskInfo,
@@ -680,6 +681,28 @@ class DockerEngine:
         with self._errors("listing tasks"):
             answer = self._api.tasks(filters={"service": list(services)})
         return [_task(t) for t in answer]
+
+    def list_secrets(self, *, labels: Mapping[str, str] | None = None) -> list[SecretInfo]:
+        with self._errors("listing secrets"):
+            answer = self._api.secrets(filters=_label_filter(labels))
+        return [
+            SecretInfo(
+                id=str(s["ID"]),
+                name=str((s.get("Spec") or {}).get("Name", "")),
+                labels=(s.get("Spec") or {}).get("Labels") or {},
+            )
+            for s in answer
+        ]
+
+    def create_secret(self, name: str, data: bytes, labels: Mapping[str, str]) -> str:
+        # The content is never part of an error message: only the secret's name is.
+        with self._errors(f"creating secret {name}", name):
+            created = self._api.create_secret(name, data, labels=dict(labels))
+        return str(created["ID"])
+
+    def remove_secret(self, ref: str) -> None:
+        with self._errors(f"removing secret {ref}", ref):
+            self._api.remove_secret(ref)
 
     def list_volumes(self, *, labels: Mapping[str, str] | None = None) -> list[VolumeInfo]:
         with self._errors("listing volumes"):

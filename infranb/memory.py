@@ -45,6 +45,7 @@ from infranb.records import (
     NetworkInfo,
     NodeInfo,
     PullProgress,
+    SecretInfo,
     ServiceInfo,
     StatsSample,
     TaskInfo,
@@ -158,6 +159,7 @@ class MemoryEngine:
         ]  # fmt: skip
         self.services: dict[str, ServiceInfo] = {}
         self.tasks: dict[str, list[TaskInfo]] = {}
+        self.secrets: dict[str, SecretInfo] = {}
         for ref in images:
             self.add_image(ref)
 
@@ -806,6 +808,42 @@ class MemoryEngine:
                 raise NotFound(f"removing service {ref}: no such service", resource=ref)
             del self.services[service.id]
             self.tasks.pop(service.id, None)
+
+    def list_secrets(self, *, labels: Mapping[str, str] | None = None) -> list[SecretInfo]:
+        self._called("list_secrets")
+        self._manager_only("listing secrets")
+        with self._lock:
+            return [s for s in self.secrets.values() if _matches(s.labels, labels)]
+
+    def create_secret(self, name: str, data: bytes, labels: Mapping[str, str]) -> str:
+        self._called("create_secret")
+        self._manager_only("creating a secret")
+        with self._lock:
+            if any(s.name == name for s in self.secrets.values()):
+                raise Conflict(f"creating secret {name}: name conflicts", resource=name)
+            secret = SecretInfo(_new_id("secret"), name, dict(labels))
+            self.secrets[secret.id] = secret
+            return secret.id
+
+    def remove_secret(self, ref: str) -> None:
+        self._called("remove_secret")
+        with self._lock:
+            secret = self.secrets.get(ref) or next(
+                (s for s in self.secrets.values() if s.name == ref), None
+            )
+            if secret is None:
+                raise NotFound(f"removing secret {ref}: no such secret", resource=ref)
+            in_use = [
+                s.name
+                for s in self.services.values()
+                for ref_ in s.spec["TaskTemplate"]["ContainerSpec"].get("Secrets", [])
+                if ref_["SecretID"] == secret.id
+            ]
+            if in_use:
+                raise Conflict(
+                    f"removing secret {ref}: secret is in use by {in_use[0]}", resource=ref
+                )
+            del self.secrets[secret.id]
 
     def list_tasks(self, *, services: Sequence[str]) -> list[TaskInfo]:
         self._called("list_tasks")

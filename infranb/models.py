@@ -385,6 +385,7 @@ def _cleanup_summary(outcome: Outcome) -> dict[str, Any]:
         "networks_removed": count("network"),
         "volumes_removed": count("volume"),
         "services_removed": count("service"),
+        "secrets_removed": count("secret"),
         "bytes_reclaimed": sum(r.bytes_reclaimed for r in outcome.removed),
         "dry_run": outcome.dry_run,
         "scope": outcome.scope,

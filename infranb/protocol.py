@@ -23,6 +23,7 @@ from infranb.records import (
     NetworkInfo,
     NodeInfo,
     PullProgress,
+    SecretInfo,
     ServiceInfo,
     StatsSample,
     TaskInfo,
@@ -191,3 +192,9 @@ class Engine(Protocol):
     def remove_service(self, ref: str) -> None: ...
 
     def list_tasks(self, *, services: Sequence[str]) -> list[TaskInfo]: ...
+
+    def list_secrets(self, *, labels: Mapping[str, str] | None = None) -> list[SecretInfo]: ...
+
+    def create_secret(self, name: str, data: bytes, labels: Mapping[str, str]) -> str: ...
+
+    def remove_secret(self, ref: str) -> None: ...

@@ -197,7 +197,7 @@ class ImageOutcome:
 class RemovedResource:
     """One resource cleanup removed (or, in a dry run, would remove)."""
 
-    kind: Literal["container", "image", "network", "volume", "service"]
+    kind: Literal["container", "image", "network", "volume", "service", "secret"]
     name: str
     id: str
     bytes_reclaimed: int = 0
@@ -297,6 +297,15 @@ class TaskInfo:
     updated: datetime | None = None
     #: the ``infranb.spec-hash`` of the spec it runs (an update's new tasks have the new one)
     spec_hash: str = ""
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """A Swarm secret (the engine never gives its content back)."""
+
+    id: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

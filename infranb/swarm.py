@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from infranb import labels as L
 from infranb.records import NodeInfo
 from infranb.specs import (
+    NAME_RE,
     ContainerSpec,
     SpecProblem,
     changed_fields,
@@ -109,6 +111,44 @@ class DeploySpec:
     rollback_config: UpdatePolicy | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     endpoint_mode: Literal["vip", "dnsrr"] = "vip"
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """A file whose content becomes a Swarm secret, mounted read-only at ``target``."""
+
+    name: str
+    file: str
+    target: str
+
+
+def parse_secrets(raw: object, where: str) -> tuple[SecretFile, ...]:
+    """A container's ``secrets``: ``[{"file": "db_password.txt", "name": "db_password",
+    "target": "/run/secrets/db_password"}]`` (``name`` defaults to the file's name without
+    its extension, ``target`` to ``/run/secrets/<name>``)."""
+    if not isinstance(raw, list | tuple):
+        raise SpecProblem(where, "secrets is a list, e.g. [{'file': 'db_password.txt'}]")
+    out = []
+    for index, item in enumerate(raw):
+        here = f"{where}[{index}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("file"), str):
+            raise SpecProblem(here, "each secret is a dict with a 'file' (a path)")
+        _known(item, ("file", "name", "target"), here)
+        file = str(item["file"])
+        name = str(item.get("name") or os.path.splitext(os.path.basename(file))[0])
+        if not NAME_RE.match(name):
+            raise SpecProblem(f"{here}.name", f"{name!r} is not a valid secret name")
+        target = str(item.get("target") or name)
+        if not target.startswith("/"):
+            target = "/run/secrets/" + target
+        out.append(SecretFile(name, file, target))
+    return tuple(out)
+
+
+def secret_name(stack: str, secret: SecretFile, content: bytes) -> str:
+    """The Swarm secret's name: secrets are immutable, so the content's hash is part of the
+    name and a changed file is a new secret (and a rolling update of its services)."""
+    return f"{stack}_{secret.name}_{hashlib.sha256(content).hexdigest()[:10]}"
 
 
 def parse_deploy(raw: object, where: str) -> DeploySpec:
@@ -284,8 +324,10 @@ def service_spec(
     stack: str,
     environment: Mapping[str, str],
     labels: Mapping[str, str],
+    secrets: Sequence[tuple[SecretFile, str, str]] = (),
 ) -> dict[str, Any]:
-    """The engine's service spec (API JSON) for one container spec of a stack."""
+    """The engine's service spec (API JSON) for one container spec of a stack; ``secrets``
+    are (secret, its Swarm name, its Swarm id)."""
     container: dict[str, Any] = {
         "Image": spec.image,
         # The spec hash on each task tells an update's new tasks from the old ones.
@@ -332,6 +374,15 @@ def service_spec(
             if timing is not None:
                 health[key] = timing if key == "Retries" else _duration(timing)
         container["Healthcheck"] = health
+    if secrets:
+        container["Secrets"] = [
+            {
+                "SecretName": name,
+                "SecretID": secret_id,
+                "File": {"Name": secret.target, "UID": "0", "GID": "0", "Mode": 0o444},
+            }
+            for secret, name, secret_id in secrets
+        ]
     if spec.cap_add:
         container["CapabilityAdd"] = list(spec.cap_add)
     if spec.cap_drop:
@@ -412,11 +463,19 @@ def _resources_api(spec: ContainerSpec, deploy: DeploySpec) -> dict[str, Any]:
 
 
 def fingerprints(
-    spec: ContainerSpec, deploy: DeploySpec, environment: Mapping[str, str], salt: str
+    spec: ContainerSpec,
+    deploy: DeploySpec,
+    environment: Mapping[str, str],
+    salt: str,
+    secrets: Sequence[tuple[str, str]] = (),
 ) -> dict[str, str]:
-    """One short hash per field (the container's fields and each ``deploy`` key), so a plan
-    names what changed; environment values are salted, as for containers."""
+    """One short hash per field (the container's fields, each ``deploy`` key, the secrets
+    as (target, Swarm name)), so a plan names what changed; environment values are salted,
+    as for containers."""
     prints = spec.field_fingerprints(environment, salt)
+    if secrets:
+        text = json.dumps(sorted(secrets))
+        prints["secrets"] = hashlib.sha256(text.encode()).hexdigest()[:8]
     for key in DEPLOY_KEYS:
         value = getattr(deploy, key, None)
         if key == "placement":

@@ -208,6 +208,7 @@ class Project:
             kept = {k: v for k, v in deploy.items() if k in DEPLOY_KEYS}
             if kept:
                 entry["deploy"] = kept
+            self._as_swarm_secrets(service, entry)
             containers.append(entry)
         # A swarm's services meet on overlay networks; Compose's default driver is bridge.
         networks = {
@@ -224,6 +225,25 @@ class Project:
             networks=networks,
             **fields,
         )
+
+    def _as_swarm_secrets(self, service: str, entry: dict[str, Any]) -> None:
+        """File secrets become Swarm secrets (instead of the bind mounts ``up`` uses)."""
+        secrets = []
+        for ref in self.services[service].get("secrets") or []:
+            name = str(ref["source"])
+            file = (self.model.secrets.get(name) or {}).get("file")
+            if not file:
+                continue
+            target = str(ref.get("target") or name)
+            if not target.startswith("/"):
+                target = "/run/secrets/" + target
+            mount = f"{file}:{target}:ro"
+            entry["volumes"] = [v for v in entry.get("volumes", []) if v != mount]
+            secrets.append({"file": str(file), "name": name, "target": target})
+        if not entry.get("volumes"):
+            entry.pop("volumes", None)
+        if secrets:
+            entry["secrets"] = secrets
 
     def builds(self) -> list[InfrastructureOperation]:
         """One ``manage_images`` build request per service with ``build:``."""

@@ -23,7 +23,6 @@ from infranb.records import (
     ImageInfo,
     NetworkInfo,
     RemovedResource,
-    ServiceInfo,
     VolumeInfo,
     short_id,
 )
@@ -96,13 +95,17 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     skipped_running: list[str] = []
 
     # A Swarm stack's services (and their overlay networks) go with a forced stack teardown.
-    services: list[ServiceInfo] = []
-    overlays: list[str] = []
+    swarm = deploy.StackResources()
     if op.stopped_containers and op.force_remove and op.scope == "managed":
-        services, overlays = await deploy.remove_stack(rt, op.stack, dry_run=True)
+        swarm = await deploy.remove_stack(rt, op.stack, dry_run=True)
         planned += [
-            RemovedResource("service", s.name, s.id, 0, s.labels.get(L.STACK)) for s in services
+            RemovedResource("service", s.name, s.id, 0, s.labels.get(L.STACK))
+            for s in swarm.services
         ]
+        planned += [
+            RemovedResource("secret", s.name, s.id, 0, s.labels.get(L.STACK)) for s in swarm.secrets
+        ]
+    overlays = swarm.networks
 
     containers: list[ContainerInfo] = []
     if op.stopped_containers:
@@ -209,9 +212,9 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
 
     removed: list[RemovedResource] = []
     gone_overlays: list[str] = []
-    if services or overlays:
-        _, gone_overlays = await deploy.remove_stack(rt, op.stack, dry_run=False)
-        removed += [r for r in planned if r.kind == "service"]
+    if swarm.services or swarm.networks or swarm.secrets:
+        gone_overlays = (await deploy.remove_stack(rt, op.stack, dry_run=False)).networks
+        removed += [r for r in planned if r.kind in ("service", "secret")]
         removed += [r for r in planned if r.kind == "network" and r.name in gone_overlays]
     gone_containers: list[str] = []
     if containers:
@@ -277,7 +280,7 @@ def image_name(image: ImageInfo) -> str:
 
 
 SCHEMA: Schema = {
-    "kind": ("container", "image", "network", "volume", "service"),
+    "kind": ("container", "image", "network", "volume", "service", "secret"),
     "name": "string",
     "id": "string",
     "stack": "string",

@@ -23,6 +23,7 @@ import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
@@ -41,18 +42,21 @@ from infranb.errors import (
 from infranb.ops.base import Operation, Outcome, Schema
 from infranb.ops.orchestrate import resolve_environments
 from infranb.planning import dependency_waves
-from infranb.records import ServiceInfo, ServiceOutcome, TaskInfo
+from infranb.records import SecretInfo, ServiceInfo, ServiceOutcome, TaskInfo
 from infranb.specs import ContainerSpec, NetworkSpec, SpecProblem, parse_containers, parse_resources
 from infranb.specs import spec_problem as container_problem
 from infranb.swarm import (
     SERVICE_ACTIONS,
     DeploySpec,
+    SecretFile,
     ServiceStep,
     fingerprint_labels,
     fingerprints,
     node_labels,
     parse_deploy,
+    parse_secrets,
     plan_services,
+    secret_name,
     service_networks,
     service_spec,
 )
@@ -81,6 +85,8 @@ class DeployStack:
     dry_run: bool = False
     remove_orphans: bool = False
     networks: Mapping[str, NetworkSpec] = field(default_factory=dict)
+    #: per service, the files that become Swarm secrets
+    secrets: Mapping[str, tuple[SecretFile, ...]] = field(default_factory=dict)
 
 
 def parse(
@@ -96,14 +102,20 @@ def parse(
         ]
     problems: list[Problem] = []
     deploys: dict[int, DeploySpec] = {}
+    secret_files: dict[int, tuple[SecretFile, ...]] = {}
     bare: list[object] = []
     for index, raw in enumerate(op.containers):
-        if isinstance(raw, Mapping) and "deploy" in raw:
+        # deploy and secrets are Swarm's keys: read here, the rest is a container spec.
+        if isinstance(raw, Mapping):
             try:
-                deploys[index] = parse_deploy(raw["deploy"], f"containers[{index}].deploy")
+                if "deploy" in raw:
+                    deploys[index] = parse_deploy(raw["deploy"], f"containers[{index}].deploy")
+                if "secrets" in raw:
+                    where = f"containers[{index}].secrets"
+                    secret_files[index] = parse_secrets(raw["secrets"], where)
             except SpecProblem as e:
                 problems.append(e.problem)
-            raw = {k: v for k, v in raw.items() if k != "deploy"}
+            raw = {k: v for k, v in raw.items() if k not in ("deploy", "secrets")}
         bare.append(raw)
     specs, spec_problems = parse_containers(bare)
     problems += spec_problems
@@ -130,6 +142,7 @@ def parse(
     if problems:
         return None, problems
     by_name = {spec.name: deploys.get(index, DeploySpec()) for index, spec in enumerate(specs)}
+    secrets_of = {spec.name: secret_files.get(index, ()) for index, spec in enumerate(specs)}
     stack = op.stack or config.default_stack
     return (
         DeployStack(
@@ -140,6 +153,7 @@ def parse(
             op.dry_run,
             op.remove_orphans,
             networks,
+            secrets_of,
         ),
         [],
     )
@@ -152,6 +166,33 @@ class Deployed:
     created_services: list[str] = field(default_factory=list)  # ids
     updated: dict[str, ServiceInfo] = field(default_factory=dict)  # id -> before the update
     created_networks: list[str] = field(default_factory=list)
+    created_secrets: list[str] = field(default_factory=list)  # ids
+
+
+def read_secrets(command: DeployStack) -> dict[str, list[tuple[SecretFile, str, bytes]]]:
+    """Each service's secrets as (secret, Swarm name, content); a missing file is a problem
+    named by its path, before anything is touched."""
+    problems = []
+    found: dict[str, list[tuple[SecretFile, str, bytes]]] = {}
+    for index, spec in enumerate(command.specs):
+        found[spec.name] = []
+        for number, secret in enumerate(command.secrets.get(spec.name, ())):
+            try:
+                content = Path(secret.file).read_bytes()
+            except OSError as e:
+                problems.append(
+                    container_problem(
+                        index,
+                        spec.name,
+                        f"secrets[{number}].file",
+                        f"cannot read {secret.file}: {e.strerror or e}",
+                    )
+                )
+                continue
+            found[spec.name].append((secret, secret_name(command.stack, secret, content), content))
+    if problems:
+        raise ValidationError(problems)
+    return found
 
 
 async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
@@ -168,12 +209,19 @@ async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
     else:
         outcome.warnings.append(f"plan only: {NOT_A_MANAGER}")
     environments = resolve_environments(command.specs, rt)
+    secrets = read_secrets(command)
     salts = {
         s.name: existing[s.name].labels.get(L.SALT, "") if s.name in existing else token_hex(8)
         for s in command.specs
     }
     prints = {
-        s.name: fingerprints(s, command.deploys[s.name], environments[s.name], salts[s.name])
+        s.name: fingerprints(
+            s,
+            command.deploys[s.name],
+            environments[s.name],
+            salts[s.name],
+            [(secret.target, name) for secret, name, _ in secrets[s.name]],
+        )
         for s in command.specs
     }
     steps, orphans = plan_services(
@@ -212,6 +260,7 @@ async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
     rollout = Rollout(rt, command, steps, existing, environments, prints, salts, deployed)
     try:
         await rollout.networks()
+        await rollout.secrets(secrets)
         await rollout.services()
         if command.remove_orphans:
             for name in orphans:
@@ -219,6 +268,7 @@ async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
                 rt.emit("service_removed", name)
         outcome.services = await rollout.summary(orphans if command.remove_orphans else [])
         outcome.networks_created = list(deployed.created_networks)
+        await remove_unused_secrets(rt, command.stack)
     except BaseException as failure:
         outcome.rolled_back = await _after_failure(rt, command, deployed, failure)
         with contextlib.suppress(InfraError):
@@ -255,6 +305,7 @@ class Rollout:
         self.existing, self.environments = existing, environments
         self.prints, self.salts, self.deployed = prints, salts, deployed
         self.ids = {name: s.id for name, s in existing.items()}
+        self.secret_ids: dict[str, list[tuple[SecretFile, str, str]]] = {}
         self.node_names: dict[str, str] = {}
         self.timeout = rt.config.container_start_timeout
         self.deadline = time.monotonic() + self.timeout
@@ -288,6 +339,22 @@ class Rollout:
             self.deployed.created_networks.append(name)
             self.rt.emit("network_created", name)
 
+    async def secrets(self, secrets: Mapping[str, list[tuple[SecretFile, str, bytes]]]) -> None:
+        """Create the Swarm secrets the services need and do not find (same content, same
+        name: an unchanged secret is reused)."""
+        engine, stack = self.rt.engine, self.command.stack
+        present = {s.name: s.id for s in await self.rt.call(engine.list_secrets)}
+        for service, items in secrets.items():
+            self.secret_ids[service] = []
+            for secret, name, content in items:
+                if name not in present:
+                    present[name] = await self.rt.call(
+                        engine.create_secret, name, content, self.rt.labels(stack)
+                    )
+                    self.deployed.created_secrets.append(present[name])
+                    self.rt.emit("secret_created", name)
+                self.secret_ids[service].append((secret, name, present[name]))
+
     async def services(self) -> None:
         self.node_names = node_labels(await self.rt.call(self.rt.engine.list_nodes))
         ready = {step.name: asyncio.Event() for step in self.steps}
@@ -307,7 +374,12 @@ class Rollout:
             stack, **fingerprint_labels(self.prints[spec.name], self.salts[spec.name])
         )
         wanted = service_spec(
-            spec, self.command.deploys[spec.name], stack, self.environments[spec.name], labels
+            spec,
+            self.command.deploys[spec.name],
+            stack,
+            self.environments[spec.name],
+            labels,
+            self.secret_ids.get(spec.name, []),
         )
         if step.action == "create":
             self.rt.emit("service_creating", step.name)
@@ -472,6 +544,9 @@ async def rollback(rt: Runtime, stack: str, deployed: Deployed) -> str:
             with contextlib.suppress(NotFound):
                 await rt.call(engine.remove_service, service.id)
     removed_networks = await remove_overlay_networks(rt, deployed.created_networks)
+    for secret_id in deployed.created_secrets:
+        with contextlib.suppress(NotFound):
+            await rt.call(engine.remove_secret, secret_id)
     parts = []
     if deployed.created_services:
         parts.append(f"removed {len(deployed.created_services)} service(s)")
@@ -479,6 +554,8 @@ async def rollback(rt: Runtime, stack: str, deployed: Deployed) -> str:
         parts.append("restored the previous spec of " + ", ".join(restored))
     if removed_networks:
         parts.append("removed network(s) " + ", ".join(removed_networks))
+    if deployed.created_secrets:
+        parts.append(f"removed {len(deployed.created_secrets)} secret(s)")
     return "; ".join(parts) or "nothing else to undo"
 
 
@@ -509,28 +586,61 @@ async def remove_overlay_networks(rt: Runtime, names: Sequence[str]) -> list[str
     return removed
 
 
-async def remove_stack(
-    rt: Runtime, stack: str | None, *, dry_run: bool
-) -> tuple[list[ServiceInfo], list[str]]:
-    """The teardown of a stack's services and the overlay networks they leave unused: the
-    services removed (or that would be) and the networks. An engine that is not a swarm
+async def remove_unused_secrets(rt: Runtime, stack: str) -> list[str]:
+    """Remove the stack's secrets no service of the stack uses any more (the versions an
+    update replaced); returns their names."""
+    engine = rt.engine
+    services = await rt.call(engine.list_services, labels=L.managed(stack))
+    used = {
+        ref["SecretID"]
+        for s in services
+        for ref in s.spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Secrets", [])
+    }
+    removed = []
+    for secret in await rt.call(engine.list_secrets, labels=L.managed(stack)):
+        if secret.id not in used:
+            with contextlib.suppress(NotFound):
+                await rt.call(engine.remove_secret, secret.id)
+                removed.append(secret.name)
+    return removed
+
+
+@dataclass
+class StackResources:
+    """A Swarm stack's services, overlay networks and secrets (infranb's labels)."""
+
+    services: list[ServiceInfo] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    secrets: list[SecretInfo] = field(default_factory=list)
+
+
+async def remove_stack(rt: Runtime, stack: str | None, *, dry_run: bool) -> StackResources:
+    """The teardown of a stack's services, then the overlay networks and secrets they leave
+    unused: what was removed (or, in a dry run, would be). An engine that is not a swarm
     manager has none."""
     engine = rt.engine
     if await rt.call(engine.swarm_role) != "manager":
-        return [], []
-    services = await rt.call(engine.list_services, labels=L.managed(stack))
-    networks = [
-        n.name
-        for n in await rt.call(engine.list_networks, labels=L.managed(stack))
-        if n.driver == "overlay"
-    ]
-    if dry_run or (not services and not networks):
-        return services, networks
-    for service in services:
+        return StackResources()
+    found = StackResources(
+        await rt.call(engine.list_services, labels=L.managed(stack)),
+        [
+            n.name
+            for n in await rt.call(engine.list_networks, labels=L.managed(stack))
+            if n.driver == "overlay"
+        ],
+        await rt.call(engine.list_secrets, labels=L.managed(stack)),
+    )
+    if dry_run or not (found.services or found.networks or found.secrets):
+        return found
+    for service in found.services:
         with contextlib.suppress(NotFound):
             await rt.call(engine.remove_service, service.id)
             rt.emit("service_removed", service.name)
-    return services, await remove_overlay_networks(rt, networks)
+    found.networks = await remove_overlay_networks(rt, found.networks)
+    for secret in found.secrets:
+        with contextlib.suppress(NotFound):
+            await rt.call(engine.remove_secret, secret.id)
+    return found
 
 
 SCHEMA: Schema = {

@@ -175,6 +175,39 @@ def test_a_failed_first_deploy_leaves_nothing(
     assert after["networks"] == before["networks"]
 
 
+def test_a_secret_file_is_readable_in_every_task_and_shown_nowhere(
+    lab: SwarmLab, smanager: InfrastructureManager, tmp_path: Path
+) -> None:
+    stack = f"inbs{uuid.uuid4().hex[:6]}"
+    token = tmp_path / "api_token.txt"
+    token.write_text("swarm-secret-value-7")
+    op = InfrastructureOperation(
+        operation="deploy_stack",
+        stack=stack,
+        containers=[
+            {
+                "name": "api",
+                "image": BASE,
+                "secrets": [{"file": str(token)}],
+                "deploy": {"replicas": 2, "placement": {"max_replicas_per_node": 1}},
+            }
+        ],
+    )
+    result = smanager.run(op)
+    assert result.success, result.error
+    for node in lab.nodes:
+        (cid,) = node.docker("ps", "-q", "--filter", f"name={stack}_api").stdout.split()
+        read = node.docker("exec", cid.decode(), "cat", "/run/secrets/api_token")
+        assert read.stdout.decode() == "swarm-secret-value-7"
+    shown = str(result) + repr(result) + result.to_frame().to_string()
+    shown += smanager.services(stack=stack).to_string() + smanager.tasks(stack=stack).to_string()
+    assert "swarm-secret-value-7" not in shown
+    down = smanager.down(stack)
+    assert sorted(r.kind for r in down.removed) == ["network", "secret", "service"]
+    secrets = lab.manager.docker("secret", "ls", "--format", "{{.Name}}").stdout.decode()
+    assert stack not in secrets
+
+
 def test_a_cancelled_deploy_removes_what_it_created(lab: SwarmLab) -> None:
     stack = f"inbs{uuid.uuid4().hex[:6]}"
     before = census(lab)

@@ -210,3 +210,67 @@ services:
     result = InfrastructureManager(InfrastructureManagerConfig(journal=None), engine=engine).run(op)
     assert result.success, result.error
     assert result.to_frame().set_index("service").loc["api", "replicas_running"] == 3
+
+
+def test_secret_files_become_swarm_secrets_versioned_by_content(
+    manager: InfrastructureManager, swarm: MemoryEngine, tmp_path: Path
+) -> None:
+    token = tmp_path / "api_token.txt"
+    token.write_text("first-token-value")
+    api = {**ISSUE_API, "secrets": [{"file": str(token)}]}
+    result = manager.run(request(ISSUE_DB, api))
+    assert result.success, result.error
+    names = [s.name for s in swarm.secrets.values()]
+    assert len(names) == 1 and names[0].startswith("shop_api_token_")
+    service = next(s for s in swarm.services.values() if s.name == "shop_api")
+    mounted = service.spec["TaskTemplate"]["ContainerSpec"]["Secrets"]
+    assert [m["File"]["Name"] for m in mounted] == ["/run/secrets/api_token"]
+    assert set(manager.run(request(ISSUE_DB, api)).to_frame()["action"]) == {"unchanged"}
+
+    token.write_text("second-token-value")
+    changed = manager.run(request(ISSUE_DB, api))
+    row = changed.to_frame().set_index("service").loc["api"]
+    assert (row["action"], row["changed"]) == ("update", "secrets")
+    assert [s.name for s in swarm.secrets.values()] != names  # the old version is gone
+    assert len(swarm.secrets) == 1
+    shown = repr(changed) + str(changed) + changed.to_frame().to_string()
+    assert "token-value" not in shown
+
+    down = manager.down("shop")
+    assert ("secret", sum(r.kind == "secret" for r in down.removed)) == ("secret", 1)
+    assert swarm.secrets == {}
+
+
+def test_a_missing_secret_file_is_named_before_anything_is_touched(
+    manager: InfrastructureManager, swarm: MemoryEngine, tmp_path: Path
+) -> None:
+    api = {**ISSUE_API, "secrets": [{"file": str(tmp_path / "nope.txt")}]}
+    result = manager.run(request(ISSUE_DB, api))
+    assert not result.success
+    assert [p.path for p in result.problems] == ["containers[1].secrets[0].file"]
+    assert swarm.services == {} and swarm.secrets == {}
+
+
+def test_compose_file_secrets_become_swarm_secrets(tmp_path: Path) -> None:
+    (tmp_path / "pw.txt").write_text("compose-secret")
+    (tmp_path / "compose.yaml").write_text(
+        """
+name: shop
+services:
+  db:
+    image: db:1
+    secrets: [db_password]
+secrets:
+  db_password: {file: ./pw.txt}
+"""
+    )
+    op = compose.load(tmp_path).deploy()
+    db = op.containers[0]
+    assert "volumes" not in db
+    assert db["secrets"] == [
+        {
+            "file": str(tmp_path / "pw.txt"),
+            "name": "db_password",
+            "target": "/run/secrets/db_password",
+        }
+    ]
