@@ -49,9 +49,7 @@ class ExtraEngine:
         return f"tcp://127.0.0.1:{self.tcp_port}"
 
     def docker(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        env = {**os.environ, "DOCKER_HOST": self.host}
-        env.pop("DOCKER_CONTEXT", None)
-        return subprocess.run(["docker", *args], env=env, input=input, capture_output=True)
+        return docker_cli(self.host, *args, input=input)
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -81,15 +79,11 @@ class ExtraEngine:
                 "--tlscert", str(self.certs["server-cert"]),
                 "--tlskey", str(self.certs["server-key"]),
             ]  # fmt: skip
-        log = open(self.root / "dockerd.log", "wb")  # noqa: SIM115 - lives as long as dockerd
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while self.docker("info").returncode != 0:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                tail = (self.root / "dockerd.log").read_text()[-2000:]
-                self.stop()
-                raise RuntimeError(f"extra engine {self.name} did not start:\n{tail}")
-            time.sleep(0.2)
+        try:
+            self.process = start_dockerd(command, self.root, self.host)
+        except RuntimeError:
+            self.stop()
+            raise
         saved = subprocess.run(["docker", "save", BASE], capture_output=True, check=True).stdout
         loaded = self.docker("load", input=saved)
         assert loaded.returncode == 0, loaded.stderr
@@ -112,6 +106,31 @@ class ExtraEngine:
         subprocess.run(["umount", "-R", str(self.root / "exec")], capture_output=True)
         subprocess.run(["umount", "-R", str(self.root / "data")], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def docker_cli(
+    host: str, *args: str, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """The docker CLI against the engine at ``host`` (never the user's current context)."""
+    env = {**os.environ, "DOCKER_HOST": host}
+    env.pop("DOCKER_CONTEXT", None)
+    return subprocess.run(["docker", *args], env=env, input=input, capture_output=True)
+
+
+def start_dockerd(command: list[str], root: Path, host: str) -> subprocess.Popen[bytes]:
+    """Start a dockerd (its log in ``root``) and wait until it answers at ``host``."""
+    log = open(root / "dockerd.log", "wb")  # noqa: SIM115 - lives as long as dockerd
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while docker_cli(host, "info").returncode != 0:
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            tail = (root / "dockerd.log").read_text()[-2000:]
+            raise RuntimeError(f"the engine at {host} did not start:\n{tail}")
+        time.sleep(0.2)
+    return process
 
 
 def free_port() -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -23,6 +22,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.engines import docker_cli, start_dockerd
 
 BRIDGE = "inbs-br0"
 SUBNET = "10.230.0"  # clear of the extra engines' pools (10.213-10.220)
@@ -56,9 +57,7 @@ class SwarmNode:
         return f"unix://{self.root / 'docker.sock'}"
 
     def docker(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        env = {**os.environ, "DOCKER_HOST": self.host}
-        env.pop("DOCKER_CONTEXT", None)
-        return subprocess.run(["docker", *args], env=env, input=input, capture_output=True)
+        return docker_cli(self.host, *args, input=input)
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -81,14 +80,7 @@ class SwarmNode:
             "--cgroup-parent", f"infranb-swarm{self.index}",
             "--insecure-registry", REGISTRY,
         ]  # fmt: skip
-        log = open(self.root / "dockerd.log", "wb")  # noqa: SIM115 - lives as long as dockerd
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while self.docker("info").returncode != 0:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                tail = (self.root / "dockerd.log").read_text()[-2000:]
-                raise RuntimeError(f"swarm node {self.index} did not start:\n{tail}")
-            time.sleep(0.2)
+        self.process = start_dockerd(command, self.root, self.host)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -13,7 +13,7 @@
    rolled back itself (``failure_action: rollback``) is reported as rolled back.
 
 Docker 20.10 sends no task events, so convergence is read by listing the services' tasks
-every ``POLL_SECONDS`` (one call per service).
+every ``POLL_SECONDS``: one call for every service being waited on (``TaskWatch``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.runtime import Runtime
 
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1
 #: a service whose tasks failed this often, none running, is not going to converge
 FAILED_TASKS_LIMIT = 3
 NOT_A_MANAGER = (
@@ -306,6 +306,7 @@ class Rollout:
         self.prints, self.salts, self.deployed = prints, salts, deployed
         self.ids = {name: s.id for name, s in existing.items()}
         self.secret_ids: dict[str, list[tuple[SecretFile, str, str]]] = {}
+        self.watch = TaskWatch(rt)
         self.node_names: dict[str, str] = {}
         self.timeout = rt.config.container_start_timeout
         self.deadline = time.monotonic() + self.timeout
@@ -366,7 +367,10 @@ class Rollout:
             await self.apply(step, specs[step.name])
             ready[step.name].set()
 
-        await self.rt.gather(*(deploy(step) for step in self.steps))
+        try:
+            await self.rt.gather(*(deploy(step) for step in self.steps))
+        finally:
+            self.watch.close()
 
     async def apply(self, step: ServiceStep, spec: ContainerSpec) -> None:
         engine, stack = self.rt.engine, self.command.stack
@@ -391,7 +395,10 @@ class Rollout:
             self.rt.emit("service_updating", step.name, "changed: " + ", ".join(step.changed))
             self.deployed.updated[before.id] = before
             await self.rt.call(engine.update_service, before.id, before.version, wanted)
-        await self.converge(step)
+        try:
+            await self.converge(step)
+        finally:
+            self.watch.forget(self.ids[step.name])
         self.rt.emit("service_converged", step.name)
 
     async def converge(self, step: ServiceStep) -> None:
@@ -407,7 +414,7 @@ class Rollout:
                 raise ServiceFailed(
                     f"service {step.name} was removed while it deployed", resource=step.name
                 )
-            tasks = await self.rt.call(engine.list_tasks, services=[service_id])
+            tasks = await self.watch.next(service_id)
             state = service.update_state
             if state in ("paused", "rollback_completed", "rollback_paused"):
                 raise ServiceFailed(
@@ -436,7 +443,6 @@ class Rollout:
                     f"{', update ' + state if state else ''}): {self._errors(tasks)}",
                     resource=step.name,
                 )
-            await asyncio.sleep(POLL_SECONDS)
 
     def _errors(self, tasks: Sequence[TaskInfo]) -> str:
         """The latest problem of each node, e.g. ``node-2: task: non-zero exit (3)``."""
@@ -485,6 +491,56 @@ class Rollout:
             )
         outcomes += [ServiceOutcome(name, "", "remove") for name in removed]
         return outcomes
+
+
+class TaskWatch:
+    """One poller per run: every ``POLL_SECONDS`` it lists the tasks of every service being
+    waited on in one engine call, and wakes the waiters (20.10 sends no task events)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.wanted: set[str] = set()
+        self.latest: dict[str, list[TaskInfo]] = {}
+        self.tick = asyncio.Condition()
+        self.poller: asyncio.Task[None] | None = None
+        self.failure: BaseException | None = None
+
+    async def next(self, service_id: str) -> list[TaskInfo]:
+        """The service's tasks as the next poll finds them."""
+        if self.failure is not None:
+            raise self.failure
+        self.wanted.add(service_id)
+        if self.poller is None:
+            self.poller = asyncio.ensure_future(self._poll())
+        async with self.tick:
+            await self.tick.wait()
+        if self.failure is not None:
+            raise self.failure
+        return self.latest.get(service_id, [])
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                tasks = await self.rt.call(self.rt.engine.list_tasks, services=sorted(self.wanted))
+            except InfraError as e:  # handed to every waiter: the run fails with it
+                self.failure = e
+                tasks = []
+            grouped: dict[str, list[TaskInfo]] = {}
+            for task in tasks:
+                grouped.setdefault(task.service_id, []).append(task)
+            self.latest = grouped
+            async with self.tick:
+                self.tick.notify_all()
+            if self.failure is not None:
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+    def forget(self, service_id: str) -> None:
+        self.wanted.discard(service_id)
+
+    def close(self) -> None:
+        if self.poller is not None:
+            self.poller.cancel()
 
 
 def _current(tasks: Iterable[TaskInfo]) -> list[TaskInfo]:

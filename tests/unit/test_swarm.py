@@ -274,3 +274,13 @@ secrets:
             "target": "/run/secrets/db_password",
         }
     ]
+
+
+def test_the_swarm_form_builds_deploy_requests() -> None:
+    from infranb.widgets import DeployStackForm
+
+    op = request({"name": "api", "image": "web:1", "deploy": {"replicas": 3}})
+    form = DeployStackForm.from_operation(op)
+    assert form.operation.operation == "deploy_stack"
+    assert form.operation.containers == op.containers
+    assert form.problems() == []
