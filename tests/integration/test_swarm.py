@@ -236,6 +236,30 @@ def test_a_cancelled_deploy_removes_what_it_created(lab: SwarmLab) -> None:
     assert after["networks"] == before["networks"]
 
 
+def test_a_service_no_node_can_take_fails_after_the_timeout_naming_why(lab: SwarmLab) -> None:
+    stack = f"inbs{uuid.uuid4().hex[:6]}"
+    before = census(lab)
+    op = InfrastructureOperation(
+        operation="deploy_stack",
+        stack=stack,
+        containers=[
+            {
+                "name": "pinned",
+                "image": BASE,
+                "deploy": {"placement": {"constraints": ["node.labels.inbs-none==yes"]}},
+            }
+        ],
+    )
+    config = fast_config(docker_host=lab.manager.host, container_start_timeout=4.0)
+    with InfrastructureManager(config=config) as manager:
+        result = manager.run(op)
+    assert not result.success and result.rolled_back
+    assert "did not converge in 4s (0/1 tasks running)" in (result.error or "")
+    assert "no suitable node" in (result.error or "")
+    after = census(lab)
+    assert (after["services"], after["networks"]) == (before["services"], before["networks"])
+
+
 def test_a_dry_run_touches_nothing(lab: SwarmLab, smanager: InfrastructureManager) -> None:
     stack = f"inbs{uuid.uuid4().hex[:6]}"
     before = census(lab)
