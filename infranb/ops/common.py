@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
-from infranb.errors import Conflict, EngineError, NotFound
+from infranb.errors import Conflict, EngineError, InfraError, NotFound, append_note
 from infranb.labels import BUILTIN_NETWORKS, DEPENDS_ON
 from infranb.planning import teardown_waves
 from infranb.records import ContainerInfo
@@ -157,3 +157,29 @@ async def remove_volumes(rt: Runtime, names: Sequence[str]) -> tuple[list[str], 
 
     await rt.gather(*(remove(name) for name in names))
     return sorted(removed), kept
+
+
+async def after_failure(
+    rt: Runtime, stack: str, failure: BaseException, undo: Callable[[], Awaitable[str]]
+) -> bool:
+    """Roll a failed or cancelled run back with ``undo`` (unless told to keep what failed),
+    noting what happened on ``failure``; True when everything was undone."""
+    if not (rt.config.cleanup_on_failure or isinstance(failure, asyncio.CancelledError)):
+        append_note(
+            failure,
+            "what this run started was left in place for debugging "
+            "(cleanup_on_failure=False): tear the stack down when done",
+        )
+        return False
+    try:
+        # Shielded: a second interrupt must not leave the rollback half done.
+        summary = await asyncio.shield(undo())
+        append_note(failure, f"rolled back: {summary}")
+        return True
+    except InfraError as e:
+        append_note(
+            failure,
+            f"the rollback could not finish ({e}); once the engine answers, tear the stack "
+            f"down: manager.down({stack!r})",
+        )
+        return False

@@ -37,9 +37,9 @@ from infranb.errors import (
     Problem,
     ServiceFailed,
     ValidationError,
-    append_note,
 )
 from infranb.ops.base import Operation, Outcome, Schema
+from infranb.ops.common import after_failure
 from infranb.ops.orchestrate import resolve_environments
 from infranb.planning import dependency_waves
 from infranb.records import SecretInfo, ServiceInfo, ServiceOutcome, TaskInfo
@@ -270,7 +270,9 @@ async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
         outcome.networks_created = list(deployed.created_networks)
         await remove_unused_secrets(rt, command.stack)
     except BaseException as failure:
-        outcome.rolled_back = await _after_failure(rt, command, deployed, failure)
+        outcome.rolled_back = await after_failure(
+            rt, command.stack, failure, lambda: rollback(rt, command.stack, deployed)
+        )
         with contextlib.suppress(InfraError):
             outcome.services = await asyncio.shield(rollout.summary([]))
         raise
@@ -556,28 +558,6 @@ def _update_failure(name: str, service: ServiceInfo, errors: str) -> str:
             f"previous spec. Task errors: {errors}"
         )
     return f"the update of service {name} failed ({message}). Task errors: {errors}"
-
-
-async def _after_failure(
-    rt: Runtime, command: DeployStack, deployed: Deployed, failure: BaseException
-) -> bool:
-    if not (rt.config.cleanup_on_failure or isinstance(failure, asyncio.CancelledError)):
-        append_note(
-            failure,
-            "what this run changed was left in place for debugging (cleanup_on_failure=False)",
-        )
-        return False
-    try:
-        summary = await asyncio.shield(rollback(rt, command.stack, deployed))
-        append_note(failure, f"rolled back: {summary}")
-        return True
-    except InfraError as e:
-        append_note(
-            failure,
-            f"the rollback could not finish ({e}); tear the stack down: "
-            f"manager.down({command.stack!r})",
-        )
-        return False
 
 
 async def rollback(rt: Runtime, stack: str, deployed: Deployed) -> str:

@@ -35,11 +35,16 @@ from infranb.errors import (
     NotFound,
     Problem,
     ValidationError,
-    append_note,
 )
 from infranb.ops import images
 from infranb.ops.base import Operation, Outcome, Schema
-from infranb.ops.common import remove_containers, remove_networks, remove_volumes, stop_containers
+from infranb.ops.common import (
+    after_failure,
+    remove_containers,
+    remove_networks,
+    remove_volumes,
+    stop_containers,
+)
 from infranb.planning import (
     ACTIONS,
     Desired,
@@ -468,7 +473,9 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     try:
         await bring_up.execute()
     except BaseException as failure:
-        outcome.rolled_back = await _after_failure(rt, desired, changes, failure)
+        outcome.rolled_back = await after_failure(
+            rt, command.stack, failure, lambda: _rollback(rt, desired, changes)
+        )
         raise
     finally:
         watcher.close()
@@ -492,31 +499,6 @@ def prior_state(command: Orchestrate, existing: Mapping[str, ContainerInfo]) -> 
             for row in sorted(existing.values(), key=lambda r: r.name)
         ],
     }
-
-
-async def _after_failure(
-    rt: Runtime, desired: Desired, changes: RunChanges, failure: BaseException
-) -> bool:
-    """Roll back (unless told to keep what failed); True when everything was undone."""
-    if not (rt.config.cleanup_on_failure or isinstance(failure, asyncio.CancelledError)):
-        append_note(
-            failure,
-            "what this run started was left in place for debugging "
-            "(cleanup_on_failure=False): tear the stack down when done",
-        )
-        return False
-    try:
-        # Shielded: a second interrupt must not leave the rollback half done.
-        summary = await asyncio.shield(_rollback(rt, desired, changes))
-        append_note(failure, f"rolled back: {summary}")
-        return True
-    except InfraError as e:
-        append_note(
-            failure,
-            f"the rollback could not finish ({e}); once the engine answers, tear the stack "
-            f"down: manager.down({desired.stack!r})",
-        )
-        return False
 
 
 class BringUp:
