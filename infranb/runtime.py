@@ -12,8 +12,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
-import heapq
-import itertools
 import sys
 import threading
 import time
@@ -81,37 +79,6 @@ def correlation_id_of(context: object) -> str | None:
     return None if value is None else str(value)
 
 
-class Slots:
-    """At most ``size`` holders at once; waiters with a lower ``rank`` go first, then in
-    order of arrival (a start that feeds the engine's slowest step goes before a create)."""
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._arrivals = itertools.count()
-
-    async def acquire(self, rank: int = 1) -> None:
-        if self._free > 0 and not self._waiting:
-            self._free -= 1
-            return
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (rank, next(self._arrivals), turn))
-        try:
-            await turn
-        except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():
-                self.release()  # handed a slot just as it was cancelled: pass it on
-            raise
-
-    def release(self) -> None:
-        while self._waiting:
-            _, _, turn = heapq.heappop(self._waiting)
-            if not turn.done():
-                turn.set_result(None)
-                return
-        self._free += 1
-
-
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -142,7 +109,7 @@ class Runtime:
         self.warnings: list[str] = []
         self._executor = executor
         self._progress = progress
-        self._slots = Slots(config.max_parallel)
+        self._slots = asyncio.Semaphore(config.max_parallel)
         self._in_flight: set[concurrent.futures.Future[Any]] = set()
         self.started = time.monotonic()
 
@@ -156,12 +123,7 @@ class Runtime:
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking engine call on a worker thread, at most max_parallel at once."""
-        return await self.call_ranked(1, fn, *args, **kwargs)
-
-    async def call_ranked(self, rank: int, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``call``, queued by ``rank`` when every slot is taken (0 goes first)."""
-        await self._slots.acquire(rank)
-        try:
+        async with self._slots:
             future = self._executor.submit(functools.partial(fn, *args, **kwargs))
             self._in_flight.add(future)
             loop = asyncio.get_running_loop()
@@ -175,8 +137,6 @@ class Runtime:
 
             future.add_done_callback(forget)
             return await asyncio.wrap_future(future)
-        finally:
-            self._slots.release()
 
     async def gather(self, *calls: Any) -> list[Any]:
         """Await coroutines together; on the first failure cancel the rest, then re-raise."""
