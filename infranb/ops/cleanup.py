@@ -97,7 +97,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     # A Swarm stack's services (and their overlay networks) go with a forced stack teardown.
     swarm = deploy.StackResources()
     if op.stopped_containers and op.force_remove and op.scope == "managed":
-        swarm = await deploy.remove_stack(rt, op.stack, dry_run=True)
+        swarm = await deploy.find_stack(rt, op.stack)
         planned += [
             RemovedResource("service", s.name, s.id, 0, s.labels.get(L.STACK))
             for s in swarm.services
@@ -105,7 +105,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
         planned += [
             RemovedResource("secret", s.name, s.id, 0, s.labels.get(L.STACK)) for s in swarm.secrets
         ]
-    overlays = swarm.networks
+    overlays = {n.name for n in swarm.networks}
 
     containers: list[ContainerInfo] = []
     if op.stopped_containers:
@@ -157,7 +157,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
                     f"network {network.name} kept: still used by {', '.join(others)}; it goes "
                     "with the last stack that uses it"
                 )
-        networks += [n for n in await rt.call(engine.list_networks) if n.name in overlays]
+        networks += swarm.networks
         planned += [
             RemovedResource("network", n.name, n.id, 0, n.labels.get(L.STACK)) for n in networks
         ]
@@ -212,8 +212,8 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
 
     removed: list[RemovedResource] = []
     gone_overlays: list[str] = []
-    if swarm.services or swarm.networks or swarm.secrets:
-        gone_overlays = (await deploy.remove_stack(rt, op.stack, dry_run=False)).networks
+    if swarm:
+        gone_overlays = await deploy.remove_stack(rt, swarm)
         removed += [r for r in planned if r.kind in ("service", "secret")]
         removed += [r for r in planned if r.kind == "network" and r.name in gone_overlays]
     gone_containers: list[str] = []

@@ -42,7 +42,7 @@ from infranb.ops.base import Operation, Outcome, Schema
 from infranb.ops.common import after_failure
 from infranb.ops.orchestrate import resolve_environments
 from infranb.planning import dependency_waves
-from infranb.records import SecretInfo, ServiceInfo, ServiceOutcome, TaskInfo
+from infranb.records import NetworkInfo, SecretInfo, ServiceInfo, ServiceOutcome, TaskInfo
 from infranb.specs import ContainerSpec, NetworkSpec, SpecProblem, parse_containers, parse_resources
 from infranb.specs import spec_problem as container_problem
 from infranb.swarm import (
@@ -465,14 +465,22 @@ class Rollout:
         engine = self.rt.engine
         if not self.node_names:
             self.node_names = node_labels(await self.rt.call(engine.list_nodes))
+        # Two calls for the whole stack, not two per service.
+        services = {
+            s.id: s
+            for s in await self.rt.call(engine.list_services, labels=L.managed(self.command.stack))
+        }
+        tasks_of: dict[str, list[TaskInfo]] = {}
+        listed = await self.rt.call(engine.list_tasks, services=sorted(services))
+        for task in _current(listed):
+            tasks_of.setdefault(task.service_id, []).append(task)
         outcomes = []
         for step in self.steps:
-            service_id = self.ids.get(step.name)
-            service = await self.rt.call(engine.inspect_service, service_id) if service_id else None
+            service = services.get(self.ids.get(step.name, ""))
             if service is None:
                 outcomes.append(_planned(step))
                 continue
-            tasks = _current(await self.rt.call(engine.list_tasks, services=[service.id]))
+            tasks = tasks_of.get(service.id, [])
             running = [t for t in tasks if t.state == "running"]
             outcomes.append(
                 ServiceOutcome(
@@ -646,37 +654,40 @@ class StackResources:
     """A Swarm stack's services, overlay networks and secrets (infranb's labels)."""
 
     services: list[ServiceInfo] = field(default_factory=list)
-    networks: list[str] = field(default_factory=list)
+    networks: list[NetworkInfo] = field(default_factory=list)
     secrets: list[SecretInfo] = field(default_factory=list)
 
+    def __bool__(self) -> bool:
+        return bool(self.services or self.networks or self.secrets)
 
-async def remove_stack(rt: Runtime, stack: str | None, *, dry_run: bool) -> StackResources:
-    """The teardown of a stack's services, then the overlay networks and secrets they leave
-    unused: what was removed (or, in a dry run, would be). An engine that is not a swarm
-    manager has none."""
+
+async def find_stack(rt: Runtime, stack: str | None) -> StackResources:
+    """A stack's Swarm resources (every managed stack's with ``None``); none on an engine
+    that is not a swarm manager."""
     engine = rt.engine
     if await rt.call(engine.swarm_role) != "manager":
         return StackResources()
-    found = StackResources(
+    networks = await rt.call(engine.list_networks, labels=L.managed(stack))
+    return StackResources(
         await rt.call(engine.list_services, labels=L.managed(stack)),
-        [
-            n.name
-            for n in await rt.call(engine.list_networks, labels=L.managed(stack))
-            if n.driver == "overlay"
-        ],
+        [n for n in networks if n.driver == "overlay"],
         await rt.call(engine.list_secrets, labels=L.managed(stack)),
     )
-    if dry_run or not (found.services or found.networks or found.secrets):
-        return found
+
+
+async def remove_stack(rt: Runtime, found: StackResources) -> list[str]:
+    """Remove the services, then the overlay networks and secrets they leave unused;
+    returns the networks removed."""
+    engine = rt.engine
     for service in found.services:
         with contextlib.suppress(NotFound):
             await rt.call(engine.remove_service, service.id)
             rt.emit("service_removed", service.name)
-    found.networks = await remove_overlay_networks(rt, found.networks)
+    removed = await remove_overlay_networks(rt, [n.name for n in found.networks])
     for secret in found.secrets:
         with contextlib.suppress(NotFound):
             await rt.call(engine.remove_secret, secret.id)
-    return found
+    return removed
 
 
 SCHEMA: Schema = {
