@@ -7,6 +7,7 @@ import time
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+from infranb import InfrastructureManager
 from infranb.engine import DockerEngine
 from tests.integration.conftest import BASE
 
@@ -39,7 +40,11 @@ manager.run(op)
         while len(engine.list_containers(labels={"infranb.stack": uid})) < 4:
             assert time.monotonic() < deadline, "the bring-up never created its containers"
             time.sleep(0.1)
+        # Every container is created before the first start: wait for db's start.
         db = engine.inspect_container(f"{uid}-db")
+        while db is not None and db.state == "created" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            db = engine.inspect_container(f"{uid}-db")
         assert db is not None and db.state == "running"  # interrupted while waiting on db
         kernel.interrupt_kernel()
         while True:
@@ -55,3 +60,7 @@ manager.run(op)
     finally:
         client.stop_channels()
         kernel.shutdown_kernel(now=True)
+        # A failed assertion above leaves the run's stack: take down this test's stack only.
+        if engine.list_containers(labels={"infranb.stack": uid}):
+            with InfrastructureManager() as manager:
+                manager.down(uid, volumes=True)
