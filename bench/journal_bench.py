@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
 from infranb import journal as J
-from infranb.memory import MemoryEngine
+from infranb.testing import MemoryEngine
 
 BASE = "infranb-demo/base:1"
 

@@ -8,8 +8,8 @@
 Importing infranb loads neither pandas nor ipywidgets; they load when first used.
 """
 
-from infranb.config import TLSFiles
-from infranb.errors import (
+from infranb.core.config import TLSFiles
+from infranb.core.errors import (
     BuildFailed,
     ComposeError,
     Conflict,
@@ -25,6 +25,9 @@ from infranb.errors import (
     SpecProblem,
     ValidationError,
 )
+from infranb.core.planning import PlanStep
+from infranb.core.secrets import SecretRef, secret_from_env, secret_from_file
+from infranb.engines.base import Engine
 from infranb.fleet import Fleet, FleetResults
 from infranb.manager import InfrastructureManager
 from infranb.models import (
@@ -38,9 +41,6 @@ from infranb.models import (
     ProgressEvent,
     RemovedResource,
 )
-from infranb.planning import PlanStep
-from infranb.protocol import Engine
-from infranb.secrets import SecretRef, secret_from_env, secret_from_file
 
 __version__ = "0.1.0"
 

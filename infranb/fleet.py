@@ -13,12 +13,14 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from infranb.config import InfrastructureManagerConfig
-from infranb.errors import InfraError
-from infranb.manager import InfrastructureManager, run_sync
+from infranb.core.config import InfrastructureManagerConfig
+from infranb.core.errors import InfraError
+from infranb.core.records import EngineInfo, EngineStatus
+from infranb.core.secrets import mask_url_credentials
+from infranb.core.sync import synchronous
+from infranb.manager import InfrastructureManager
 from infranb.models import InfrastructureOperation, InfrastructureResult
-from infranb.records import EngineInfo, EngineStatus
-from infranb.secrets import mask_url_credentials
+from infranb.views import EngineViews, View
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,23 +43,24 @@ class FleetResults(dict[str, InfrastructureResult]):
         return all(result.success for result in self.values())
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display.html import fleet_results_bundle, select
+        from infranb.notebook.html import fleet_results_bundle, select
 
         return select(fleet_results_bundle(self), include, exclude)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # IPython prints dicts with its own printer before asking the bundle: say it here.
-        from infranb.display.html import fleet_results_bundle
+        from infranb.notebook.html import fleet_results_bundle
 
         printer.text(fleet_results_bundle(self)["text/plain"])
 
 
-class Fleet:
-    """Named Docker engines, side by side.
+class Fleet(EngineViews):
+    """Named container engines, side by side.
 
     ``engines`` maps a name to a host URL (``unix://``, ``tcp://``, ``ssh://user@host``) or to
     an ``InfrastructureManager``; URLs get managers made with ``config`` (its ``docker_host``
-    replaced by the URL).
+    replaced by the URL). Every view of a manager (``containers()``, ``logs()``, ...) is a
+    view of the fleet too: each engine's frame, an ``engine`` column first.
     """
 
     def __init__(
@@ -90,7 +93,7 @@ class Fleet:
         cls, names: Sequence[str] | None = None, config: InfrastructureManagerConfig | None = None
     ) -> Fleet:
         """A fleet of Docker CLI contexts (``docker context ls``), all of them by default."""
-        from infranb.engine import context_names
+        from infranb.engines.docker import context_names
 
         chosen = list(names) if names is not None else context_names()
         return cls({n: InfrastructureManager.from_context(n, config) for n in chosen}, config)
@@ -154,7 +157,7 @@ class Fleet:
 
     async def aengines(self) -> pd.DataFrame:
         """One row per engine: host, version, API, OS, containers, running, reachable, error."""
-        from infranb.display.frames import engines_frame
+        from infranb.views import engines as engines_view
 
         async def info(manager: InfrastructureManager) -> EngineInfo:
             return await manager._call(manager.info)
@@ -166,20 +169,25 @@ class Fleet:
             else:
                 status = EngineStatus(name, self._host(name), answer)
             self.last_status[name] = status
-        return engines_frame(self.last_status[name] for name in answers)
+        return engines_view.to_frame(self.last_status[name] for name in answers)
 
-    def engines(self) -> pd.DataFrame:
-        """``aengines`` for synchronous code."""
-        return run_sync(self.aengines())
+    engines = synchronous(aengines)
+
+    def status_frame(self) -> pd.DataFrame:
+        """What ``engines()`` last read, one row per engine, without asking any engine."""
+        from infranb.views import engines as engines_view
+
+        return engines_view.to_frame(self.last_status.values())
 
     # ---------------------------------------------------------------- inventory
 
-    async def _frames(
-        self, call: Callable[[InfrastructureManager], Awaitable[pd.DataFrame]]
-    ) -> pd.DataFrame:
+    async def _view(self, view: View[Any], *args: Any, **kwargs: Any) -> pd.DataFrame:
+        """Run one of the views (``EngineViews``) on every engine: their frames joined, an
+        ``engine`` column first; an engine that fails is skipped with one printed line (and
+        named in ``frame.attrs["errors"]``)."""
         import pandas as pd
 
-        answers = await self._each(call, timeout=None)
+        answers = await self._each(lambda m: m._view(view, *args, **kwargs), timeout=None)
         frames, errors = [], {}
         for name, answer in answers.items():
             if isinstance(answer, InfraError):
@@ -187,44 +195,10 @@ class Fleet:
                 print(f"{name}: {errors[name]} Skipped.")
             else:
                 frames.append(_with_engine(name, answer))
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["engine"])
+        # With no engine answering, the frame still has the view's columns.
+        frame = pd.concat(frames, ignore_index=True) if frames else _with_engine("", view.empty())
         frame.attrs["errors"] = errors  # engine -> why it has no rows
         return frame
-
-    async def acontainers(self, **filters: Any) -> pd.DataFrame:
-        """Every engine's containers (the manager's ``containers`` filters), ``engine`` first."""
-        return await self._frames(lambda m: m.acontainers(**filters))
-
-    def containers(self, **filters: Any) -> pd.DataFrame:
-        return run_sync(self.acontainers(**filters))
-
-    async def aimages(self) -> pd.DataFrame:
-        return await self._frames(lambda m: m.aimages())
-
-    def images(self) -> pd.DataFrame:
-        return run_sync(self.aimages())
-
-    async def anetworks(self) -> pd.DataFrame:
-        return await self._frames(lambda m: m.anetworks())
-
-    def networks(self) -> pd.DataFrame:
-        return run_sync(self.anetworks())
-
-    async def avolumes(self) -> pd.DataFrame:
-        return await self._frames(lambda m: m.avolumes())
-
-    def volumes(self) -> pd.DataFrame:
-        return run_sync(self.avolumes())
-
-    async def astats(
-        self, names: Sequence[str] | None = None, *, stack: str | None = None
-    ) -> pd.DataFrame:
-        return await self._frames(lambda m: m.astats(names, stack=stack))
-
-    def stats(
-        self, names: Sequence[str] | None = None, *, stack: str | None = None
-    ) -> pd.DataFrame:
-        return run_sync(self.astats(names, stack=stack))
 
     async def ahealth(self, names: Sequence[str]) -> pd.DataFrame:
         """The health of ``names`` on every engine (``not_found`` where an engine lacks one)."""
@@ -232,8 +206,7 @@ class Fleet:
         results = await self.execute(check)
         return results.to_frame()
 
-    def health(self, names: Sequence[str]) -> pd.DataFrame:
-        return run_sync(self.ahealth(names))
+    health = synchronous(ahealth)
 
     # ---------------------------------------------------------------- operations
 
@@ -255,16 +228,12 @@ class Fleet:
             results[name] = answer
         return results
 
-    def run(
-        self, operation: InfrastructureOperation, on: Sequence[str] | None = None
-    ) -> FleetResults:
-        """``execute`` for synchronous code."""
-        return run_sync(self.execute(operation, on))
+    run = synchronous(execute)
 
     # ---------------------------------------------------------------- display
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display.html import fleet_bundle, select
+        from infranb.notebook.html import fleet_bundle, select
 
         return select(fleet_bundle(self), include, exclude)
 

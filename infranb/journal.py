@@ -27,16 +27,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infranb.config import JOURNAL_PATH
-from infranb.records import ProgressEvent
-from infranb.secrets import MASK, Redactor, SecretRef, is_secret_key
+from infranb.core.config import JOURNAL_PATH
+from infranb.core.records import ProgressEvent
+from infranb.core.secrets import MASK, Redactor, SecretRef, is_secret_key
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from infranb.models import InfrastructureOperation, InfrastructureResult
 
-DEFAULT_PATH = JOURNAL_PATH
 OUTCOMES = ("running", "succeeded", "failed", "rolled back", "interrupted", "refused")
 HISTORY_COLUMNS = (
     "run_id",
@@ -418,7 +417,7 @@ class Recorder:
 class Journal:
     """The journal file. Opened on first use; safe to share between threads."""
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH) -> None:
+    def __init__(self, path: str | os.PathLike[str] = JOURNAL_PATH) -> None:
         self.path = Path(path).expanduser()
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
@@ -693,7 +692,7 @@ def plan_revert(
     for the result. ``image_ids``: each image reference and prior image id the prior state
     names, with the id it has on the engine now (``None``: gone). Raises ``RevertError``
     naming what is missing when the state cannot be restored exactly."""
-    from infranb.errors import RevertError
+    from infranb.core.errors import RevertError
     from infranb.models import InfrastructureOperation
 
     run = entry.run_id
@@ -789,7 +788,7 @@ def report(
     path: str | os.PathLike[str],
     since: str | datetime | None = None,
     *,
-    journal: str | os.PathLike[str] | Journal = DEFAULT_PATH,
+    journal: str | os.PathLike[str] | Journal = JOURNAL_PATH,
     stack: str | None = None,
 ) -> Path:
     """Write a self-contained HTML audit report of the journal's runs (offline: no scripts,

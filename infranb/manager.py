@@ -1,8 +1,9 @@
-"""``InfrastructureManager``: validate, run one of the four operations, assemble the result.
+"""``InfrastructureManager``: validate, run an operation of the table, assemble the result.
 
 ``await manager.execute(op)`` in a notebook cell or any coroutine; ``manager.run(op)`` from
 synchronous code, including inside a running Jupyter kernel (the operation then runs on a
-worker thread with its own event loop, so no global asyncio patching is needed).
+worker thread with its own event loop, so no global asyncio patching is needed). The views
+(``containers()``, ``logs()``, ...) come from ``infranb.views.EngineViews``.
 """
 
 from __future__ import annotations
@@ -16,17 +17,21 @@ import logging
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from infranb import labels as L
-from infranb.errors import (
+from infranb.core import labels as L
+from infranb.core.errors import (
     Conflict,
     EngineUnavailable,
     InfraError,
-    NotSwarmManager,
     RevertError,
     ValidationError,
 )
+from infranb.core.records import EngineInfo, ImageOutcome, ProgressEvent
+from infranb.core.secrets import Redactor, mask_url_credentials
+from infranb.core.sync import in_notebook, run_sync, synchronous
+from infranb.engines import connect
+from infranb.engines.base import Engine
 from infranb.journal import (
     Journal,
     JournalEntry,
@@ -45,22 +50,19 @@ from infranb.models import (
     InfrastructureResult,
 )
 from infranb.ops.base import Outcome
-from infranb.protocol import Engine
-from infranb.records import ContainerDetails, EngineInfo, ImageOutcome, ProgressEvent
 from infranb.runtime import (
     Gates,
     ProgressCallback,
     Runtime,
     correlation_id_of,
-    in_notebook,
     new_run_id,
 )
-from infranb.secrets import Redactor, mask_url_credentials, secret_values
+from infranb.views import EngineContext, EngineViews, View
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from infranb.compose import Project
+    from infranb.inputs.compose import Project
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -75,23 +77,14 @@ HELPER_ACTIONS = {
 log = logging.getLogger("infranb")
 
 
-def _empty_frame(schema_name: str) -> Callable[[], Any]:
-    def make() -> Any:
-        from infranb.display import frames
-
-        return frames.frame([], getattr(frames, schema_name))
-
-    return make
-
-
 def _needs_engine(
-    empty: Callable[[], Any],
+    empty: Callable[[], T],
 ) -> Callable[
     [Callable[Concatenate[InfrastructureManager, P], Coroutine[Any, Any, T]]],
     Callable[Concatenate[InfrastructureManager, P], Coroutine[Any, Any, T]],
 ]:
     """With ``config.no_engine == "note"``, a helper that finds no engine prints one line and
-    returns an empty result instead of raising (notebooks that must open on Binder)."""
+    returns ``empty()`` instead of raising (notebooks that must open on Binder)."""
 
     def wrap(
         method: Callable[Concatenate[InfrastructureManager, P], Coroutine[Any, Any, T]],
@@ -101,55 +94,13 @@ def _needs_engine(
             try:
                 return await method(self, *args, **kwargs)
             except EngineUnavailable as e:
-                if self.config.no_engine != "note":
+                if not self._notes_missing_engine(e, method.__name__):
                     raise
-                print(f"{e} Skipped: {method.__name__.removeprefix('a')}().")
-                return cast(T, empty())
+                return empty()
 
         return run
 
     return wrap
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from synchronous code, inside a running loop or not.
-
-    Inside a running loop (a Jupyter cell) the coroutine runs on a worker thread with a loop
-    of its own. An interrupt of the calling thread (the kernel's interrupt button) cancels
-    it there, waits until its cancellation is handled (an orchestrate rolls back), then
-    re-raises ``KeyboardInterrupt``; a second interrupt does not cut the rollback short.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)  # asyncio.run cancels the task on Ctrl+C, the same way
-    loop = asyncio.new_event_loop()
-    task: asyncio.Task[T] = loop.create_task(coro)
-
-    def drive() -> T:
-        asyncio.set_event_loop(loop)
-        try:
-            return loop.run_until_complete(task)
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="infranb-run")
-    future = pool.submit(drive)
-    pool.shutdown(wait=False)
-    try:
-        return future.result()
-    except KeyboardInterrupt:
-        loop.call_soon_threadsafe(task.cancel)
-        while True:
-            try:
-                future.result()
-            except KeyboardInterrupt:
-                continue  # the rollback is under way: let it finish
-            except BaseException:
-                pass
-            break
-        raise
 
 
 class DescribedOperation:
@@ -165,12 +116,12 @@ class DescribedOperation:
         return list(self.operation.validate(self.config))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display import operation_bundle, select
+        from infranb.notebook import operation_bundle, select
 
         return select(operation_bundle(self.operation, self.config), include, exclude)
 
     def __str__(self) -> str:
-        from infranb.display import operation_bundle
+        from infranb.notebook import operation_bundle
 
         return operation_bundle(self.operation, self.config)["text/plain"]
 
@@ -191,13 +142,14 @@ def down_operation(
     )
 
 
-class InfrastructureManager:
-    """Runs infrastructure operations against one Docker engine.
+class InfrastructureManager(EngineViews):
+    """Runs infrastructure operations against one container engine.
 
     Args:
         config: behaviour settings; defaults to ``InfrastructureManagerConfig()``.
-        engine: any ``infranb.protocol.Engine``; defaults to a ``DockerEngine`` connected
-            from the environment (``DOCKER_HOST``), with the API version negotiated.
+        engine: any ``infranb.Engine`` (``infranb.testing.MemoryEngine`` for tests); by
+            default the engine at ``config.docker_host`` (else ``DOCKER_HOST``), whose kind
+            is read from its first answer (``infranb.engines.connect``).
     """
 
     def __init__(
@@ -207,23 +159,16 @@ class InfrastructureManager:
         problems = self.config.validate()
         if problems:
             raise ValidationError(problems)
-        if engine is None:
-            from infranb.engine import DockerEngine
-
-            engine = DockerEngine(
-                self.config.docker_host,
-                context=self.config.docker_context,
-                tls=self.config.tls_files(),
-                connect_timeout=self.config.connect_timeout,
-                max_pool_size=self.config.max_parallel + 4,
-            )
-        self.engine: Engine = engine
+        # The engine's kind is read from its first answer, when something first needs it:
+        # making a manager never waits on an engine.
+        self.engine: Engine = engine or connect(self.config)
         #: what ``info()`` last read (reprs show this and never call the engine)
         self.last_info: EngineInfo | None = None
         self.last_info_error: str | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.config.max_parallel + 2, thread_name_prefix="infranb"
         )
+        self._context = EngineContext(self.engine, self.config, self._executor)
         #: the journal every run that changes the engine is written to (None: off)
         self.journal: Journal | None = Journal(self.config.journal) if self.config.journal else None
 
@@ -332,7 +277,7 @@ class InfrastructureManager:
         live = None
         wants_live = progress is None and self.config.live_progress and not operation.dry_run
         if wants_live and in_notebook():  # checked first: scripts never import the display
-            from infranb.display.live import LiveProgress
+            from infranb.notebook.live import LiveProgress
 
             live = LiveProgress(name)
         rt = Runtime(
@@ -389,16 +334,7 @@ class InfrastructureManager:
         )
         return result
 
-    def run(
-        self,
-        operation: InfrastructureOperation,
-        context: object = None,
-        progress: ProgressCallback | None = None,
-        *,
-        confirm: bool = False,
-    ) -> InfrastructureResult:
-        """``execute`` for synchronous code; works inside a running Jupyter kernel too."""
-        return run_sync(self.execute(operation, context, progress, confirm=confirm))
+    run = synchronous(execute)
 
     # ------------------------------------------------------------------ journal
 
@@ -515,16 +451,7 @@ class InfrastructureManager:
         result.warnings += notes
         return result
 
-    def revert(
-        self,
-        run_id: str,
-        *,
-        dry_run: bool = False,
-        confirm: bool = False,
-        progress: ProgressCallback | None = None,
-    ) -> InfrastructureResult:
-        """``arevert`` for synchronous code."""
-        return run_sync(self.arevert(run_id, dry_run=dry_run, confirm=confirm, progress=progress))
+    revert = synchronous(arevert)
 
     async def _revert_images(self, entry: JournalEntry) -> dict[str, str | None]:
         """For each image the prior state names (by reference and by id): its id now."""
@@ -548,11 +475,7 @@ class InfrastructureManager:
         name = stack if isinstance(stack, str) else stack.name
         return await self.execute(down_operation(name, volumes=volumes, dry_run=dry_run))
 
-    def down(
-        self, stack: str | Project, *, volumes: bool = False, dry_run: bool = False
-    ) -> InfrastructureResult:
-        """``adown`` for synchronous code: the teardown of ``stack``."""
-        return run_sync(self.adown(stack, volumes=volumes, dry_run=dry_run))
+    down = synchronous(adown)
 
     async def aup(
         self,
@@ -608,27 +531,7 @@ class InfrastructureManager:
         result.warnings += notes
         return result
 
-    def up(
-        self,
-        project: Project,
-        *,
-        dry_run: bool = False,
-        build: bool = False,
-        remove_orphans: bool = False,
-        context: object = None,
-        progress: ProgressCallback | None = None,
-    ) -> InfrastructureResult:
-        """``aup`` for synchronous code: bring a Compose project up."""
-        return run_sync(
-            self.aup(
-                project,
-                dry_run=dry_run,
-                build=build,
-                remove_orphans=remove_orphans,
-                context=context,
-                progress=progress,
-            )
-        )
+    up = synchronous(aup)
 
     async def _image_id(self, reference: str) -> str | None:
         try:
@@ -659,8 +562,24 @@ class InfrastructureManager:
     # ------------------------------------------------------------------ inventory
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        return await self._context.call(fn, *args, **kwargs)
+
+    async def _view(self, view: View[Any], *args: Any, **kwargs: Any) -> pd.DataFrame:
+        """Run one of the views (``EngineViews``) on this manager's engine."""
+        try:
+            return await view.query(self._context, *args, **kwargs)
+        except EngineUnavailable as e:
+            if not self._notes_missing_engine(e, view.name):
+                raise
+            return view.empty()
+
+    def _notes_missing_engine(self, error: EngineUnavailable, what: str) -> bool:
+        """With ``config.no_engine == "note"``: print one line for a helper that found no
+        engine (it then returns an empty result) and say so."""
+        if self.config.no_engine != "note":
+            return False
+        print(f"{error} Skipped: {what.removeprefix('a')}().")
+        return True
 
     def refresh(self) -> InfrastructureManager:
         """Ask the engine for its info now (what the repr shows) and return the manager, so a
@@ -669,9 +588,8 @@ class InfrastructureManager:
         try:
             self.info()
         except EngineUnavailable as e:
-            if self.config.no_engine != "note":
+            if not self._notes_missing_engine(e, "refresh"):
                 raise
-            print(f"{e} Skipped: refresh().")
         return self
 
     def info(self) -> EngineInfo:
@@ -684,173 +602,6 @@ class InfrastructureManager:
             self.last_info_error = str(e)
             raise
         return self.last_info
-
-    @_needs_engine(_empty_frame("CONTAINERS"))
-    async def acontainers(
-        self,
-        *,
-        stack: str | None = None,
-        label: str | None = None,
-        state: str | None = None,
-        managed_only: bool = False,
-    ) -> pd.DataFrame:
-        """Containers on the engine (all by default) as a DataFrame."""
-        from infranb.display.frames import containers_frame
-
-        labels: dict[str, str] = {}
-        if stack:
-            labels[L.STACK] = stack
-        if managed_only:
-            labels[L.MANAGED] = "true"
-        if label:
-            key, _, value = label.partition("=")
-            labels[key] = value
-        # The frame is built on the worker thread too: the kernel's loop stays free, and a
-        # fleet builds its engines' frames side by side.
-        return await self._call(
-            lambda: containers_frame(self.engine.list_containers(labels=labels, state=state))
-        )
-
-    def containers(
-        self,
-        *,
-        stack: str | None = None,
-        label: str | None = None,
-        state: str | None = None,
-        managed_only: bool = False,
-    ) -> pd.DataFrame:
-        """Containers on the engine (all by default) as a DataFrame."""
-        return run_sync(
-            self.acontainers(stack=stack, label=label, state=state, managed_only=managed_only)
-        )
-
-    @_needs_engine(_empty_frame("IMAGES"))
-    async def aimages(self) -> pd.DataFrame:
-        from infranb.display.frames import images_frame
-
-        return await self._call(lambda: images_frame(self.engine.list_images()))
-
-    def images(self) -> pd.DataFrame:
-        """Local images as a DataFrame."""
-        return run_sync(self.aimages())
-
-    @_needs_engine(_empty_frame("NETWORKS"))
-    async def anetworks(self) -> pd.DataFrame:
-        from infranb.display.frames import networks_frame
-
-        return networks_frame(await self._call(self.engine.list_networks))
-
-    def networks(self) -> pd.DataFrame:
-        """Networks as a DataFrame."""
-        return run_sync(self.anetworks())
-
-    @_needs_engine(_empty_frame("VOLUMES"))
-    async def avolumes(self) -> pd.DataFrame:
-        from infranb.display.frames import volumes_frame
-
-        return volumes_frame(await self._call(self.engine.list_volumes))
-
-    def volumes(self) -> pd.DataFrame:
-        """Volumes as a DataFrame."""
-        return run_sync(self.avolumes())
-
-    async def _swarm_manager(self) -> None:
-        from infranb.ops.deploy import NOT_A_MANAGER
-
-        if await self._call(self.engine.swarm_role) != "manager":
-            raise NotSwarmManager(NOT_A_MANAGER)
-
-    @_needs_engine(_empty_frame("NODES"))
-    async def anodes(self) -> pd.DataFrame:
-        from infranb.display.frames import nodes_frame
-
-        await self._swarm_manager()
-        return nodes_frame(await self._call(self.engine.list_nodes))
-
-    def nodes(self) -> pd.DataFrame:
-        """The swarm's nodes (role, leader, state, availability, address) as a DataFrame;
-        raises ``NotSwarmManager`` (saying how to make one) on an engine that is no manager."""
-        return run_sync(self.anodes())
-
-    async def _stack_services(self, stack: str | None) -> tuple[list[Any], list[Any]]:
-        await self._swarm_manager()
-        labels = L.managed(stack) if stack else None
-        services = await self._call(self.engine.list_services, labels=labels)
-        tasks = await self._call(self.engine.list_tasks, services=[s.id for s in services])
-        return services, tasks
-
-    @_needs_engine(_empty_frame("SERVICES"))
-    async def aservices(self, *, stack: str | None = None) -> pd.DataFrame:
-        from infranb.display.frames import services_frame
-
-        return services_frame(*await self._stack_services(stack))
-
-    def services(self, *, stack: str | None = None) -> pd.DataFrame:
-        """Swarm services (of one infranb stack, or all) with running/desired replicas."""
-        return run_sync(self.aservices(stack=stack))
-
-    @_needs_engine(_empty_frame("TASKS"))
-    async def atasks(self, *, stack: str | None = None) -> pd.DataFrame:
-        from infranb.display.frames import tasks_frame
-
-        services, tasks = await self._stack_services(stack)
-        return tasks_frame(services, tasks, await self._call(self.engine.list_nodes))
-
-    def tasks(self, *, stack: str | None = None) -> pd.DataFrame:
-        """The tasks of Swarm services (of one infranb stack, or all): which node runs each,
-        its state and its error."""
-        return run_sync(self.atasks(stack=stack))
-
-    @_needs_engine(_empty_frame("LOGS"))
-    async def alogs(
-        self, name: str, *, tail: int | None = 100, since: datetime | None = None
-    ) -> pd.DataFrame:
-        from infranb.display.frames import logs_frame
-
-        lines = await self._call(
-            self.engine.container_logs, name, tail=tail, since=since, timestamps=True
-        )
-        details = await self._call(self.engine.inspect_container, name)
-        secrets = self._secrets_of(details)
-        return logs_frame(name, lines, secrets)
-
-    def logs(
-        self, name: str, *, tail: int | None = 100, since: datetime | None = None
-    ) -> pd.DataFrame:
-        """A container's last log lines with their timestamps (secret values masked)."""
-        return run_sync(self.alogs(name, tail=tail, since=since))
-
-    @_needs_engine(_empty_frame("STATS"))
-    async def astats(
-        self, names: Sequence[str] | None = None, *, stack: str | None = None
-    ) -> pd.DataFrame:
-        from infranb.display.frames import stats_frame
-
-        if names is None:
-            labels = {L.STACK: stack} if stack else None
-            rows = await self._call(self.engine.list_containers, labels=labels, state="running")
-            names = [r.name for r in rows]
-        samples = await asyncio.gather(*(self._call(self.engine.container_stats, n) for n in names))
-        return stats_frame(samples)
-
-    def stats(
-        self, names: Sequence[str] | None = None, *, stack: str | None = None
-    ) -> pd.DataFrame:
-        """One sample of CPU %, memory, network and block I/O per running container."""
-        return run_sync(self.astats(names, stack=stack))
-
-    @_needs_engine(_empty_frame("EXEC"))
-    async def aexec(self, name: str, command: str | Sequence[str]) -> pd.DataFrame:
-        from infranb.display.frames import exec_frame
-
-        code, output = await self._call(self.engine.exec_in, name, command)
-        details = await self._call(self.engine.inspect_container, name)
-        secrets = self._secrets_of(details)
-        return exec_frame(name, command, code, output, secrets)
-
-    def exec(self, name: str, command: str | Sequence[str]) -> pd.DataFrame:
-        """Run a command in a running container: its exit code and output lines."""
-        return run_sync(self.aexec(name, command))
 
     @contextlib.contextmanager
     def _recorded(self, operation: str, request: dict[str, Any]) -> Iterator[StepSink]:
@@ -881,10 +632,11 @@ class InfrastructureManager:
             raise
         finish("succeeded", None)
 
-    @_needs_engine(list)
+    @_needs_engine(list[str])
     async def astop(self, names: Sequence[str], *, remove: bool | None = None) -> list[str]:
         """Stop containers, then remove those infranb made when ``remove`` (default:
-        ``config.auto_remove_containers``). Journaled as a ``stop`` run."""
+        ``config.auto_remove_containers``); a container infranb did not create is never
+        removed. Journaled as a ``stop`` run."""
         remove = self.config.auto_remove_containers if remove is None else remove
 
         with self._recorded("stop", {"names": list(names), "remove": remove}) as step:
@@ -902,12 +654,9 @@ class InfrastructureManager:
 
             return list(await asyncio.gather(*(stop(n) for n in names)))
 
-    def stop(self, names: Sequence[str], *, remove: bool | None = None) -> list[str]:
-        """Stop containers, then remove those infranb made when ``remove`` (default:
-        ``config.auto_remove_containers``); a container infranb did not create is never removed."""
-        return run_sync(self.astop(names, remove=remove))
+    stop = synchronous(astop)
 
-    @_needs_engine(list)
+    @_needs_engine(list[str])
     async def arestart(self, names: Sequence[str]) -> list[str]:
         """Restart containers. Journaled as a ``restart`` run."""
         with self._recorded("restart", {"names": list(names)}) as step:
@@ -919,26 +668,17 @@ class InfrastructureManager:
             await asyncio.gather(*(restart(n) for n in names))
         return list(names)
 
-    def restart(self, names: Sequence[str]) -> list[str]:
-        """Restart containers."""
-        return run_sync(self.arestart(names))
+    restart = synchronous(arestart)
 
     def describe(self, operation: InfrastructureOperation) -> DescribedOperation:
         """``operation`` as this manager would run it: shown (and validated, masked) with
         this manager's config, where a bare request can only use the default config."""
         return DescribedOperation(operation, self.config)
 
-    def _secrets_of(self, details: ContainerDetails | None) -> list[str]:
-        """The container's secret values, by key or because a secret reference set them."""
-        if details is None:
-            return []
-        also = L.secret_keys(details.labels)
-        return secret_values(details.environment, self.config.secret_markers, also)
-
     # ------------------------------------------------------------------ display
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display import manager_bundle, select
+        from infranb.notebook import manager_bundle, select
 
         return select(manager_bundle(self), include, exclude)
 
@@ -946,7 +686,7 @@ class InfrastructureManager:
         return f"InfrastructureManager(engine={self.engine.host!r})"
 
     def __str__(self) -> str:
-        from infranb.display import manager_bundle
+        from infranb.notebook import manager_bundle
 
         return manager_bundle(self)["text/plain"]
 

@@ -3,8 +3,8 @@
 Field names and defaults of ``InfrastructureManagerConfig``, ``InfrastructureOperation`` and
 ``InfrastructureResult`` follow the specification; additions are documented per field.
 What each operation accepts and produces is declared by its module in ``infranb/ops`` and
-read through ``infranb.registry``. Display (``to_frame``, reprs) is delegated to
-``infranb.display``; every text form masks secrets.
+read through the operation table (``infranb.ops.table``). Reprs are delegated to
+``infranb.notebook``; every text form masks secrets.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from infranb import registry
-from infranb.config import InfrastructureManagerConfig
-from infranb.errors import InfraError, Problem, Refused, ValidationError
-from infranb.ops import images as _images
-from infranb.ops.base import Outcome
-from infranb.planning import PlanStep
-from infranb.records import (
+from infranb.core.config import InfrastructureManagerConfig
+from infranb.core.errors import InfraError, Problem, Refused, ValidationError
+from infranb.core.planning import PlanStep
+from infranb.core.records import (
     ContainerOutcome,
     HealthRecord,
     ImageOutcome,
@@ -27,21 +24,18 @@ from infranb.records import (
     RemovedResource,
     ServiceOutcome,
 )
-from infranb.secrets import mask_url_credentials, masked_container, shown_value
-from infranb.specs import ContainerSpec, SpecProblem, check_name, parse_containers
+from infranb.core.secrets import mask_url_credentials, masked_container, shown_value
+from infranb.core.specs import ContainerSpec, SpecProblem, check_name, parse_containers
+from infranb.ops import table
+from infranb.ops.base import Outcome
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from infranb.ops.base import Operation
 
-#: the operation names, in the registry's order (kept for code written against 0.1)
-OPERATIONS = tuple(registry.OPERATIONS)
-IMAGE_ACTIONS = tuple(_images.ACTIONS)
-IMAGE_PARAM_KEYS = {action: _images.parameters(action) for action in _images.ACTIONS}
-OperationName = Literal[
-    "orchestrate_containers", "manage_images", "cleanup_resources", "health_check", "deploy_stack"
-]
+#: deprecated (0.1): the operation names, in the table's order; read ``infranb.ops.table``
+OPERATIONS = tuple(table.OPERATIONS)
 BOOLEAN_FIELDS = (
     "cleanup_stopped_containers",
     "cleanup_unused_images",
@@ -102,7 +96,7 @@ class InfrastructureOperation:
     ) -> tuple[Operation[Any] | None, Any, list[Problem]]:
         """The operation, its typed command (``None`` when invalid) and every problem."""
         config = config or InfrastructureManagerConfig()
-        operation, problems = registry.lookup(self.operation)
+        operation, problems = table.lookup(self.operation)
         if operation is None:
             return None, None, problems
         for name in BOOLEAN_FIELDS:
@@ -141,7 +135,7 @@ class InfrastructureOperation:
         """The fields a reader wants, secrets masked (containers' environments, URL
         credentials, build arguments)."""
         operation = (
-            registry.OPERATIONS.get(self.operation) if isinstance(self.operation, str) else None
+            table.OPERATIONS.get(self.operation) if isinstance(self.operation, str) else None
         )
         names = (
             operation.shown_fields if operation else ("containers", "image_params", "container_ids")
@@ -158,12 +152,12 @@ class InfrastructureOperation:
         return f"InfrastructureOperation(operation={self.operation!r}{inner})"
 
     def __str__(self) -> str:
-        from infranb.display import operation_bundle
+        from infranb.notebook import operation_bundle
 
         return operation_bundle(self)["text/plain"]
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display import operation_bundle, select
+        from infranb.notebook import operation_bundle, select
 
         return select(operation_bundle(self), include, exclude)
 
@@ -197,17 +191,17 @@ class Plan(list[PlanStep]):
     """The steps of an orchestrate plan (a list); shows itself as a table in a notebook."""
 
     def to_frame(self) -> pd.DataFrame:
-        from infranb.display.frames import plan_frame
+        from infranb.core.planning import plan_frame
 
         return plan_frame(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display import plan_bundle, select
+        from infranb.notebook import plan_bundle, select
 
         return select(plan_bundle(self), include, exclude)
 
     def __str__(self) -> str:
-        from infranb.display import plan_bundle
+        from infranb.notebook import plan_bundle
 
         return plan_bundle(self)["text/plain"]
 
@@ -341,17 +335,15 @@ class InfrastructureResult:
 
     def to_frame(self) -> pd.DataFrame:
         """A tidy DataFrame: one row per container, plan step, image, removal or health target."""
-        from infranb.display import result_frame
-
-        return result_frame(self)
+        return table.result_frame(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display import result_bundle, select
+        from infranb.notebook import result_bundle, select
 
         return select(result_bundle(self), include, exclude)
 
     def __str__(self) -> str:
-        from infranb.display import result_bundle
+        from infranb.notebook import result_bundle
 
         return result_bundle(self)["text/plain"]
 

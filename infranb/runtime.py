@@ -12,31 +12,20 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from infranb import labels as L
-from infranb.config import InfrastructureManagerConfig
-from infranb.errors import Refused
-from infranb.protocol import Engine
-from infranb.records import ProgressEvent
-from infranb.secrets import Redactor
+from infranb.core import labels as L
+from infranb.core.config import InfrastructureManagerConfig
+from infranb.core.errors import Refused
+from infranb.core.records import ProgressEvent
+from infranb.core.secrets import Redactor
+from infranb.engines.base import Engine
 
 T = TypeVar("T")
-
-# The label names under their old spelling (they live in ``infranb.labels``).
-LABEL_MANAGED = L.MANAGED
-LABEL_STACK = L.STACK
-LABEL_SPEC_HASH = L.SPEC_HASH
-LABEL_SPEC_FIELDS = L.SPEC_FIELDS
-LABEL_DEPENDS_ON = L.DEPENDS_ON
-LABEL_RUN = L.RUN
-LABEL_CORRELATION = L.CORRELATION
 
 ProgressCallback = Callable[[ProgressEvent], Any]
 
@@ -56,15 +45,6 @@ class Gates:
     max_removals: int | None = None
     confirm_required: bool = False
     confirmed: bool = False
-
-
-def in_notebook() -> bool:
-    """Running in a Jupyter kernel, on its main thread (where cell output belongs)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None or threading.current_thread() is not threading.main_thread():
-        return False
-    shell: Any = ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def correlation_id_of(context: object) -> str | None:

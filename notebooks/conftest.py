@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infranb.engine import DockerEngine
+from infranb.engines.docker import DockerEngine
 from tests.conftest import Census
 
 _engine = DockerEngine()

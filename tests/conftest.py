@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from infranb.engine import DockerEngine
-from infranb.errors import InfraError
+from infranb.core.errors import InfraError
+from infranb.engines.docker import DockerEngine
 from tests.swarm_lab import SwarmLab
 from tests.widget_helpers import strict_callbacks
 

@@ -1,9 +1,9 @@
 """What an operation declares, and the records it produces.
 
 Each operation is one module in ``infranb/ops`` declaring an ``Operation``: its typed command
-(parsed once from the request, with every problem named by path), its handler, its result
-table (schema and rows) and the name of its form in ``infranb.widgets``. ``infranb.registry``
-lists them; nothing else switches on operation names.
+(parsed once from the request, with every problem named by path), its handler and its result
+table (schema and rows). ``infranb.ops.table`` lists them; nothing else switches on operation
+names. Forms register themselves for an operation's name in ``infranb.notebook.widgets``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from infranb.errors import Problem
-from infranb.planning import PlanStep
-from infranb.records import (
+from infranb.core.errors import Problem
+from infranb.core.frames import Schema
+from infranb.core.planning import PlanStep
+from infranb.core.records import (
     ContainerOutcome,
     HealthRecord,
     ImageOutcome,
@@ -23,16 +24,11 @@ from infranb.records import (
 )
 
 if TYPE_CHECKING:
-    from infranb.config import InfrastructureManagerConfig
+    from infranb.core.config import InfrastructureManagerConfig
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.runtime import Runtime
 
 Command = TypeVar("Command")
-
-#: a small fixed set of values: the frame gives the column a categorical dtype
-Categories = tuple[str, ...]
-#: column -> pandas dtype name (or ``Categories``); the order is the column order
-Schema = Mapping[str, "str | Categories"]
 
 
 @dataclass
@@ -74,7 +70,8 @@ class Operation(Generic[Command]):
     rows: Callable[[InfrastructureResult], Iterable[dict[str, Any]]]
     #: the request fields a reader of this operation's request wants to see
     shown_fields: tuple[str, ...]
-    #: the class in ``infranb.widgets`` that builds this operation's requests
-    form: str
+    #: sub-commands a request picks by name, each with the keys it takes (``manage_images``:
+    #: action -> ``image_params`` keys); forms build their fields from it
+    variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: whether a run can change the engine (then it is journaled)
     changes_engine: bool = True

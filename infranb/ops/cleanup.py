@@ -13,12 +13,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from infranb import labels as L
-from infranb.errors import Conflict, NotFound, Problem, Refused
-from infranb.ops import deploy
-from infranb.ops.base import Operation, Outcome, Schema
-from infranb.ops.common import remove_containers, remove_networks, remove_volumes
-from infranb.records import (
+from infranb.core import labels as L
+from infranb.core.errors import Conflict, NotFound, Problem, Refused
+from infranb.core.frames import Schema
+from infranb.core.records import (
     ContainerInfo,
     ImageInfo,
     NetworkInfo,
@@ -26,9 +24,12 @@ from infranb.records import (
     VolumeInfo,
     short_id,
 )
+from infranb.ops import deploy
+from infranb.ops.base import Operation, Outcome
+from infranb.ops.common import remove_containers, remove_networks, remove_volumes
 
 if TYPE_CHECKING:
-    from infranb.config import InfrastructureManagerConfig
+    from infranb.core.config import InfrastructureManagerConfig
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.runtime import Runtime
 
@@ -307,5 +308,4 @@ OPERATION = Operation(
     schema=SCHEMA,
     rows=rows,
     shown_fields=(*FLAGS, "force_remove", "scope", "stack", "dry_run"),
-    form="CleanupForm",
 )

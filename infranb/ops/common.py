@@ -7,10 +7,10 @@ import contextlib
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
-from infranb.errors import Conflict, EngineError, InfraError, NotFound, append_note
-from infranb.labels import BUILTIN_NETWORKS, DEPENDS_ON
-from infranb.planning import teardown_waves
-from infranb.records import ContainerInfo
+from infranb.core.errors import Conflict, EngineError, InfraError, NotFound, append_note
+from infranb.core.labels import BUILTIN_NETWORKS, DEPENDS_ON
+from infranb.core.planning import teardown_waves
+from infranb.core.records import ContainerInfo
 
 if TYPE_CHECKING:
     from infranb.runtime import Runtime

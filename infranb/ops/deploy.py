@@ -27,8 +27,8 @@ from pathlib import Path
 from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
-from infranb import labels as L
-from infranb.errors import (
+from infranb.core import labels as L
+from infranb.core.errors import (
     Conflict,
     CycleError,
     InfraError,
@@ -38,14 +38,19 @@ from infranb.errors import (
     ServiceFailed,
     ValidationError,
 )
-from infranb.ops.base import Operation, Outcome, Schema
-from infranb.ops.common import after_failure
-from infranb.ops.orchestrate import resolve_environments
-from infranb.planning import dependency_waves
-from infranb.records import NetworkInfo, SecretInfo, ServiceInfo, ServiceOutcome, TaskInfo
-from infranb.specs import ContainerSpec, NetworkSpec, SpecProblem, parse_containers, parse_resources
-from infranb.specs import spec_problem as container_problem
-from infranb.swarm import (
+from infranb.core.frames import Schema
+from infranb.core.planning import dependency_waves
+from infranb.core.records import NetworkInfo, SecretInfo, ServiceInfo, ServiceOutcome, TaskInfo
+from infranb.core.specs import (
+    ContainerSpec,
+    NetworkSpec,
+    SpecProblem,
+    parse_containers,
+    parse_resources,
+)
+from infranb.core.specs import spec_problem as container_problem
+from infranb.core.swarm import (
+    NOT_A_MANAGER,
     SERVICE_ACTIONS,
     DeploySpec,
     SecretFile,
@@ -60,20 +65,18 @@ from infranb.swarm import (
     service_networks,
     service_spec,
 )
+from infranb.ops.base import Operation, Outcome
+from infranb.ops.common import after_failure
+from infranb.ops.orchestrate import resolve_environments
 
 if TYPE_CHECKING:
-    from infranb.config import InfrastructureManagerConfig
+    from infranb.core.config import InfrastructureManagerConfig
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.runtime import Runtime
 
 POLL_SECONDS = 0.1
 #: a service whose tasks failed this often, none running, is not going to converge
 FAILED_TASKS_LIMIT = 3
-NOT_A_MANAGER = (
-    "this engine is not a swarm manager: deploy_stack needs one. Make this engine one with "
-    "`docker swarm init` (add --advertise-addr ADDRESS when it has several), join workers "
-    "with the command it prints, or point the manager at a manager node (docker_host=...)"
-)
 
 
 @dataclass(frozen=True)
@@ -726,7 +729,6 @@ OPERATION = Operation(
     schema=SCHEMA,
     rows=rows,
     shown_fields=("stack", "containers", "remove_orphans", "dry_run"),
-    form="DeployStackForm",
 )
 
 __all__ = ["OPERATION", "DeployStack", "ValidationError"]

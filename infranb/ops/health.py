@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from infranb import labels as L
-from infranb.errors import HealthCheckFailed, Problem
-from infranb.ops.base import Operation, Outcome, Schema
-from infranb.records import STATES, ContainerDetails, HealthRecord
-from infranb.secrets import secret_values
+from infranb.core import labels as L
+from infranb.core.errors import HealthCheckFailed, Problem
+from infranb.core.frames import Schema
+from infranb.core.records import STATES, ContainerDetails, HealthRecord
+from infranb.core.secrets import secret_values
+from infranb.ops.base import Operation, Outcome
 
 if TYPE_CHECKING:
-    from infranb.config import InfrastructureManagerConfig
+    from infranb.core.config import InfrastructureManagerConfig
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.runtime import Runtime
 
@@ -148,6 +149,5 @@ OPERATION = Operation(
     schema=SCHEMA,
     rows=rows,
     shown_fields=("container_ids",),
-    form="HealthCheckForm",
     changes_engine=False,
 )

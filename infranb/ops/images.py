@@ -15,15 +15,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from infranb.errors import BuildFailed, Problem
-from infranb.labels import RUN
-from infranb.ops.base import Operation, Outcome, Schema
-from infranb.records import ImageOutcome, PullProgress, short_id
-from infranb.secrets import secret_values
-from infranb.specs import registry_of
+from infranb.core.errors import BuildFailed, Problem
+from infranb.core.frames import Schema
+from infranb.core.labels import RUN
+from infranb.core.records import ImageOutcome, PullProgress, short_id
+from infranb.core.secrets import secret_values
+from infranb.core.specs import registry_of
+from infranb.ops.base import Operation, Outcome
 
 if TYPE_CHECKING:
-    from infranb.config import InfrastructureManagerConfig
+    from infranb.core.config import InfrastructureManagerConfig
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.runtime import Runtime
 
@@ -355,5 +356,5 @@ OPERATION = Operation(
     schema=SCHEMA,
     rows=rows,
     shown_fields=("image_params", "dry_run"),
-    form="ImageForm",
+    variants={action: parameters(action) for action in ACTIONS},
 )

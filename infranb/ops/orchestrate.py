@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
-from infranb import labels as L
-from infranb.errors import (
+from infranb.core import labels as L
+from infranb.core.errors import (
     ContainerFailed,
     CycleError,
     EngineUnavailable,
@@ -36,16 +36,8 @@ from infranb.errors import (
     Problem,
     ValidationError,
 )
-from infranb.ops import images
-from infranb.ops.base import Operation, Outcome, Schema
-from infranb.ops.common import (
-    after_failure,
-    remove_containers,
-    remove_networks,
-    remove_volumes,
-    stop_containers,
-)
-from infranb.planning import (
+from infranb.core.frames import Schema
+from infranb.core.planning import (
     ACTIONS,
     Desired,
     Observation,
@@ -57,8 +49,7 @@ from infranb.planning import (
     plan_stack,
     port_conflicts,
 )
-from infranb.protocol import EventStream
-from infranb.records import (
+from infranb.core.records import (
     STATES,
     ContainerDetails,
     ContainerInfo,
@@ -69,8 +60,8 @@ from infranb.records import (
     RemovedResource,
     short_id,
 )
-from infranb.secrets import SecretRef, is_secret_key
-from infranb.specs import (
+from infranb.core.secrets import SecretRef, is_secret_key
+from infranb.core.specs import (
     ContainerSpec,
     NetworkSpec,
     VolumeSpec,
@@ -81,9 +72,19 @@ from infranb.specs import (
     spec_hash,
     spec_problem,
 )
+from infranb.engines.base import EventStream
+from infranb.ops import images
+from infranb.ops.base import Operation, Outcome
+from infranb.ops.common import (
+    after_failure,
+    remove_containers,
+    remove_networks,
+    remove_volumes,
+    stop_containers,
+)
 
 if TYPE_CHECKING:
-    from infranb.config import InfrastructureManagerConfig
+    from infranb.core.config import InfrastructureManagerConfig
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.runtime import Runtime
 
@@ -829,20 +830,6 @@ SCHEMA: Schema = {
     "seconds_to_ready": "Float64",
     "container_id": "string",
 }
-PLAN_SCHEMA: Schema = {
-    "wave": "Int64",
-    "name": "string",
-    "action": SCHEMA["action"],
-    "image": "string",
-    "pull": "boolean",
-    "reason": "string",
-    "ports": "string",
-    "networks": "string",
-    "volumes": "string",
-    "create_networks": "string",
-    "create_volumes": "string",
-    "warnings": "string",
-}
 
 
 def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
@@ -870,5 +857,4 @@ OPERATION = Operation(
     schema=SCHEMA,
     rows=rows,
     shown_fields=("stack", "containers", "remove_orphans", "dry_run"),
-    form="OrchestrateForm",
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from infranb.engine import DockerEngine
+from infranb.engines.docker import DockerEngine
 from infranb.journal import Journal
 from tests.browser.conftest import ARTIFACTS, goto
 from tests.conftest import raw_api
@@ -56,7 +56,7 @@ def test_form_in_jupyterlab(browser, lab, engine: DockerEngine, uid) -> None:
     nb.cells = [
         nbformat.v4.new_code_cell(
             "from infranb import InfrastructureManager, InfrastructureManagerConfig\n"
-            "from infranb.widgets import OrchestrateForm\n"
+            "from infranb.notebook.widgets import OrchestrateForm\n"
             "manager = InfrastructureManager(config=InfrastructureManagerConfig("
             "health_check_interval=1.0, stop_timeout=2.0))\n"
             "form = OrchestrateForm(manager)\nform"

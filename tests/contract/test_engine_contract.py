@@ -11,12 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from infranb.engine import DockerEngine
-from infranb.errors import Conflict, NotFound, PullFailed
-from infranb.memory import MemoryEngine
-from infranb.protocol import Engine
-from infranb.records import EngineEvent
-from infranb.specs import ContainerSpec, parse_container
+from infranb.core.errors import Conflict, NotFound, PullFailed
+from infranb.core.records import EngineEvent
+from infranb.core.specs import ContainerSpec, parse_container
+from infranb.engines.base import Engine
+from infranb.engines.docker import DockerEngine
+from infranb.testing import MemoryEngine
 
 BASE = "infranb-demo/base:1"
 #: a manifest list holding only this machine's platform (scripts/registry.sh)

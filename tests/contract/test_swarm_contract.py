@@ -9,13 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from infranb import labels as L
-from infranb.engine import DockerEngine
-from infranb.errors import NotFound
-from infranb.memory import MemoryEngine
-from infranb.protocol import Engine
-from infranb.specs import parse_container
-from infranb.swarm import DeploySpec, service_spec
+from infranb.core import labels as L
+from infranb.core.errors import NotFound
+from infranb.core.specs import parse_container
+from infranb.core.swarm import DeploySpec, service_spec
+from infranb.engines.base import Engine
+from infranb.engines.docker import DockerEngine
+from infranb.testing import MemoryEngine
 from tests.swarm_lab import BASE, SwarmLab
 
 

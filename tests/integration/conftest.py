@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
-from infranb.engine import DockerEngine
-from infranb.errors import InfraError
+from infranb.core.errors import InfraError
+from infranb.engines.docker import DockerEngine
 from infranb.manager import down_operation
 from tests.conftest import Census, raw_api
 

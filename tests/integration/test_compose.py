@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from infranb import InfrastructureManager, compose
-from infranb.engine import DockerEngine
+from infranb.engines.docker import DockerEngine
 from tests.conftest import Census, raw_api
 from tests.integration.conftest import Tracker
 

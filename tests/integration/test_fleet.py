@@ -19,7 +19,7 @@ from infranb import (
     InfrastructureOperation,
     TLSFiles,
 )
-from infranb.engine import DockerEngine, context_names
+from infranb.engines.docker import DockerEngine, context_names
 from tests.conftest import Census
 from tests.engines import ExtraEngine, SSHServer, free_port, temporary_root
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from infranb import InfrastructureManager, InfrastructureOperation
-from infranb.engine import DockerEngine
+from infranb.engines.docker import DockerEngine
 from tests.conftest import raw_api
 from tests.integration.conftest import (
     AUTH_REGISTRY,

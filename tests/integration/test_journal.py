@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from infranb import InfrastructureManager, InfrastructureOperation
-from infranb import labels as L
+from infranb.core import labels as L
 from infranb.journal import Journal
 from tests.conftest import Census
 from tests.integration.conftest import BASE, WEB, fast_config

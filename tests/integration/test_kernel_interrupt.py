@@ -8,7 +8,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 from infranb import InfrastructureManager
-from infranb.engine import DockerEngine
+from infranb.engines.docker import DockerEngine
 from tests.integration.conftest import BASE
 
 pytestmark = pytest.mark.usefixtures("demo_images")

@@ -16,7 +16,7 @@ from infranb import (
     ValidationError,
     secret_from_env,
 )
-from infranb.engine import DockerEngine
+from infranb.engines.docker import DockerEngine
 from tests.integration.conftest import BASE, WEB, Census, fast_config
 
 pytestmark = pytest.mark.usefixtures("demo_images")

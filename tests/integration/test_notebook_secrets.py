@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from infranb.engine import DockerEngine
+from infranb.engines.docker import DockerEngine
 
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infranb import InfrastructureManager, InfrastructureOperation, ProgressEvent
-from infranb.engine import DockerEngine
+from infranb.engines.docker import DockerEngine
 from tests.conftest import raw_api
 from tests.integration.conftest import BASE, WEB, Census, fast_config, foreign_container, teardown
 

@@ -20,8 +20,8 @@ import pytest
 from nbclient import NotebookClient
 
 from infranb import InfrastructureManager, InfrastructureOperation
-from infranb.errors import NotSwarmManager
-from infranb.records import ProgressEvent
+from infranb.core.errors import NotSwarmManager
+from infranb.core.records import ProgressEvent
 from tests.integration.conftest import fast_config
 from tests.swarm_lab import BASE, BRIDGE, REGISTRY, WEB, SwarmLab
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from infranb.widgets import CleanupForm, HealthCheckForm, OrchestrateForm, operation_form
+from infranb.notebook.widgets import CleanupForm, HealthCheckForm, OrchestrateForm, operation_form
 from tests.integration.conftest import BASE, WEB
 from tests.widget_helpers import all_widget_state
 
@@ -127,7 +127,7 @@ def test_operation_form_has_four_tabs(manager) -> None:
 
 
 def test_image_form_tags_and_removes_an_image(manager, engine, tracker, uid) -> None:
-    from infranb.widgets import ImageForm
+    from infranb.notebook.widgets import ImageForm
 
     target = f"infranb-test/{uid}:1"
     tracker.images.append(target)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from infranb import InfrastructureManager, compose
-from infranb.compose.interpolation import Interpolator, parse_env_file
-from infranb.errors import ComposeError
-from infranb.memory import MemoryEngine
+from infranb.core.errors import ComposeError
+from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
+from infranb.testing import MemoryEngine
 
 CORPUS = Path(__file__).parents[1] / "compose" / "corpus"
 
@@ -501,7 +501,7 @@ def test_up_dry_run_plans_builds_and_containers_on_a_memory_engine() -> None:
 
 
 def test_forms_can_be_filled_from_a_project() -> None:
-    from infranb.widgets import OrchestrateForm
+    from infranb.notebook.widgets import OrchestrateForm
 
     project = compose.load(CORPUS / "12-networks-aliases", environ={})
     form = OrchestrateForm.from_operation(project.operation())

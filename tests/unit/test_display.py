@@ -6,9 +6,12 @@ import pandas as pd
 import pytest
 
 from infranb import InfrastructureOperation, InfrastructureResult
-from infranb.display import frames
+from infranb.core.planning import PlanStep
+from infranb.core.textframe import TextFrame
 from infranb.models import ContainerOutcome, HealthRecord, ImageOutcome, RemovedResource
-from infranb.planning import PlanStep
+from infranb.views import exec as exec_view
+from infranb.views import logs as logs_view
+from infranb.views import stats as stats_view
 
 HOSTILE = '<script>alert("x")</script>&\''
 
@@ -111,18 +114,18 @@ def test_plain_text_fallback_is_present() -> None:
 
 
 def test_logs_and_exec_frames_mask_secrets() -> None:
-    logs = frames.logs_frame(
+    logs = logs_view.to_frame(
         "db", ["2026-01-01T00:00:00.123456789Z pw is hunter22", "junk"], ["hunter22"]
     )
     assert "hunter22" not in logs.to_string()
     assert str(logs["time"].dtype) == "datetime64[ns, UTC]"
     assert pd.isna(logs["time"][1])
-    out = frames.exec_frame("db", ["echo", "hunter22"], 0, "hunter22\n", ["hunter22"])
+    out = exec_view.to_frame("db", ["echo", "hunter22"], 0, "hunter22\n", ["hunter22"])
     assert "hunter22" not in out.to_string()
 
 
 def test_engine_parses_stats_and_the_frame_keeps_them() -> None:
-    from infranb.engine import _stats_sample
+    from infranb.engines.docker import _stats_sample
 
     raw = {
         "cpu_stats": {
@@ -136,7 +139,7 @@ def test_engine_parses_stats_and_the_frame_keeps_them() -> None:
     }
     sample = _stats_sample("web", raw)
     assert sample.cpu_percent == 20.0
-    row = frames.stats_frame([sample]).iloc[0]
+    row = stats_view.to_frame([sample]).iloc[0]
     assert row["name"] == "web"
     assert row["cpu_percent"] == 20.0
     assert row["memory_percent"] == 10.0
@@ -174,7 +177,7 @@ def test_mimebundle_honours_include_and_exclude() -> None:
 
 def test_a_request_is_described_with_the_config_that_will_run_it() -> None:
     from infranb import InfrastructureManager, InfrastructureManagerConfig
-    from infranb.memory import MemoryEngine
+    from infranb.testing import MemoryEngine
 
     op = InfrastructureOperation(
         operation="orchestrate_containers",
@@ -208,7 +211,7 @@ def test_the_same_result_shown_twice_gets_its_own_section_ids() -> None:
 
 def test_the_manager_repr_never_calls_the_engine() -> None:
     from infranb import InfrastructureManager
-    from infranb.memory import MemoryEngine
+    from infranb.testing import MemoryEngine
 
     engine = MemoryEngine()
     manager = InfrastructureManager(engine=engine)
@@ -233,9 +236,9 @@ def test_bytes_read_as_units_in_html_and_stay_numbers_in_frames() -> None:
 
 def test_log_lines_show_in_full_and_left_aligned() -> None:
     long_line = "x" * 120 + " <end>"
-    logs = frames.logs_frame("web", [f"2026-01-01T00:00:00.000000000Z {long_line}"])
+    logs = logs_view.to_frame("web", [f"2026-01-01T00:00:00.000000000Z {long_line}"])
     html = logs._repr_html_()
     assert "x" * 120 + " &lt;end&gt;" in html  # not cut at 50 characters, escaped
     assert 'class="inb-table"' in html  # our table: text-align left, wrapped
     assert list(logs.columns) == ["container", "time", "line"]
-    assert isinstance(logs.head(1), frames.TextFrame)
+    assert isinstance(logs.head(1), TextFrame)

@@ -13,9 +13,9 @@ from infranb import (
     InfrastructureManagerConfig,
     InfrastructureOperation,
 )
-from infranb.errors import EngineUnavailable
-from infranb.memory import MemoryEngine
-from infranb.records import EngineInfo
+from infranb.core.errors import EngineUnavailable
+from infranb.core.records import EngineInfo
+from infranb.testing import MemoryEngine
 
 IMAGE = "infranb-demo/base:1"
 

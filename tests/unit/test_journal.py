@@ -21,10 +21,10 @@ from infranb import (
     secret_from_env,
 )
 from infranb import journal as J
-from infranb.errors import InfraError
-from infranb.labels import RUN
+from infranb.core.errors import InfraError
+from infranb.core.labels import RUN
 from infranb.manager import down_operation
-from infranb.memory import MemoryEngine
+from infranb.testing import MemoryEngine
 from tests.unit.test_operations_memory import MUTATING
 
 BASE = "infranb-demo/base:1"
@@ -271,7 +271,7 @@ def test_a_process_killed_mid_run_leaves_an_interrupted_record(book: Path) -> No
     script = (
         "import os, sys\n"
         "from infranb import journal as J\n"
-        "from infranb.records import ProgressEvent\n"
+        "from infranb.core.records import ProgressEvent\n"
         f"book = J.Journal({str(book)!r})\n"
         "start = J.RunStart('killed1', 'orchestrate_containers', 's', 'mem://', None, {})\n"
         "rec = book.begin(start)\n"
@@ -333,7 +333,7 @@ def test_who_and_where() -> None:
 
 
 def test_bad_gate_values_are_named_before_anything_runs(memory: MemoryEngine, book: Path) -> None:
-    from infranb.errors import ValidationError
+    from infranb.core.errors import ValidationError
 
     with pytest.raises(ValidationError, match=r"config\.max_removals"):
         manager(memory, book, max_removals=-1)

@@ -1,7 +1,18 @@
-"""The import graph of infranb has no cycle, and only the engine module imports docker.
+"""The folders are the seams: each imports only the layers below it, and nothing imports in
+a circle.
+
+    core      imports nothing above it
+    engines   import only core (and only modules in engines/ import docker)
+    inputs    import core, and models for the requests a project becomes
+    views     import core and engines.base
+    ops       import core, engines.base and inputs
+    notebook  renders what it is given: no engine, runtime or view, no operation's module
+    (top)     manager, fleet, runtime, journal, models: anything below
 
 Imports inside functions count (a lazy import is still a dependency); imports under
-``if TYPE_CHECKING:`` do not (they never run).
+``if TYPE_CHECKING:`` do not (they never run). One kind of lazy import is allowed upwards: a
+repr method (``_repr_mimebundle_``, ``__str__``, ...) handing its object to
+``infranb.notebook``, as objects that render themselves do.
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[2] / "infranb"
+DISPLAY_HOOKS = {"_repr_mimebundle_", "_repr_html_", "_repr_pretty_", "__repr__", "__str__"}
 
 
 def module_name(path: Path) -> str:
@@ -26,35 +38,47 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def imports_of(path: Path) -> set[str]:
-    """Every module this file imports at run time (absolute names)."""
+def imports_of(path: Path, *, hooks: bool = True) -> set[str]:
+    """Every module this file imports at run time (absolute names); with ``hooks=False``,
+    less the notebook imports of its repr methods."""
     found: set[str] = set()
 
-    def visit(node: ast.AST) -> None:
+    def visit(node: ast.AST, in_hook: bool) -> None:
         if isinstance(node, ast.If) and _is_type_checking(node):
             for child in node.orelse:
-                visit(child)
+                visit(child, in_hook)
             return
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            in_hook = in_hook or node.name in DISPLAY_HOOKS
+        names: set[str] = set()
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            # "from infranb import labels" imports the module infranb.labels
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            names.add(node.module)
+            # "from infranb.core import labels" imports the module infranb.core.labels
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        if in_hook and not hooks:
+            names = {n for n in names if not n.startswith("infranb.notebook")}
+        found.update(names)
         for child in ast.iter_child_nodes(node):
-            visit(child)
+            visit(child, in_hook)
 
-    visit(ast.parse(path.read_text()))
+    visit(ast.parse(path.read_text()), False)
     return found
 
 
-def graph() -> dict[str, set[str]]:
-    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def graph(*, hooks: bool = True) -> dict[str, set[str]]:
+    known = modules()
     edges: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        targets = {t for t in imports_of(path) if t in modules and t != name}
-        # A package's __init__ is imported by every submodule: it is not a layer of its own.
-        edges[name] = {t for t in targets if t not in ("infranb", "infranb.ops")}
+    for name, path in known.items():
+        targets = {t for t in imports_of(path, hooks=hooks) if t in known and t != name}
+        # A module's own packages run before it ("from infranb.ops import images" names
+        # infranb.ops): they are not a dependency of it.
+        edges[name] = {t for t in targets if not name.startswith(t + ".")}
     return edges
 
 
@@ -84,6 +108,35 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def folder(module: str) -> str:
+    """``core``, ``engines``, ``inputs``, ``views``, ``ops``, ``notebook``, or ``top``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or module in FOLDER_PACKAGES else "top"
+
+
+FOLDER_PACKAGES = {
+    f"infranb.{f}" for f in ("core", "engines", "inputs", "views", "ops", "notebook")
+}
+
+
+def in_folders(targets: set[str], allowed: set[str]) -> set[str]:
+    """The targets outside the allowed modules or folders (``"core"``, ``"engines.base"``)."""
+
+    def ok(target: str) -> bool:
+        return any(target == f"infranb.{a}" or target.startswith(f"infranb.{a}.") for a in allowed)
+
+    return {t for t in targets if not ok(t)}
+
+
+RULES = {
+    "core": {"core"},
+    "engines": {"core", "engines"},
+    "inputs": {"core", "inputs", "models"},
+    "views": {"core", "engines.base", "views"},
+    "ops": {"core", "engines.base", "inputs", "ops"},
+}
+
+
 def test_no_import_cycle_inside_infranb() -> None:
     cycle = find_cycle(graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
@@ -94,13 +147,69 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
-def test_only_the_engine_module_imports_docker(path: Path) -> None:
+def test_every_module_is_in_a_folder_or_the_top() -> None:
+    top = {m for m in modules() if folder(m) == "top"}
+    assert top == {
+        "infranb",
+        "infranb.compose",  # the documented alias of inputs.compose
+        "infranb.fleet",
+        "infranb.journal",
+        "infranb.manager",
+        "infranb.memory",  # kept alias of infranb.testing
+        "infranb.models",
+        "infranb.runtime",
+        "infranb.testing",
+        "infranb.widgets",  # the documented alias of notebook.widgets
+    }
+
+
+@pytest.mark.parametrize("layer", sorted(RULES))
+def test_each_folder_imports_only_the_layers_below_it(layer: str) -> None:
+    edges = graph(hooks=False)
+    wrong = {
+        name: sorted(in_folders(targets, RULES[layer]))
+        for name, targets in edges.items()
+        if folder(name) == layer and in_folders(targets, RULES[layer])
+    }
+    assert not wrong, wrong
+
+
+def test_the_notebook_renders_what_it_is_given() -> None:
+    """No engine, no runtime, no view query, no operation's module but the table: it may call
+    the manager's public API from a form's button."""
+    edges = graph(hooks=False)
+    forbidden = ("infranb.engines", "infranb.runtime", "infranb.views")
+    for name, targets in edges.items():
+        if folder(name) != "notebook":
+            continue
+        for target in targets:
+            assert not target.startswith(forbidden), (name, target)
+            if target.startswith("infranb.ops."):
+                assert target in ("infranb.ops.table", "infranb.ops.base"), (name, target)
+
+
+def test_no_module_outside_ops_imports_an_operation_module() -> None:
+    """Outside ``ops/`` an operation is reached through the table (``ops.table``) or its
+    declaration types (``ops.base``), never by importing its module for a constant."""
+    for name, targets in graph().items():
+        if folder(name) == "ops":
+            continue
+        reached = {t for t in targets if t.startswith("infranb.ops.")}
+        assert reached <= {"infranb.ops.table", "infranb.ops.base"}, (name, reached)
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=module_name)
+def test_only_modules_in_engines_import_docker(path: Path) -> None:
     uses_docker = any(name == "docker" or name.startswith("docker.") for name in imports_of(path))
-    assert uses_docker == (module_name(path) == "infranb.engine"), path
+    if uses_docker:
+        assert folder(module_name(path)) == "engines", path
 
 
-def test_leaf_modules_import_nothing_above_them() -> None:
-    edges = graph()
-    for leaf in ("infranb.errors", "infranb.labels", "infranb.records", "infranb.secrets"):
-        assert not edges[leaf] - {"infranb.errors"}, (leaf, edges[leaf])
+def test_the_rules_see_a_wrong_import() -> None:
+    """The checker itself: an engine importing the manager is outside its folder's rule."""
+    assert in_folders({"infranb.manager", "infranb.core.labels"}, RULES["engines"]) == {
+        "infranb.manager"
+    }
+    assert folder("infranb.core.labels") == "core"
+    assert folder("infranb.manager") == "top"
+    assert folder("infranb.engines") == "engines"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from infranb.display.live import ProgressLine, in_notebook
-from infranb.records import ProgressEvent as E
+from infranb.core.records import ProgressEvent as E
+from infranb.core.sync import in_notebook
+from infranb.notebook.live import ProgressLine
 
 
 def test_a_bring_up_counts_layers_and_ready_containers() -> None:
@@ -60,7 +61,7 @@ def test_a_notebook_cell_shows_one_live_line() -> None:
     nb.cells = [
         nbformat.v4.new_code_cell(
             "from infranb import InfrastructureManager, InfrastructureOperation\n"
-            "from infranb.memory import MemoryEngine\n"
+            "from infranb.testing import MemoryEngine\n"
             "manager = InfrastructureManager(engine=MemoryEngine(['img:1']))\n"
             "op = InfrastructureOperation(operation='orchestrate_containers', stack='live',\n"
             "    containers=[{'image': 'img:1', 'name': 'web'},\n"

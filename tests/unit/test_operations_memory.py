@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
-from infranb.errors import CycleError, HealthCheckFailed, PullFailed, ValidationError
-from infranb.memory import MemoryEngine
+from infranb.core.errors import CycleError, HealthCheckFailed, PullFailed, ValidationError
+from infranb.testing import MemoryEngine
 
 BASE = "infranb-demo/base:1"
 WEB = "infranb-demo/web:1"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from infranb.planning import (
+from infranb.core.planning import (
     CycleError,
     Desired,
     Observation,
@@ -12,7 +12,7 @@ from infranb.planning import (
     plan_stack,
     teardown_waves,
 )
-from infranb.specs import ContainerSpec, parse_containers, spec_hash
+from infranb.core.specs import ContainerSpec, parse_containers, spec_hash
 
 
 def specs(*items: dict) -> list[ContainerSpec]:
@@ -124,7 +124,7 @@ def test_warnings() -> None:
 
 
 def test_port_conflicts_name_the_holder_and_respect_addresses() -> None:
-    from infranb.planning import Published, port_conflicts
+    from infranb.core.planning import Published, port_conflicts
 
     wanted = specs(
         {"image": "i", "name": "web", "ports": {"80": "127.0.0.1:18090"}},

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infranb import InfrastructureManager, InfrastructureOperation
+from infranb.core.specs import CONTAINER_KEYS
 from infranb.models import OPERATIONS
-from infranb.specs import CONTAINER_KEYS
 
 HOSTILE = st.sampled_from(
     [

@@ -12,9 +12,9 @@ def test_a_call_that_ends_after_its_run_is_over_is_quietly_forgotten(caplog) -> 
     import logging
     import threading
 
-    from infranb.config import InfrastructureManagerConfig
-    from infranb.memory import MemoryEngine
+    from infranb.core.config import InfrastructureManagerConfig
     from infranb.runtime import Runtime
+    from infranb.testing import MemoryEngine
 
     release = threading.Event()
     pool = concurrent.futures.ThreadPoolExecutor(2)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from infranb.secrets import (
+from infranb.core.secrets import (
     MASK,
     Redactor,
     is_secret_key,
@@ -47,7 +47,7 @@ def test_redactor() -> None:
 
 def test_every_text_form_of_a_request_masks_secrets() -> None:
     from infranb import InfrastructureOperation
-    from infranb.memory import MemoryEngine
+    from infranb.testing import MemoryEngine
 
     op = InfrastructureOperation(
         operation="orchestrate_containers",
@@ -100,7 +100,7 @@ def test_a_malformed_environment_entry_is_not_echoed() -> None:
 
 
 def test_url_credentials_are_masked_in_free_text() -> None:
-    from infranb.secrets import Redactor, mask_url_credentials
+    from infranb.core.secrets import Redactor, mask_url_credentials
 
     assert mask_url_credentials("see https://user:tok@host/x and s3://key@b") == (
         "see https://user:••••••@host/x and s3://••••••@b"

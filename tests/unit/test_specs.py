@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from infranb.secrets import secret_from_env
-from infranb.specs import (
+from infranb.core.secrets import secret_from_env
+from infranb.core.specs import (
     Mount,
     PortBinding,
     SpecProblem,

@@ -14,11 +14,11 @@ from infranb import (
     InfrastructureOperation,
     compose,
 )
-from infranb.errors import NotSwarmManager
-from infranb.memory import MemoryEngine
-from infranb.records import ProgressEvent
-from infranb.specs import parse_container
-from infranb.swarm import parse_deploy, service_spec
+from infranb.core.errors import NotSwarmManager
+from infranb.core.records import ProgressEvent
+from infranb.core.specs import parse_container
+from infranb.core.swarm import parse_deploy, service_spec
+from infranb.testing import MemoryEngine
 
 ISSUE_API = {
     "name": "api",
@@ -277,7 +277,7 @@ secrets:
 
 
 def test_the_swarm_form_builds_deploy_requests() -> None:
-    from infranb.widgets import DeployStackForm
+    from infranb.notebook.widgets import DeployStackForm
 
     op = request({"name": "api", "image": "web:1", "deploy": {"replicas": 3}})
     form = DeployStackForm.from_operation(op)

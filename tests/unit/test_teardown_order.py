@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
-from infranb.memory import MemoryEngine
+from infranb.testing import MemoryEngine
 
 IMAGE = "infranb-demo/base:1"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from infranb import InfrastructureOperation, secret_from_env
-from infranb.widgets import (
+from infranb.notebook.widgets import (
     CleanupForm,
     HealthCheckForm,
     ImageForm,
@@ -185,7 +185,7 @@ def test_importing_infranb_does_not_import_widgets() -> None:
 
 
 def test_fields_are_marked_by_path_and_only_after_an_edit(monkeypatch) -> None:
-    from infranb.errors import Problem
+    from infranb.core.errors import Problem
 
     form = OrchestrateForm(
         template=InfrastructureOperation(

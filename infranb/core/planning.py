@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
-from infranb.errors import CycleError
-from infranb.specs import ContainerSpec, changed_fields
+from infranb.core.errors import CycleError
+from infranb.core.frames import Schema, frame, join
+from infranb.core.specs import ContainerSpec, changed_fields
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Action = Literal["create", "recreate", "start", "restart", "unchanged", "remove-orphan"]
 ACTIONS: tuple[str, ...] = get_args(Action)
@@ -337,3 +341,44 @@ def _waves_from(names: list[str], deps: Mapping[str, list[str]]) -> list[list[st
         placed.update(wave)
         waves.append(wave)
     return waves
+
+
+#: the table of a plan (``plan.to_frame()``, a dry run's result)
+PLAN_SCHEMA: Schema = {
+    "wave": "Int64",
+    "name": "string",
+    "action": ACTIONS,
+    "image": "string",
+    "pull": "boolean",
+    "reason": "string",
+    "ports": "string",
+    "networks": "string",
+    "volumes": "string",
+    "create_networks": "string",
+    "create_volumes": "string",
+    "warnings": "string",
+}
+
+
+def plan_frame(steps: Sequence[PlanStep]) -> pd.DataFrame:
+    """One row per planned step, in wave order, orphans last."""
+    return frame(
+        (
+            {
+                "wave": s.wave,
+                "name": s.name,
+                "action": s.action,
+                "image": s.image,
+                "pull": s.pull,
+                "reason": s.reason,
+                "ports": join(s.ports),
+                "networks": join(s.networks),
+                "volumes": join(s.volumes),
+                "create_networks": join(s.networks_to_create),
+                "create_volumes": join(s.volumes_to_create),
+                "warnings": "; ".join(s.warnings),
+            }
+            for s in steps
+        ),
+        PLAN_SCHEMA,
+    )

@@ -13,20 +13,20 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from infranb import registry
-from infranb.display.tables import css, esc, human_bytes, table
-from infranb.secrets import masked_environment
+from infranb.core.secrets import masked_environment
+from infranb.notebook.tables import css, esc, human_bytes, table
+from infranb.ops.table import OPERATIONS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from infranb.compose.project import Project
-    from infranb.config import InfrastructureManagerConfig
+    from infranb.core.config import InfrastructureManagerConfig
+    from infranb.core.planning import PlanStep
+    from infranb.core.records import EngineStatus
     from infranb.fleet import Fleet
+    from infranb.inputs.compose.project import Project
     from infranb.manager import InfrastructureManager
     from infranb.models import InfrastructureOperation, InfrastructureResult
-    from infranb.planning import PlanStep
-    from infranb.records import EngineStatus
 
 _renderings = itertools.count(1)
 
@@ -95,9 +95,7 @@ def _result_text(result: InfrastructureResult, data: pd.DataFrame) -> str:
 
 
 def result_bundle(result: InfrastructureResult) -> dict[str, str]:
-    from infranb.display.frames import result_frame
-
-    data = result_frame(result)
+    data = result.to_frame()
     text = _result_text(result, data)
     ids = _ids()
     if result.dry_run:
@@ -127,7 +125,7 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
         and not result.containers
         and not result.dry_run
     ):
-        from infranb.display.frames import plan_frame
+        from infranb.core.planning import plan_frame
 
         parts.append(
             section(next(ids), "the plan this run followed", table(plan_frame(result.plan)))
@@ -153,7 +151,7 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
 
 def plan_bundle(steps: Sequence[PlanStep]) -> dict[str, str]:
     """A plan on its own: what each container will get, and what to look at first."""
-    from infranb.display.frames import plan_frame
+    from infranb.core.planning import plan_frame
 
     data = plan_frame(steps)
     warnings = [f"{s.name}: {w}" for s in steps for w in s.warnings]
@@ -185,9 +183,9 @@ def operation_bundle(
 ) -> dict[str, str]:
     """A readable summary of a request, validated and masked with ``config`` (the one that
     will run it); for orchestrate, its dependency waves."""
-    from infranb.errors import CycleError
-    from infranb.planning import dependency_waves
-    from infranb.specs import parse_containers
+    from infranb.core.errors import CycleError
+    from infranb.core.planning import dependency_waves
+    from infranb.core.specs import parse_containers
 
     markers = config.secret_markers if config is not None else None
     lines = [f"InfrastructureOperation {op.operation}"]
@@ -238,7 +236,7 @@ def operation_bundle(
             + "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>" for row in rows)
             + "</tbody></table>"
         )
-    elif op.operation in registry.OPERATIONS:
+    elif op.operation in OPERATIONS:
         fields = op.shown_fields()
         for key, value in fields.items():
             lines.append(f"  {key}: {value}")
@@ -331,13 +329,11 @@ def compose_bundle(project: Project) -> dict[str, str]:
 
 def fleet_bundle(fleet: Fleet) -> dict[str, str]:
     """A fleet as its last ``engines()`` read it: one section per engine (no engine call)."""
-    from infranb.display.frames import engines_frame
-
     statuses = fleet.last_status
     if not statuses:
         text = f"FLEET {len(fleet)} engine(s): {', '.join(fleet)}; fleet.engines() reads them"
         return wrap(text, f'<div class="inb-header">{esc(text)}</div>')
-    frame = engines_frame(statuses.values())
+    frame = fleet.status_frame()
     reachable = sum(1 for s in statuses.values() if s.reachable)
     summary = f"{reachable} of {len(statuses)} engine(s) reachable"
     text = "\n".join([f"FLEET {summary}", frame.to_string(index=False)])

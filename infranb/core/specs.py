@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from infranb.errors import Problem, SpecProblem
-from infranb.labels import RESERVED_PREFIX
-from infranb.secrets import SecretRef, mask_url_credentials
+from infranb.core.errors import Problem, SpecProblem
+from infranb.core.labels import RESERVED_PREFIX
+from infranb.core.secrets import SecretRef, mask_url_credentials
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 MAX_NAME_LENGTH = 128

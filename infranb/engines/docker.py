@@ -1,6 +1,6 @@
 """The one module that talks to Docker.
 
-``DockerEngine`` implements ``infranb.protocol.Engine`` over the docker SDK's low-level API
+``DockerEngine`` implements ``infranb.engines.base.Engine`` over the docker SDK's low-level API
 client: it negotiates the API version, builds every filter, parses every raw answer into
 infranb's typed records and raises infranb's own errors (``raise ... from e``). Every method
 blocks; the manager runs them on worker threads, off the event loop.
@@ -27,9 +27,9 @@ import docker.types
 import requests.exceptions
 from docker.utils import parse_repository_tag
 
-from infranb import labels as L
-from infranb.config import TLSFiles
-from infranb.errors import (
+from infranb.core import labels as L
+from infranb.core.config import TLSFiles
+from infranb.core.errors import (
     BuildFailed,
     Conflict,
     EngineError,
@@ -38,7 +38,7 @@ from infranb.errors import (
     PullFailed,
     PushFailed,
 )
-from infranb.records import (
+from infranb.core.records import (
     ContainerDetails,
     ContainerInfo,
     EngineEvent,
@@ -53,8 +53,8 @@ from infranb.records import (
     TaskInfo,
     VolumeInfo,
 )
-from infranb.secrets import mask_url_credentials
-from infranb.specs import ContainerSpec, registry_of
+from infranb.core.secrets import mask_url_credentials
+from infranb.core.specs import ContainerSpec, registry_of
 
 NANO = 1_000_000_000
 
@@ -66,6 +66,14 @@ def _parse_time(text: str | None) -> datetime | None:
     head, _, frac = text.rstrip("Z").partition(".")
     frac = (frac + "000000")[:6]
     return datetime.fromisoformat(f"{head}.{frac}+00:00")
+
+
+def kind_of(version: Mapping[str, Any]) -> str:
+    """``podman`` when a Docker API version answer names Podman's engine among its
+    components, else ``docker``."""
+    components = version.get("Components") or []
+    names = {c.get("Name") for c in components if isinstance(c, Mapping)}
+    return "podman" if "Podman Engine" in names else "docker"
 
 
 def context_names() -> list[str]:
@@ -225,6 +233,12 @@ class DockerEngine:
             raise EngineError(f"{what}: {e}", resource=resource) from e
 
     # ------------------------------------------------------------------ engine
+
+    def kind(self) -> str:
+        """The kind of engine answering this API (``docker``, ``podman``), from its version
+        answer (``infranb.engines.connect`` reads it once to pick the engine's class)."""
+        with self._errors("reading the engine's version"):
+            return kind_of(self._api.version())
 
     def info(self) -> EngineInfo:
         with self._errors("reading engine info"):

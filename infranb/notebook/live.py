@@ -15,8 +15,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from infranb.records import ProgressEvent
-from infranb.runtime import in_notebook
+from infranb.core.records import ProgressEvent
+from infranb.core.sync import in_notebook
 
 DONE_LAYER = ("Pull complete", "Already exists", "Pushed", "Layer already exists")
 

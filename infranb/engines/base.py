@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from infranb.records import (
+from infranb.core.records import (
     ContainerDetails,
     ContainerInfo,
     EngineEvent,
@@ -29,7 +29,7 @@ from infranb.records import (
     TaskInfo,
     VolumeInfo,
 )
-from infranb.specs import ContainerSpec
+from infranb.core.specs import ContainerSpec
 
 
 class EventStream(Protocol):

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from infranb.compose.interpolation import Interpolator, parse_env_file
-from infranb.errors import ComposeError
+from infranb.core.errors import ComposeError
+from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
 
 #: the names Compose looks for in a folder, in its order, and the override it adds
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infranb.compose.interpolation import Interpolator, parse_env_file
-from infranb.compose.loader import Loader, Model, find_files, project_variables
-from infranb.errors import ComposeError
-from infranb.secrets import masked_container
-from infranb.specs import parse_containers
+from infranb.core.errors import ComposeError
+from infranb.core.secrets import masked_container
+from infranb.core.specs import parse_containers
+from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
+from infranb.inputs.compose.loader import Loader, Model, find_files, project_variables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -195,8 +195,8 @@ class Project:
         """The ``deploy_stack`` request that runs the project as Swarm services: one service
         per Compose service (named as Compose names them), its ``deploy:`` key applied,
         networks as overlay networks. ``fields`` are passed to the request."""
+        from infranb.core.swarm import DEPLOY_KEYS
         from infranb.models import InfrastructureOperation
-        from infranb.swarm import DEPLOY_KEYS
 
         service_of = {self.container_name(s): s for s in self.services}
         containers = []
@@ -336,12 +336,12 @@ class Project:
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.display.html import compose_bundle, select
+        from infranb.notebook.html import compose_bundle, select
 
         return select(compose_bundle(self), include, exclude)
 
     def _repr_html_(self) -> str:
-        from infranb.display.html import compose_bundle
+        from infranb.notebook.html import compose_bundle
 
         return compose_bundle(self)["text/html"]
 

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from infranb import labels as L
-from infranb.records import NodeInfo
-from infranb.specs import (
+from infranb.core import labels as L
+from infranb.core.records import NodeInfo
+from infranb.core.specs import (
     NAME_RE,
     ContainerSpec,
     SpecProblem,
@@ -49,6 +49,13 @@ RESOURCE_KEYS = ("cpus", "memory")
 #: cleanup must not remove what Swarm would only start again)
 TASK_STACK = "infranb.swarm-stack"
 NANO = 1_000_000_000
+
+#: what a Swarm operation or view says on an engine that is no swarm manager
+NOT_A_MANAGER = (
+    "this engine is not a swarm manager: deploy_stack needs one. Make this engine one with "
+    "`docker swarm init` (add --advertise-addr ADDRESS when it has several), join workers "
+    "with the command it prints, or point the manager at a manager node (docker_host=...)"
+)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,6 @@ The loader is infranb's own (PyYAML plus the compose-spec rules); see the README
 section for why, and ``tests/compose`` for the corpus checked against ``docker-compose config``.
 """
 
-from infranb.compose.project import Project, Unsupported, load
+from infranb.inputs.compose.project import Project, Unsupported, load
 
 __all__ = ["Project", "Unsupported", "load"]

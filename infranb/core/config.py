@@ -6,9 +6,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-from infranb.errors import SpecProblem
-from infranb.secrets import DEFAULT_SECRET_MARKERS, mask_url_credentials
-from infranb.specs import check_name
+from infranb.core.errors import SpecProblem
+from infranb.core.secrets import DEFAULT_SECRET_MARKERS, mask_url_credentials
+from infranb.core.specs import check_name
 
 #: where the journal lives unless ``config.journal`` says otherwise
 JOURNAL_PATH = "~/.local/share/infranb/journal.sqlite"

@@ -1,0 +1,44 @@
+"""DataFrames with a fixed schema: same columns and dtypes whether empty or not.
+
+Each view (``infranb.views``) and each operation (``infranb.ops``) declares its schema and
+builds its rows; ``frame`` turns them into a DataFrame. Datetimes are UTC-aware, sizes are
+nullable integers, small sets of values are categoricals. pandas is imported by this module
+only when a frame is built, never when ``infranb`` is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: a small fixed set of values: the frame gives the column a categorical dtype
+Categories = tuple[str, ...]
+#: column -> pandas dtype name (or ``Categories``); the order is the column order
+Schema = Mapping[str, "str | Categories"]
+
+
+def frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> pd.DataFrame:
+    """Build a DataFrame with exactly ``schema``'s columns, order and dtypes."""
+    import pandas as pd
+
+    dtypes = {
+        column: pd.CategoricalDtype(list(dtype)) if isinstance(dtype, tuple) else dtype
+        for column, dtype in schema.items()
+    }
+    data = pd.DataFrame(list(rows), columns=list(dtypes))
+    for column, dtype in dtypes.items():
+        if str(dtype).startswith("datetime64"):
+            data[column] = pd.to_datetime(data[column], utc=True)
+        elif isinstance(dtype, pd.CategoricalDtype):
+            # A value the engine adds later shows as missing rather than breaking the frame.
+            known = data[column].isin(dtype.categories)
+            data[column] = data[column].where(known, None)
+    return data.astype(dtypes)
+
+
+def join(values: Iterable[str]) -> str:
+    """A list shown in one cell."""
+    return ", ".join(values)

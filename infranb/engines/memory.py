@@ -1,0 +1,860 @@
+"""``MemoryEngine``: a faithful in-memory ``Engine`` for fast tests of the operations' logic.
+
+It keeps containers, images, networks and volumes in dictionaries and answers the way the
+Docker engine does where the operations depend on it (the contract suite in
+``tests/contract`` runs the same checks against it and the real engine, so it cannot drift):
+names are unique, a running container cannot be removed without force, a network with
+endpoints or a volume in use cannot be removed, an image in use cannot be removed, events
+arrive on every subscribed stream, health goes ``starting`` then ``healthy``.
+
+What containers do is a small model, not a process: a container runs until stopped; a
+command ending in ``exit N`` exits with N as it starts; a healthcheck whose test mentions
+``false`` turns ``unhealthy``, any other turns ``healthy`` after its interval (at most
+``health_delay`` seconds). It is never the proof that an operation works against Docker:
+the integration tests are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import queue
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from infranb.core.errors import (
+    BuildFailed,
+    Conflict,
+    EngineError,
+    NotFound,
+    NotSwarmManager,
+    PullFailed,
+)
+from infranb.core.labels import BUILTIN_NETWORKS, SPEC_HASH
+from infranb.core.records import (
+    ContainerDetails,
+    ContainerInfo,
+    EngineEvent,
+    EngineInfo,
+    ImageInfo,
+    NetworkInfo,
+    NodeInfo,
+    PullProgress,
+    SecretInfo,
+    ServiceInfo,
+    StatsSample,
+    TaskInfo,
+    VolumeInfo,
+)
+from infranb.core.specs import ContainerSpec
+
+_EXIT = re.compile(r"exit\s+(\d+)\s*$")
+_ids = itertools.count(1)
+
+
+def _new_id(kind: str) -> str:
+    return hashlib.sha256(f"{kind}-{next(_ids)}-{os.getpid()}".encode()).hexdigest()
+
+
+def _with_tag(ref: str) -> str:
+    last = ref.rsplit("/", 1)[-1]
+    return ref if ":" in last or "@" in ref else f"{ref}:latest"
+
+
+@dataclass
+class _Image:
+    id: str
+    tags: list[str]
+    size: int
+    labels: dict[str, str]
+    platform: str = "linux/amd64"
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class _Container:
+    id: str
+    name: str
+    image: str
+    image_id: str
+    labels: dict[str, str]
+    environment: dict[str, str]
+    networks: list[str]
+    volumes: list[str]
+    ports: tuple[str, ...]
+    command: str
+    healthcheck: str | None
+    health_interval: float
+    state: str = "created"
+    exit_code: int | None = None
+    health: str | None = None
+    started_at: datetime | None = None
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    logs: list[str] = field(default_factory=list)
+
+
+class _Stream:
+    """Events for one subscriber; ``close`` ends the iteration from any thread."""
+
+    _END = object()
+
+    def __init__(self, labels: Mapping[str, str], on_close: Callable[[_Stream], None]) -> None:
+        self.labels = dict(labels)
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._on_close = on_close
+
+    def put(self, event: EngineEvent) -> None:
+        self._queue.put(event)
+
+    def __iter__(self) -> Iterator[EngineEvent]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            assert isinstance(item, EngineEvent)
+            yield item
+
+    def close(self) -> None:
+        self._on_close(self)
+        self._queue.put(self._END)
+
+
+class MemoryEngine:
+    """An engine in memory. ``images`` are present locally; ``registry`` can be pulled."""
+
+    def __init__(
+        self,
+        images: Sequence[str] = (),
+        *,
+        registry: Mapping[str, str] | None = None,
+        health_delay: float = 0.05,
+        host: str = "memory://",
+        swarm_nodes: int = 0,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._host = host
+        self.health_delay = health_delay
+        self.images: dict[str, _Image] = {}
+        self.containers: dict[str, _Container] = {}
+        self.networks: dict[str, NetworkInfo] = {
+            n: NetworkInfo(_new_id("net"), n, "bridge" if n == "bridge" else n, {})
+            for n in BUILTIN_NETWORKS
+        }
+        self.volumes: dict[str, VolumeInfo] = {}
+        #: reference -> platform of images a pull can fetch
+        self.registry: dict[str, str] = {_with_tag(r): p for r, p in (registry or {}).items()}
+        self.calls: list[str] = []  # every method called, in order (for tests of dry runs)
+        self._streams: list[_Stream] = []
+        self._timers: list[threading.Timer] = []
+        #: a swarm of this many nodes (0: not in a swarm); the first is the manager
+        self.nodes = [
+            NodeInfo(f"node{i}", f"mem-{i}", "manager" if i == 1 else "worker", "active",
+                     "ready", f"10.0.0.{i}", leader=i == 1)
+            for i in range(1, swarm_nodes + 1)
+        ]  # fmt: skip
+        self.services: dict[str, ServiceInfo] = {}
+        self.tasks: dict[str, list[TaskInfo]] = {}
+        self.secrets: dict[str, SecretInfo] = {}
+        for ref in images:
+            self.add_image(ref)
+
+    # ------------------------------------------------------------------ set-up helpers
+
+    def add_image(self, ref: str, *, size: int = 1_000_000, platform: str = "linux/amd64") -> str:
+        image = _Image(_new_id("img"), [_with_tag(ref)], size, {}, platform)
+        with self._lock:
+            self._untag(_with_tag(ref))
+            self.images[image.id] = image
+        return image.id
+
+    def census(self) -> tuple[frozenset[str], ...]:
+        """Every container, network, volume and image id (for leak checks in tests)."""
+        with self._lock:
+            return (
+                frozenset(self.containers),
+                frozenset(n.id for n in self.networks.values()),
+                frozenset(self.volumes),
+                frozenset(self.images),
+            )
+
+    # ------------------------------------------------------------------ engine
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        for stream in list(self._streams):
+            stream.close()
+
+    def info(self) -> EngineInfo:
+        self._called("info")
+        return EngineInfo(
+            "memory", "1.41", "memory (python)", self._host, len(self.containers), len(self.images)
+        )
+
+    def _called(self, name: str) -> None:
+        self.calls.append(name)
+
+    # ------------------------------------------------------------------ containers
+
+    def _find(self, ref: str) -> _Container:
+        found = self.containers.get(ref) or next(
+            (
+                c
+                for c in self.containers.values()
+                if c.name == ref or (len(ref) >= 12 and c.id.startswith(ref))
+            ),
+            None,
+        )
+        if found is None:
+            raise NotFound(f"No such container: {ref}", resource=ref)
+        return found
+
+    def list_containers(
+        self,
+        *,
+        labels: Mapping[str, str] | None = None,
+        names: Sequence[str] | None = None,
+        state: str | None = None,
+        size: bool = False,
+    ) -> list[ContainerInfo]:
+        self._called("list_containers")
+        with self._lock:
+            rows = [
+                c
+                for c in self.containers.values()
+                if _matches(c.labels, labels)
+                and (names is None or c.name in names)
+                and (state is None or c.state == state)
+            ]
+            return [self._info(c, size) for c in rows]
+
+    def _info(self, c: _Container, size: bool = False) -> ContainerInfo:
+        health = {
+            "starting": " (health: starting)",
+            "healthy": " (healthy)",
+            "unhealthy": " (unhealthy)",
+        }
+        status = ("Up" if c.state == "running" else f"Exited ({c.exit_code})") + health.get(
+            c.health or "", ""
+        )
+        return ContainerInfo(
+            id=c.id,
+            name=c.name,
+            image=c.image,
+            image_id=c.image_id,
+            state=c.state,
+            status=status if c.state != "created" else "Created",
+            labels=dict(c.labels),
+            created=c.created,
+            ports=c.ports,
+            networks=tuple(c.networks),
+            size=0 if size else None,
+            volumes=tuple(c.volumes),
+        )
+
+    def inspect_container(self, ref: str) -> ContainerDetails | None:
+        self._called("inspect_container")
+        with self._lock:
+            try:
+                c = self._find(ref)
+            except NotFound:
+                return None
+            return ContainerDetails(
+                id=c.id,
+                name=c.name,
+                state=c.state,
+                exit_code=c.exit_code if c.exit_code is not None else 0,
+                health=c.health,
+                failing_streak=(3 if c.health == "unhealthy" else 0) if c.health else None,
+                last_probe_output=("probe failed" if c.health == "unhealthy" else "")
+                if c.health
+                else None,
+                started_at=c.started_at,
+                image_id=c.image_id,
+                labels=dict(c.labels),
+                networks=tuple(c.networks),
+                environment=dict(c.environment),
+                ports=c.ports if c.state == "running" else (),
+            )
+
+    def create_container(
+        self,
+        spec: ContainerSpec,
+        environment: Mapping[str, str],
+        labels: Mapping[str, str],
+        networks: Sequence[str],
+        *,
+        name: str | None = None,
+    ) -> str:
+        self._called("create_container")
+        container_name = name or spec.name
+        with self._lock:
+            if any(c.name == container_name for c in self.containers.values()):
+                raise Conflict(
+                    f"creating container {container_name}: the name is already in use",
+                    resource=container_name,
+                )
+            image_id = self.image_id(spec.image)
+            if image_id is None:
+                raise NotFound(f"creating container {container_name}: No such image: {spec.image}")
+            for net in networks:
+                if net not in self.networks:
+                    raise NotFound(f"creating container {container_name}: network {net} not found")
+            volumes = [m.source for m in spec.volumes if m.kind == "volume"]
+            for volume in volumes:  # the engine creates a missing named volume, unlabelled
+                self.volumes.setdefault(volume, VolumeInfo(volume, "local", {}))
+            hc = spec.healthcheck
+            container = _Container(
+                id=_new_id("ctr"),
+                name=container_name,
+                image=spec.image,
+                image_id=image_id,
+                labels=dict(labels),
+                environment=dict(environment),
+                networks=list(networks),
+                volumes=volumes,
+                ports=tuple(str(p).replace("auto", "32768") for p in spec.ports),
+                command=" ".join(spec.command)
+                if isinstance(spec.command, tuple)
+                else spec.command or "",
+                healthcheck=None if hc is None or hc.disabled else " ".join(hc.test),
+                health_interval=(hc.interval or 0.0) if hc else 0.0,
+            )
+            self.containers[container.id] = container
+            self._emit(container, "create")
+            return container.id
+
+    def start_container(self, ref: str) -> None:
+        self._called("start_container")
+        with self._lock:
+            c = self._find(ref)
+            if c.state == "running":
+                return
+            c.state, c.exit_code, c.started_at = "running", None, datetime.now(UTC)
+            self._emit(c, "start")
+            exit_code = _EXIT.search(c.command)
+            if exit_code:
+                self._exit(c, int(exit_code.group(1)))
+                return
+            if c.healthcheck is not None:
+                c.health = "starting"
+                self._schedule_health(c)
+
+    def _schedule_health(self, c: _Container) -> None:
+        verdict = "unhealthy" if "false" in c.healthcheck.split() else "healthy"  # type: ignore[union-attr]
+        started = c.started_at
+
+        def turn() -> None:
+            with self._lock:
+                if c.id in self.containers and c.state == "running" and c.started_at == started:
+                    c.health = verdict
+                    self._emit(c, f"health_status: {verdict}")
+
+        timer = threading.Timer(
+            min(c.health_interval or self.health_delay, self.health_delay), turn
+        )
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _exit(self, c: _Container, code: int) -> None:
+        c.state, c.exit_code, c.health = "exited", code, None
+        self._emit(c, "die", exitCode=str(code))
+
+    def stop_container(self, ref: str, timeout: float = 10) -> None:
+        self._called("stop_container")
+        with self._lock:
+            c = self._find(ref)
+            if c.state == "running":
+                self._exit(c, 0)
+                self._emit(c, "stop")
+
+    def restart_container(self, ref: str, timeout: float = 10) -> None:
+        self.stop_container(ref, timeout)
+        self.start_container(ref)
+
+    def remove_container(self, ref: str, *, force: bool = False) -> None:
+        self._called("remove_container")
+        with self._lock:
+            c = self._find(ref)
+            if c.state == "running" and not force:
+                raise Conflict(
+                    f"removing container {ref}: You cannot remove a running container; stop it "
+                    "first or use force",
+                    resource=ref,
+                )
+            if c.state == "running":
+                self._exit(c, 137)
+            del self.containers[c.id]
+            self._emit(c, "destroy")
+
+    def rename_container(self, ref: str, new_name: str) -> None:
+        self._called("rename_container")
+        with self._lock:
+            c = self._find(ref)
+            if any(o.name == new_name for o in self.containers.values() if o is not c):
+                raise Conflict(f"renaming container {ref} to {new_name}: name in use", resource=ref)
+            c.name = new_name
+
+    def container_logs(
+        self,
+        ref: str,
+        *,
+        tail: int | None = 50,
+        since: datetime | None = None,
+        timestamps: bool = False,
+    ) -> list[str]:
+        self._called("container_logs")
+        with self._lock:
+            lines = list(self._find(ref).logs)
+        return lines[-tail:] if tail else lines
+
+    def container_stats(self, ref: str) -> StatsSample:
+        self._called("container_stats")
+        with self._lock:
+            c = self._find(ref)
+        return StatsSample(c.name, 0.0, 0, 0, None, 0, 0, 0, 0, 1 if c.state == "running" else 0)
+
+    def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
+        self._called("exec_in")
+        with self._lock:
+            c = self._find(ref)
+            if c.state != "running":
+                raise Conflict(
+                    f"running a command in {ref}: container is not running", resource=ref
+                )
+        text = command if isinstance(command, str) else " ".join(command)
+        code = _EXIT.search(text)
+        return (int(code.group(1)) if code else 0), ""
+
+    def events(self, *, labels: Mapping[str, str]) -> _Stream:
+        self._called("events")
+        stream = _Stream(labels, self._unsubscribe)
+        with self._lock:
+            self._streams.append(stream)
+        return stream
+
+    def _unsubscribe(self, stream: _Stream) -> None:
+        with self._lock:
+            if stream in self._streams:
+                self._streams.remove(stream)
+
+    def _emit(self, c: _Container, action: str, **attributes: str) -> None:
+        event = EngineEvent(action, c.id, c.name, {"name": c.name, **c.labels, **attributes})
+        for stream in self._streams:
+            if _matches(c.labels, stream.labels):
+                stream.put(event)
+
+    # ------------------------------------------------------------------ images
+
+    def _image(self, ref: str) -> _Image | None:
+        tagged = _with_tag(ref)
+        return self.images.get(ref) or next(
+            (
+                i
+                for i in self.images.values()
+                if tagged in i.tags
+                or (
+                    len(ref) >= 12
+                    and i.id.removeprefix("sha256:").startswith(ref.removeprefix("sha256:"))
+                )
+            ),
+            None,
+        )
+
+    def image_id(self, ref: str) -> str | None:
+        self._called("image_id")
+        with self._lock:
+            image = self._image(ref)
+            return image.id if image else None
+
+    def list_images(self) -> list[ImageInfo]:
+        self._called("list_images")
+        with self._lock:
+            return [
+                ImageInfo(i.id, tuple(i.tags), i.size, i.created, dict(i.labels), not i.tags)
+                for i in self.images.values()
+            ]
+
+    def image_size(self, ref: str) -> int | None:
+        self._called("image_size")
+        with self._lock:
+            image = self._image(ref)
+            if image is None:
+                raise NotFound(f"inspecting image {ref}: No such image", resource=ref)
+            return image.size
+
+    def pull_image(
+        self,
+        ref: str,
+        on_progress: Callable[[PullProgress], None] | None = None,
+        *,
+        platform: str | None = None,
+    ) -> str:
+        self._called("pull_image")
+        tagged = _with_tag(ref)
+        if tagged not in self.registry:
+            raise PullFailed(f"pulling {ref}: manifest for {tagged} not found", resource=ref)
+        if platform and platform != self.registry[tagged]:
+            raise PullFailed(
+                f"pulling {ref}: no matching manifest for {platform} in the manifest list entries",
+                resource=ref,
+            )
+        if on_progress is not None:
+            on_progress(PullProgress("layer1", "Downloading", 1, 2))
+            on_progress(PullProgress("layer1", "Pull complete"))
+        return self.add_image(ref, platform=self.registry[tagged])
+
+    def push_image(
+        self, ref: str, on_progress: Callable[[PullProgress], None] | None = None
+    ) -> None:
+        self._called("push_image")
+        with self._lock:
+            image = self._image(ref)
+            if image is None:
+                raise NotFound(f"pushing {ref}: An image does not exist locally", resource=ref)
+            self.registry[_with_tag(ref)] = image.platform
+        if on_progress is not None:
+            on_progress(PullProgress("layer1", "Pushed"))
+
+    def build_image(
+        self,
+        path: str,
+        tag: str,
+        *,
+        dockerfile: str | None = None,
+        buildargs: Mapping[str, str] | None = None,
+        nocache: bool = False,
+        pull: bool = False,
+        labels: Mapping[str, str] | None = None,
+        target: str | None = None,
+        on_log: Callable[[str], None] | None = None,
+    ) -> tuple[str, list[str]]:
+        self._called("build_image")
+        file = os.path.join(path, dockerfile or "Dockerfile")
+        if not os.path.isfile(file):
+            raise BuildFailed(f"building {tag}: cannot find {file}", resource=tag, logs=[])
+        with open(file) as text:
+            logs = [line.strip() for line in text if line.strip()]
+        for line in logs:
+            if on_log is not None:
+                on_log(line)
+        image_id = self.add_image(tag)
+        with self._lock:
+            self.images[image_id].labels = dict(labels or {})
+        return image_id, logs
+
+    def tag_image(self, ref: str, target: str) -> None:
+        self._called("tag_image")
+        with self._lock:
+            image = self._image(ref)
+            if image is None:
+                raise NotFound(f"tagging {ref} as {target}: No such image", resource=ref)
+            self._untag(_with_tag(target))
+            image.tags.append(_with_tag(target))
+
+    def _untag(self, ref: str) -> None:
+        for image in self.images.values():
+            if ref in image.tags:
+                image.tags.remove(ref)
+
+    def remove_image(self, ref: str, *, force: bool = False) -> list[str]:
+        self._called("remove_image")
+        with self._lock:
+            image = self._image(ref)
+            if image is None:
+                raise NotFound(f"removing image {ref}: No such image", resource=ref)
+            tagged = _with_tag(ref)
+            if tagged in image.tags and len(image.tags) > 1:
+                image.tags.remove(tagged)
+                return [tagged]
+            users = [c.name for c in self.containers.values() if c.image_id == image.id]
+            if users and not force:
+                raise Conflict(
+                    f"removing image {ref}: image is being used by container {users[0]}",
+                    resource=ref,
+                )
+            del self.images[image.id]
+            return [*image.tags, image.id]
+
+    # ------------------------------------------------------------------ networks, volumes
+
+    def list_networks(self, *, labels: Mapping[str, str] | None = None) -> list[NetworkInfo]:
+        self._called("list_networks")
+        with self._lock:
+            return [n for n in self.networks.values() if _matches(n.labels, labels)]
+
+    def _network(self, ref: str) -> NetworkInfo:
+        found = self.networks.get(ref) or next(
+            (n for n in self.networks.values() if n.id == ref), None
+        )
+        if found is None:
+            raise NotFound(f"network {ref} not found", resource=ref)
+        return found
+
+    def network_containers(self, ref: str) -> list[str]:
+        self._called("network_containers")
+        with self._lock:
+            name = self._network(ref).name
+            return [
+                c.name
+                for c in self.containers.values()
+                if name in c.networks and c.state == "running"
+            ]
+
+    def create_network(
+        self,
+        name: str,
+        labels: Mapping[str, str],
+        *,
+        driver: str = "bridge",
+        internal: bool = False,
+    ) -> str:
+        self._called("create_network")
+        with self._lock:
+            if name in self.networks:
+                raise Conflict(
+                    f"creating network {name}: network with name {name} already exists",
+                    resource=name,
+                )
+            network = NetworkInfo(_new_id("net"), name, driver, dict(labels))
+            self.networks[name] = network
+            return network.id
+
+    def disconnect(self, network: str, container: str) -> None:
+        self._called("disconnect")
+        with self._lock:
+            name = self._network(network).name
+            c = self._find(container)
+            if name in c.networks:
+                c.networks.remove(name)
+
+    def remove_network(self, ref: str) -> None:
+        self._called("remove_network")
+        with self._lock:
+            network = self._network(ref)
+            if network.name in BUILTIN_NETWORKS:
+                raise Conflict(
+                    f"removing network {ref}: {network.name} is a pre-defined network", resource=ref
+                )
+            users = [
+                c.name
+                for c in self.containers.values()
+                if network.name in c.networks and c.state == "running"
+            ]
+            if users:
+                raise Conflict(
+                    f"removing network {ref}: network has active endpoints", resource=ref
+                )
+            for c in self.containers.values():
+                if network.name in c.networks:
+                    c.networks.remove(network.name)
+            del self.networks[network.name]
+
+    def list_volumes(self, *, labels: Mapping[str, str] | None = None) -> list[VolumeInfo]:
+        self._called("list_volumes")
+        with self._lock:
+            return [v for v in self.volumes.values() if _matches(v.labels, labels)]
+
+    def create_volume(self, name: str, driver: str, labels: Mapping[str, str]) -> None:
+        self._called("create_volume")
+        with self._lock:
+            # Like the engine: creating an existing volume again is not an error.
+            self.volumes.setdefault(name, VolumeInfo(name, driver, dict(labels)))
+
+    def remove_volume(self, name: str) -> None:
+        self._called("remove_volume")
+        with self._lock:
+            if name not in self.volumes:
+                raise NotFound(f"removing volume {name}: no such volume", resource=name)
+            users = [c.name for c in self.containers.values() if name in c.volumes]
+            if users:
+                raise Conflict(
+                    f"removing volume {name}: volume is in use by {users[0]}", resource=name
+                )
+            del self.volumes[name]
+
+    def volume_sizes(self) -> dict[str, int]:
+        self._called("volume_sizes")
+        with self._lock:
+            return {name: 0 for name in self.volumes}
+
+    # ------------------------------------------------------------------ swarm
+    # Tasks settle at once: running when the image is here and the command does not exit
+    # non-zero; failed or rejected otherwise. An update whose tasks fail rolls back when
+    # its failure_action says so, else it pauses, as Swarm does.
+
+    def swarm_role(self) -> str:
+        self._called("swarm_role")
+        return "manager" if self.nodes else "inactive"
+
+    def _manager_only(self, what: str) -> None:
+        if not self.nodes:
+            raise NotSwarmManager(f"{what}: this engine is not a swarm manager")
+
+    def list_nodes(self) -> list[NodeInfo]:
+        self._called("list_nodes")
+        self._manager_only("listing swarm nodes")
+        return list(self.nodes)
+
+    def list_services(self, *, labels: Mapping[str, str] | None = None) -> list[ServiceInfo]:
+        self._called("list_services")
+        self._manager_only("listing services")
+        with self._lock:
+            return [s for s in self.services.values() if _matches(s.labels, labels)]
+
+    def inspect_service(self, ref: str) -> ServiceInfo | None:
+        self._called("inspect_service")
+        with self._lock:
+            return self._service(ref)
+
+    def _service(self, ref: str) -> ServiceInfo | None:
+        return self.services.get(ref) or next(
+            (s for s in self.services.values() if s.name == ref), None
+        )
+
+    def create_service(self, spec: Mapping[str, Any]) -> str:
+        self._called("create_service")
+        self._manager_only("creating a service")
+        with self._lock:
+            name = str(spec["Name"])
+            if self._service(name) is not None:
+                raise Conflict(f"creating service {name}: name conflicts", resource=name)
+            for net in spec["TaskTemplate"].get("Networks", []):
+                self._network(net["Target"])
+            service = ServiceInfo(_new_id("svc"), name, 1, dict(spec.get("Labels") or {}), spec)
+            self.services[service.id] = service
+            self.tasks[service.id] = self._schedule(service)
+            return service.id
+
+    def update_service(self, ref: str, version: int, spec: Mapping[str, Any]) -> None:
+        self._called("update_service")
+        with self._lock:
+            old = self._service(ref)
+            if old is None:
+                raise NotFound(f"updating service {ref}: no such service", resource=ref)
+            if version != old.version:
+                raise EngineError(f"updating service {ref}: update out of sequence", resource=ref)
+            new = ServiceInfo(old.id, old.name, old.version + 1, dict(spec.get("Labels") or {}),
+                              spec, old.spec, "completed")  # fmt: skip
+            tasks = self._schedule(new)
+            if any(t.state != "running" for t in tasks):
+                action = (spec.get("UpdateConfig") or {}).get("FailureAction", "pause")
+                if action == "rollback":
+                    new = replace(old, version=old.version + 2, previous_spec=spec,
+                                  update_state="rollback_completed",
+                                  update_message="rollback completed")  # fmt: skip
+                    tasks = self._schedule(new) + tasks
+                else:
+                    new = replace(new, update_state="paused",
+                                  update_message="update paused due to failure")  # fmt: skip
+            self.services[old.id] = new
+            self.tasks[old.id] = tasks + [replace(t, desired_state="shutdown", state="shutdown")
+                                          for t in self.tasks.get(old.id, [])]  # fmt: skip
+
+    def _schedule(self, service: ServiceInfo) -> list[TaskInfo]:
+        template = service.spec["TaskTemplate"]
+        container = template["ContainerSpec"]
+        constraints = (template.get("Placement") or {}).get("Constraints", [])
+        nodes = [
+            n for n in self.nodes if "node.role==manager" not in constraints or n.role == "manager"
+        ]
+        count = len(nodes) if service.replicas is None else service.replicas
+        image = str(container["Image"])
+        exit_code = _EXIT.search(" ".join(container.get("Args", [])))
+        tasks = []
+        for slot in range(1, count + 1):
+            node = nodes[(slot - 1) % len(nodes)] if nodes else None
+            state, error, code = "running", "", None
+            if node is None:
+                state, error = "pending", "no suitable node (scheduling constraints not satisfied)"
+            elif self._image(image) is None:
+                state, error = "rejected", f"No such image: {image}"
+            elif exit_code and exit_code.group(1) != "0":
+                code = int(exit_code.group(1))
+                state, error = "failed", f"task: non-zero exit ({code})"
+            tasks.append(
+                TaskInfo(
+                    _new_id("task"),
+                    service.id,
+                    slot,
+                    node.id if node else "",
+                    state,
+                    "running",
+                    state,
+                    error,
+                    code,
+                    _new_id("ctr") if state == "running" else "",
+                    image,
+                    spec_hash=container.get("Labels", {}).get(SPEC_HASH, ""),
+                )
+            )
+        return tasks
+
+    def remove_service(self, ref: str) -> None:
+        self._called("remove_service")
+        with self._lock:
+            service = self._service(ref)
+            if service is None:
+                raise NotFound(f"removing service {ref}: no such service", resource=ref)
+            del self.services[service.id]
+            self.tasks.pop(service.id, None)
+
+    def list_secrets(self, *, labels: Mapping[str, str] | None = None) -> list[SecretInfo]:
+        self._called("list_secrets")
+        self._manager_only("listing secrets")
+        with self._lock:
+            return [s for s in self.secrets.values() if _matches(s.labels, labels)]
+
+    def create_secret(self, name: str, data: bytes, labels: Mapping[str, str]) -> str:
+        self._called("create_secret")
+        self._manager_only("creating a secret")
+        with self._lock:
+            if any(s.name == name for s in self.secrets.values()):
+                raise Conflict(f"creating secret {name}: name conflicts", resource=name)
+            secret = SecretInfo(_new_id("secret"), name, dict(labels))
+            self.secrets[secret.id] = secret
+            return secret.id
+
+    def remove_secret(self, ref: str) -> None:
+        self._called("remove_secret")
+        with self._lock:
+            secret = self.secrets.get(ref) or next(
+                (s for s in self.secrets.values() if s.name == ref), None
+            )
+            if secret is None:
+                raise NotFound(f"removing secret {ref}: no such secret", resource=ref)
+            in_use = [
+                s.name
+                for s in self.services.values()
+                for ref_ in s.spec["TaskTemplate"]["ContainerSpec"].get("Secrets", [])
+                if ref_["SecretID"] == secret.id
+            ]
+            if in_use:
+                raise Conflict(
+                    f"removing secret {ref}: secret is in use by {in_use[0]}", resource=ref
+                )
+            del self.secrets[secret.id]
+
+    def list_tasks(self, *, services: Sequence[str]) -> list[TaskInfo]:
+        self._called("list_tasks")
+        with self._lock:
+            found = [self._service(ref) for ref in services]
+            return [t for s in found if s is not None for t in self.tasks.get(s.id, [])]
+
+
+def _matches(have: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:
+    """The engine's label filter: every wanted key present, with the value when one is given."""
+    return all(k in have and (not v or have[k] == v) for k, v in (wanted or {}).items())
+
+
+__all__ = ["MemoryEngine"]

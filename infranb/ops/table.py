@@ -1,0 +1,54 @@
+"""The table of operations: name -> ``Operation`` (command, handler, result table).
+
+Adding an operation is one module in ``infranb/ops`` and one line here. Its form, if it has
+one, registers itself for the operation's name in ``infranb.notebook.widgets``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any
+
+from infranb.core.errors import Problem
+from infranb.ops import cleanup, deploy, health, images, orchestrate
+from infranb.ops.base import Operation
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from infranb.models import InfrastructureResult
+
+OPERATIONS: dict[str, Operation[Any]] = {
+    op.name: op
+    for op in (
+        orchestrate.OPERATION,
+        images.OPERATION,
+        cleanup.OPERATION,
+        health.OPERATION,
+        deploy.OPERATION,
+    )
+}
+
+
+def lookup(name: object) -> tuple[Operation[Any] | None, list[Problem]]:
+    """The operation called ``name``, or a problem that suggests the closest name."""
+    if isinstance(name, str) and name in OPERATIONS:
+        return OPERATIONS[name], []
+    close = difflib.get_close_matches(str(name), OPERATIONS, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "use one of " + ", ".join(OPERATIONS)
+    return None, [Problem("operation", f"unknown operation {name!r}; {hint}")]
+
+
+def result_frame(result: InfrastructureResult) -> pd.DataFrame:
+    """The result's table, as its operation declares it (the plan for a dry-run orchestrate)."""
+    import pandas as pd
+
+    from infranb.core.frames import frame
+    from infranb.core.planning import plan_frame
+
+    operation = OPERATIONS.get(result.operation)
+    if operation is None:
+        return pd.DataFrame()
+    if result.dry_run and result.operation == orchestrate.OPERATION.name:
+        return plan_frame(result.plan)
+    return frame(operation.rows(result), operation.schema)

@@ -1,0 +1,74 @@
+"""``manager.containers()``: the containers on the engine, running or not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from infranb.core import labels as L
+from infranb.core.frames import Schema, frame, join
+from infranb.core.records import STATES, ContainerInfo, short_id
+from infranb.views.base import EngineContext
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+HEALTH_STATE = ("starting", "healthy", "unhealthy")
+SCHEMA: Schema = {
+    "name": "string",
+    "image": "string",
+    "state": STATES,
+    "health": HEALTH_STATE,
+    "status": "string",
+    "managed": "boolean",
+    "stack": "string",
+    "ports": "string",
+    "networks": "string",
+    "created": "datetime64[ns, UTC]",
+    "id": "string",
+}
+
+
+def to_frame(rows: Sequence[ContainerInfo]) -> pd.DataFrame:
+    return frame(
+        (
+            {
+                "name": c.name,
+                "image": c.image,
+                "state": c.state,
+                "health": c.health,
+                "status": c.status,
+                "managed": L.is_managed(c.labels),
+                "stack": c.labels.get(L.STACK),
+                "ports": join(c.ports),
+                "networks": join(c.networks),
+                "created": c.created,
+                "id": short_id(c.id),
+            }
+            for c in sorted(rows, key=lambda c: c.name)
+        ),
+        SCHEMA,
+    )
+
+
+async def query(
+    ctx: EngineContext,
+    *,
+    stack: str | None = None,
+    label: str | None = None,
+    state: str | None = None,
+    managed_only: bool = False,
+) -> pd.DataFrame:
+    """Containers on the engine (all by default) as a DataFrame: of one ``stack``, carrying
+    ``label`` (``"key"`` or ``"key=value"``), in ``state``, or only those infranb made."""
+    labels: dict[str, str] = {}
+    if stack:
+        labels[L.STACK] = stack
+    if managed_only:
+        labels[L.MANAGED] = "true"
+    if label:
+        key, _, value = label.partition("=")
+        labels[key] = value
+    # The frame is built on the worker thread too: the kernel's loop stays free, and a
+    # fleet builds its engines' frames side by side.
+    return await ctx.call(lambda: to_frame(ctx.engine.list_containers(labels=labels, state=state)))
