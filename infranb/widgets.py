@@ -5,22 +5,7 @@
     operation_form(manager)
 """
 
-from infranb.notebook.widgets import (
-    CleanupForm,
-    ContainerRow,
-    DeployStackForm,
-    HealthCheckForm,
-    ImageForm,
-    OrchestrateForm,
-    operation_form,
-)
+from infranb.notebook import widgets as _forms
+from infranb.notebook.widgets import *  # noqa: F403 - the forms' public names, as they are there
 
-__all__ = [
-    "CleanupForm",
-    "ContainerRow",
-    "DeployStackForm",
-    "HealthCheckForm",
-    "ImageForm",
-    "OrchestrateForm",
-    "operation_form",
-]
+__all__ = _forms.__all__

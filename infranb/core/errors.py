@@ -7,7 +7,9 @@ Every failure that reaches a user starts at ``InfraError``::
     │   ├── SpecProblem          one field of one container spec
     │   └── CycleError           ``depends_on`` forms a cycle (``cycle``)
     ├── ComposeError         a Compose file cannot be loaded (names the file and line)
-    └── EngineError          the Docker engine refused or failed (``resource``)
+    ├── Refused              a safety gate refused the run before it touched anything
+    ├── RevertError          a revert cannot restore the recorded state; nothing changed
+    └── EngineError          the engine refused or failed (``resource``)
         ├── EngineUnavailable    no engine answers at the configured address
         ├── NotFound             a container, image, network or volume is missing
         ├── Conflict             a name is taken, or a resource is still in use
@@ -15,7 +17,9 @@ Every failure that reaches a user starts at ``InfraError``::
         ├── PushFailed           the registry refused the image (credentials, reachability)
         ├── BuildFailed          the build context or a build step failed (``logs``)
         ├── ContainerFailed      a container exited, turned unhealthy or timed out (``last_logs``)
-        └── HealthCheckFailed    a checked container is not healthy (its record says why)
+        ├── HealthCheckFailed    a checked container is not healthy (its record says why)
+        ├── NotSwarmManager      a Swarm operation or view on an engine that is no manager
+        └── ServiceFailed        a Swarm service did not converge, or its update failed
 
 ``execute`` never raises these for a failed operation: the result keeps the exception
 (``result.exception``), its problems (``result.problems``) and its message (``result.error``).
@@ -122,7 +126,7 @@ class RevertError(InfraError):
 
 
 class EngineError(InfraError):
-    """The Docker engine refused or failed a call."""
+    """The engine refused or failed a call."""
 
     def __init__(self, message: str, *, resource: str | None = None) -> None:
         self.resource = resource

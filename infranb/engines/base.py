@@ -1,8 +1,10 @@
-"""``Engine``: what the operations need from a container engine, as a typing ``Protocol``.
+"""``Engine``: what the operations and views need from a container engine, as typing protocols.
 
-``infranb.engine.DockerEngine`` implements it over the docker SDK (the only module that imports
-``docker``). Every method blocks and returns infranb's typed records (``infranb.records``);
-failures raise infranb's errors (``infranb.errors``). Selection is by typed arguments
+The protocol is split by object (``ContainerEngine``, ``ImageEngine``, ``NetworkEngine``,
+``VolumeEngine``, ``SwarmEngine``); ``Engine`` is all of them. ``infranb.engines.docker``
+implements it over the docker SDK, ``infranb.engines.memory`` in memory. Every method blocks
+and returns infranb's typed records (``infranb.core.records``); failures raise infranb's
+errors (``infranb.core.errors``). Selection is by typed arguments
 (``labels={"infranb.stack": "shop"}``, ``names=["web"]``): building the engine's filter
 syntax is the implementation's job. Inject another implementation with
 ``InfrastructureManager(engine=...)``.
@@ -40,9 +42,8 @@ class EventStream(Protocol):
     def close(self) -> None: ...
 
 
-@runtime_checkable
-class Engine(Protocol):
-    """Blocking access to one container engine."""
+class ContainerEngine(Protocol):
+    """Containers: what runs, its logs, stats and events."""
 
     @property
     def host(self) -> str:
@@ -53,7 +54,6 @@ class Engine(Protocol):
 
     def info(self) -> EngineInfo: ...
 
-    # containers
     def list_containers(
         self,
         *,
@@ -105,7 +105,10 @@ class Engine(Protocol):
         """Container events of containers carrying ``labels``, from now on."""
         ...
 
-    # images
+
+class ImageEngine(Protocol):
+    """Images: what is local, pull, push, build, tag, remove."""
+
     def image_id(self, ref: str) -> str | None: ...
 
     def list_images(self) -> list[ImageInfo]: ...
@@ -144,7 +147,10 @@ class Engine(Protocol):
 
     def remove_image(self, ref: str, *, force: bool = False) -> list[str]: ...
 
-    # networks and volumes
+
+class NetworkEngine(Protocol):
+    """Networks and who is on them."""
+
     def list_networks(self, *, labels: Mapping[str, str] | None = None) -> list[NetworkInfo]: ...
 
     def network_containers(self, ref: str) -> list[str]: ...
@@ -162,6 +168,10 @@ class Engine(Protocol):
 
     def remove_network(self, ref: str) -> None: ...
 
+
+class VolumeEngine(Protocol):
+    """Named volumes."""
+
     def list_volumes(self, *, labels: Mapping[str, str] | None = None) -> list[VolumeInfo]: ...
 
     def create_volume(self, name: str, driver: str, labels: Mapping[str, str]) -> None: ...
@@ -170,7 +180,11 @@ class Engine(Protocol):
 
     def volume_sizes(self) -> dict[str, int]: ...
 
-    # swarm: a manager's view (other engines raise NotSwarmManager or EngineError)
+
+class SwarmEngine(Protocol):
+    """A swarm manager's view: nodes, services, tasks, secrets (other engines raise
+    ``NotSwarmManager`` or ``EngineError``)."""
+
     def swarm_role(self) -> str:
         """``manager``, ``worker`` or ``inactive`` (not in a swarm)."""
         ...
@@ -198,3 +212,8 @@ class Engine(Protocol):
     def create_secret(self, name: str, data: bytes, labels: Mapping[str, str]) -> str: ...
 
     def remove_secret(self, ref: str) -> None: ...
+
+
+@runtime_checkable
+class Engine(ContainerEngine, ImageEngine, NetworkEngine, VolumeEngine, SwarmEngine, Protocol):
+    """Blocking access to one container engine: every object it has."""
