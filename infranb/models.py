@@ -26,7 +26,6 @@ from infranb.core.records import (
 )
 from infranb.core.secrets import mask_url_credentials, masked_container, shown_value
 from infranb.core.specs import ContainerSpec, SpecProblem, check_name, parse_containers
-from infranb.ops import table
 from infranb.ops.base import Outcome
 
 if TYPE_CHECKING:
@@ -34,8 +33,24 @@ if TYPE_CHECKING:
 
     from infranb.ops.base import Operation
 
-#: deprecated (0.1): the operation names, in the table's order; read ``infranb.ops.table``
-OPERATIONS = tuple(table.OPERATIONS)
+
+def __getattr__(name: str) -> Any:
+    """``OPERATIONS``, deprecated (0.1): the operation names, in the table's order; read
+    ``infranb.ops.table.OPERATIONS``. Made on first use, like the table it reads."""
+    if name == "OPERATIONS":
+        from infranb.ops import table
+
+        return tuple(table.OPERATIONS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _table() -> Any:
+    """The table of operations, imported on first use: ``import infranb`` loads no handler."""
+    from infranb.ops import table
+
+    return table
+
+
 BOOLEAN_FIELDS = (
     "cleanup_stopped_containers",
     "cleanup_unused_images",
@@ -96,7 +111,7 @@ class InfrastructureOperation:
     ) -> tuple[Operation[Any] | None, Any, list[Problem]]:
         """The operation, its typed command (``None`` when invalid) and every problem."""
         config = config or InfrastructureManagerConfig()
-        operation, problems = table.lookup(self.operation)
+        operation, problems = _table().lookup(self.operation)
         if operation is None:
             return None, None, problems
         for name in BOOLEAN_FIELDS:
@@ -135,7 +150,7 @@ class InfrastructureOperation:
         """The fields a reader wants, secrets masked (containers' environments, URL
         credentials, build arguments)."""
         operation = (
-            table.OPERATIONS.get(self.operation) if isinstance(self.operation, str) else None
+            _table().OPERATIONS.get(self.operation) if isinstance(self.operation, str) else None
         )
         names = (
             operation.shown_fields if operation else ("containers", "image_params", "container_ids")
@@ -335,7 +350,7 @@ class InfrastructureResult:
 
     def to_frame(self) -> pd.DataFrame:
         """A tidy DataFrame: one row per container, plan step, image, removal or health target."""
-        return table.result_frame(self)
+        return _table().result_frame(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         from infranb.notebook import result_bundle, select

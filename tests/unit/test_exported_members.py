@@ -76,3 +76,17 @@ def test_the_deprecated_operation_names_alias_follows_the_table() -> None:
     from infranb.ops.table import OPERATIONS as TABLE
 
     assert tuple(TABLE) == OPERATIONS
+
+
+def test_import_infranb_loads_no_operation_handler_and_no_engine_sdk() -> None:
+    """The table of operations loads on first use (a request's validation), so the first
+    ``import infranb`` cell of a notebook stays fast."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, infranb; "
+        "print(sorted(m for m in sys.modules if m.startswith(('infranb.ops.', 'docker'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['infranb.ops.base']"
