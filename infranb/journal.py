@@ -21,7 +21,7 @@ import socket
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core.config import JOURNAL_PATH
 from infranb.core.records import ProgressEvent
-from infranb.core.secrets import MASK, Redactor, SecretRef, is_secret_key
+from infranb.core.secrets import MASK, Redactor, SecretRef
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from infranb.models import InfrastructureOperation, InfrastructureResult
 
+#: ``stored``'s redactor when none is given: the default markers, no known values
+_NOTHING_KNOWN = Redactor()
 OUTCOMES = ("running", "succeeded", "failed", "rolled back", "interrupted", "refused")
 HISTORY_COLUMNS = (
     "run_id",
@@ -169,15 +171,16 @@ def process_alive(token: str | None) -> bool | None:
 # ---------------------------------------------------------------------- masking
 
 
-def stored(value: Any, redact: Callable[[str], str] = lambda text: text) -> Any:
-    """``value`` as the journal may keep it: JSON-ready, secret values masked, secret
-    references kept by name (``{"$secret": "env", "name": ...}``) so a revert re-reads them."""
+def stored(value: Any, redact: Redactor = _NOTHING_KNOWN) -> Any:
+    """``value`` as the journal may keep it: JSON-ready, values under secret keys (by the
+    redactor's markers) and known secret values masked, secret references kept by name
+    (``{"$secret": "env", "name": ...}``) so a revert re-reads them."""
     if isinstance(value, SecretRef):
         return {"$secret": value.source, "name": value.name}
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
-            if is_secret_key(str(key)) and isinstance(item, str | int | float | bytes):
+            if redact.is_secret_key(str(key)) and isinstance(item, str | int | float | bytes):
                 out[str(key)] = MASK
             else:
                 out[str(key)] = stored(item, redact)
@@ -195,46 +198,46 @@ def stored_request(fields: Mapping[str, Any], redact: Redactor) -> dict[str, Any
     """A request's fields as stored: every value under a secret-looking key masked (in
     ``KEY=VALUE`` lists too), and those values masked wherever else they appear (a command
     that echoes a password)."""
-    found = _secret_values_in(fields)
-    return stored(_mask_env_lists(fields), redact.extend(found))
+    found = _secret_values_in(fields, redact)
+    return stored(_mask_env_lists(fields, redact), redact.extend(found))
 
 
-def _secret_values_in(value: Any) -> list[str]:
+def _secret_values_in(value: Any, redact: Redactor) -> list[str]:
     found: list[str] = []
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if is_secret_key(str(key)) and isinstance(item, str | int | float):
+            if redact.is_secret_key(str(key)) and isinstance(item, str | int | float):
                 found.append(str(item))
             else:
-                found += _secret_values_in(item)
+                found += _secret_values_in(item, redact)
     elif isinstance(value, list | tuple):
         for item in value:
             key, sep, text = item.partition("=") if isinstance(item, str) else ("", "", "")
-            if sep and is_secret_key(key):
+            if sep and redact.is_secret_key(key):
                 found.append(text)
             else:
-                found += _secret_values_in(item)
+                found += _secret_values_in(item, redact)
     return found
 
 
-def _mask_env_lists(value: Any) -> Any:
+def _mask_env_lists(value: Any, redact: Redactor) -> Any:
     """Environments given as ``KEY=VALUE`` lists, with secret values masked."""
     if isinstance(value, Mapping):
         return {
             k: (
                 [
                     f"{e.partition('=')[0]}={MASK}"
-                    if isinstance(e, str) and is_secret_key(e.partition("=")[0])
+                    if isinstance(e, str) and redact.is_secret_key(e.partition("=")[0])
                     else e
                     for e in v
                 ]
                 if k == "environment" and isinstance(v, list | tuple)
-                else _mask_env_lists(v)
+                else _mask_env_lists(v, redact)
             )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [_mask_env_lists(v) for v in value]
+        return [_mask_env_lists(v, redact) for v in value]
     return value
 
 

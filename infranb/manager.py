@@ -268,7 +268,7 @@ class InfrastructureManager(EngineViews):
                     run_id,
                     name,
                     getattr(command, "stack", operation.stack),
-                    stored_request(fields, Redactor()),
+                    stored_request(fields, Redactor(markers=self.config.secret_markers)),
                     correlation_id,
                     reverts,
                 )
@@ -310,6 +310,7 @@ class InfrastructureManager(EngineViews):
             )
             failure.__cause__ = e
         outcome.warnings.extend(rt.warnings)
+        outcome.stopped.extend(rt.stopped)
         if journal_note:
             outcome.warnings.append(journal_note)
         result = InfrastructureResult.from_outcome(
@@ -683,7 +684,7 @@ class InfrastructureManager(EngineViews):
         return select(manager_bundle(self), include, exclude)
 
     def __repr__(self) -> str:
-        return f"InfrastructureManager(engine={self.engine.host!r})"
+        return f"InfrastructureManager(engine={mask_url_credentials(self.engine.host)!r})"
 
     def __str__(self) -> str:
         from infranb.notebook import manager_bundle

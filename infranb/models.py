@@ -158,6 +158,9 @@ class InfrastructureOperation:
         return {name: _masked(name, getattr(self, name)) for name in names}
 
     def __repr__(self) -> str:
+        """The fields that differ from their defaults, secret values masked with the default
+        ``secret_markers`` (a request has no config); ``manager.describe(op)`` shows it masked
+        with that manager's markers."""
         changed = {
             f.name: _masked(f.name, getattr(self, f.name))
             for f in dataclasses.fields(self)
@@ -266,8 +269,11 @@ class InfrastructureResult:
     problems: list[Problem] = field(default_factory=list)
     #: this run's id: on the labels of what it creates, and its journal record's key
     run_id: str | None = None
-    #: a failed run whose changes were undone (the engine is as it was before)
+    #: a failed run whose changes were all undone (the engine is as it was before); False
+    #: when anything the run made is still there (``remaining`` says what)
     rolled_back: bool = False
+    #: what a rollback had to leave in place, one sentence each (empty when it left nothing)
+    remaining: list[str] = field(default_factory=list)
     #: refused by a safety gate (max_removals, confirm) before anything was touched
     refused: bool = False
     #: deploy_stack: one record per service (its plan in a dry run)
@@ -339,6 +345,8 @@ class InfrastructureResult:
             problems=list(error.problems) if isinstance(error, ValidationError) else [],
             run_id=run_id,
             rolled_back=outcome.rolled_back,
+            remaining=list(outcome.remaining),
+            containers_stopped=list(dict.fromkeys(outcome.stopped)) if not outcome.dry_run else [],
             refused=isinstance(error, Refused),
             services=list(outcome.services),
         )

@@ -85,8 +85,10 @@ class Runtime:
         self.run_id = run_id or new_run_id()
         self.recorder = recorder
         self.gates = gates or Gates(config.max_removals, config.confirm_destructive)
-        self.redact = redact or Redactor()
+        self.redact = redact or Redactor(markers=config.secret_markers)
         self.warnings: list[str] = []
+        #: containers this run stopped, by name (the result's ``containers_stopped``)
+        self.stopped: list[str] = []
         self._executor = executor
         self._progress = progress
         self._slots = asyncio.Semaphore(config.max_parallel)

@@ -146,11 +146,15 @@ def masked_container(raw: object, markers: Iterable[str] = DEFAULT_SECRET_MARKER
 
 
 class Redactor:
-    """Replaces known secret values in free text (errors, logs, probe output)."""
+    """Replaces known secret values in free text (errors, logs, probe output), and knows
+    which keys hold secrets (``markers``: the manager's ``config.secret_markers``)."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, secrets: Iterable[str] = (), markers: Iterable[str] = DEFAULT_SECRET_MARKERS
+    ) -> None:
         # Short values would mask ordinary words; only values of 4+ characters are searched.
         self.values = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
+        self.markers = tuple(markers)
         self._pattern = re.compile("|".join(map(re.escape, self.values))) if self.values else None
 
     def __call__(self, text: str) -> str:
@@ -161,4 +165,8 @@ class Redactor:
 
     def extend(self, secrets: Iterable[str]) -> Redactor:
         """A redactor that also hides ``secrets``."""
-        return Redactor([*self.values, *secrets])
+        return Redactor([*self.values, *secrets], self.markers)
+
+    def is_secret_key(self, key: str) -> bool:
+        """Whether a value under ``key`` is a secret, by this redactor's markers."""
+        return is_secret_key(key, self.markers)

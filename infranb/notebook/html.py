@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from infranb.core.secrets import masked_environment
+from infranb.core.secrets import mask_url_credentials, masked_environment
 from infranb.notebook.tables import css, esc, human_bytes, table
 from infranb.ops.table import OPERATIONS
 
@@ -255,7 +255,7 @@ def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
     """What the manager already knows, without calling the engine (a repr must never block
     on an engine that does not answer): its address and the last ``info()`` it read."""
     info, error = manager.last_info, manager.last_info_error
-    host = manager.engine.host
+    host = mask_url_credentials(manager.engine.host)
     if error:
         text = f"InfrastructureManager at {host}: {error}"
         return wrap(text, f'<div class="inb-error">{esc(text)}</div>')

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import ipywidgets as w
 
 from infranb.core.errors import Problem, Refused
-from infranb.core.secrets import SecretRef, is_secret_key
+from infranb.core.secrets import DEFAULT_SECRET_MARKERS, SecretRef, is_secret_key
 from infranb.models import InfrastructureOperation, InfrastructureResult, ProgressEvent
 from infranb.notebook.live import ProgressLine
 from infranb.ops.table import OPERATIONS
@@ -74,13 +74,15 @@ def parse_value(text: str) -> Any:
     return items
 
 
-def render_env(env: dict[str, Any]) -> tuple[str, dict[str, str]]:
+def render_env(
+    env: dict[str, Any], markers: tuple[str, ...] = DEFAULT_SECRET_MARKERS
+) -> tuple[str, dict[str, str]]:
     """(text of plain variables and references, secret values kept out of the widgets)."""
     lines, secrets = [], {}
     for key, value in env.items():
         if isinstance(value, SecretRef):
             lines.append(f"{key}=${{{value.source}:{value.name}}}")
-        elif isinstance(value, str) and is_secret_key(key):
+        elif isinstance(value, str) and is_secret_key(key, markers):
             secrets[key] = value
         else:
             lines.append(f"{key}={json.dumps(value) if not isinstance(value, str) else value}")
@@ -392,8 +394,11 @@ class ContainerRow(w.VBox):
         spec: dict[str, Any] | None = None,
         images: list[str] | None = None,
         on_change: Callable[[], None] | None = None,
+        markers: tuple[str, ...] = DEFAULT_SECRET_MARKERS,
     ) -> None:
         spec = dict(spec or {})
+        #: which keys hold secrets (the manager's ``config.secret_markers``)
+        self.markers = markers
         self.image = w.Combobox(
             value=str(spec.get("image", "")),
             options=images or [],
@@ -410,7 +415,7 @@ class ContainerRow(w.VBox):
             "sh -c '…' or a JSON list",
         )
         self.ports = _text("ports", render_value(spec.get("ports")), "8080:80 or 80=8080")
-        env_text, self._secrets = render_env(dict(spec.get("environment") or {}))
+        env_text, self._secrets = render_env(dict(spec.get("environment") or {}), markers)
         self.environment = w.Textarea(
             value=env_text,
             description="environment",
@@ -509,7 +514,9 @@ class ContainerRow(w.VBox):
             if value is not None:
                 spec[key] = [value] if key == "networks" and isinstance(value, str) else value
         env = parse_env(self.environment.value)
-        plain_secrets = [k for k, v in env.items() if is_secret_key(k) and isinstance(v, str)]
+        plain_secrets = [
+            k for k, v in env.items() if is_secret_key(k, self.markers) and isinstance(v, str)
+        ]
         if plain_secrets:
             raise ValueError(
                 f"environment: {', '.join(plain_secrets)} look secret; type their values in "
@@ -577,7 +584,8 @@ class OrchestrateForm(_Form):
         return list(self.rows_box.children)
 
     def add_row(self, spec: dict[str, Any] | None = None, *, refresh: bool = True) -> ContainerRow:
-        row = ContainerRow(spec, self._images, on_change=self.refresh)
+        markers = self.manager.config.secret_markers if self.manager else DEFAULT_SECRET_MARKERS
+        row = ContainerRow(spec, self._images, on_change=self.refresh, markers=markers)
         row.remove.on_click(lambda _b: self._remove_row(row))
         row.up.on_click(lambda _b: self._move_row(row, -1))
         row.down.on_click(lambda _b: self._move_row(row, 1))

@@ -49,8 +49,12 @@ class Outcome:
     build_logs: list[str] = field(default_factory=list)
     services: list[ServiceOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    #: a failure whose changes were undone
+    #: containers this run stopped (teardowns, recreates), by name
+    stopped: list[str] = field(default_factory=list)
+    #: a failure whose changes were all undone
     rolled_back: bool = False
+    #: what a rollback had to leave in place (then ``rolled_back`` is False), one sentence each
+    remaining: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -230,11 +230,11 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     )
     removed += [r for r in planned if r.kind == "network" and r.name in gone_networks]
     # Networks in scope that containers outside it still use are simply kept.
-    outcome.warnings += [k for k in kept_networks if "still used" not in k]
+    outcome.warnings += [str(k) for k in kept_networks if k.reason != "in use"]
     for image in images:
         if await _remove_image(rt, image):
             removed.append(next(r for r in planned if r.id == image.id))
-    outcome.warnings += kept_volumes
+    outcome.warnings += [str(k) for k in kept_volumes]
     removed += [r for r in planned if r.kind == "volume" and r.name in gone_volumes]
     outcome.removed = removed
 

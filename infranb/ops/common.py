@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from infranb.core.errors import Conflict, EngineError, InfraError, NotFound, append_note
 from infranb.core.labels import BUILTIN_NETWORKS, DEPENDS_ON
 from infranb.core.planning import teardown_waves
 from infranb.core.records import ContainerInfo
+from infranb.ops.base import Outcome
 
 if TYPE_CHECKING:
     from infranb.runtime import Runtime
@@ -19,14 +21,31 @@ ENDPOINT_RETRIES = 20
 ENDPOINT_RETRY_SECONDS = 0.1
 
 
-async def stop_containers(rt: Runtime, ids: Sequence[str]) -> None:
-    """Stop containers concurrently (bounded by the runtime); missing ones are fine."""
+@dataclass(frozen=True)
+class Kept:
+    """A network or volume that a removal left in place, and why: data to act on, where the
+    sentence (``str(kept)``) is for people."""
 
-    async def stop(cid: str) -> None:
+    kind: Literal["network", "volume"]
+    name: str
+    #: ``in use``: a container outside the removal still uses it; ``failed``: the engine refused
+    reason: Literal["in use", "failed"]
+    sentence: str
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
+async def stop_containers(rt: Runtime, containers: Sequence[ContainerInfo]) -> None:
+    """Stop containers concurrently (bounded by the runtime); missing ones are fine. Each
+    stopped one is noted for the result's ``containers_stopped``."""
+
+    async def stop(container: ContainerInfo) -> None:
         with contextlib.suppress(NotFound):
-            await rt.call(rt.engine.stop_container, cid, rt.config.stop_timeout)
+            await rt.call(rt.engine.stop_container, container.id, rt.config.stop_timeout)
+            rt.stopped.append(container.name)
 
-    await rt.gather(*(stop(cid) for cid in ids))
+    await rt.gather(*(stop(c) for c in containers))
 
 
 async def remove_containers(rt: Runtime, containers: Sequence[ContainerInfo]) -> list[str]:
@@ -78,6 +97,7 @@ async def _remove_wave(rt: Runtime, members: Sequence[ContainerInfo]) -> list[st
         if container in running:
             with contextlib.suppress(NotFound):
                 await rt.call(rt.engine.stop_container, container.id, rt.config.stop_timeout)
+                rt.stopped.append(container.name)
         try:
             await rt.call(rt.engine.remove_container, container.id, force=False)
         except NotFound:
@@ -97,7 +117,7 @@ async def _remove_wave(rt: Runtime, members: Sequence[ContainerInfo]) -> list[st
 
 async def remove_networks(
     rt: Runtime, names: Sequence[str], removed_containers: Collection[str] = ()
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[Kept]]:
     """Remove networks that no container uses, concurrently; return (removed, kept with the
     reason).
 
@@ -106,7 +126,7 @@ async def remove_networks(
     network's endpoints, nothing but an engine restart helps: the message says so.)
     """
     removed: list[str] = []
-    kept: list[str] = []
+    kept: list[Kept] = []
 
     async def remove(name: str) -> None:
         try:
@@ -124,7 +144,8 @@ async def remove_networks(
         except NotFound:
             return
         if users:
-            kept.append(f"network {name} kept: still used by {', '.join(sorted(users))}")
+            sentence = f"network {name} kept: still used by {', '.join(sorted(users))}"
+            kept.append(Kept("network", name, "in use", sentence))
             return
         try:
             await rt.call(rt.engine.remove_network, name)
@@ -132,19 +153,20 @@ async def remove_networks(
         except NotFound:
             return
         except EngineError as e:
-            kept.append(
+            sentence = (
                 f"network {name} could not be removed ({e}); if the engine reports active "
                 "endpoints that no container holds, restarting the engine clears them"
             )
+            kept.append(Kept("network", name, "failed", sentence))
 
     await rt.gather(*(remove(name) for name in names))
     return sorted(removed), kept
 
 
-async def remove_volumes(rt: Runtime, names: Sequence[str]) -> tuple[list[str], list[str]]:
+async def remove_volumes(rt: Runtime, names: Sequence[str]) -> tuple[list[str], list[Kept]]:
     """Remove volumes; return (removed, kept with the reason)."""
     removed: list[str] = []
-    kept: list[str] = []
+    kept: list[Kept] = []
 
     async def remove(name: str) -> None:
         try:
@@ -152,34 +174,49 @@ async def remove_volumes(rt: Runtime, names: Sequence[str]) -> tuple[list[str], 
             removed.append(name)
         except NotFound:
             return
-        except Conflict as e:
-            kept.append(f"volume {name} kept: {e}")
+        except Conflict as e:  # a container still mounts it
+            kept.append(Kept("volume", name, "in use", f"volume {name} kept: {e}"))
+        except EngineError as e:
+            kept.append(Kept("volume", name, "failed", f"volume {name} kept: {e}"))
 
     await rt.gather(*(remove(name) for name in names))
     return sorted(removed), kept
 
 
+#: what an undo did (one sentence) and what it had to leave in place
+Undone = tuple[str, list[Kept]]
+
+
 async def after_failure(
-    rt: Runtime, stack: str, failure: BaseException, undo: Callable[[], Awaitable[str]]
-) -> bool:
+    rt: Runtime,
+    stack: str,
+    failure: BaseException,
+    undo: Callable[[], Awaitable[Undone]],
+    outcome: Outcome,
+) -> None:
     """Roll a failed or cancelled run back with ``undo`` (unless told to keep what failed),
-    noting what happened on ``failure``; True when everything was undone."""
+    noting what happened on ``failure``. ``outcome.rolled_back`` says whether everything was
+    undone; ``outcome.remaining`` lists what the undo had to leave in place."""
     if not (rt.config.cleanup_on_failure or isinstance(failure, asyncio.CancelledError)):
         append_note(
             failure,
             "what this run started was left in place for debugging "
             "(cleanup_on_failure=False): tear the stack down when done",
         )
-        return False
+        return
     try:
         # Shielded: a second interrupt must not leave the rollback half done.
-        summary = await asyncio.shield(undo())
+        summary, kept = await asyncio.shield(undo())
+        if kept:
+            outcome.remaining += [str(k) for k in kept]
+            left = "; ".join(str(k) for k in kept)
+            append_note(failure, f"rolled back: {summary}; left in place: {left}")
+            return
         append_note(failure, f"rolled back: {summary}")
-        return True
+        outcome.rolled_back = True
     except InfraError as e:
         append_note(
             failure,
             f"the rollback could not finish ({e}); once the engine answers, tear the stack "
             f"down: manager.down({stack!r})",
         )
-        return False

@@ -66,7 +66,7 @@ from infranb.core.swarm import (
     service_spec,
 )
 from infranb.ops.base import Operation, Outcome
-from infranb.ops.common import after_failure
+from infranb.ops.common import Undone, after_failure
 from infranb.ops.orchestrate import resolve_environments
 
 if TYPE_CHECKING:
@@ -170,6 +170,8 @@ class Deployed:
     updated: dict[str, ServiceInfo] = field(default_factory=dict)  # id -> before the update
     created_networks: list[str] = field(default_factory=list)
     created_secrets: list[str] = field(default_factory=list)  # ids
+    #: orphan services this run removed, as they were (a rollback creates them again)
+    removed_services: list[ServiceInfo] = field(default_factory=list)
 
 
 def read_secrets(command: DeployStack) -> dict[str, list[tuple[SecretFile, str, bytes]]]:
@@ -268,13 +270,14 @@ async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
         if command.remove_orphans:
             for name in orphans:
                 await rt.call(engine.remove_service, existing[name].id)
+                deployed.removed_services.append(existing[name])
                 rt.emit("service_removed", name)
         outcome.services = await rollout.summary(orphans if command.remove_orphans else [])
         outcome.networks_created = list(deployed.created_networks)
         await remove_unused_secrets(rt, command.stack)
     except BaseException as failure:
-        outcome.rolled_back = await after_failure(
-            rt, command.stack, failure, lambda: rollback(rt, command.stack, deployed)
+        await after_failure(
+            rt, command.stack, failure, lambda: rollback(rt, command.stack, deployed), outcome
         )
         with contextlib.suppress(InfraError):
             outcome.services = await asyncio.shield(rollout.summary([]))
@@ -571,9 +574,9 @@ def _update_failure(name: str, service: ServiceInfo, errors: str) -> str:
     return f"the update of service {name} failed ({message}). Task errors: {errors}"
 
 
-async def rollback(rt: Runtime, stack: str, deployed: Deployed) -> str:
+async def rollback(rt: Runtime, stack: str, deployed: Deployed) -> Undone:
     """Undo a run: remove the services and networks it created, put back the specs of the
-    services it updated (unless Swarm already rolled them back)."""
+    services it updated (unless Swarm already rolled them back) and the orphans it removed."""
     engine = rt.engine
     restored = []
     for service_id, before in deployed.updated.items():
@@ -594,6 +597,8 @@ async def rollback(rt: Runtime, stack: str, deployed: Deployed) -> str:
     for secret_id in deployed.created_secrets:
         with contextlib.suppress(NotFound):
             await rt.call(engine.remove_secret, secret_id)
+    for service in deployed.removed_services:
+        await rt.call(engine.create_service, service.spec)
     parts = []
     if deployed.created_services:
         parts.append(f"removed {len(deployed.created_services)} service(s)")
@@ -603,7 +608,10 @@ async def rollback(rt: Runtime, stack: str, deployed: Deployed) -> str:
         parts.append("removed network(s) " + ", ".join(removed_networks))
     if deployed.created_secrets:
         parts.append(f"removed {len(deployed.created_secrets)} secret(s)")
-    return "; ".join(parts) or "nothing else to undo"
+    if deployed.removed_services:
+        names = ", ".join(s.name for s in deployed.removed_services)
+        parts.append(f"created the removed orphan service(s) {names} again")
+    return "; ".join(parts) or "nothing else to undo", []
 
 
 async def remove_overlay_networks(rt: Runtime, names: Sequence[str]) -> list[str]:

@@ -76,6 +76,7 @@ from infranb.engines.base import EventStream
 from infranb.ops import images
 from infranb.ops.base import Operation, Outcome
 from infranb.ops.common import (
+    Undone,
     after_failure,
     remove_containers,
     remove_networks,
@@ -474,8 +475,8 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     try:
         await bring_up.execute()
     except BaseException as failure:
-        outcome.rolled_back = await after_failure(
-            rt, command.stack, failure, lambda: _rollback(rt, desired, changes)
+        await after_failure(
+            rt, command.stack, failure, lambda: _rollback(rt, desired, changes), outcome
         )
         raise
     finally:
@@ -545,13 +546,13 @@ class BringUp:
         ones out of the way (a rollback renames them back)."""
         to_stop = [s for s in self.plan.steps if s.action in ("recreate", "restart")]
         for wave in reversed(self.plan.waves):
-            ids = [
-                self.existing[s.name].id
+            running = [
+                self.existing[s.name]
                 for s in to_stop
                 if s.name in wave and self.existing[s.name].state == "running"
             ]
-            await stop_containers(self.rt, ids)
-            self.changes.stopped.extend(ids)
+            await stop_containers(self.rt, running)
+            self.changes.stopped.extend(c.id for c in running)
         for step in to_stop:
             if step.action == "recreate":
                 old = self.existing[step.name]
@@ -779,7 +780,7 @@ async def _failure(rt: Runtime, name: str, cid: str, message: str) -> ContainerF
     return ContainerFailed(message + shown, resource=name, last_logs=lines)
 
 
-async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> str:
+async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> Undone:
     """Undo this run: remove what it created, put back what it replaced or stopped."""
     rt.emit("rollback", desired.stack, "rolling back")
     await rt.drain()  # calls already on a thread may still create something
@@ -804,7 +805,6 @@ async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> str:
     made_networks = {n.name for n in networks_made} | set(changes.created_networks)
     volumes, kept_volumes = await remove_volumes(rt, sorted(made_volumes))
     networks, kept_networks = await remove_networks(rt, sorted(made_networks), removed)
-    rt.warnings.extend(kept_volumes + kept_networks)
     parts = [f"removed {len(removed)} container(s)"]
     if networks:
         parts.append("network(s) " + ", ".join(networks))
@@ -814,7 +814,7 @@ async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> str:
         parts.append("restored " + ", ".join(restored))
     if restarted:
         parts.append(f"restarted {len(restarted)} stopped container(s)")
-    return "; ".join(parts)
+    return "; ".join(parts), kept_volumes + kept_networks
 
 
 SCHEMA: Schema = {

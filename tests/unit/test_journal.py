@@ -362,3 +362,58 @@ def test_stop_and_restart_helpers_are_journaled_too(memory: MemoryEngine, book: 
     ]
     assert entry.request == {"names": ["web"], "remove": True}
     assert "no-such-container" in (rows.error[0] or "")
+
+
+def test_custom_secret_markers_apply_to_every_stored_record_and_description(
+    tmp_path: Path,
+) -> None:
+    """``secret_markers=("PASSWORD", "MYSTERY")``: a MYSTERY_VALUE is masked in the journal's
+    file (request, plan, result, steps) and in ``describe(op)``, as in frames and HTML."""
+    from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
+    from infranb.testing import MemoryEngine
+
+    secret = "opensesame-4711"
+    journal = tmp_path / "journal.sqlite"
+    config = InfrastructureManagerConfig(
+        secret_markers=("PASSWORD", "MYSTERY"), journal=str(journal), health_check_interval=0.01
+    )
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="mystery",
+        containers=[
+            {
+                "image": "infranb-demo/base:1",
+                "name": "mystery-app",
+                "environment": {"MYSTERY_VALUE": secret, "MODE": "plain"},
+                "command": ["sh", "-c", f"echo {secret}; exit 3"],  # fails: an error names it
+            }
+        ],
+    )
+    with InfrastructureManager(config, engine=MemoryEngine(["infranb-demo/base:1"])) as manager:
+        result = manager.run(op)
+        assert not result.success
+        entry = manager.history_entry(str(result.run_id))
+        record = repr(
+            (entry.request, entry.plan, entry.result, entry.prior, entry.steps, entry.error)
+        )
+        described = manager.describe(op)
+        shown = [record, str(described), *described._repr_mimebundle_().values()]
+        frame = manager.history().to_string()
+    assert all(secret not in text for text in [*shown, frame]), shown
+    assert "plain" in record  # a value under no marker is kept (the probe is real)
+    stored_bytes = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert secret.encode() not in stored_bytes
+    assert b"mystery-app" in stored_bytes  # names are identifiers, never masked
+
+
+def test_a_bare_requests_repr_masks_with_the_default_markers() -> None:
+    """Without a config a request cannot know custom markers: its docstring says so and
+    points at ``manager.describe(op)``."""
+    from infranb import InfrastructureOperation
+
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        containers=[{"image": "x:1", "name": "a", "environment": {"DB_PASSWORD": "hunter22"}}],
+    )
+    assert "hunter22" not in repr(op)
+    assert "describe" in (InfrastructureOperation.__repr__.__doc__ or "")

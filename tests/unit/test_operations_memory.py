@@ -322,3 +322,52 @@ def test_engine_calls_never_exceed_max_parallel() -> None:
     result = manager(engine, max_parallel=3).run(op)
     assert result.success, result.error
     assert engine.most == 3  # bounded, and the bound is reached
+
+
+class _VolumeStaysInUse(MemoryEngine):
+    """A volume that cannot be removed (another holder appeared): the engine's Conflict."""
+
+    def remove_volume(self, name: str) -> None:
+        from infranb.core.errors import Conflict
+
+        if name == "shop-data":
+            raise Conflict(f"removing volume {name}: volume is in use")
+        super().remove_volume(name)
+
+
+def test_a_rollback_that_leaves_a_volume_is_not_rolled_back() -> None:
+    memory = _VolumeStaysInUse([BASE, WEB])
+    op = stack_op()
+    op.containers[1]["command"] = ["sh", "-c", "exit 3"]
+    result = manager(memory).run(op)
+    assert not result.success
+    assert result.rolled_back is False
+    assert [r for r in result.remaining if "shop-data" in r] == result.remaining != []
+    assert "left in place: volume shop-data" in (result.error or "")
+    assert "shop-data" in memory.volumes  # what remains is what the result says
+
+
+def test_a_rollback_that_leaves_nothing_is_rolled_back(memory: MemoryEngine) -> None:
+    op = stack_op()
+    op.containers[1]["command"] = ["sh", "-c", "exit 3"]
+    result = manager(memory).run(op)
+    assert result.rolled_back is True
+    assert result.remaining == []
+
+
+def test_containers_stopped_names_what_a_teardown_and_a_recreate_stopped(
+    memory: MemoryEngine,
+) -> None:
+    from infranb.manager import down_operation
+
+    m = manager(memory)
+    assert m.run(stack_op()).success
+    changed = stack_op()
+    changed.containers[0]["environment"] = {"VERSION": "2"}
+    recreated = m.run(changed)
+    assert recreated.success
+    assert recreated.containers_stopped == ["web"]
+    down = m.run(down_operation("shop"))
+    assert sorted(down.containers_stopped) == ["api", "db", "web"]
+    plan = m.run(down_operation("shop", dry_run=True))
+    assert plan.containers_stopped == []

@@ -106,3 +106,14 @@ def test_url_credentials_are_masked_in_free_text() -> None:
         "see https://user:••••••@host/x and s3://••••••@b"
     )
     assert Redactor()("failed: redis://:pw@cache:6379/0") == "failed: redis://:••••••@cache:6379/0"
+
+
+def test_engine_url_credentials_never_show_in_the_managers_reprs() -> None:
+    from infranb import InfrastructureManager, InfrastructureManagerConfig
+
+    config = InfrastructureManagerConfig(docker_host="tcp://ops:s3cr3t-PW@127.0.0.1:9")
+    with InfrastructureManager(config) as manager:
+        shown = [repr(manager), str(manager), *manager._repr_mimebundle_().values()]
+        assert all("s3cr3t-PW" not in text for text in shown), shown
+        # the address itself is kept: the user, the host and the port are identifiers
+        assert all("tcp://ops:" in text and "@127.0.0.1:9" in text for text in shown[:2])

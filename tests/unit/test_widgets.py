@@ -205,3 +205,29 @@ def test_fields_are_marked_by_path_and_only_after_an_edit(monkeypatch) -> None:
     assert form.rows[1].ports.layout.border
     assert not form.rows[0].ports.layout.border
     assert "any wording at all" in form._problems.value
+
+
+def test_a_forms_secret_fields_follow_the_managers_markers() -> None:
+    from infranb import InfrastructureManager, InfrastructureManagerConfig
+    from infranb.testing import MemoryEngine
+
+    config = InfrastructureManagerConfig(secret_markers=("PASSWORD", "MYSTERY"))
+    manager = InfrastructureManager(config, engine=MemoryEngine())
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        containers=[
+            {
+                "image": "img",
+                "name": "db",
+                "environment": {"MYSTERY_VALUE": "planted-myst-31", "MODE": "visible-mode-7"},
+            }
+        ],
+    )
+    form = OrchestrateForm.from_operation(op, manager)
+    state = all_widget_state()
+    assert "visible-mode-7" in state  # the state is read: a known plain value is there
+    assert "planted-myst-31" not in state
+    assert form.operation == op
+    row = form.rows[0]
+    row.environment.value = "MODE=visible-mode-7\nMYSTERY_KEY=typed-in-clear"
+    assert "secret fields" in form._problems.value  # refused by the manager's markers too
