@@ -13,6 +13,9 @@ STACK = "infranb.stack"
 SPEC_HASH = "infranb.spec-hash"
 SPEC_FIELDS = "infranb.spec-fields"
 SALT = "infranb.salt"
+#: a Swarm stack's key for naming its secrets by content (on its services): without it, a
+#: secret's name says nothing about its content
+SECRET_KEY = "infranb.secret-key"
 #: names (never values) of environment keys whose values came from secret references
 SECRET_KEYS = "infranb.secret-keys"
 DEPENDS_ON = "infranb.depends-on"

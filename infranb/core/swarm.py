@@ -10,6 +10,7 @@ the stack are orphans. The engine calls and the waiting live in ``infranb.ops.de
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -152,10 +153,13 @@ def parse_secrets(raw: object, where: str) -> tuple[SecretFile, ...]:
     return tuple(out)
 
 
-def secret_name(stack: str, secret: SecretFile, content: bytes) -> str:
-    """The Swarm secret's name: secrets are immutable, so the content's hash is part of the
-    name and a changed file is a new secret (and a rolling update of its services)."""
-    return f"{stack}_{secret.name}_{hashlib.sha256(content).hexdigest()[:10]}"
+def secret_name(stack: str, secret: SecretFile, content: bytes, key: str) -> str:
+    """The Swarm secret's name: secrets are immutable, so a digest of the content is part of
+    the name and a changed file is a new secret (and a rolling update of its services). The
+    digest is keyed with the stack's ``key`` (``infranb.secret-key`` on its services), so
+    ``docker secret ls`` cannot be used to confirm a guessed value offline."""
+    digest = hmac.new(key.encode(), content, hashlib.sha256).hexdigest()[:10]
+    return f"{stack}_{secret.name}_{digest}"
 
 
 def parse_deploy(raw: object, where: str) -> DeploySpec:

@@ -174,7 +174,15 @@ class Deployed:
     removed_services: list[ServiceInfo] = field(default_factory=list)
 
 
-def read_secrets(command: DeployStack) -> dict[str, list[tuple[SecretFile, str, bytes]]]:
+def stack_secret_key(existing: Mapping[str, ServiceInfo]) -> str:
+    """The key that names the stack's secrets: the one its services carry, else a new one."""
+    for _name, service in sorted(existing.items()):
+        if service.labels.get(L.SECRET_KEY):
+            return service.labels[L.SECRET_KEY]
+    return token_hex(16)
+
+
+def read_secrets(command: DeployStack, key: str) -> dict[str, list[tuple[SecretFile, str, bytes]]]:
     """Each service's secrets as (secret, Swarm name, content); a missing file is a problem
     named by its path, before anything is touched."""
     problems = []
@@ -194,7 +202,8 @@ def read_secrets(command: DeployStack) -> dict[str, list[tuple[SecretFile, str, 
                     )
                 )
                 continue
-            found[spec.name].append((secret, secret_name(command.stack, secret, content), content))
+            name = secret_name(command.stack, secret, content, key)
+            found[spec.name].append((secret, name, content))
     if problems:
         raise ValidationError(problems)
     return found
@@ -214,7 +223,8 @@ async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
     else:
         outcome.warnings.append(f"plan only: {NOT_A_MANAGER}")
     environments = resolve_environments(command.specs, rt)
-    secrets = read_secrets(command)
+    secret_key = stack_secret_key(existing)
+    secrets = read_secrets(command, secret_key)
     salts = {
         s.name: existing[s.name].labels.get(L.SALT, "") if s.name in existing else token_hex(8)
         for s in command.specs
@@ -262,7 +272,9 @@ async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
         }
     )
     deployed = Deployed()
-    rollout = Rollout(rt, command, steps, existing, environments, prints, salts, deployed)
+    rollout = Rollout(
+        rt, command, steps, existing, environments, prints, salts, deployed, secret_key
+    )
     try:
         await rollout.networks()
         await rollout.secrets(secrets)
@@ -308,8 +320,10 @@ class Rollout:
         prints: Mapping[str, Mapping[str, str]],
         salts: Mapping[str, str],
         deployed: Deployed,
+        secret_key: str,
     ) -> None:
         self.rt, self.command, self.steps = rt, command, steps
+        self.secret_key = secret_key
         self.existing, self.environments = existing, environments
         self.prints, self.salts, self.deployed = prints, salts, deployed
         self.ids = {name: s.id for name, s in existing.items()}
@@ -383,7 +397,9 @@ class Rollout:
     async def apply(self, step: ServiceStep, spec: ContainerSpec) -> None:
         engine, stack = self.rt.engine, self.command.stack
         labels = self.rt.labels(
-            stack, **fingerprint_labels(self.prints[spec.name], self.salts[spec.name])
+            stack,
+            **fingerprint_labels(self.prints[spec.name], self.salts[spec.name]),
+            **{L.SECRET_KEY: self.secret_key},
         )
         wanted = service_spec(
             spec,

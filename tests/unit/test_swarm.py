@@ -284,3 +284,24 @@ def test_the_swarm_form_builds_deploy_requests() -> None:
     assert form.operation.operation == "deploy_stack"
     assert form.operation.containers == op.containers
     assert form.problems() == []
+
+
+def test_a_secrets_name_does_not_reveal_a_hash_of_its_content(
+    manager: InfrastructureManager, swarm: MemoryEngine, tmp_path: Path
+) -> None:
+    """An unsalted digest in ``docker secret ls`` lets a guessed value be confirmed offline:
+    the digest is keyed with the stack's key (on its services), stable across re-runs."""
+    import hashlib
+
+    import infranb.core.labels as L
+
+    token = tmp_path / "api_token.txt"
+    token.write_text("guessable")
+    api = {**ISSUE_API, "secrets": [{"file": str(token)}]}
+    assert manager.run(request(ISSUE_DB, api)).success
+    (name,) = [s.name for s in swarm.secrets.values()]
+    assert hashlib.sha256(b"guessable").hexdigest()[:10] not in name
+    keys = {s.labels.get(L.SECRET_KEY) for s in swarm.services.values()}
+    assert len(keys) == 1 and None not in keys  # one key per stack, on every service
+    assert manager.run(request(ISSUE_DB, api)).success
+    assert [s.name for s in swarm.secrets.values()] == [name]  # same key: same name
