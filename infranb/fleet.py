@@ -211,12 +211,17 @@ class Fleet(EngineViews):
     # ---------------------------------------------------------------- operations
 
     async def execute(
-        self, operation: InfrastructureOperation, on: Sequence[str] | None = None
+        self,
+        operation: InfrastructureOperation,
+        on: Sequence[str] | None = None,
+        *,
+        confirm: bool = False,
     ) -> FleetResults:
-        """The same operation on every engine (or those named in ``on``), concurrently."""
+        """The same operation on every engine (or those named in ``on``), concurrently;
+        ``confirm=True`` consents to destructive steps where ``confirm_destructive`` is on."""
 
         async def run(manager: InfrastructureManager) -> InfrastructureResult:
-            return await manager.execute(operation, progress=lambda _event: None)
+            return await manager.execute(operation, progress=lambda _event: None, confirm=confirm)
 
         answers = await self._each(run, on)
         results = FleetResults()

@@ -400,10 +400,14 @@ class Recorder:
         plan: Sequence[Mapping[str, Any]],
         result: Mapping[str, Any],
         engine_id: str | None = None,
+        stack: str | None = None,
     ) -> None:
+        """The run's end; ``stack`` fills in a stack known only once the run looked (a
+        helper's containers)."""
         self.journal._write(
             "UPDATE runs SET finished_at = ?, outcome = ?, changes = ?, error = ?, plan = ?, "
-            "result = ?, engine_id = COALESCE(engine_id, ?) WHERE run_id = ?",
+            "result = ?, engine_id = COALESCE(engine_id, ?), stack = COALESCE(stack, ?) "
+            "WHERE run_id = ?",
             (
                 now(),
                 outcome,
@@ -412,6 +416,7 @@ class Recorder:
                 json.dumps(list(plan)),
                 json.dumps(dict(result)),
                 engine_id,
+                stack,
                 self.run_id,
             ),
         )

@@ -24,10 +24,11 @@ from infranb.core.errors import (
     Conflict,
     EngineUnavailable,
     InfraError,
+    Refused,
     RevertError,
     ValidationError,
 )
-from infranb.core.records import EngineInfo, ImageOutcome, ProgressEvent
+from infranb.core.records import ContainerDetails, EngineInfo, ImageOutcome, ProgressEvent
 from infranb.core.secrets import Redactor, mask_url_credentials
 from infranb.core.sync import in_notebook, run_sync, synchronous
 from infranb.engines import connect
@@ -54,6 +55,7 @@ from infranb.runtime import (
     Gates,
     ProgressCallback,
     Runtime,
+    check_gates,
     correlation_id_of,
     new_run_id,
 )
@@ -66,8 +68,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 P = ParamSpec("P")
-#: a helper's step: (progress kind, container name)
-StepSink = Callable[[str, str], None]
 #: how a helper's steps are counted in the journal's ``changes``
 HELPER_ACTIONS = {
     "container_stopped": "stop",
@@ -75,6 +75,23 @@ HELPER_ACTIONS = {
     "container_restarted": "restart",
 }
 log = logging.getLogger("infranb")
+
+
+@dataclasses.dataclass
+class HelperRecord:
+    """What a helper (stop, restart) does, as its journal record hears it."""
+
+    recorder: Recorder | None
+    #: the stack the helper's containers share (known once it has looked at them)
+    stack: str | None = None
+    changes: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def step(self, kind: str, name: str) -> None:
+        action = HELPER_ACTIONS[kind]
+        self.changes[action] = self.changes.get(action, 0) + 1
+        if self.recorder is not None:
+            with contextlib.suppress(Exception):  # the journal never stops the work
+                self.recorder.step(ProgressEvent(kind, name))
 
 
 def _needs_engine(
@@ -466,15 +483,21 @@ class InfrastructureManager(EngineViews):
         return dict(zip(sorted(refs), ids, strict=True))
 
     async def adown(
-        self, stack: str | Project, *, volumes: bool = False, dry_run: bool = False
+        self,
+        stack: str | Project,
+        *,
+        volumes: bool = False,
+        dry_run: bool = False,
+        confirm: bool = False,
     ) -> InfrastructureResult:
         """Tear ``stack`` (a name, or a Compose project) down: its containers (dependents
         first, running ones stopped), the networks it leaves unused, and with
         ``volumes=True`` its volumes. Nothing outside the stack is touched (a Compose
         project's external networks and volumes included). ``dry_run=True`` lists what
-        would go."""
+        would go; ``confirm=True`` consents to it when ``config.confirm_destructive`` is on."""
         name = stack if isinstance(stack, str) else stack.name
-        return await self.execute(down_operation(name, volumes=volumes, dry_run=dry_run))
+        request = down_operation(name, volumes=volumes, dry_run=dry_run)
+        return await self.execute(request, confirm=confirm)
 
     down = synchronous(adown)
 
@@ -487,13 +510,15 @@ class InfrastructureManager(EngineViews):
         remove_orphans: bool = False,
         context: object = None,
         progress: ProgressCallback | None = None,
+        confirm: bool = False,
     ) -> InfrastructureResult:
         """Bring a Compose project up: build the images of services with ``build:`` that
         are missing (all of them with ``build=True``), then orchestrate its stack (which
         pulls what is missing). One rollback for all: when any step fails or the cell is
         cancelled, the containers, networks and volumes this run created and the images it
         built are removed (an image it rebuilt gets its tag back). ``dry_run=True`` returns
-        the plan, builds included, and touches nothing."""
+        the plan, builds included, and touches nothing; ``confirm=True`` consents to its
+        destructive steps when ``config.confirm_destructive`` is on."""
         request = project.operation(dry_run=dry_run, remove_orphans=remove_orphans)
         if request.validate(self.config):  # a failed result that names each problem
             return await self.execute(request, context, progress)
@@ -520,7 +545,7 @@ class InfrastructureManager(EngineViews):
                     notes.append(f"{step_note} before the containers are created, not pulled")
                 else:
                     built.append((tag, previous))
-            result = await self.execute(request, context, progress)
+            result = await self.execute(request, context, progress, confirm=confirm)
         except asyncio.CancelledError:
             await asyncio.shield(self._unbuild(built))
             raise
@@ -605,66 +630,104 @@ class InfrastructureManager(EngineViews):
         return self.last_info
 
     @contextlib.contextmanager
-    def _recorded(self, operation: str, request: dict[str, Any]) -> Iterator[StepSink]:
+    def _recorded(self, operation: str, request: dict[str, Any]) -> Iterator[HelperRecord]:
         """Journal a helper that changes the engine outside an operation (stop, restart):
-        one record, a step per container, its outcome. The journal never stops the work."""
+        one record written before its first engine call, a step per container, its outcome
+        (``refused`` when a gate refused it) and the stack its containers share. The
+        journal never stops the work."""
         recorder = None
         if self.journal is not None:
             with contextlib.suppress(Exception):
                 recorder = self._begin_record(new_run_id(), operation, None, request)
-        changes: dict[str, int] = {}
-
-        def step(kind: str, name: str) -> None:
-            action = HELPER_ACTIONS[kind]
-            changes[action] = changes.get(action, 0) + 1
-            if recorder is not None:
-                with contextlib.suppress(Exception):
-                    recorder.step(ProgressEvent(kind, name))
+        record = HelperRecord(recorder)
 
         def finish(outcome: str, error: str | None) -> None:
             if recorder is not None:
                 with contextlib.suppress(Exception):
-                    recorder.finish(outcome, changes=changes, error=error, plan=[], result={})
+                    recorder.finish(
+                        outcome,
+                        changes=record.changes,
+                        error=error,
+                        plan=[],
+                        result={},
+                        stack=record.stack,
+                    )
 
         try:
-            yield step
+            yield record
+        except Refused as e:
+            finish("refused", str(e))
+            raise
         except BaseException as e:
             finish("failed", mask_url_credentials(str(e)) or type(e).__name__)
             raise
         finish("succeeded", None)
 
+    async def _gate_helper(
+        self,
+        names: Sequence[str],
+        confirm: bool,
+        record: HelperRecord,
+        *,
+        verb: str,
+        remove: bool = False,
+    ) -> list[ContainerDetails | None]:
+        """Before a helper touches anything: each container's details, the stack they share
+        (on the journal ``record``), and the gates (a stop or restart needs consent where
+        ``confirm_destructive`` is on; removals count toward ``max_removals``)."""
+        details = list(
+            await asyncio.gather(*(self._call(self.engine.inspect_container, n) for n in names))
+        )
+        removals = [
+            f"remove container {n}"
+            for n, d in zip(names, details, strict=True)
+            if remove and d is not None and L.is_managed(d.labels)
+        ]
+        stacks = {d.labels.get(L.STACK) for d in details if d is not None}
+        record.stack = stacks.pop() if len(stacks) == 1 else None
+        gates = Gates(self.config.max_removals, self.config.confirm_destructive, confirm)
+        check_gates(gates, removals, [f"{verb} container {n}" for n in names])
+        return details
+
     @_needs_engine(list[str])
-    async def astop(self, names: Sequence[str], *, remove: bool | None = None) -> list[str]:
+    async def astop(
+        self, names: Sequence[str], *, remove: bool | None = None, confirm: bool = False
+    ) -> list[str]:
         """Stop containers, then remove those infranb made when ``remove`` (default:
         ``config.auto_remove_containers``); a container infranb did not create is never
-        removed. Journaled as a ``stop`` run."""
+        removed. Passes the gates first (``max_removals`` counts the removals; with
+        ``config.confirm_destructive`` it needs ``confirm=True``), raising ``Refused`` with
+        the steps when one refuses. Journaled as a ``stop`` run."""
         remove = self.config.auto_remove_containers if remove is None else remove
+        request = {"names": list(names), "remove": remove}
+        with self._recorded("stop", request) as record:
+            details = await self._gate_helper(names, confirm, record, verb="stop", remove=remove)
 
-        with self._recorded("stop", {"names": list(names), "remove": remove}) as step:
-
-            async def stop(name: str) -> str:
+            async def stop(name: str, before: ContainerDetails | None) -> str:
                 await self._call(self.engine.stop_container, name, self.config.stop_timeout)
-                step("container_stopped", name)
-                details = await self._call(self.engine.inspect_container, name)
+                record.step("container_stopped", name)
                 # A container infranb did not create is stopped as asked, never removed.
-                managed = details is not None and L.is_managed(details.labels)
-                if remove and managed:
+                if remove and before is not None and L.is_managed(before.labels):
                     await self._call(self.engine.remove_container, name)
-                    step("container_removed", name)
+                    record.step("container_removed", name)
                 return name
 
-            return list(await asyncio.gather(*(stop(n) for n in names)))
+            stops = (stop(n, d) for n, d in zip(names, details, strict=True))
+            return list(await asyncio.gather(*stops))
 
     stop = synchronous(astop)
 
     @_needs_engine(list[str])
-    async def arestart(self, names: Sequence[str]) -> list[str]:
-        """Restart containers. Journaled as a ``restart`` run."""
-        with self._recorded("restart", {"names": list(names)}) as step:
+    async def arestart(self, names: Sequence[str], *, confirm: bool = False) -> list[str]:
+        """Restart containers. Passes the gates first (with ``config.confirm_destructive`` it
+        needs ``confirm=True``), raising ``Refused`` when one refuses. Journaled as a
+        ``restart`` run."""
+        with self._recorded("restart", {"names": list(names)}) as record:
+            await self._gate_helper(names, confirm, record, verb="restart")
 
             async def restart(name: str) -> None:
                 await self._call(self.engine.restart_container, name, self.config.stop_timeout)
-                step("container_restarted", name)
+                record.step("container_restarted", name)
 
             await asyncio.gather(*(restart(n) for n in names))
         return list(names)

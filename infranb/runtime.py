@@ -47,6 +47,41 @@ class Gates:
     confirmed: bool = False
 
 
+def check_gates(gates: Gates, destructive: Sequence[str], disruptive: Sequence[str] = ()) -> None:
+    """Raise ``Refused`` when the steps remove or recreate more than ``max_removals``, or when
+    any step is destructive (removes, recreates) or disruptive (stops, restarts) without the
+    consent ``confirm_destructive`` asks for. Steps are named: "recreate container web"."""
+    count, limit = len(destructive), gates.max_removals
+    shown = ", ".join(destructive[:10]) + (f", and {count - 10} more" if count > 10 else "")
+    if limit is not None and count > limit:
+        raise Refused(
+            f"refused: the plan removes or recreates {count} resource(s) ({shown}), "
+            f"more than max_removals={limit}; nothing was touched. Review result.plan, "
+            "then narrow the request or raise max_removals",
+            steps=list(destructive),
+            needs_consent=False,
+        )
+    steps = [*destructive, *disruptive]
+    if not steps or not gates.confirm_required or gates.confirmed:
+        return
+    if destructive:
+        reason = (
+            f"the plan removes or recreates {count} resource(s) ({shown}) and destructive "
+            "steps need consent (config.confirm_destructive)"
+        )
+    else:
+        reason = (
+            f"stopping or restarting {len(steps)} container(s) ({', '.join(steps[:10])}) "
+            "needs consent (config.confirm_destructive)"
+        )
+    raise Refused(
+        f"refused: {reason}; nothing was touched. Review result.plan, then run again with "
+        "confirm=True",
+        steps=steps,
+        needs_consent=True,
+    )
+
+
 def correlation_id_of(context: object) -> str | None:
     """A correlation id carried by ``context`` as attribute or key ``correlation_id``."""
     if context is None:
@@ -165,34 +200,15 @@ class Runtime:
             self.warnings.append(f"progress callback failed and was disabled: {e!r}")
 
     def gate(self, destructive: Sequence[str], *, dry_run: bool = False) -> None:
-        """Refuse the run before it touches anything when its plan removes or recreates
-        more than ``max_removals``, or anything at all without consent when consent is
-        required. ``destructive`` names each step ("recreate container web"). A dry run is
-        never refused: it is warned that the real run would be."""
+        """Refuse the run before it touches anything (``check_gates``). A dry run is never
+        refused: it is warned that the real run would be."""
         if dry_run:
             try:
-                self.gate(destructive)
+                check_gates(self.gates, destructive)
             except Refused as e:
                 self.warnings.append(f"a real run would be {e}")
             return
-        count, limit = len(destructive), self.gates.max_removals
-        shown = ", ".join(destructive[:10]) + (f", and {count - 10} more" if count > 10 else "")
-        if limit is not None and count > limit:
-            raise Refused(
-                f"refused: the plan removes or recreates {count} resource(s) ({shown}), "
-                f"more than max_removals={limit}; nothing was touched. Review result.plan, "
-                "then narrow the request or raise max_removals",
-                steps=list(destructive),
-                needs_consent=False,
-            )
-        if destructive and self.gates.confirm_required and not self.gates.confirmed:
-            raise Refused(
-                f"refused: the plan removes or recreates {count} resource(s) ({shown}) and "
-                "destructive steps need consent (config.confirm_destructive); nothing was "
-                "touched. Review result.plan, then run again with confirm=True",
-                steps=list(destructive),
-                needs_consent=True,
-            )
+        check_gates(self.gates, destructive)
 
     def record_prior(self, state: Mapping[str, Any]) -> None:
         """Journal the state before this run changes anything (for revert)."""

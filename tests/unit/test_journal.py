@@ -417,3 +417,61 @@ def test_a_bare_requests_repr_masks_with_the_default_markers() -> None:
     )
     assert "hunter22" not in repr(op)
     assert "describe" in (InfrastructureOperation.__repr__.__doc__ or "")
+
+
+def test_every_helper_that_changes_an_engine_takes_consent(
+    memory: MemoryEngine, book: Path
+) -> None:
+    """With ``confirm_destructive=True``: down, stop and restart are refused before they
+    touch anything, and go through with ``confirm=True``; the fleet passes it on."""
+    from infranb import Fleet, Refused
+
+    m = manager(memory, book, confirm_destructive=True)
+    assert m.run(op()).success
+    memory.calls.clear()
+    assert m.down("shop").refused
+    with pytest.raises(Refused) as stopping:
+        m.stop(["web"])
+    assert stopping.value.needs_consent  # auto_remove_containers is on by default:
+    assert stopping.value.steps == ["remove container web", "stop container web"]
+    with pytest.raises(Refused):
+        m.restart(["db"])
+    assert not MUTATING & set(memory.calls)  # nothing was touched
+    assert m.restart(["db"], confirm=True) == ["db"]
+    assert m.stop(["web"], confirm=True) == ["web"]
+    assert m.down("shop", confirm=True).success
+    fleet = Fleet({"local": m})
+    assert fleet.run(op())["local"].success
+    assert fleet.run(op({"MODE": "two"}))["local"].refused
+    assert fleet.run(op({"MODE": "two"}), confirm=True)["local"].success
+
+
+def test_stop_with_removal_counts_toward_max_removals(memory: MemoryEngine, book: Path) -> None:
+    from infranb import Refused
+
+    m = manager(memory, book, max_removals=0, auto_remove_containers=True)
+    assert m.run(op()).success
+    memory.calls.clear()
+    with pytest.raises(Refused) as refused:
+        m.stop(["web", "db"])
+    assert refused.value.steps[:2] == ["remove container web", "remove container db"]
+    assert not MUTATING & set(memory.calls)
+    assert m.stop(["web"], remove=False) == ["web"]  # a stop alone removes nothing
+
+
+def test_helper_runs_are_journaled_with_their_stack_and_refusals(
+    memory: MemoryEngine, book: Path
+) -> None:
+    from infranb import Refused
+
+    m = manager(memory, book)
+    assert m.run(op()).success
+    m.restart(["db"])
+    m.stop(["web"])
+    history = m.history(stack="shop")
+    assert list(history["operation"][:2]) == ["stop", "restart"]
+    strict = manager(memory, book, confirm_destructive=True)
+    with pytest.raises(Refused):
+        strict.restart(["db"])
+    newest = strict.history(stack="shop").iloc[0]
+    assert (newest.operation, newest.outcome) == ("restart", "refused")
