@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infranb.core.config import JOURNAL_PATH
+from infranb.core.errors import UnknownRun
 from infranb.core.records import ProgressEvent
 from infranb.core.secrets import MASK, Redactor, SecretRef
 
@@ -117,8 +118,10 @@ def current_user() -> str:
 
 def notebook_path() -> str | None:
     """The notebook this kernel runs, where the kernel knows it (Jupyter server >= 2 and
-    VS Code tell it); for a script, the script's path."""
-    session = os.environ.get("JPY_SESSION_NAME")
+    VS Code tell it, ``INFRANB_NOTEBOOK`` for runners that know it: papermill, nbconvert and
+    ``infranb``'s own main job); for a script, the script's path. ``config.notebook`` or a
+    run's ``context`` (``notebook`` key or attribute) say it where none of these can."""
+    session = os.environ.get("JPY_SESSION_NAME") or os.environ.get("INFRANB_NOTEBOOK")
     if session:
         return session
     ipython = sys.modules.get("IPython")
@@ -276,6 +279,8 @@ class RunStart:
     request: Mapping[str, Any]
     correlation_id: str | None = None
     reverts: str | None = None
+    #: the notebook that ran it, when the caller knows it (else found by ``notebook_path``)
+    notebook: str | None = None
 
 
 @dataclass
@@ -475,7 +480,7 @@ class Journal:
                 now(),
                 current_user(),
                 socket.gethostname(),
-                notebook_path(),
+                start.notebook or notebook_path(),
                 process_token(),
                 start.engine,
                 start.engine_id,
@@ -541,10 +546,15 @@ class Journal:
         return frame
 
     def entry(self, run_id: str) -> JournalEntry:
-        """One run's whole record; ``KeyError`` naming the run when there is none."""
+        """One run's whole record; ``UnknownRun`` (a ``NotFound``, and a ``KeyError``)
+        naming the run when there is none."""
         rows = self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,))
         if not rows:
-            raise KeyError(f"no run {run_id!r} in the journal {self.path}")
+            raise UnknownRun(
+                f"no run {run_id!r} in the journal {self.path}: manager.history() lists the "
+                "runs it holds",
+                resource=run_id,
+            )
         row = rows[0]
         outcome = self._settle(rows).get(run_id, row["outcome"])
         steps = self._read(
@@ -662,6 +672,9 @@ def change_counts(result: InfrastructureResult) -> dict[str, int]:
         add("create network")
     for _ in result.volumes_created:
         add("create volume")
+    for s in result.services:
+        if s.action != "unchanged":
+            add(f"{s.action} service")
     return counts
 
 

@@ -25,7 +25,6 @@ from infranb.core.errors import (
     EngineUnavailable,
     InfraError,
     Refused,
-    RevertError,
     ValidationError,
 )
 from infranb.core.records import ContainerDetails, EngineInfo, ImageOutcome, ProgressEvent
@@ -56,6 +55,7 @@ from infranb.runtime import (
     ProgressCallback,
     Runtime,
     check_gates,
+    context_value,
     correlation_id_of,
     new_run_id,
 )
@@ -288,6 +288,7 @@ class InfrastructureManager(EngineViews):
                     stored_request(fields, Redactor(markers=self.config.secret_markers)),
                     correlation_id,
                     reverts,
+                    notebook=context_value(context, "notebook"),
                 )
             except Exception as e:  # an unwritable journal must not stop the work
                 journal_note = f"journal {self.journal.path} unavailable ({e}): run not recorded"
@@ -364,8 +365,11 @@ class InfrastructureManager(EngineViews):
         request: dict[str, Any],
         correlation_id: str | None = None,
         reverts: str | None = None,
+        *,
+        notebook: str | None = None,
     ) -> Recorder:
-        """Write the ``running`` record of a run (operations and helpers alike)."""
+        """Write the ``running`` record of a run (operations and helpers alike); the notebook
+        is the run's context's, else the config's, else what the kernel tells."""
         assert self.journal is not None
         start = RunStart(
             run_id=run_id,
@@ -376,6 +380,7 @@ class InfrastructureManager(EngineViews):
             request=request,
             correlation_id=correlation_id,
             reverts=reverts,
+            notebook=notebook or self.config.notebook,
         )
         return self.journal.begin(start)
 
@@ -404,6 +409,17 @@ class InfrastructureManager(EngineViews):
             )
         except Exception as e:
             result.warnings.append(f"journal: the end of this run was not recorded ({e})")
+
+    def _record_unrun(
+        self, result: InfrastructureResult, request: dict[str, Any], *, reverts: str
+    ) -> None:
+        """The record of a run that ended before it could start (a revert that cannot be
+        planned): failed, with its one sentence."""
+        with contextlib.suppress(Exception):
+            recorder = self._begin_record(
+                str(result.run_id), result.operation, None, request, reverts=reverts
+            )
+            recorder.finish("failed", changes={}, error=result.error, plan=[], result={})
 
     @staticmethod
     def _record_cancelled(recorder: Recorder, outcome: Outcome, redact: Redactor) -> None:
@@ -460,11 +476,13 @@ class InfrastructureManager(EngineViews):
             later = journal.later_runs(entry.stack or "", entry.started_at)
             images = await self._revert_images(entry)
             request, notes = plan_revert(entry, images, dry_run, [r for r in later if r != run_id])
-        except (KeyError, InfraError) as e:
-            error = e if isinstance(e, InfraError) else RevertError(str(e.args[0]))
-            return InfrastructureResult.from_outcome(
-                "orchestrate_containers", Outcome(stack=None), error=error
+        except InfraError as e:
+            result = InfrastructureResult.from_outcome(
+                "orchestrate_containers", Outcome(stack=None), error=e, run_id=new_run_id()
             )
+            if self.journal is not None and not dry_run:  # a revert that cannot run: a row
+                self._record_unrun(result, {"revert": run_id}, reverts=run_id)
+            return result
         result = await self._execute(request, None, progress, confirm=confirm, reverts=run_id)
         result.warnings += notes
         return result

@@ -82,16 +82,17 @@ def check_gates(gates: Gates, destructive: Sequence[str], disruptive: Sequence[s
     )
 
 
-def correlation_id_of(context: object) -> str | None:
-    """A correlation id carried by ``context`` as attribute or key ``correlation_id``."""
+def context_value(context: object, key: str) -> str | None:
+    """What ``context`` carries under ``key``, as attribute or mapping key."""
     if context is None:
         return None
-    value = (
-        context.get("correlation_id")
-        if isinstance(context, Mapping)
-        else getattr(context, "correlation_id", None)
-    )
+    value = context.get(key) if isinstance(context, Mapping) else getattr(context, key, None)
     return None if value is None else str(value)
+
+
+def correlation_id_of(context: object) -> str | None:
+    """A correlation id carried by ``context`` as attribute or key ``correlation_id``."""
+    return context_value(context, "correlation_id")
 
 
 def new_run_id() -> str:

@@ -13,7 +13,9 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 name="runbook-$stamp"
 mkdir -p reports
 set +e
-timeout 900 .venv/bin/papermill notebooks/07-runbook-template.ipynb "reports/$name.ipynb" \
+# The journal names the notebook a run came from; papermill does not tell the kernel.
+INFRANB_NOTEBOOK="notebooks/07-runbook-template.ipynb" \
+  timeout 900 .venv/bin/papermill notebooks/07-runbook-template.ipynb "reports/$name.ipynb" \
   --cwd notebooks --kernel python3 --log-level WARNING "$@"
 ran=$?
 set -e

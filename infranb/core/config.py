@@ -72,6 +72,9 @@ class InfrastructureManagerConfig:
     connect_timeout: float = 5.0
     #: the journal of every run that changes an engine (SQLite file); None: no journal
     journal: str | None = JOURNAL_PATH
+    #: the notebook the journal names for this manager's runs, where the kernel cannot tell
+    #: it (a plain ``jupyter_client`` kernel); a run's ``context`` may name its own
+    notebook: str | None = None
     #: blast radius: a run whose plan removes or recreates more resources than this is
     #: refused before anything is touched (a request's own ``max_removals`` wins)
     max_removals: int | None = None

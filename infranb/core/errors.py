@@ -12,6 +12,7 @@ Every failure that reaches a user starts at ``InfraError``::
     └── EngineError          the engine refused or failed (``resource``)
         ├── EngineUnavailable    no engine answers at the configured address
         ├── NotFound             a container, image, network or volume is missing
+        │   └── UnknownRun           no run with that id in the journal (also a KeyError)
         ├── Conflict             a name is taken, or a resource is still in use
         ├── PullFailed           the registry refused or the image does not exist
         ├── PushFailed           the registry refused the image (credentials, reachability)
@@ -139,6 +140,14 @@ class EngineUnavailable(EngineError):
 
 class NotFound(EngineError):
     """The named resource does not exist on the engine."""
+
+
+class UnknownRun(NotFound, KeyError):
+    """No run with that id in the journal. A ``KeyError`` too, as a mapping's missing key
+    is (code written against 0.1 caught that)."""
+
+    def __str__(self) -> str:  # KeyError's own str would quote the sentence
+        return str(self.args[0]) if self.args else "unknown run"
 
 
 class Conflict(EngineError):

@@ -475,3 +475,44 @@ def test_helper_runs_are_journaled_with_their_stack_and_refusals(
         strict.restart(["db"])
     newest = strict.history(stack="shop").iloc[0]
     assert (newest.operation, newest.outcome) == ("restart", "refused")
+
+
+def test_journal_gaps_are_closed(memory: MemoryEngine, book: Path) -> None:
+    """deploy_stack changes are counted; an unknown run is infranb's NotFound (and still a
+    KeyError); a revert that cannot run leaves a row; the notebook comes from the context,
+    the config or INFRANB_NOTEBOOK where the kernel cannot tell it."""
+    from infranb import NotFound
+    from infranb.core.records import ServiceOutcome
+    from infranb.models import InfrastructureResult
+
+    deployed = InfrastructureResult(success=True, operation="deploy_stack")
+    deployed.services = [
+        ServiceOutcome("api", "api:1", "create"),
+        ServiceOutcome("db", "db:1", "unchanged"),
+        ServiceOutcome("old", "old:1", "remove"),
+    ]
+    assert J.change_counts(deployed) == {"create service": 1, "remove service": 1}
+
+    m = manager(memory, book)
+    with pytest.raises(NotFound) as missing:
+        m.history_entry("no-such-run")
+    assert isinstance(missing.value, KeyError)
+    assert str(missing.value).startswith("no run 'no-such-run'")  # one sentence, not quoted
+    failed = m.revert("no-such-run")
+    assert not failed.success
+    row = m.history().iloc[0]
+    assert (row.outcome, row.run_id) == ("failed", failed.run_id)
+
+    named = manager(memory, book, notebook="ops/restart-db.ipynb")
+    assert named.run(op()).success
+    assert named.history().iloc[0].notebook == "ops/restart-db.ipynb"
+    assert m.run(op({"MODE": "x"}), context={"notebook": "from-context.ipynb"}).success
+    assert m.history().iloc[0].notebook == "from-context.ipynb"
+
+
+def test_the_runners_notebook_is_journaled_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.setenv("INFRANB_NOTEBOOK", "notebooks/07-runbook-template.ipynb")
+    assert J.notebook_path() == "notebooks/07-runbook-template.ipynb"
