@@ -39,6 +39,11 @@ class InfrastructureManagerConfig:
     auto_remove_containers: bool = True
     auto_pull_images: bool = True
     container_start_timeout: float = 30.0
+    #: a container "stayed up" when it does not die for this many seconds after its start
+    #: (supervisord's ``startsecs``); a run waits for it, overlapping the rest of the
+    #: bring-up. 0 turns it off. Dependents are released as before (at start for
+    #: ``depends_on: started``, when ready otherwise).
+    min_uptime: float = 1.0
     health_check_retries: int = 3
     health_check_interval: float = 5.0
     cleanup_on_failure: bool = True
@@ -111,6 +116,8 @@ class InfrastructureManagerConfig:
             problems.append("config.health_check_retries: must be 0 or more")
         if self.no_engine not in ("raise", "note"):
             problems.append(f"config.no_engine: {self.no_engine!r} must be 'raise' or 'note'")
+        if self.min_uptime < 0:
+            problems.append("config.min_uptime: must be 0 (off) or more seconds")
         if self.health_check_interval < 0:
             problems.append("config.health_check_interval: must be 0 or more")
         if self.connect_timeout <= 0:

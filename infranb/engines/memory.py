@@ -54,6 +54,12 @@ from infranb.core.records import (
 from infranb.core.specs import ContainerSpec
 
 _EXIT = re.compile(r"exit\s+(\d+)\s*$")
+#: what a command prints, as far as this model goes: the words of its ``echo`` steps
+_ECHO = re.compile(r"(?:^|[;&|\s])echo\s+([^;&|]*)")
+
+
+def _echoes(command: str) -> list[str]:
+    return [words.strip().strip("'\"") for words in _ECHO.findall(command)]
 _ids = itertools.count(1)
 
 
@@ -95,7 +101,8 @@ class _Container:
     health: str | None = None
     started_at: datetime | None = None
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
-    logs: list[str] = field(default_factory=list)
+    #: (when, line) as the container printed it
+    logs: list[tuple[datetime, str]] = field(default_factory=list)
 
 
 class _Stream:
@@ -148,6 +155,8 @@ class MemoryEngine:
         self.volumes: dict[str, VolumeInfo] = {}
         #: reference -> platform of images a pull can fetch
         self.registry: dict[str, str] = {_with_tag(r): p for r, p in (registry or {}).items()}
+        #: images pushed to the registry, by reference (a pull gives the same image back)
+        self._pushed: dict[str, _Image] = {}
         self.calls: list[str] = []  # every method called, in order (for tests of dry runs)
         self._streams: list[_Stream] = []
         self._timers: list[threading.Timer] = []
@@ -340,6 +349,7 @@ class MemoryEngine:
             if c.state == "running":
                 return
             c.state, c.exit_code, c.started_at = "running", None, datetime.now(UTC)
+            c.logs += [(c.started_at, line) for line in _echoes(c.command)]
             self._emit(c, "start")
             exit_code = _EXIT.search(c.command)
             if exit_code:
@@ -379,6 +389,7 @@ class MemoryEngine:
                 self._emit(c, "stop")
 
     def restart_container(self, ref: str, timeout: float = 10) -> None:
+        self._called("restart_container")
         self.stop_container(ref, timeout)
         self.start_container(ref)
 
@@ -415,7 +426,13 @@ class MemoryEngine:
     ) -> list[str]:
         self._called("container_logs")
         with self._lock:
-            lines = list(self._find(ref).logs)
+            logged = [(when, line) for when, line in self._find(ref).logs]
+        if since is not None:
+            logged = [(when, line) for when, line in logged if when >= since]
+        lines = [
+            f"{when.strftime('%Y-%m-%dT%H:%M:%S.%fZ')} {line}" if timestamps else line
+            for when, line in logged
+        ]
         return lines[-tail:] if tail else lines
 
     def container_stats(self, ref: str) -> StatsSample:
@@ -434,7 +451,8 @@ class MemoryEngine:
                 )
         text = command if isinstance(command, str) else " ".join(command)
         code = _EXIT.search(text)
-        return (int(code.group(1)) if code else 0), ""
+        output = "".join(f"{line}\n" for line in _echoes(text))
+        return (int(code.group(1)) if code else 0), output
 
     def events(self, *, labels: Mapping[str, str]) -> _Stream:
         self._called("events")
@@ -512,6 +530,13 @@ class MemoryEngine:
         if on_progress is not None:
             on_progress(PullProgress("layer1", "Downloading", 1, 2))
             on_progress(PullProgress("layer1", "Pull complete"))
+        pushed = self._pushed.get(tagged)
+        if pushed is not None:  # what was pushed comes back as the same image, as in a registry
+            with self._lock:
+                self._untag(tagged)
+                image = self.images.setdefault(pushed.id, replace(pushed, tags=[]))
+                image.tags.append(tagged)
+            return pushed.id
         return self.add_image(ref, platform=self.registry[tagged])
 
     def push_image(
@@ -523,6 +548,7 @@ class MemoryEngine:
             if image is None:
                 raise NotFound(f"pushing {ref}: An image does not exist locally", resource=ref)
             self.registry[_with_tag(ref)] = image.platform
+            self._pushed[_with_tag(ref)] = replace(image, tags=list(image.tags))
         if on_progress is not None:
             on_progress(PullProgress("layer1", "Pushed"))
 

@@ -382,6 +382,10 @@ class EventWatcher:
         self._loop = asyncio.get_running_loop()
         self._counts: dict[str, int] = {}
         self._signals: dict[str, asyncio.Event] = {}
+        #: container id -> the exit codes of its ``die`` events, in order
+        self.deaths: dict[str, list[int | None]] = {}
+        #: set on every ``die`` of any container of the stack
+        self.died = asyncio.Event()
         self._stream = stream
         self._thread = threading.Thread(
             target=self._pump, daemon=True, name=f"infranb-events-{stack}"
@@ -401,6 +405,12 @@ class EventWatcher:
 
     def _record(self, event: EngineEvent) -> None:
         self._counts[event.id] = self._counts.get(event.id, 0) + 1
+        if event.action == "die":
+            code = event.attributes.get("exitCode")
+            self.deaths.setdefault(event.id, []).append(
+                int(code) if code is not None and code.lstrip("-").isdigit() else None
+            )
+            self.died.set()
         self._signal(event.id).set()
 
     def _signal(self, cid: str) -> asyncio.Event:
@@ -528,6 +538,8 @@ class BringUp:
         names = [s.name for s in desired.specs]
         self.ids: dict[str, str] = {}
         self.seconds: dict[str, float] = {}
+        #: name -> (when this run started it, its deaths seen before that start)
+        self.start_marks: dict[str, tuple[float, int]] = {}
         self.started = {n: asyncio.Event() for n in names}
         self.ready: dict[str, asyncio.Future[ContainerDetails]] = {
             n: loop.create_future() for n in names
@@ -642,7 +654,9 @@ class BringUp:
         self.ids[spec.name] = cid
         if self.plan.step(spec.name).action != "unchanged":
             self.rt.emit("container_starting", spec.name)
+            deaths_before = len(self.watcher.deaths.get(cid, ()))
             await self.rt.call(self.rt.engine.start_container, cid)
+            self.start_marks[spec.name] = (time.monotonic(), deaths_before)
             self.rt.emit("container_started", spec.name)
         self.started[spec.name].set()
         must_exit = self.command.must_complete(spec.name)
@@ -656,17 +670,66 @@ class BringUp:
         )
 
     async def verify(self) -> list[ContainerDetails | None]:
-        """Every container must still be up now (a fast crash can follow a good start)."""
+        """Every container this run started must have stayed up: no ``die`` during
+        ``config.min_uptime`` after its start (a fast crash can follow a good start). The
+        windows overlap the bring-up: what is left of the last one is waited for here, and
+        a death ends the wait at once. A container that exited 0 is a one-shot."""
         rt, specs = self.rt, self.desired.specs
+        window = rt.config.min_uptime
+        if window > 0 and self.start_marks:
+            end = max(started for started, _ in self.start_marks.values()) + window
+            while (left := end - time.monotonic()) > 0 and not self._failed_deaths():
+                self.watcher.died.clear()
+                if self._failed_deaths():  # a death between the check and the clear
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.watcher.died.wait(), left)
         final = await rt.gather(
             *(rt.call(rt.engine.inspect_container, self.ids[s.name]) for s in specs)
         )
         for spec, details in zip(specs, final, strict=True):
-            if details is None or not _is_up(details, self.command.must_complete(spec.name)):
-                state = "is gone" if details is None else _describe(details)
-                message = f"container {spec.name} {state} while starting"
-                raise await _failure(rt, spec.name, self.ids[spec.name], message)
+            await self._judge(spec, details)
         return final
+
+    def _deaths_since_start(self, name: str) -> list[int | None]:
+        if name not in self.start_marks:
+            return []
+        _, before = self.start_marks[name]
+        return self.watcher.deaths.get(self.ids[name], [])[before:]
+
+    def _failed_deaths(self) -> bool:
+        """Whether a container this run started has died with a non-zero code."""
+        return any(
+            code != 0 for name in self.start_marks for code in self._deaths_since_start(name)
+        )
+
+    async def _judge(self, spec: ContainerSpec, details: ContainerDetails | None) -> None:
+        """Fail the run for a container that did not stay up; warn about an unawaited
+        one-shot (exit 0 with nothing waiting on its completion)."""
+        name, cid, rt = spec.name, self.ids[spec.name], self.rt
+        must_exit = self.command.must_complete(name)
+        deaths = self._deaths_since_start(name)
+        failed = [code for code in deaths if code != 0]
+        if details is None:
+            raise await _failure(rt, name, cid, f"container {name} is gone while starting")
+        if failed:
+            again = " (its restart policy started it again)" if details.state != "exited" else ""
+            code = failed[0] if failed[0] is not None else details.exit_code
+            message = (
+                f"container {name} exited with code {code} within min_uptime="
+                f"{rt.config.min_uptime:g}s of its start{again}"
+            )
+            raise await _failure(rt, name, cid, message)
+        if details.state == "exited" and details.exit_code == 0:
+            if not must_exit:
+                rt.warnings.append(
+                    f"container {name} exited 0 right after its start: a one-shot? Nothing "
+                    "waits on it with depends_on: completed_successfully"
+                )
+            return
+        if not _is_up(details, must_exit):
+            message = f"container {name} {_describe(details)} while starting"
+            raise await _failure(rt, name, cid, message)
 
     async def finish(self, final: list[ContainerDetails | None]) -> None:
         """Drop what was replaced, and orphans when asked; record the outcome."""
@@ -738,6 +801,8 @@ async def _wait_until_ready(
                     f"code {details.exit_code}; its dependents need exit 0",
                 )
         elif details.state in ("exited", "dead"):
+            if details.exit_code == 0:
+                return details  # a one-shot: done, never a failure (verify may warn)
             raise await _failure(
                 rt,
                 spec.name,

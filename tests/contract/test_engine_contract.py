@@ -224,3 +224,123 @@ def test_images_tag_remove_and_pull(any_engine: Engine, made: list, name: str) -
 def test_both_engines_satisfy_the_protocol() -> None:
     assert isinstance(MemoryEngine(), Engine)
     assert isinstance(DockerEngine(), Engine)
+
+
+# ---------------------------------------------------------------- every protocol method
+# Each method of the Engine protocol is called by some case above or below, against both
+# engines (``test_every_protocol_method_is_called_by_the_contract`` checks that list).
+
+
+def test_info_and_host_describe_the_engine(any_engine: Engine, made: list, name: str) -> None:
+    assert isinstance(any_engine.host, str) and "://" in any_engine.host
+    create(any_engine, made, name)
+    info = any_engine.info()
+    assert info.host == any_engine.host
+    assert info.version and info.api_version
+    assert info.containers >= 1 and info.images >= 1  # what this test made, and BASE
+
+
+def test_logs_with_timestamps_since_and_tail(any_engine: Engine, made: list, name: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    cid = create(
+        any_engine, made, name, command=["sh", "-c", "echo first-line; echo second-line; sleep 60"]
+    )
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    any_engine.start_container(cid)
+    lines = wait_for(
+        lambda: (got := any_engine.container_logs(cid, tail=None)) and len(got) == 2 and got,
+        "two log lines",
+    )
+    assert lines == ["first-line", "second-line"]
+    assert any_engine.container_logs(cid, tail=1) == ["second-line"]
+    stamped = any_engine.container_logs(cid, tail=None, timestamps=True, since=before)
+    assert [line.partition(" ")[2] for line in stamped] == lines
+    assert all(datetime.fromisoformat(line.split()[0][:26]) for line in stamped)
+    later = datetime.now(UTC) + timedelta(seconds=60)
+    assert any_engine.container_logs(cid, tail=None, since=later) == []
+
+
+def test_exec_and_stats_of_a_running_container(any_engine: Engine, made: list, name: str) -> None:
+    cid = create(any_engine, made, name, command=["sleep", "60"])
+    with pytest.raises(Conflict):  # not running yet
+        any_engine.exec_in(cid, ["sh", "-c", "echo nope"])
+    any_engine.start_container(cid)
+    assert any_engine.exec_in(cid, ["sh", "-c", "echo exec-out; exit 3"]) == (3, "exec-out\n")
+    assert any_engine.exec_in(cid, "echo plain") == (0, "plain\n")
+    sample = any_engine.container_stats(cid)
+    assert sample.name == name
+    assert sample.pids is not None and sample.pids >= 1
+    assert sample.cpu_percent is not None and sample.cpu_percent >= 0
+
+
+def test_restart_starts_a_container_again(any_engine: Engine, made: list, name: str) -> None:
+    cid = create(any_engine, made, name, command=["sleep", "60"])
+    any_engine.start_container(cid)
+    first = any_engine.inspect_container(cid)
+    assert first is not None and first.started_at is not None
+    time.sleep(0.01)
+    any_engine.restart_container(cid, timeout=1)
+    again = any_engine.inspect_container(cid)
+    assert again is not None and again.state == "running"
+    assert again.started_at is not None and again.started_at > first.started_at
+
+
+def test_disconnect_takes_a_container_off_a_network(
+    any_engine: Engine, made: list, name: str
+) -> None:
+    any_engine.create_network(name, {"inbt": name})
+    made.append(("network", name))
+    cid = create(any_engine, made, f"{name}-c", networks=[name], command=["sleep", "60"])
+    any_engine.start_container(cid)
+    assert any_engine.network_containers(name) == [f"{name}-c"]
+    any_engine.disconnect(name, cid)
+    assert any_engine.network_containers(name) == []
+    any_engine.remove_network(name)  # no endpoint left: it can go
+
+
+def test_image_and_volume_sizes(any_engine: Engine, made: list, name: str) -> None:
+    size = any_engine.image_size(BASE)
+    assert isinstance(size, int) and size > 0
+    with pytest.raises(NotFound):
+        any_engine.image_size(f"inbt/{name}-missing:1")
+    any_engine.create_volume(name, "local", {"inbt": name})
+    made.append(("volume", name))
+    sizes = any_engine.volume_sizes()
+    assert sizes.get(name, -1) >= 0
+
+
+def test_build_then_push_then_pull_back(
+    any_engine: Engine, made: list, name: str, tmp_path
+) -> None:
+    """A build from a context, a push to the local registry, and the pushed image pulled back
+    after its local tag is gone (the proof the push reached the registry)."""
+    (tmp_path / "Dockerfile").write_text(f"FROM {BASE}\nLABEL inbt.build={name}\n")
+    tag = f"inbt/{name}:1"
+    seen: list[str] = []
+    image_id, logs = any_engine.build_image(
+        str(tmp_path), tag, labels={"inbt": name}, on_log=seen.append
+    )
+    made.append(("image", tag))
+    assert any_engine.image_id(tag) == image_id
+    assert logs and seen  # build output reaches both the result and the callback
+    pushed = f"127.0.0.1:5000/inbt/{name}:1"
+    any_engine.tag_image(tag, pushed)
+    made.append(("image", pushed))
+    any_engine.push_image(pushed)
+    any_engine.remove_image(pushed)
+    assert any_engine.image_id(pushed) is None
+    assert any_engine.pull_image(pushed) == image_id
+
+
+def test_every_protocol_method_is_called_by_the_contract() -> None:
+    """The contract keeps the in-memory engine answering as Docker does only where it asks:
+    every method of ``Engine`` is called by a case of this file or the Swarm contract."""
+    import inspect
+    from pathlib import Path
+
+    members = {name for name, _ in inspect.getmembers(Engine) if not name.startswith("_")}
+    here = Path(__file__).parent
+    text = "".join(p.read_text() for p in here.glob("test_*contract.py"))
+    called = {m for m in members if f".{m}(" in text or f".{m}\n" in text or f".{m} " in text}
+    assert members - called == set()

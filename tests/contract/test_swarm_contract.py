@@ -89,3 +89,25 @@ def test_service_lifecycle(swarm: Engine) -> None:
 def test_an_engine_outside_a_swarm_says_so(engine: DockerEngine) -> None:
     assert engine.swarm_role() == "inactive"
     assert MemoryEngine().swarm_role() == "inactive"
+
+
+def test_secret_lifecycle(swarm: Engine) -> None:
+    """Secrets: made with labels, listed by them, one per name, removed by id; the content
+    is never read back (the engine does not give it)."""
+    from infranb.core.errors import Conflict
+
+    stack = f"inbc{uuid.uuid4().hex[:6]}"
+    name = f"{stack}_token_1"
+    secret_id = swarm.create_secret(name, b"contract-value", L.managed(stack))
+    try:
+        [found] = swarm.list_secrets(labels=L.managed(stack))
+        assert (found.id, found.name) == (secret_id, name)
+        assert "contract-value" not in repr(found)
+        assert swarm.list_secrets(labels=L.managed(f"{stack}x")) == []
+        with pytest.raises(Conflict):
+            swarm.create_secret(name, b"other", L.managed(stack))
+    finally:
+        swarm.remove_secret(secret_id)
+    assert swarm.list_secrets(labels=L.managed(stack)) == []
+    with pytest.raises(NotFound):
+        swarm.remove_secret(secret_id)

@@ -221,11 +221,30 @@ def test_tls_needs_the_client_certificate_and_key_paths_never_show(
 
 
 def test_a_host_that_does_not_answer_costs_at_most_the_connect_timeout() -> None:
-    fleet = Fleet(
-        {"local": "unix:///var/run/docker.sock", "nobody": "tcp://127.0.0.1:1"},
-        config=fast(connect_timeout=1.0),
-    )
-    rows = fleet.engines().set_index("engine")
-    assert rows.loc["local", "reachable"] and not rows.loc["nobody", "reachable"]
+    """Two kinds of silence: a port nobody listens on (refused at once), and an engine that
+    accepts the connection and never answers (a stuck daemon, a black-holing firewall). The
+    silent one is cut at connect_timeout; without that cut this test would hang until
+    pytest's own timeout, so the bound asserted is loose (three times the timeout)."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts (the kernel completes the handshake), never answers
+    quiet = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        fleet = Fleet(
+            {"local": "unix:///var/run/docker.sock", "nobody": "tcp://127.0.0.1:1", "quiet": quiet},
+            config=fast(connect_timeout=1.0),
+        )
+        started = time.monotonic()
+        rows = fleet.engines().set_index("engine")
+        took = time.monotonic() - started
+        fleet.close()
+    finally:
+        silent.close()
+    assert rows.loc["local", "reachable"]
+    assert not rows.loc["nobody", "reachable"] and not rows.loc["quiet", "reachable"]
     assert rows.loc["nobody", "error"].startswith("No Docker engine answers at tcp://127.0.0.1:1")
-    fleet.close()
+    assert quiet in rows.loc["quiet", "error"]
+    assert took < 3 * 1.0, f"a silent engine held the fleet for {took:.1f} s"

@@ -373,10 +373,14 @@ def test_cancellation_rolls_back_then_reraises(engine, stack, uid) -> None:
 
 def test_early_timeouts_leave_nothing(engine, stack, uid) -> None:
     """``asyncio.wait_for(execute(op), t)`` cut at several early moments (while networks,
-    volumes and containers are being created): each time, nothing of the run is left."""
+    volumes and containers are being created): each time, nothing of the run is left. At
+    least one cut must land mid-creation (after something was created, before the end), or
+    the test would prove nothing."""
     before = Census.take(engine)
+    mid_creation: list[float] = []
 
     async def cut_after(seconds: float) -> None:
+        events: list[ProgressEvent] = []
         with InfrastructureManager(config=fast_config()) as manager:
             op = orchestrate(
                 stack,
@@ -391,12 +395,15 @@ def test_early_timeouts_leave_nothing(engine, stack, uid) -> None:
                 ),
             )
             try:
-                await asyncio.wait_for(manager.execute(op), seconds)
+                await asyncio.wait_for(manager.execute(op, progress=events.append), seconds)
             except TimeoutError:
-                pass
+                created = {"network_created", "volume_created", "container_created"}
+                if any(e.kind in created for e in events):
+                    mid_creation.append(seconds)
             else:  # finished in time: take it down so the next cut starts from nothing
                 assert manager.down(stack, volumes=True).success
 
-    for seconds in (0.02, 0.08, 0.2, 0.5):
+    for seconds in (0.02, 0.05, 0.08, 0.12, 0.2, 0.5):
         asyncio.run(cut_after(seconds))
         assert Census.take(engine) == before, f"cut after {seconds} s left something"
+    assert mid_creation, "no cut landed after something was created: move the cut times"

@@ -50,7 +50,9 @@ def test_orchestrate_form_plans_runs_and_keeps_secrets_out(manager, engine, stac
         shown = [o for o in outputs if o["data"]["text/plain"].startswith("OK orchestrate")]
         assert len(shown) == 1  # once (no second copy as a bare frame)
         assert engine.inspect_container(f"{uid}-db").environment["DB_PASSWORD"] == ("form-secret-9")
-        assert "form-secret-9" not in all_widget_state()
+        state = all_widget_state()
+        assert f"{uid}-web" in state  # the state is read (a known plain value is there)
+        assert "form-secret-9" not in state
         assert "form-secret-9" not in str(outputs)
 
     asyncio.run(scenario())

@@ -36,7 +36,11 @@ HEALTHY = {"test": ["CMD", "true"], "interval": "10ms", "retries": 1}
 
 
 def manager(memory: MemoryEngine, **config: Any) -> InfrastructureManager:
-    settings: dict[str, Any] = {"health_check_interval": 0.01, "stop_timeout": 0.1}
+    settings: dict[str, Any] = {
+        "health_check_interval": 0.01,
+        "stop_timeout": 0.1,
+        "min_uptime": 0.05,
+    }
     settings.update(config)
     return InfrastructureManager(InfrastructureManagerConfig(**settings), engine=memory)
 
@@ -371,3 +375,16 @@ def test_containers_stopped_names_what_a_teardown_and_a_recreate_stopped(
     assert sorted(down.containers_stopped) == ["api", "db", "web"]
     plan = m.run(down_operation("shop", dry_run=True))
     assert plan.containers_stopped == []
+
+
+def test_a_one_shot_that_exits_0_is_no_failure(memory: MemoryEngine) -> None:
+    op = stack_op()
+    op.containers[0]["command"] = ["sh", "-c", "exit 0"]  # web: nothing depends on it
+    result = manager(memory).run(op)
+    assert result.success, result.error
+    assert any("container web exited 0" in w for w in result.warnings)
+
+
+def test_min_uptime_is_validated() -> None:
+    problems = InfrastructureManagerConfig(min_uptime=-1).validate()
+    assert any("min_uptime" in p for p in problems)

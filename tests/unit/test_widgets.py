@@ -135,11 +135,13 @@ def test_depends_on_offers_the_other_rows() -> None:
 
 def test_secret_typed_in_a_password_field_leaves_the_widgets() -> None:
     form = OrchestrateForm()
-    row = form.add_row({"image": "img", "name": "db"})
+    row = form.add_row({"image": "img-probe-plain", "name": "db"})
     row.secret_key.value = "DB_PASSWORD"
     row.secret_value.value = "typed-secret-42"
     assert row.secret_value.value == ""
-    assert "typed-secret-42" not in all_widget_state()
+    state = all_widget_state()
+    assert "img-probe-plain" in state  # the state is read (a known plain value is there)
+    assert "typed-secret-42" not in state
     assert form.operation.containers[0]["environment"] == {"DB_PASSWORD": "typed-secret-42"}
     assert "DB_PASSWORD=••••••" in row.secret_list.value
 
@@ -148,11 +150,17 @@ def test_secrets_from_an_operation_never_enter_widget_state() -> None:
     op = InfrastructureOperation(
         operation="orchestrate_containers",
         containers=[
-            {"image": "img", "name": "db", "environment": {"POSTGRES_PASSWORD": "planted-sec-77"}}
+            {
+                "image": "img",
+                "name": "db-probe-plain",
+                "environment": {"POSTGRES_PASSWORD": "planted-sec-77"},
+            }
         ],
     )
     form = OrchestrateForm.from_operation(op)
-    assert "planted-sec-77" not in all_widget_state()
+    state = all_widget_state()
+    assert "db-probe-plain" in state  # the state is read (a known plain value is there)
+    assert "planted-sec-77" not in state
     assert form.operation == op
 
 
