@@ -28,6 +28,7 @@ from infranb.core.errors import (
     RevertError,
     ServiceFailed,
     SpecProblem,
+    UnknownRun,
     ValidationError,
 )
 from infranb.core.planning import PlanStep
@@ -86,6 +87,7 @@ __all__ = [
     "ServiceOutcome",
     "SpecProblem",
     "TLSFiles",
+    "UnknownRun",
     "ValidationError",
     "__version__",
     "secret_from_env",

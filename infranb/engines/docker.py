@@ -437,7 +437,9 @@ class DockerEngine:
     def container_stats(self, ref: str) -> StatsSample:
         """One stats sample (the engine compares it with the previous second)."""
         with self._errors(f"reading stats of {ref}", ref):
-            return _stats_sample(ref, dict(self._api.stats(ref, stream=False)))
+            raw = dict(self._api.stats(ref, stream=False))
+        # The sample names the container as the engine does, whether asked by name or id.
+        return _stats_sample(str(raw.get("name") or ref).lstrip("/"), raw)
 
     def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
         """Run ``command`` in a running container; return (exit code, combined output)."""

@@ -167,7 +167,8 @@ def saved_after_run(page, path: Path, timeout: float = 120) -> nbformat.Notebook
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_run_all_in_jupyterlab(browser, lab, name: str) -> None:
+def test_run_all_in_jupyterlab(browser, lab, name: str, census) -> None:
+    """Run All of each notebook in JupyterLab, in a census: it leaves the engine as found."""
     for attempt in (1, 2):
         page = open_notebook(browser, lab, name)
         # Forget the committed outputs, so only this run's counts are seen.

@@ -9,8 +9,22 @@ from pathlib import Path
 REPO = Path(__file__).parents[2]
 
 
+#: the README's sections whose promises each need a row of their own (besides the operations
+#: table and the "Behaviour worth knowing" bullets)
+SECTIONS = (
+    "Compose projects",
+    "Several engines",
+    "Docker Swarm",
+    "The journal",
+    "Notebooks",
+    "Binder",
+    "Layout",
+)
+
+
 def readme_claims() -> list[str]:
-    """The operations table's first cells and the "Behaviour worth knowing" bullets' leads."""
+    """The operations table's first cells, the "Behaviour worth knowing" bullets' leads, and
+    the sections of ``SECTIONS``."""
     text = (REPO / "README.md").read_text()
     claims = re.findall(r"^\| `(\w+)` \| (?!what)", text, re.M)
     claims = [c for c in claims if c in text.split("| operation | what it does |")[1][:4000]]
@@ -19,6 +33,9 @@ def readme_claims() -> list[str]:
         lead = re.match(r"\*\*(.+?)\.?\*\*|`(\w+)`", bullet)
         assert lead, f"a README bullet without a bold or code lead: {bullet[:60]}"
         claims.append((lead[1] or lead[2]).rstrip("."))
+    for section in SECTIONS:
+        assert f"\n## {section}\n" in text, f"the README has no section {section!r}"
+        claims.append(f"## {section}")
     return claims
 
 
