@@ -60,6 +60,8 @@ _ECHO = re.compile(r"(?:^|[;&|\s])echo\s+([^;&|]*)")
 
 def _echoes(command: str) -> list[str]:
     return [words.strip().strip("'\"") for words in _ECHO.findall(command)]
+
+
 _ids = itertools.count(1)
 
 
