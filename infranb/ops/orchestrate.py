@@ -382,8 +382,8 @@ class EventWatcher:
         self._loop = asyncio.get_running_loop()
         self._counts: dict[str, int] = {}
         self._signals: dict[str, asyncio.Event] = {}
-        #: container id -> the exit codes of its ``die`` events, in order
-        self.deaths: dict[str, list[int | None]] = {}
+        #: container id -> (exit code, when it was heard) of each of its ``die`` events
+        self.deaths: dict[str, list[tuple[int | None, float]]] = {}
         #: set on every ``die`` of any container of the stack
         self.died = asyncio.Event()
         self._stream = stream
@@ -407,9 +407,8 @@ class EventWatcher:
         self._counts[event.id] = self._counts.get(event.id, 0) + 1
         if event.action == "die":
             code = event.attributes.get("exitCode")
-            self.deaths.setdefault(event.id, []).append(
-                int(code) if code is not None and code.lstrip("-").isdigit() else None
-            )
+            exit_code = int(code) if code is not None and code.lstrip("-").isdigit() else None
+            self.deaths.setdefault(event.id, []).append((exit_code, time.monotonic()))
             self.died.set()
         self._signal(event.id).set()
 
@@ -691,7 +690,7 @@ class BringUp:
             await self._judge(spec, details)
         return final
 
-    def _deaths_since_start(self, name: str) -> list[int | None]:
+    def _deaths_since_start(self, name: str) -> list[tuple[int | None, float]]:
         if name not in self.start_marks:
             return []
         _, before = self.start_marks[name]
@@ -700,7 +699,7 @@ class BringUp:
     def _failed_deaths(self) -> bool:
         """Whether a container this run started has died with a non-zero code."""
         return any(
-            code != 0 for name in self.start_marks for code in self._deaths_since_start(name)
+            code != 0 for name in self.start_marks for code, _ in self._deaths_since_start(name)
         )
 
     async def _judge(self, spec: ContainerSpec, details: ContainerDetails | None) -> None:
@@ -708,16 +707,19 @@ class BringUp:
         one-shot (exit 0 with nothing waiting on its completion)."""
         name, cid, rt = spec.name, self.ids[spec.name], self.rt
         must_exit = self.command.must_complete(name)
-        deaths = self._deaths_since_start(name)
-        failed = [code for code in deaths if code != 0]
+        failed = [(code, when) for code, when in self._deaths_since_start(name) if code != 0]
         if details is None:
             raise await _failure(rt, name, cid, f"container {name} is gone while starting")
         if failed:
+            code, when = failed[0]
+            after = when - self.start_marks[name][0]
             again = " (its restart policy started it again)" if details.state != "exited" else ""
-            code = failed[0] if failed[0] is not None else details.exit_code
+            window = rt.config.min_uptime
+            inside = f"within min_uptime={window:g}s" if after <= window else "during the bring-up"
             message = (
-                f"container {name} exited with code {code} within min_uptime="
-                f"{rt.config.min_uptime:g}s of its start{again}"
+                f"container {name} exited with code "
+                f"{code if code is not None else details.exit_code} {after:.1f}s after its start, "
+                f"{inside}{again}"
             )
             raise await _failure(rt, name, cid, message)
         if details.state == "exited" and details.exit_code == 0:

@@ -308,6 +308,52 @@ def test_the_swarm_notebook_deploys_updates_and_tears_down_on_a_real_swarm(
     assert census(lab)["networks"] == before["networks"]
 
 
+def test_infranbs_own_rollback_of_a_paused_update_on_a_real_swarm(
+    lab: SwarmLab, smanager: InfrastructureManager
+) -> None:
+    """With ``failure_action: pause`` Swarm leaves a failed update paused; infranb puts the
+    previous spec back itself, and the service runs it again on the real swarm."""
+    stack = f"inbs{uuid.uuid4().hex[:6]}"
+    before = census(lab)
+
+    def request(**api: Any) -> InfrastructureOperation:
+        return InfrastructureOperation(
+            operation="deploy_stack",
+            stack=stack,
+            containers=[
+                {
+                    "name": "api",
+                    "image": BASE,
+                    "environment": {"VERSION": "1"},
+                    "deploy": {
+                        "replicas": 2,
+                        "update_config": {"failure_action": "pause", "monitor": "1s"},
+                        "endpoint_mode": "dnsrr",
+                    },
+                    **api,
+                }
+            ],
+        )
+
+    try:
+        assert smanager.run(request()).success
+        failed = smanager.run(request(command=["sh", "-c", "exit 3"]))
+        assert not failed.success
+        assert failed.rolled_back, failed.error
+        assert f"restored the previous spec of {stack}_api" in (failed.error or "")
+        service = json.loads(
+            lab.manager.docker("service", "inspect", f"{stack}_api").stdout.decode()
+        )[0]
+        assert "Args" not in service["Spec"]["TaskTemplate"]["ContainerSpec"]
+        tasks = smanager.tasks(stack=stack)
+        running = tasks[(tasks["state"] == "running") & (tasks["desired_state"] == "running")]
+        assert len(running) == 2
+    finally:
+        assert smanager.down(stack).success
+    after = census(lab)  # task containers go a moment after their service
+    assert (after["services"], after["networks"]) == (before["services"], before["networks"])
+
+
 def test_the_swarm_lab_leaves_the_host_as_found(lab: SwarmLab) -> None:
     lab.stop()
     assert all(n.process is None or n.process.poll() is not None for n in lab.nodes)
