@@ -86,8 +86,17 @@ async def _remove_wave(rt: Runtime, members: Sequence[ContainerInfo]) -> list[st
 
     async def release(network: str, chain: list[ContainerInfo]) -> None:
         for container in chain:
-            with contextlib.suppress(NotFound, Conflict):
+            try:
                 await rt.call(rt.engine.disconnect, network, container.id)
+            except (NotFound, Conflict):
+                pass
+            except EngineError:
+                # A container between two runs of its restart policy holds no endpoint, and
+                # the engine refuses to disconnect it: it only needs its stop. Anything else
+                # is a real failure.
+                now = await rt.call(rt.engine.inspect_container, container.id)
+                if now is not None and now.state == "running":
+                    raise
             waiting[container.id] -= 1
             if waiting[container.id] == 0:
                 left[container.id].set()

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -345,9 +346,15 @@ def test_infranbs_own_rollback_of_a_paused_update_on_a_real_swarm(
             lab.manager.docker("service", "inspect", f"{stack}_api").stdout.decode()
         )[0]
         assert "Args" not in service["Spec"]["TaskTemplate"]["ContainerSpec"]
-        tasks = smanager.tasks(stack=stack)
-        running = tasks[(tasks["state"] == "running") & (tasks["desired_state"] == "running")]
-        assert len(running) == 2
+        # Swarm converges on the restored spec by itself: two tasks run it again.
+        deadline = time.monotonic() + 60
+        while True:
+            tasks = smanager.tasks(stack=stack)
+            wanted = tasks[(tasks["state"] == "running") & (tasks["desired_state"] == "running")]
+            if len(wanted) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert len(wanted) == 2, tasks.to_string()
     finally:
         assert smanager.down(stack).success
     after = census(lab)  # task containers go a moment after their service
