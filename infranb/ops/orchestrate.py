@@ -712,15 +712,17 @@ class BringUp:
             raise await _failure(rt, name, cid, f"container {name} is gone while starting")
         if failed:
             code, when = failed[0]
+            code = code if code is not None else details.exit_code
             after = when - self.start_marks[name][0]
-            again = " (its restart policy started it again)" if details.state != "exited" else ""
-            window = rt.config.min_uptime
-            inside = f"within min_uptime={window:g}s" if after <= window else "during the bring-up"
-            message = (
-                f"container {name} exited with code "
-                f"{code if code is not None else details.exit_code} {after:.1f}s after its start, "
-                f"{inside}{again}"
+            # Inside its window this is the sentence a crash seen by the ready wait gets too:
+            # which of the two sees it first is a matter of milliseconds.
+            when_said = (
+                "while starting"
+                if after <= rt.config.min_uptime
+                else f"during the bring-up, {after:.1f}s after its start"
             )
+            again = " (its restart policy started it again)" if details.state != "exited" else ""
+            message = f"container {name} exited with code {code} {when_said}{again}"
             raise await _failure(rt, name, cid, message)
         if details.state == "exited" and details.exit_code == 0:
             if not must_exit:
