@@ -64,6 +64,7 @@ def test_a_restart_policy_does_not_hide_the_crash(engine, stack, uid, census: Ce
     assert not result.success
     assert "exited with code 4" in (result.error or "")
     assert "restart policy" in (result.error or "")
+    assert result.rolled_back, result.error  # a restart loop does not stop the rollback
 
 
 def test_an_exit_0_is_a_one_shot_not_a_failure(engine, stack, uid) -> None:
