@@ -101,7 +101,9 @@ def up_compose(n: int, shape: str) -> Callable[[], None]:
         "volumes": {f"{name}-vol": {"name": f"{name}-vol"} for name in services},
     }
     (directory / "docker-compose.yml").write_text(json.dumps(spec))
-    command = ["docker-compose", "-p", "inbbtd", "-f", str(directory / "docker-compose.yml")]
+    # Debian's docker-compose 1.29, by path (.venv/bin/docker-compose is Compose v2)
+    compose_file = str(directory / "docker-compose.yml")
+    command = ["/usr/bin/docker-compose", "-p", "inbbtd", "-f", compose_file]
     subprocess.run([*command, "up", "-d"], check=True, capture_output=True)
 
     def down() -> None:

@@ -593,6 +593,15 @@ class Journal:
         rows = self._read(f"SELECT run_id, request FROM runs WHERE run_id IN ({marks})", ids)
         return {r["run_id"]: _loads(r["request"], {}) for r in rows}
 
+    def last_request(self, stack: str) -> dict[str, Any] | None:
+        """The stored request of the last orchestrate run on ``stack`` that succeeded."""
+        rows = self._read(
+            "SELECT request FROM runs WHERE stack = ? AND operation = 'orchestrate_containers' "
+            "AND outcome = 'success' ORDER BY started_at DESC LIMIT 1",
+            (stack,),
+        )
+        return _loads(rows[0]["request"], {}) if rows else None
+
     def later_runs(self, stack: str, after: str) -> list[str]:
         """Runs on ``stack`` that started after ``after`` (a run's started_at)."""
         rows = self._read(

@@ -24,6 +24,8 @@ from infranb.core.errors import (
     Conflict,
     EngineUnavailable,
     InfraError,
+    NotFound,
+    Problem,
     Refused,
     ValidationError,
 )
@@ -39,6 +41,7 @@ from infranb.journal import (
     RunStart,
     change_counts,
     plan_revert,
+    restored,
     result_summary,
     run_outcome,
     stored,
@@ -751,6 +754,45 @@ class InfrastructureManager(EngineViews):
         return list(names)
 
     restart = synchronous(arestart)
+
+    async def adrift(self, target: Project | InfrastructureOperation | str) -> pd.DataFrame:
+        """Every difference between what ``target`` asks and what runs, one row per field
+        (container, field, desired, actual; secrets masked), read from inspect data, so it
+        covers containers made by infranb, by ``docker compose`` or by hand. ``target`` is a
+        Compose project, an ``orchestrate_containers`` request, or a stack name (its last
+        successful orchestrate request in the journal). Empty when in sync."""
+        from infranb.core.frames import frame
+        from infranb.ops import orchestrate
+
+        request = self._drift_request(target)
+        _operation, command, problems = request.parse(self.config)
+        if problems:
+            raise ValidationError(problems)
+        rt = Runtime(self.engine, self.config, self._executor)
+        return frame(await orchestrate.drift(command, rt), orchestrate.DRIFT_SCHEMA)
+
+    drift = synchronous(adrift)
+
+    def _drift_request(
+        self, target: Project | InfrastructureOperation | str
+    ) -> InfrastructureOperation:
+        if isinstance(target, InfrastructureOperation):
+            if target.operation != "orchestrate_containers":
+                raise ValidationError(
+                    [Problem("operation", "drift compares an orchestrate_containers request")]
+                )
+            return target
+        if not isinstance(target, str):
+            return target.operation()
+        stored = self._require_journal().last_request(target)
+        if stored is None:
+            raise NotFound(
+                f"no successful orchestrate run of stack {target!r} in the journal: pass the "
+                "Compose project or the request to compare with",
+                resource=target,
+            )
+        fields = {f.name for f in dataclasses.fields(InfrastructureOperation)}
+        return InfrastructureOperation(**{k: v for k, v in restored(stored).items() if k in fields})
 
     def describe(self, operation: InfrastructureOperation) -> DescribedOperation:
         """``operation`` as this manager would run it: shown (and validated, masked) with

@@ -77,7 +77,9 @@ class InfrastructureOperation:
     use are made, by name: ``{"driver", "labels", "internal", "external"}``; ``external``
     ones must exist and are never created or removed), ``max_removals`` (refuse the run,
     touching nothing, when its plan removes or recreates more than this; overrides
-    ``config.max_removals``).
+    ``config.max_removals``), ``project_dir`` / ``config_files`` (orchestrate: the Compose
+    project's folder and files, written on its containers as Compose writes them; set by
+    ``Project.operation()``).
     """
 
     operation: str
@@ -96,6 +98,8 @@ class InfrastructureOperation:
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
     max_removals: int | None = None
+    project_dir: str | None = None
+    config_files: list[str] = field(default_factory=list)
 
     def validate(self, config: InfrastructureManagerConfig | None = None) -> list[Problem]:
         """Every problem with this request, each naming its field (``Problem.path``); empty
@@ -127,6 +131,12 @@ class InfrastructureOperation:
             problems.append(
                 Problem("max_removals", f"{self.max_removals!r} must be None or 0 or more")
             )
+        if self.project_dir is not None and not isinstance(self.project_dir, str):
+            problems.append(Problem("project_dir", "use the Compose project's folder, a string"))
+        if not isinstance(self.config_files, list | tuple) or not all(
+            isinstance(f, str) for f in self.config_files
+        ):
+            problems.append(Problem("config_files", "use a list of Compose file paths"))
         if self.scope not in ("managed", "all"):
             problems.append(Problem("scope", f"{self.scope!r} must be 'managed' or 'all'"))
         if self.stack is not None:

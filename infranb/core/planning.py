@@ -18,7 +18,7 @@ from infranb.core.specs import ContainerSpec, changed_fields
 if TYPE_CHECKING:
     import pandas as pd
 
-Action = Literal["create", "recreate", "start", "restart", "unchanged", "remove-orphan"]
+Action = Literal["create", "adopt", "recreate", "start", "restart", "unchanged", "remove-orphan"]
 ACTIONS: tuple[str, ...] = get_args(Action)
 
 
@@ -54,6 +54,11 @@ class Observed:
     spec_hash: str
     fingerprints: Mapping[str, str]
     exit_code: int | None = None  # for an exited container, when the engine said
+    #: for a container infranb did not make (no spec hash): the fields where what it runs
+    #: differs from the request, read from its inspect data; None for infranb's own
+    differences: tuple[str, ...] | None = None
+    #: who made it, as ``labels.source_of`` says ("compose" for docker-compose)
+    made_by: str = "infranb"
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,8 @@ class StackPlan:
     notes: list[str] = field(default_factory=list)
     #: stack containers the request no longer names (removed only when asked)
     orphans: list[str] = field(default_factory=list)
+    #: image reference -> local id, of the images already on the engine
+    image_ids: dict[str, str] = field(default_factory=dict)
 
     def step(self, name: str) -> PlanStep:
         return next(s for s in self.steps if s.name == name)
@@ -147,6 +154,10 @@ def _recreated_ancestors(specs: Sequence[ContainerSpec], name: str, touched: set
     return ", ".join(sorted(found)) + " (through its dependencies)"
 
 
+def _made_by(current: Observed) -> str:
+    return "made by docker-compose" if current.made_by == "compose" else "made outside infranb"
+
+
 def plan_stack(
     desired: Desired,
     observation: Observation,
@@ -167,6 +178,7 @@ def plan_stack(
     wave_of = {name: i for i, wave in enumerate(waves) for name in wave}
     by_name = {s.name: s for s in specs}
     plan = StackPlan(stack=stack, waves=waves)
+    plan.image_ids = {ref: i for ref, i in image_ids.items() if i}
     plan.images_to_pull = sorted({s.image for s in specs if image_ids.get(s.image) is None})
     plan.networks_to_create = sorted(
         {n for s in specs for n in (s.networks or (default_network,))} - existing_networks
@@ -181,6 +193,18 @@ def plan_stack(
         current = observed.get(spec.name)
         if current is None:
             actions[spec.name] = ("create", "not on the engine yet")
+            continue
+        if current.differences is not None:  # made by docker-compose (or by hand)
+            who = _made_by(current)
+            if current.differences:
+                changed = ", ".join(current.differences)
+                actions[spec.name] = ("recreate", f"changed: {changed} ({who})")
+            elif current.state != "running" and not (
+                current.state == "exited" and current.exit_code == 0 and spec.name in jobs
+            ):
+                actions[spec.name] = ("start", f"container is {current.state} ({who})")
+            else:
+                actions[spec.name] = ("adopt", f"the same as asked: {current.name}, {who}")
             continue
         reasons = changed_fields(current.fingerprints, fingerprints[spec.name])
         wanted_image = image_ids.get(spec.image)

@@ -224,7 +224,7 @@ class ProgressEvent:
 
     ``kind`` is one of: planned (``total`` containers), pull, push, build, network_created,
     volume_created, container_created, container_starting, container_started,
-    container_ready, container_failed, container_removed, rollback.
+    container_ready, container_adopted, container_failed, container_removed, rollback.
     """
 
     kind: str

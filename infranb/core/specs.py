@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from infranb.core.errors import Problem, SpecProblem
-from infranb.core.labels import RESERVED_PREFIX
+from infranb.core.labels import RESERVED_PREFIXES
 from infranb.core.secrets import SecretRef, mask_url_credentials
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -60,6 +60,7 @@ CONTAINER_KEYS = (
     "expose",
     "stop_signal",
     "stop_grace_period",
+    "service",
 )
 HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period", "disable")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
@@ -154,6 +155,12 @@ class ContainerSpec:
     expose: tuple[str, ...] = ()
     stop_signal: str | None = None
     stop_grace_period: float | None = None
+    #: the Compose service this container is (its Compose labels); None: the container's name
+    service: str | None = None
+
+    @property
+    def service_name(self) -> str:
+        return self.service or self.name
 
     def sensitive_mounts(self) -> list[Mount]:
         """Bind mounts of host paths that give a container power over the host."""
@@ -602,10 +609,11 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
 
     labels = get("labels", _string_map) or {}
     for key in labels:
-        if key.startswith(RESERVED_PREFIX):
+        if key.startswith(RESERVED_PREFIXES):
             raise SpecProblem(
                 f"{where}.labels",
-                f"{key!r}: labels starting with 'infranb.' are set by infranb itself",
+                f"{key!r}: labels starting with {', '.join(map(repr, RESERVED_PREFIXES))} say "
+                "who made a container and for which stack; infranb sets them itself",
             )
     restart = raw.get("restart")
     if restart is not None and (
@@ -654,7 +662,19 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         expose=get("expose", parse_expose) or (),
         stop_signal=get("stop_signal", _signal),
         stop_grace_period=get("stop_grace_period", parse_duration),
+        service=_service_name(raw.get("service"), f"{where}.service"),
     )
+
+
+def _service_name(value: object, where: str) -> str | None:
+    """A Compose service name (``[a-zA-Z0-9][a-zA-Z0-9_.-]*``), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", value):
+        raise SpecProblem(
+            where, f"{value!r} is not a Compose service name: letters, digits, '_', '.', '-'"
+        )
+    return value
 
 
 def parse_containers(raw: Sequence[object]) -> tuple[list[ContainerSpec], list[Problem]]:
@@ -744,6 +764,8 @@ class NetworkSpec:
     internal: bool = False
     #: made outside this stack: used, never created or removed
     external: bool = False
+    #: the Compose file's key (the Compose label); None: the name less "<stack>_"
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -754,10 +776,12 @@ class VolumeSpec:
     driver: str | None = None  # None: config.volume_driver
     labels: Mapping[str, str] = field(default_factory=dict)
     external: bool = False
+    #: the Compose file's key (the Compose label); None: the name less "<stack>_"
+    key: str | None = None
 
 
-NETWORK_KEYS = ("driver", "labels", "internal", "external")
-VOLUME_KEYS = ("driver", "labels", "external")
+NETWORK_KEYS = ("driver", "labels", "internal", "external", "key")
+VOLUME_KEYS = ("driver", "labels", "external", "key")
 
 
 def parse_resources(
@@ -780,6 +804,17 @@ def parse_resources(
                 raise SpecProblem(where, "use a dict of options (or None)")
             _reject_unknown(options, NETWORK_KEYS if what == "networks" else VOLUME_KEYS, where)
             labels = _string_map(options.get("labels") or {}, f"{where}.labels")
+            reserved = [k for k in labels if k.startswith(RESERVED_PREFIXES)]
+            if reserved:
+                raise SpecProblem(
+                    f"{where}.labels",
+                    f"{reserved[0]!r}: labels starting with "
+                    f"{', '.join(map(repr, RESERVED_PREFIXES))} say who made a {what[:-1]} and "
+                    "for which stack; infranb sets them itself",
+                )
+            compose_key = options.get("key")
+            if compose_key is not None and (not isinstance(compose_key, str) or not compose_key):
+                raise SpecProblem(f"{where}.key", "use the Compose file's key, a string")
             for key in ("internal", "external"):
                 if not isinstance(options.get(key, False), bool):
                     raise SpecProblem(f"{where}.{key}", "use True or False")
@@ -793,9 +828,12 @@ def parse_resources(
                     labels,
                     options.get("internal", False),
                     options.get("external", False),
+                    compose_key,
                 )
             else:
-                records[name] = VolumeSpec(name, driver, labels, options.get("external", False))
+                records[name] = VolumeSpec(
+                    name, driver, labels, options.get("external", False), compose_key
+                )
         except SpecProblem as e:
             problems.append(e.problem)
     return records, problems

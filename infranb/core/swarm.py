@@ -202,9 +202,13 @@ def parse_deploy(raw: object, where: str) -> DeploySpec:
     labels = raw.get("labels") or {}
     if isinstance(labels, list | tuple):
         labels = dict(str(item).partition("=")[::2] for item in labels)
-    if not isinstance(labels, Mapping) or any(str(k).startswith(L.RESERVED_PREFIX) for k in labels):
+    if not isinstance(labels, Mapping) or any(
+        str(k).startswith(L.RESERVED_PREFIXES) for k in labels
+    ):
         raise SpecProblem(
-            f"{where}.labels", "labels are a dict of strings; 'infranb.' ones are infranb's own"
+            f"{where}.labels",
+            "labels are a dict of strings; 'infranb.', 'com.docker.compose.' and "
+            "'com.docker.stack.' ones are set by infranb itself",
         )
     return DeploySpec(
         mode=mode,

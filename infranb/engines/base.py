@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from infranb.core.drift import ContainerConfig, ImageConfig
 from infranb.core.records import (
     ContainerDetails,
     ContainerInfo,
@@ -68,6 +69,11 @@ class ContainerEngine(Protocol):
 
     def inspect_container(self, ref: str) -> ContainerDetails | None: ...
 
+    def container_config(self, ref: str) -> ContainerConfig | None:
+        """What the container runs, in ``infranb.core.drift``'s normal form; ``None`` when
+        it does not exist."""
+        ...
+
     def create_container(
         self,
         spec: ContainerSpec,
@@ -110,6 +116,10 @@ class ImageEngine(Protocol):
     """Images: what is local, pull, push, build, tag, remove."""
 
     def image_id(self, ref: str) -> str | None: ...
+
+    def image_config(self, ref: str) -> ImageConfig | None:
+        """The defaults a container of this image gets; ``None`` when it is not local."""
+        ...
 
     def list_images(self) -> list[ImageInfo]: ...
 

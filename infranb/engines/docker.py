@@ -29,6 +29,7 @@ from docker.utils import parse_repository_tag
 
 from infranb.core import labels as L
 from infranb.core.config import TLSFiles
+from infranb.core.drift import ContainerConfig, ImageConfig, healthcheck_text
 from infranb.core.errors import (
     BuildFailed,
     Conflict,
@@ -309,6 +310,58 @@ class DockerEngine:
             ports=_bound_ports((data.get("NetworkSettings") or {}).get("Ports") or {}),
         )
 
+    def container_config(self, ref: str) -> ContainerConfig | None:
+        try:
+            with self._errors(f"inspecting container {ref}", ref):
+                data = self._api.inspect_container(ref)
+        except NotFound:
+            return None
+        config = data.get("Config") or {}
+        host = data.get("HostConfig") or {}
+        policy = host.get("RestartPolicy") or {}
+        restart = policy.get("Name") or "no"
+        if restart == "on-failure" and policy.get("MaximumRetryCount"):
+            restart += f":{policy['MaximumRetryCount']}"
+        ports = [
+            f"{b.get('HostIp') or ''}:{b.get('HostPort') or ''}->{key}"
+            for key, bindings in (host.get("PortBindings") or {}).items()
+            for b in bindings or [{}]
+        ]
+        mounts = [
+            f"{m.get('Name') if m.get('Type') == 'volume' else m.get('Source')}:"
+            f"{m.get('Destination')}" + ("" if m.get("RW", True) else ":ro")
+            for m in data.get("Mounts") or []
+            if m.get("Type") == "bind"
+            or (m.get("Type") == "volume" and not _ANONYMOUS.fullmatch(m.get("Name") or ""))
+        ]
+        networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
+        return ContainerConfig(
+            image_id=data.get("Image", ""),
+            command=tuple(config.get("Cmd") or ()),
+            entrypoint=tuple(config.get("Entrypoint") or ()),
+            environment=_env(config.get("Env")),
+            ports=tuple(sorted(ports)),
+            mounts=tuple(sorted(mounts)),
+            networks={
+                name: tuple(sorted(set((n or {}).get("Aliases") or ())))
+                for name, n in networks.items()
+            },
+            restart=restart,
+            healthcheck=_healthcheck_text(config.get("Healthcheck")),
+            user=config.get("User") or "",
+            working_dir=config.get("WorkingDir") or "",
+            labels=config.get("Labels") or {},
+            mem_limit=int(host.get("Memory") or 0),
+            cpus=(host.get("NanoCpus") or 0) / NANO,
+            privileged=bool(host.get("Privileged")),
+            cap_add=tuple(sorted(host.get("CapAdd") or ())),
+            cap_drop=tuple(sorted(host.get("CapDrop") or ())),
+            tmpfs=tuple(
+                sorted(f"{k}:{v}" if v else k for k, v in (host.get("Tmpfs") or {}).items())
+            ),
+            extra_hosts=tuple(sorted(host.get("ExtraHosts") or ())),
+        )
+
     def create_container(
         self,
         spec: ContainerSpec,
@@ -467,6 +520,22 @@ class DockerEngine:
                 return str(self._api.inspect_image(ref)["Id"])
         except NotFound:
             return None
+
+    def image_config(self, ref: str) -> ImageConfig | None:
+        try:
+            with self._errors(f"inspecting image {ref}", ref):
+                config = self._api.inspect_image(ref).get("Config") or {}
+        except NotFound:
+            return None
+        return ImageConfig(
+            command=tuple(config.get("Cmd") or ()),
+            entrypoint=tuple(config.get("Entrypoint") or ()),
+            environment=_env(config.get("Env")),
+            user=config.get("User") or "",
+            working_dir=config.get("WorkingDir") or "",
+            healthcheck=_healthcheck_text(config.get("Healthcheck")),
+            labels=config.get("Labels") or {},
+        )
 
     def list_images(self) -> list[ImageInfo]:
         with self._errors("listing images"):
@@ -899,6 +968,28 @@ def _explain(e: docker.errors.APIError) -> str:
     if match := _ADDRESS_TAKEN.search(text):
         return f"port {match[2]}:{match[3]}/{match[1]} is already in use by a process on the host"
     return text
+
+
+_ANONYMOUS = re.compile(r"[0-9a-f]{64}")
+
+
+def _env(items: Sequence[str] | None) -> dict[str, str]:
+    return dict(item.partition("=")[::2] for item in items or [])
+
+
+def _healthcheck_text(raw: Mapping[str, Any] | None) -> str:
+    """The engine's healthcheck (nanosecond timings) as ``drift.healthcheck_text`` writes it."""
+    if not raw or not raw.get("Test"):
+        return ""
+    if list(raw["Test"]) == ["NONE"]:
+        return "NONE"
+    return healthcheck_text(
+        tuple(raw["Test"]),
+        (raw.get("Interval") or 0) / NANO,
+        (raw.get("Timeout") or 0) / NANO,
+        raw.get("Retries") or None,
+        (raw.get("StartPeriod") or 0) / NANO,
+    )
 
 
 def _nanos(seconds: float | None) -> int | None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from infranb.core.drift import ContainerConfig, ImageConfig, desired_config
 from infranb.core.errors import (
     BuildFailed,
     Conflict,
@@ -105,6 +106,8 @@ class _Container:
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: (when, line) as the container printed it
     logs: list[tuple[datetime, str]] = field(default_factory=list)
+    #: what it was made from (its configuration, for ``container_config``)
+    spec: ContainerSpec | None = None
 
 
 class _Stream:
@@ -297,6 +300,32 @@ class MemoryEngine:
                 ports=c.ports if c.state == "running" else (),
             )
 
+    def container_config(self, ref: str) -> ContainerConfig | None:
+        """The configuration the container was made with, as the engine would report it:
+        its networks with its own name as an alias (as Docker gives one)."""
+        self._called("container_config")
+        with self._lock:
+            try:
+                c = self._find(ref)
+            except NotFound:
+                return None
+            assert c.spec is not None
+            image = self._image(c.image)
+            made = desired_config(
+                c.spec,
+                c.environment,
+                c.image_id,
+                ImageConfig(labels=dict(image.labels) if image else {}),
+                default_network=c.networks[0] if c.networks else "bridge",
+            )
+            return replace(
+                made,
+                labels=dict(c.labels),
+                networks={
+                    n: tuple(sorted({c.name, *made.networks.get(n, ())})) for n in c.networks
+                },
+            )
+
     def create_container(
         self,
         spec: ContainerSpec,
@@ -339,6 +368,7 @@ class MemoryEngine:
                 else spec.command or "",
                 healthcheck=None if hc is None or hc.disabled else " ".join(hc.test),
                 health_interval=(hc.interval or 0.0) if hc else 0.0,
+                spec=spec,
             )
             self.containers[container.id] = container
             self._emit(container, "create")
@@ -496,6 +526,12 @@ class MemoryEngine:
         with self._lock:
             image = self._image(ref)
             return image.id if image else None
+
+    def image_config(self, ref: str) -> ImageConfig | None:
+        self._called("image_config")
+        with self._lock:
+            image = self._image(ref)
+            return ImageConfig(labels=dict(image.labels)) if image else None
 
     def list_images(self) -> list[ImageInfo]:
         self._called("list_images")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from infranb.core import labels as L
 from infranb.core.errors import Conflict, NotFound, Problem, Refused
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from infranb.models import InfrastructureOperation, InfrastructureResult
     from infranb.runtime import Runtime
 
+T = TypeVar("T")
 FLAGS = ("cleanup_stopped_containers", "cleanup_unused_images", "cleanup_volumes")
 
 
@@ -48,8 +49,16 @@ class Cleanup:
     stack: str | None
     dry_run: bool
 
-    def selector(self) -> dict[str, str]:
-        return {} if self.scope == "all" else L.managed(self.stack)
+    async def in_scope(
+        self, rt: Runtime, list_them: Callable[..., list[T]], **kwargs: Any
+    ) -> list[T]:
+        """What ``list_them`` lists in scope: the whole host, what infranb made, or one
+        stack (what infranb made for it and, when named, a project docker compose made)."""
+        if self.scope == "all":
+            return await rt.call(list_them, **kwargs)
+        if self.stack is None:
+            return await rt.call(list_them, labels=L.managed(), **kwargs)
+        return await L.in_stack(rt.call, list_them, self.stack, **kwargs)
 
 
 def parse(
@@ -91,7 +100,6 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     outcome.stack = op.stack
     outcome.dry_run = op.dry_run
     outcome.scope = op.scope
-    scope = op.selector()
     planned: list[RemovedResource] = []
     skipped_running: list[str] = []
 
@@ -100,23 +108,23 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     if op.stopped_containers and op.force_remove and op.scope == "managed":
         swarm = await deploy.find_stack(rt, op.stack)
         planned += [
-            RemovedResource("service", s.name, s.id, 0, s.labels.get(L.STACK))
+            RemovedResource("service", s.name, s.id, 0, L.stack_of(s.labels))
             for s in swarm.services
         ]
         planned += [
-            RemovedResource("secret", s.name, s.id, 0, s.labels.get(L.STACK)) for s in swarm.secrets
+            RemovedResource("secret", s.name, s.id, 0, L.stack_of(s.labels)) for s in swarm.secrets
         ]
     overlays = {n.name for n in swarm.networks}
 
     containers: list[ContainerInfo] = []
     if op.stopped_containers:
-        for c in await rt.call(engine.list_containers, labels=scope, size=True):
+        for c in await op.in_scope(rt, engine.list_containers, size=True):
             if c.state in ("running", "restarting", "paused") and not op.force_remove:
                 skipped_running.append(c.name)
             else:
                 containers.append(c)
         planned += [
-            RemovedResource("container", c.name, c.id, c.size or 0, c.labels.get(L.STACK))
+            RemovedResource("container", c.name, c.id, c.size or 0, L.stack_of(c.labels))
             for c in containers
         ]
 
@@ -160,7 +168,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
                 )
         networks += swarm.networks
         planned += [
-            RemovedResource("network", n.name, n.id, 0, n.labels.get(L.STACK)) for n in networks
+            RemovedResource("network", n.name, n.id, 0, L.stack_of(n.labels)) for n in networks
         ]
 
     volumes: list[VolumeInfo] = []
@@ -194,7 +202,7 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     async def volume_rows() -> list[RemovedResource]:
         found = await sizes if sizes is not None else {}
         return [
-            RemovedResource("volume", v.name, v.name, found.get(v.name, 0), v.labels.get(L.STACK))
+            RemovedResource("volume", v.name, v.name, found.get(v.name, 0), L.stack_of(v.labels))
             for v in volumes
         ]
 
@@ -262,7 +270,7 @@ async def _in_scope_or_shared(
     """The networks (or volumes) in scope, plus, for a stack teardown, the managed ones the
     stack's containers use although another stack created them (labels cannot change after
     creation, so a shared network carries only its creator's stack)."""
-    in_scope = await rt.call(list_them, labels=op.selector())
+    in_scope = await op.in_scope(rt, list_them)
     if not op.stack:
         return list(in_scope)
     used = {name for c in going for name in getattr(c, attribute)}

@@ -21,12 +21,13 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
 from infranb.core import labels as L
+from infranb.core.drift import Difference, ImageConfig, desired_config, differences
 from infranb.core.errors import (
     ContainerFailed,
     CycleError,
@@ -60,7 +61,7 @@ from infranb.core.records import (
     RemovedResource,
     short_id,
 )
-from infranb.core.secrets import SecretRef, is_secret_key
+from infranb.core.secrets import MASK, SecretRef, is_secret_key
 from infranb.core.specs import (
     ContainerSpec,
     NetworkSpec,
@@ -90,6 +91,16 @@ if TYPE_CHECKING:
     from infranb.runtime import Runtime
 
 LOG_LINES_ON_FAILURE = 20
+#: what infranb writes as ``com.docker.compose.version``: who made the container, not a
+#: Compose version (Compose reads the label for display only)
+COMPOSE_VERSION = "infranb"
+#: infranb's dependency conditions in Compose's words (its depends_on label)
+COMPOSE_CONDITIONS = {
+    "started": "service_started",
+    "ready": "service_started",
+    "healthy": "service_healthy",
+    "completed_successfully": "service_completed_successfully",
+}
 RECHECK_SECONDS = 2.0  # re-inspect this often even without events, in case one was missed
 
 
@@ -103,6 +114,9 @@ class Orchestrate:
     remove_orphans: bool = False
     networks: Mapping[str, NetworkSpec] = field(default_factory=dict)
     volumes: Mapping[str, VolumeSpec] = field(default_factory=dict)
+    #: the Compose project's folder and files (its containers' Compose labels)
+    project_dir: str | None = None
+    config_files: tuple[str, ...] = ()
 
     def must_complete(self, name: str) -> bool:
         """A dependent waits for this container to exit 0 (a one-shot job)."""
@@ -134,7 +148,17 @@ def parse(
     if problems:
         return None, problems
     stack = op.stack or config.default_stack
-    return Orchestrate(stack, tuple(specs), op.dry_run, op.remove_orphans, networks, volumes), []
+    command = Orchestrate(
+        stack,
+        tuple(specs),
+        op.dry_run,
+        op.remove_orphans,
+        networks,
+        volumes,
+        op.project_dir,
+        tuple(op.config_files),
+    )
+    return command, []
 
 
 def _sensitive_problems(specs: list[ContainerSpec]) -> list[Problem]:
@@ -219,7 +243,7 @@ async def observe_and_plan(
     notes = []
     try:
         stack_rows, holders, running, networks, volumes, *image_ids = await rt.gather(
-            rt.call(engine.list_containers, labels=L.managed(command.stack)),
+            L.in_stack(rt.call, engine.list_containers, command.stack),
             rt.call(engine.list_containers, names=names),
             rt.call(engine.list_containers, state="running"),
             rt.call(engine.list_networks),
@@ -234,14 +258,22 @@ async def observe_and_plan(
         image_ids = [None] * len(wanted_images)
         networks = [NetworkInfo(id=n, name=n, driver="", labels={}) for n in L.BUILTIN_NETWORKS]
         notes.append("No Docker engine is reachable: this plan assumes an empty engine.")
-    existing = {row.name: row for row in stack_rows}
+    # A `docker compose run` container is not a service's container.
+    stack_rows = [r for r in stack_rows if r.labels.get(L.COMPOSE_ONEOFF) != "True"]
+    existing, unmatched = match_containers(command.specs, stack_rows)
     desired = desired_state(command, environments, existing)
-    problems = _held_names(desired, holders)
-    problems += await _taken_ports(rt, desired, stack_rows, running)
+    problems = _held_names(desired, holders, stack_rows)
+    problems += await _taken_ports(rt, desired, list(existing.values()), running)
     if problems:
         raise ValidationError(problems)
+    shared = _shared_volumes(command, stack_rows, running)
+    if shared and not command.dry_run:
+        raise ValidationError(shared)
+    notes += [f"a real run would be refused: {p.path}: {p.message}" for p in shared]
+    image_by_ref = dict(zip(wanted_images, image_ids, strict=True))
+    compared = await compare_foreign(rt, desired, existing, image_by_ref)
     observed = {
-        row.name: Observed(
+        name: Observed(
             id=row.id,
             name=row.name,
             state=row.state,
@@ -249,12 +281,14 @@ async def observe_and_plan(
             spec_hash=row.labels.get(L.SPEC_HASH, ""),
             fingerprints=decode_fingerprints(row.labels.get(L.SPEC_FIELDS, "")),
             exit_code=_exit_code(row.status),
+            differences=compared.get(name),
+            made_by=L.source_of(row.labels),
         )
-        for row in stack_rows
+        for name, row in [*existing.items(), *((r.name, r) for r in unmatched)]
     }
     observation = Observation(
         containers=observed,
-        image_ids=dict(zip(wanted_images, image_ids, strict=True)),
+        image_ids=image_by_ref,
         networks=frozenset(n.name for n in networks),
         volumes=frozenset(v.name for v in volumes),
     )
@@ -278,7 +312,214 @@ async def observe_and_plan(
             "volumes but never creates them; create them first (docker network create / "
             "docker volume create) or drop external: true"
         )
-    return plan, existing, desired
+    # The orphans too: the journal's prior state and remove_orphans look them up by name.
+    return plan, {**{r.name: r for r in unmatched}, **existing}, desired
+
+
+def match_containers(
+    specs: Sequence[ContainerSpec], stack_rows: Sequence[ContainerInfo]
+) -> tuple[dict[str, ContainerInfo], list[ContainerInfo]]:
+    """Which container of the stack is which spec's, and the ones none claims (orphans).
+
+    A spec's container is the one of its name; else the one Compose's labels say is its
+    service's, whatever it is called (v1 names it ``P_S_1``, v2 ``P-S-1``), number 1 first.
+    """
+    by_name = {r.name: r for r in stack_rows}
+    claimed: set[str] = set()
+    existing: dict[str, ContainerInfo] = {}
+    for spec in specs:
+        row = by_name.get(spec.name)
+        if row is None:
+            of_service = sorted(
+                (
+                    r
+                    for r in stack_rows
+                    if r.labels.get(L.COMPOSE_SERVICE) == spec.service_name
+                    and r.id not in claimed
+                    and r.name not in {s.name for s in specs}
+                ),
+                key=lambda r: (r.labels.get(L.COMPOSE_NUMBER) != "1", r.name),
+            )
+            row = of_service[0] if of_service else None
+        if row is not None and row.id not in claimed:
+            existing[spec.name] = row
+            claimed.add(row.id)
+    return existing, [r for r in stack_rows if r.id not in claimed]
+
+
+async def compare_foreign(
+    rt: Runtime,
+    desired: Desired,
+    existing: Mapping[str, ContainerInfo],
+    image_ids: Mapping[str, str | None],
+) -> dict[str, tuple[str, ...]]:
+    """For each container infranb did not make (it has no spec hash), the fields where its
+    inspect data differs from the request: the adoption check."""
+    foreign = [
+        s for s in desired.specs if s.name in existing and not L.is_managed(existing[s.name].labels)
+    ]
+    if not foreign:
+        return {}
+    found = await container_differences(rt, desired, foreign, existing, image_ids)
+    return {
+        name: tuple(dict.fromkeys(d.field.split(".")[0] for d in diffs))
+        for name, diffs in found.items()
+    }
+
+
+async def container_differences(
+    rt: Runtime,
+    desired: Desired,
+    specs: Sequence[ContainerSpec],
+    existing: Mapping[str, ContainerInfo],
+    image_ids: Mapping[str, str | None],
+) -> dict[str, list[Difference]]:
+    """Every difference between what each spec asks and what its container runs."""
+    engine = rt.engine
+    refs = sorted({s.image for s in specs})
+    configs, images_ = await rt.gather(
+        rt.gather(*(rt.call(engine.container_config, existing[s.name].id) for s in specs)),
+        rt.gather(*(rt.call(engine.image_config, ref) for ref in refs)),
+    )
+    image_of = dict(zip(refs, images_, strict=True))
+    found: dict[str, list[Difference]] = {}
+    for spec, actual in zip(specs, configs, strict=True):
+        if actual is None:
+            continue
+        image = image_of[spec.image] or ImageConfig()
+        want = desired_config(
+            spec,
+            desired.environments[spec.name],
+            image_ids.get(spec.image) or "(not on the engine)",
+            image,
+            default_network=rt.config.default_network,
+        )
+        found[spec.name] = differences(want, actual, image, shown=_shown(rt))
+    return found
+
+
+DRIFT_SCHEMA: Schema = {
+    "container": "string",
+    "service": "string",
+    "made_by": ("infranb", "compose", "by hand"),
+    "field": "string",
+    "desired": "string",
+    "actual": "string",
+}
+
+
+async def drift(command: Orchestrate, rt: Runtime) -> list[dict[str, str]]:
+    """Every difference between what ``command`` asks and what runs in its stack, read from
+    inspect data (whoever made the containers): one row per field, secrets masked; a
+    missing container and a container the request does not name are rows too."""
+    engine = rt.engine
+    environments = resolve_environments(command.specs, rt)
+    refs = sorted({s.image for s in command.specs})
+    stack_rows, *image_ids = await rt.gather(
+        L.in_stack(rt.call, engine.list_containers, command.stack),
+        *(rt.call(engine.image_id, ref) for ref in refs),
+    )
+    stack_rows = [r for r in stack_rows if r.labels.get(L.COMPOSE_ONEOFF) != "True"]
+    existing, unmatched = match_containers(command.specs, stack_rows)
+    desired = desired_state(command, environments, existing)
+    present = [s for s in command.specs if s.name in existing]
+    found = await container_differences(
+        rt, desired, present, existing, dict(zip(refs, image_ids, strict=True))
+    )
+    rows = []
+    for spec in command.specs:
+        row = existing.get(spec.name)
+        if row is None:
+            rows.append(
+                _drift_row(spec.name, spec.service_name, "", "container", "present", "(missing)")
+            )
+            continue
+        made_by = L.source_of(row.labels) or "by hand"
+        for d in found.get(spec.name, []):
+            rows.append(
+                _drift_row(row.name, spec.service_name, made_by, d.field, d.desired, d.actual)
+            )
+    for row in unmatched:
+        rows.append(
+            _drift_row(
+                row.name,
+                row.labels.get(L.COMPOSE_SERVICE, ""),
+                L.source_of(row.labels) or "by hand",
+                "container",
+                "(not in the request)",
+                row.state,
+            )
+        )
+    return rows
+
+
+def _drift_row(
+    container: str, service: str, made_by: str, name: str, desired: str, actual: str
+) -> dict[str, str]:
+    return {
+        "container": container,
+        "service": service,
+        "made_by": made_by,
+        "field": name,
+        "desired": desired,
+        "actual": actual,
+    }
+
+
+def _shown(rt: Runtime) -> Callable[[str, str], str]:
+    def shown(key: str, value: str) -> str:
+        if is_secret_key(key, rt.config.secret_markers):
+            return MASK
+        return rt.redact(value)
+
+    return shown
+
+
+def _shared_volumes(
+    command: Orchestrate, stack_rows: Sequence[ContainerInfo], running: Sequence[ContainerInfo]
+) -> list[Problem]:
+    """Named volumes this request would write that a running container outside the stack
+    already mounts: two writers on one data volume (two databases on one data directory)
+    are refused unless the volume is declared external (shared on purpose)."""
+    ours = {r.id for r in stack_rows}
+    holders: dict[str, list[ContainerInfo]] = {}
+    for row in running:
+        if row.id not in ours:
+            for volume in row.volumes:
+                holders.setdefault(volume, []).append(row)
+    problems = []
+    for index, spec in enumerate(command.specs):
+        for mount in spec.volumes:
+            if mount.kind != "volume" or mount.read_only or mount.source not in holders:
+                continue
+            if _external(command.volumes, mount.source):
+                continue
+            holder = holders[mount.source][0]
+            stack = L.stack_of(holder.labels)
+            whose = f" (stack {stack})" if stack else ""
+            problems.append(
+                spec_problem(
+                    index,
+                    spec.name,
+                    "volumes",
+                    f"volume {mount.source} is already mounted by running container "
+                    f"{holder.name}{whose}: two writers on one data volume corrupt it. Stop "
+                    f"that container first, or, to share it on purpose, declare the volume "
+                    f"external (volumes={{{mount.source!r}: {{'external': True}}}}, or "
+                    "external: true in the Compose file), or mount it read-only (:ro)",
+                )
+            )
+    return problems
+
+
+def compose_resource_labels(stack: str, label: str, name: str, key: str | None) -> dict[str, str]:
+    """Compose's labels on a network or volume (``label`` names which): its project and the
+    Compose file's key, so ``docker compose`` takes it as the project's own."""
+    return {
+        L.COMPOSE_PROJECT: stack,
+        label: key or L.compose_key(stack, name),
+        L.COMPOSE_VERSION: COMPOSE_VERSION,
+    }
 
 
 def _exit_code(status: str) -> int | None:
@@ -352,14 +593,23 @@ def host_port_taken(host_ip: str, port: int, protocol: str) -> bool:
     return False
 
 
-def _held_names(desired: Desired, holders: Iterable[ContainerInfo]) -> list[Problem]:
+def _held_names(
+    desired: Desired, holders: Iterable[ContainerInfo], stack_rows: Sequence[ContainerInfo]
+) -> list[Problem]:
     """Names this request wants that a foreign container or another stack holds."""
     index = {s.name: i for i, s in enumerate(desired.specs)}
+    ours = {r.id for r in stack_rows}
     problems = []
     for holder in holders:
-        if holder.name not in index:
+        if holder.name not in index or holder.id in ours:
             continue
-        if not L.is_managed(holder.labels):
+        if L.made_by_compose(holder.labels):
+            message = (
+                f"the name is held by a container of Compose project "
+                f"{holder.labels[L.COMPOSE_PROJECT]!r}; tear that project down or choose "
+                "another name"
+            )
+        elif not L.is_managed(holder.labels):
             message = (
                 f"the name is held by container {holder.id[:12]} ({holder.image}), which infranb "
                 "did not create; rename or remove it yourself, or choose another name"
@@ -435,8 +685,8 @@ class EventWatcher:
 class RunChanges:
     """What this run changed, so a rollback can undo exactly that."""
 
-    #: name -> (old id, temporary name, was running)
-    replaced: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
+    #: name -> (old id, temporary name, was running, old name)
+    replaced: dict[str, tuple[str, str, bool, str]] = field(default_factory=dict)
     stopped: list[str] = field(default_factory=list)  # ids stopped for a restart
     created_networks: list[str] = field(default_factory=list)
     created_volumes: list[str] = field(default_factory=list)
@@ -536,6 +786,8 @@ class BringUp:
         loop = asyncio.get_running_loop()
         names = [s.name for s in desired.specs]
         self.ids: dict[str, str] = {}
+        #: image reference -> local id (pulls add theirs): the Compose image label
+        self.image_ids: dict[str, str] = dict(plan.image_ids)
         self.seconds: dict[str, float] = {}
         #: name -> (when this run started it, its deaths seen before that start)
         self.start_marks: dict[str, tuple[float, int]] = {}
@@ -569,7 +821,8 @@ class BringUp:
                 old = self.existing[step.name]
                 temporary = f"{step.name}-infranb-replaced-{old.id[:12]}"
                 await self.rt.call(self.rt.engine.rename_container, old.id, temporary)
-                self.changes.replaced[step.name] = (old.id, temporary, old.state == "running")
+                was_running = old.state == "running"
+                self.changes.replaced[step.name] = (old.id, temporary, was_running, old.name)
 
     async def provision(self) -> None:
         """Pull missing images first (an unpullable image then touches nothing), then
@@ -579,6 +832,7 @@ class BringUp:
         async def pull(image: str) -> None:
             began = time.monotonic()
             image_id = await images.pull(rt, image)
+            self.image_ids[image] = image_id or ""
             seconds = round(time.monotonic() - began, 3)
             self.outcome.images.append(ImageOutcome(image, "pulled", image_id, None, seconds))
             rt.emit("pull", image, f"pulled in {seconds:.1f}s")
@@ -586,7 +840,11 @@ class BringUp:
         async def create_network(name: str) -> None:
             self.changes.created_networks.append(name)  # before the call: rollback checks
             options = self.command.networks.get(name) or NetworkSpec(name)
-            labels = {**options.labels, **rt.labels(self.desired.stack)}
+            labels = {
+                **options.labels,
+                **rt.labels(self.desired.stack),
+                **compose_resource_labels(self.desired.stack, L.COMPOSE_NETWORK, name, options.key),
+            }
             await rt.call(
                 rt.engine.create_network,
                 name,
@@ -600,7 +858,11 @@ class BringUp:
             self.changes.created_volumes.append(name)
             options = self.command.volumes.get(name) or VolumeSpec(name)
             driver = options.driver or rt.config.volume_driver
-            labels = {**options.labels, **rt.labels(self.desired.stack)}
+            labels = {
+                **options.labels,
+                **rt.labels(self.desired.stack),
+                **compose_resource_labels(self.desired.stack, L.COMPOSE_VOLUME, name, options.key),
+            }
             await rt.call(rt.engine.create_volume, name, driver, labels)
             rt.emit("volume_created", name)
 
@@ -625,6 +887,7 @@ class BringUp:
                     L.DEPENDS_ON: ",".join(spec.depends_on),
                 },
                 **spec.labels,
+                **self.compose_labels(spec),
             )
             from_refs = [k for k, v in spec.environment.items() if isinstance(v, SecretRef)]
             if from_refs:  # names only, so later logs and probe output mask these values too
@@ -641,6 +904,30 @@ class BringUp:
         ids = await rt.gather(*map(create, fresh))
         return dict(zip([s.name for s in fresh], ids, strict=True))
 
+    def compose_labels(self, spec: ContainerSpec) -> dict[str, str]:
+        """Compose's labels, as Compose v2 writes them, so ``docker compose ps``, ``logs``
+        and ``down`` see this container as the project's. The config hash is infranb's
+        spec hash (Compose's own is of its own model: its next ``up`` recreates once)."""
+        command, desired = self.command, self.desired
+        service_of = {s.name: s.service_name for s in desired.specs}
+        labels = {
+            L.COMPOSE_PROJECT: desired.stack,
+            L.COMPOSE_SERVICE: spec.service_name,
+            L.COMPOSE_NUMBER: "1",
+            L.COMPOSE_ONEOFF: "False",
+            L.COMPOSE_WORKING_DIR: command.project_dir or "",
+            L.COMPOSE_DEPENDS_ON: ",".join(
+                f"{service_of.get(dep, dep)}:{COMPOSE_CONDITIONS[condition]}:false"
+                for dep, condition in spec.depends_on.items()
+            ),
+            L.COMPOSE_IMAGE: self.image_ids.get(spec.image, ""),
+            L.COMPOSE_VERSION: COMPOSE_VERSION,
+            L.COMPOSE_CONFIG_HASH: desired.hashes[spec.name],
+        }
+        if command.config_files:
+            labels[L.COMPOSE_CONFIG_FILES] = ",".join(command.config_files)
+        return labels
+
     async def start_when_ready(self, spec: ContainerSpec, created: Mapping[str, str]) -> None:
         """Wait for the dependencies' conditions, start, then wait until ready."""
         for dep, condition in spec.depends_on.items():
@@ -651,7 +938,10 @@ class BringUp:
         began = time.monotonic()
         cid = created.get(spec.name) or self.existing[spec.name].id
         self.ids[spec.name] = cid
-        if self.plan.step(spec.name).action != "unchanged":
+        step = self.plan.step(spec.name)
+        if step.action == "adopt":
+            self.rt.emit("container_adopted", spec.name, step.reason)
+        if step.action not in ("unchanged", "adopt"):
             self.rt.emit("container_starting", spec.name)
             deaths_before = len(self.watcher.deaths.get(cid, ()))
             await self.rt.call(self.rt.engine.start_container, cid)
@@ -738,7 +1028,7 @@ class BringUp:
     async def finish(self, final: list[ContainerDetails | None]) -> None:
         """Drop what was replaced, and orphans when asked; record the outcome."""
         rt, outcome = self.rt, self.outcome
-        replaced_ids = [old_id for old_id, _, _ in self.changes.replaced.values()]
+        replaced_ids = [old_id for old_id, *_ in self.changes.replaced.values()]
         await rt.gather(*(rt.call(rt.engine.remove_container, i, force=True) for i in replaced_ids))
         if self.command.remove_orphans and outcome.orphans:
             orphans = [self.existing[n] for n in outcome.orphans]
@@ -752,9 +1042,10 @@ class BringUp:
         for wave in self.plan.waves:
             for name in wave:
                 step, d = self.plan.step(name), details[name]
+                adopted = step.action == "adopt"
                 outcome.containers.append(
                     ContainerOutcome(
-                        name=name,
+                        name=self.existing[name].name if adopted else name,
                         image=by_name[name].image,
                         action=step.action,
                         wave=step.wave,
@@ -862,12 +1153,12 @@ async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> Undon
     )
     removed = await remove_containers(rt, created)
     restored = []
-    for name, (old_id, _temporary, was_running) in changes.replaced.items():
+    for old_id, _temporary, was_running, name in changes.replaced.values():
         await rt.call(engine.rename_container, old_id, name)
         if was_running:
             await rt.call(engine.start_container, old_id)
         restored.append(name)
-    replaced_ids = {old_id for old_id, _, _ in changes.replaced.values()}
+    replaced_ids = {old_id for old_id, *_ in changes.replaced.values()}
     restarted = [cid for cid in changes.stopped if cid not in replaced_ids]
     await rt.gather(*(rt.call(engine.start_container, cid) for cid in restarted))
     made_volumes = {v.name for v in volumes_made} | set(changes.created_volumes)

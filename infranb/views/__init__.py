@@ -15,6 +15,7 @@ from infranb.views import logs as logs_view
 from infranb.views import networks as networks_view
 from infranb.views import nodes as nodes_view
 from infranb.views import services as services_view
+from infranb.views import stacks as stacks_view
 from infranb.views import stats as stats_view
 from infranb.views import tasks as tasks_view
 from infranb.views import volumes as volumes_view
@@ -34,6 +35,7 @@ class EngineViews:
     anodes, nodes = view(nodes_view.query, nodes_view.SCHEMA)
     aservices, services = view(services_view.query, services_view.SCHEMA)
     atasks, tasks = view(tasks_view.query, tasks_view.SCHEMA)
+    astacks, stacks = view(stacks_view.query, stacks_view.SCHEMA)
 
 
 #: every view by name

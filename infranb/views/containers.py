@@ -39,7 +39,7 @@ def to_frame(rows: Sequence[ContainerInfo]) -> pd.DataFrame:
                 "health": c.health,
                 "status": c.status,
                 "managed": L.is_managed(c.labels),
-                "stack": c.labels.get(L.STACK),
+                "stack": L.stack_of(c.labels),
                 "ports": join(c.ports),
                 "networks": join(c.networks),
                 "created": c.created,
@@ -62,13 +62,16 @@ async def query(
     """Containers on the engine (all by default) as a DataFrame: of one ``stack``, carrying
     ``label`` (``"key"`` or ``"key=value"``), in ``state``, or only those infranb made."""
     labels: dict[str, str] = {}
-    if stack:
-        labels[L.STACK] = stack
     if managed_only:
         labels[L.MANAGED] = "true"
     if label:
         key, _, value = label.partition("=")
         labels[key] = value
+    if stack:  # infranb's and Compose's labels: a project docker compose made is a stack too
+        rows = await L.in_stack(
+            ctx.call, ctx.engine.list_containers, stack, labels=labels, state=state
+        )
+        return await ctx.call(to_frame, rows)
     # The frame is built on the worker thread too: the kernel's loop stays free, and a
     # fleet builds its engines' frames side by side.
     return await ctx.call(lambda: to_frame(ctx.engine.list_containers(labels=labels, state=state)))

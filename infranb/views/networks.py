@@ -29,7 +29,7 @@ def to_frame(rows: Sequence[NetworkInfo]) -> pd.DataFrame:
                 "name": n.name,
                 "driver": n.driver,
                 "managed": L.is_managed(n.labels),
-                "stack": n.labels.get(L.STACK),
+                "stack": L.stack_of(n.labels),
                 "id": short_id(n.id),
             }
             for n in sorted(rows, key=lambda n: n.name)

@@ -31,7 +31,7 @@ def to_frame(services: Sequence[ServiceInfo], tasks: Sequence[TaskInfo]) -> pd.D
     return frame(
         (
             {
-                "stack": s.labels.get(L.STACK),
+                "stack": L.stack_of(s.labels),
                 "service": s.name,
                 "image": s.image,
                 "mode": "global" if s.replicas is None else "replicated",

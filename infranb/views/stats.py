@@ -40,8 +40,10 @@ async def query(
     """One sample of CPU %, memory, network and block I/O per running container (of
     ``names``, of one ``stack``, or all)."""
     if names is None:
-        labels = {L.STACK: stack} if stack else None
-        rows = await ctx.call(ctx.engine.list_containers, labels=labels, state="running")
+        if stack:
+            rows = await L.in_stack(ctx.call, ctx.engine.list_containers, stack, state="running")
+        else:
+            rows = await ctx.call(ctx.engine.list_containers, state="running")
         names = [r.name for r in rows]
     samples = await asyncio.gather(*(ctx.call(ctx.engine.container_stats, n) for n in names))
     return to_frame(samples)

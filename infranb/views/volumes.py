@@ -28,7 +28,7 @@ def to_frame(rows: Sequence[VolumeInfo]) -> pd.DataFrame:
                 "name": v.name,
                 "driver": v.driver,
                 "managed": L.is_managed(v.labels),
-                "stack": v.labels.get(L.STACK),
+                "stack": L.stack_of(v.labels),
             }
             for v in sorted(rows, key=lambda v: v.name)
         ),

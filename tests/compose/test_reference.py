@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from infranb import compose
+from tests.compose_cli import V1
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -82,7 +83,7 @@ _SHORT_PORT = re.compile(
 
 def reference_view(case: Path) -> dict[str, dict[str, Any]]:
     info = meta(case)
-    command = ["docker-compose", "--project-directory", str(case)]
+    command = [V1, "--project-directory", str(case)]
     for file in info.get("files", []):
         command += ["-f", str(case / file)]
     environment = {"PATH": os.environ["PATH"], **info.get("environ", {})}
@@ -148,7 +149,7 @@ def _reference_mount(mount: Any) -> tuple[str, str | None, str, bool]:
 
 @pytest.fixture(scope="module", autouse=True)
 def _docker_compose() -> None:
-    if shutil.which("docker-compose") is None:
+    if shutil.which(V1) is None:
         message = (
             "docker-compose (v1.29, Debian's package) is the reference; "
             "scripts/setup.sh installs it"

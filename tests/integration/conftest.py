@@ -48,11 +48,11 @@ class Tracker:
     def cleanup(self) -> None:
         api = raw_api()
         for stack in self.stacks:
-            label = {"infranb.stack": stack}
-            for c in self.engine.list_containers(labels=label):
-                self.containers.append(c.id)
-            self.networks += [n.id for n in self.engine.list_networks(labels=label)]
-            self.volumes += [v.name for v in self.engine.list_volumes(labels=label)]
+            for label in ({"infranb.stack": stack}, {"com.docker.compose.project": stack}):
+                for c in self.engine.list_containers(labels=label):
+                    self.containers.append(c.id)
+                self.networks += [n.id for n in self.engine.list_networks(labels=label)]
+                self.volumes += [v.name for v in self.engine.list_volumes(labels=label)]
         for ref in self.containers:
             with contextlib.suppress(Exception):
                 api.remove_container(ref, force=True)

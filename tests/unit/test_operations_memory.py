@@ -263,6 +263,7 @@ def test_secret_fingerprints_are_salted_per_container(memory: MemoryEngine) -> N
 
 
 def test_a_network_and_volume_shared_by_two_stacks_go_with_the_last(memory: MemoryEngine) -> None:
+    """The second stack reads the volume (two writers would be refused)."""
     before = memory.census()
 
     def stack(name: str) -> InfrastructureOperation:
@@ -274,7 +275,7 @@ def test_a_network_and_volume_shared_by_two_stacks_go_with_the_last(memory: Memo
                     "image": BASE,
                     "name": f"{name}-app",
                     "networks": ["shared-net"],
-                    "volumes": {"shared-vol": "/data"},
+                    "volumes": {"shared-vol": "/data" if name == "sa" else "/data:ro"},
                 }
             ],
         )

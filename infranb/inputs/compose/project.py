@@ -188,6 +188,8 @@ class Project:
             containers=[dict(c) for c in self.containers],
             networks={k: dict(v) for k, v in self.networks.items()},
             volumes={k: dict(v) for k, v in self.volumes.items()},
+            project_dir=str(self.directory.resolve()),
+            config_files=[str(f.resolve()) for f in self.files],
             **fields,
         )
 
@@ -202,6 +204,7 @@ class Project:
         containers = []
         for service, container in zip(self.services, self.containers, strict=True):
             entry = {**container, "name": service}
+            entry.pop("service", None)  # a Swarm service is named by its service already
             if "depends_on" in entry:
                 entry["depends_on"] = {service_of[k]: v for k, v in entry["depends_on"].items()}
             deploy = self.services[service].get("deploy") or {}
@@ -384,6 +387,7 @@ class Project:
                 "labels": dict(options.get("labels") or {}),
                 "internal": bool(options.get("internal", False)),
                 "external": bool(options.get("external", False)),
+                "key": key,
             }
         return networks
 
@@ -398,6 +402,7 @@ class Project:
                 "driver": options.get("driver"),
                 "labels": dict(options.get("labels") or {}),
                 "external": bool(options.get("external", False)),
+                "key": key,
             }
         return volumes
 
@@ -430,6 +435,7 @@ class Project:
                 self._note(service, f"build.{key}", "build option not applied")
         container: dict[str, Any] = {
             "name": self.container_name(service),
+            "service": service,
             "image": self.image(service),
         }
         for key in ("command", "entrypoint"):

@@ -1,0 +1,232 @@
+"""What a container runs, compared with what a request asks: the adoption check and ``drift``.
+
+A container made by ``docker compose`` (or by hand) carries no infranb spec hash, so the
+comparison is made from its inspect data. Both sides are put in one normal form, a
+``ContainerConfig``: the engine module reads the running one, ``desired_config`` makes the
+wanted one from a spec and its image's defaults (what the engine itself would fill in), and
+``differences`` lists every field that is not the same. Pure: no engine here.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from infranb.core.labels import BUILTIN_NETWORKS, RESERVED_PREFIXES
+from infranb.core.specs import ContainerSpec, Healthcheck
+
+NANO = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """An image's defaults, which a container gets for what it does not set."""
+
+    command: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    user: str = ""
+    working_dir: str = ""
+    healthcheck: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContainerConfig:
+    """A container's configuration in one normal form (strings and sorted tuples)."""
+
+    image_id: str
+    command: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: "host_ip:host_port->port/proto", host_port "" when the engine picks it
+    ports: tuple[str, ...] = ()
+    #: "source:target[:ro]" of named volumes and bind mounts (anonymous volumes left out)
+    mounts: tuple[str, ...] = ()
+    #: network -> the DNS aliases the container has on it
+    networks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    restart: str = "no"
+    #: "" for none; else the engine form and its timings, as one line
+    healthcheck: str = ""
+    user: str = ""
+    working_dir: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    mem_limit: int = 0
+    cpus: float = 0.0
+    privileged: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One field where what runs is not what is asked."""
+
+    field: str
+    desired: str
+    actual: str
+
+
+def healthcheck_text(
+    test: tuple[str, ...] | list[str] | None,
+    interval: float | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    start_period: float | None = None,
+) -> str:
+    """One line for a healthcheck (timings in seconds; unset ones left out)."""
+    if not test:
+        return ""
+    parts = [" ".join(test)]
+    for key, value in (
+        ("interval", interval),
+        ("timeout", timeout),
+        ("retries", retries),
+        ("start_period", start_period),
+    ):
+        if value:
+            parts.append(f"{key}={value:g}")
+    return " ".join(parts)
+
+
+def _healthcheck(hc: Healthcheck | None, image: ImageConfig) -> str:
+    if hc is None:
+        return image.healthcheck
+    if hc.disabled:
+        return "NONE"
+    return healthcheck_text(hc.test, hc.interval, hc.timeout, hc.retries, hc.start_period)
+
+
+def _words(value: tuple[str, ...] | str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(shlex.split(value)) if isinstance(value, str) else tuple(value)
+
+
+def desired_config(
+    spec: ContainerSpec,
+    environment: Mapping[str, str],
+    image_id: str,
+    image: ImageConfig,
+    *,
+    default_network: str,
+) -> ContainerConfig:
+    """What a container made from ``spec`` has, by the engine's rules: an unset field is
+    the image's; an entrypoint given without a command clears the image's command."""
+    entrypoint = _words(spec.entrypoint) if spec.entrypoint is not None else image.entrypoint
+    if spec.command is not None:
+        command = _words(spec.command)
+    else:
+        command = () if spec.entrypoint is not None else image.command
+    networks = spec.networks or (default_network,)
+    restart = spec.restart or "no"
+    return ContainerConfig(
+        image_id=image_id,
+        command=command,
+        entrypoint=entrypoint,
+        environment={**image.environment, **environment},
+        ports=tuple(
+            sorted(
+                f"{p.host_ip}:{p.host_port or ''}->{p.container_port}/{p.protocol}"
+                for p in spec.ports
+            )
+        ),
+        mounts=tuple(sorted(str(m) for m in spec.volumes)),
+        # Only the aliases asked for: each engine also gives a container its own names.
+        networks={
+            n: () if n in BUILTIN_NETWORKS else tuple(sorted(set(spec.aliases.get(n, ()))))
+            for n in networks
+        },
+        restart=restart,
+        healthcheck=_healthcheck(spec.healthcheck, image),
+        user=spec.user if spec.user is not None else image.user,
+        working_dir=spec.working_dir if spec.working_dir is not None else image.working_dir,
+        labels=dict(spec.labels),
+        mem_limit=spec.mem_limit or 0,
+        cpus=spec.cpus or 0.0,
+        privileged=spec.privileged,
+        cap_add=tuple(sorted(spec.cap_add)),
+        cap_drop=tuple(sorted(spec.cap_drop)),
+        tmpfs=tuple(sorted(f"{k}:{v}" if v else k for k, v in spec.tmpfs.items())),
+        extra_hosts=tuple(sorted(f"{k}:{v}" for k, v in spec.extra_hosts.items())),
+    )
+
+
+def _joined(values: tuple[str, ...]) -> str:
+    return " ".join(shlex.quote(v) for v in values)
+
+
+def _own_labels(labels: Mapping[str, str], image: ImageConfig) -> dict[str, str]:
+    """The labels a request could have set: not the image's, not who-made-it labels."""
+    return {
+        k: v
+        for k, v in labels.items()
+        if not k.startswith(RESERVED_PREFIXES) and image.labels.get(k) != v
+    }
+
+
+def differences(
+    desired: ContainerConfig,
+    actual: ContainerConfig,
+    image: ImageConfig,
+    *,
+    shown: Callable[[str, str], str] = lambda key, value: value,
+) -> list[Difference]:
+    """Every field where ``actual`` is not ``desired``, in a fixed order. Aliases compare as
+    "at least these" (Compose adds the container's own names); labels as the ones a request
+    can set. ``shown(key, value)`` renders an environment value (to mask secrets)."""
+    found: list[Difference] = []
+
+    def add(name: str, want: object, have: object) -> None:
+        if want != have:
+            found.append(Difference(name, _text(want), _text(have)))
+
+    add("image", desired.image_id, actual.image_id)
+    add("command", _joined(desired.command), _joined(actual.command))
+    add("entrypoint", _joined(desired.entrypoint), _joined(actual.entrypoint))
+    for key in sorted(set(desired.environment) | set(actual.environment)):
+        want, have = desired.environment.get(key), actual.environment.get(key)
+        if want != have:
+            found.append(
+                Difference(
+                    f"environment.{key}",
+                    "(unset)" if want is None else shown(key, want),
+                    "(unset)" if have is None else shown(key, have),
+                )
+            )
+    add("ports", desired.ports, actual.ports)
+    add("volumes", desired.mounts, actual.mounts)
+    add("networks", tuple(sorted(desired.networks)), tuple(sorted(actual.networks)))
+    for net, aliases in sorted(desired.networks.items()):
+        have_aliases = actual.networks.get(net)
+        missing = [a for a in aliases if have_aliases is not None and a not in have_aliases]
+        if missing:
+            found.append(
+                Difference(f"networks.{net}.aliases", _text(aliases), _text(have_aliases or ()))
+            )
+    add("restart", desired.restart, actual.restart)
+    add("healthcheck", desired.healthcheck, actual.healthcheck)
+    add("user", desired.user, actual.user)
+    add("working_dir", desired.working_dir, actual.working_dir)
+    own = _own_labels(actual.labels, image)
+    for key in sorted(set(desired.labels) | set(own)):
+        add(f"labels.{key}", desired.labels.get(key, "(unset)"), own.get(key, "(unset)"))
+    add("mem_limit", desired.mem_limit, actual.mem_limit)
+    add("cpus", desired.cpus, actual.cpus)
+    add("privileged", desired.privileged, actual.privileged)
+    add("cap_add", desired.cap_add, actual.cap_add)
+    add("cap_drop", desired.cap_drop, actual.cap_drop)
+    add("tmpfs", desired.tmpfs, actual.tmpfs)
+    add("extra_hosts", desired.extra_hosts, actual.extra_hosts)
+    return found
+
+
+def _text(value: object) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -1,0 +1,229 @@
+"""One host, one Compose: projects made by ``docker compose`` (v2.40.3 and Debian's 1.29) are
+stacks to infranb, and infranb's stacks are Compose projects to both CLIs.
+
+The file is written here; its shape (a database with a named data volume and a healthcheck,
+an app that waits for it to be healthy) is the one of the WordPress and Nextcloud examples in
+docker/awesome-compose.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infranb import InfrastructureManager, InfrastructureOperation, compose
+from infranb.engines.docker import DockerEngine
+from tests.compose_cli import V1, V2
+from tests.conftest import Census
+from tests.integration.conftest import BASE, Tracker, fast_config
+
+FILE = """\
+services:
+  db:
+    image: infranb-demo/base:1
+    environment:
+      MODE: "${MODE:-one}"
+      DB_PASSWORD: "${DB_PASSWORD:-s3cret-value-x}"
+    volumes: [data:/data]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+  app:
+    image: infranb-demo/base:1
+    depends_on:
+      db: {condition: service_healthy}
+volumes:
+  data: {}
+"""
+
+CLIS = {"v2": V2, "v1": V1}
+
+
+def cli(which: str, project: str, folder: Path, *args: str, **env: str) -> str:
+    """Run a Compose CLI on the project; its output (fails the test when it fails)."""
+    command = [CLIS[which], "-p", project, "-f", str(folder / "compose.yaml"), *args]
+    done = subprocess.run(
+        command,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+    assert done.returncode == 0, f"{' '.join(command)} failed: {done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "compose.yaml").write_text(FILE)
+    return tmp_path
+
+
+@pytest.fixture
+def project_name(uid: str, tracker: Tracker) -> str:
+    tracker.stacks.append(uid)
+    return uid
+
+
+def ids(engine: DockerEngine, project: str) -> set[str]:
+    return {c.id for c in engine.list_containers(labels={"com.docker.compose.project": project})}
+
+
+def mounts_of(engine: DockerEngine, volume: str) -> list[str]:
+    return [c.name for c in engine.list_containers() if volume in c.volumes]
+
+
+@pytest.mark.parametrize("which", ["v2", "v1"])
+def test_a_project_compose_made_is_found_compared_adopted_and_torn_down(
+    which: str,
+    engine: DockerEngine,
+    manager: InfrastructureManager,
+    folder: Path,
+    project_name: str,
+    census: Census,
+) -> None:
+    cli(which, project_name, folder, "up", "-d")
+    made = ids(engine, project_name)
+    assert len(made) == 2
+
+    stacks = manager.stacks()
+    row = stacks[stacks["stack"] == project_name].iloc[0]
+    assert (row.source, row.services, row.containers, row.volumes) == ("compose", 2, 2, 1)
+    assert row.working_dir == str(folder)
+    assert set(manager.containers(stack=project_name).id) == {i[:12] for i in made}
+
+    project = compose.load(folder, project_name=project_name)
+    assert manager.drift(project).empty, manager.drift(project).to_string()
+    before = Census.take(engine)
+    result = manager.up(project)
+    assert result.success, result.error
+    assert [c.action for c in result.containers] == ["adopt", "adopt"]
+    assert Census.take(engine).new_since(before) == {}
+    assert ids(engine, project_name) == made
+    assert len(mounts_of(engine, f"{project_name}_data")) == 1
+
+    # A colleague changes one value by hand: drift names it, the secret stays masked.
+    cli(which, project_name, folder, "up", "-d", MODE="two")
+    drift = manager.drift(project)
+    assert list(drift.field) == ["environment.MODE"], drift.to_string()
+    assert (drift.desired.iloc[0], drift.actual.iloc[0]) == ("one", "two")
+    assert "s3cret-value-x" not in manager.drift(project).to_string()
+    again = manager.up(project)
+    assert again.success, again.error
+    actions = {c.name: c.action for c in again.containers}
+    assert actions[f"{project_name}-db-1"] == "recreate"
+    assert len(mounts_of(engine, f"{project_name}_data")) == 1
+    assert manager.drift(project).empty
+
+    gone = manager.down(project_name)
+    assert gone.success, gone.error
+    assert ids(engine, project_name) == set()
+    assert f"{project_name}_data" in {v.name for v in engine.list_volumes()}  # kept, unasked
+    assert manager.down(project_name, volumes=True).success
+
+
+@pytest.mark.parametrize("which", ["v2", "v1"])
+def test_a_project_infranb_made_is_a_compose_project(
+    which: str,
+    engine: DockerEngine,
+    manager: InfrastructureManager,
+    folder: Path,
+    project_name: str,
+    census: Census,
+) -> None:
+    project = compose.load(folder, project_name=project_name)
+    result = manager.up(project)
+    assert result.success, result.error
+    listed = set(cli(which, project_name, folder, "ps", "-q").split())
+    assert listed == {c.container_id for c in result.containers}
+    logs = cli(which, project_name, folder, "logs", "--no-color", "db")
+    assert logs is not None  # the CLI reads the container's log stream
+    assert manager.stacks().set_index("stack").loc[project_name, "source"] == "infranb"
+    cli(which, project_name, folder, "down", "-v")
+    assert ids(engine, project_name) == set()
+
+
+def test_a_compose_made_down_passes_the_gates_and_is_journaled(
+    engine: DockerEngine, folder: Path, project_name: str, tmp_path: Path, census: Census
+) -> None:
+    cli("v2", project_name, folder, "up", "-d")
+    config = fast_config(max_removals=1, journal=str(tmp_path / "journal.sqlite"))
+    with InfrastructureManager(config=config) as manager:
+        refused = manager.down(project_name)
+        assert not refused.success and "max_removals" in str(refused.error)
+        assert len(ids(engine, project_name)) == 2
+        plan = manager.down(project_name, dry_run=True)
+        assert {r.name for r in plan.removed} >= {f"{project_name}-db-1", f"{project_name}-app-1"}
+    with InfrastructureManager(config=fast_config(journal=config.journal)) as manager:
+        gone = manager.down(project_name, volumes=True)
+        assert gone.success, gone.error
+        assert {r.kind for r in gone.removed} == {"container", "network", "volume"}
+        history = manager.history()  # newest first
+        assert list(history.outcome[:2]) == ["succeeded", "refused"]
+        assert set(history["stack"][:2]) == {project_name}
+
+
+def test_a_second_writer_on_a_live_volume_is_refused(
+    engine: DockerEngine,
+    manager: InfrastructureManager,
+    folder: Path,
+    project_name: str,
+    tracker: Tracker,
+    census: Census,
+) -> None:
+    stack = f"{project_name}-s"
+    tracker.stacks += [stack, f"{stack}-b"]
+    cli("v2", project_name, folder, "up", "-d")
+    volume = f"{project_name}_data"
+    request = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack=stack,
+        containers=[{"name": f"{stack}-db", "image": BASE, "volumes": [f"{volume}:/data"]}],
+    )
+    before = Census.take(engine)
+    refused = manager.run(request)
+    assert not refused.success
+    message = str(refused.error)
+    assert volume in message and f"{project_name}-db-1" in message and "external" in message
+    assert Census.take(engine).new_since(before) == {}
+    plan = manager.run(InfrastructureOperation(**{**request.__dict__, "dry_run": True}))
+    assert any(w.startswith("a real run would be refused") for w in plan.warnings)
+    # Shared on purpose: declared external, or read-only.
+    for volumes, mounts in (
+        ({volume: {"external": True}}, f"{volume}:/data"),
+        ({}, f"{volume}:/data:ro"),
+    ):
+        shared = manager.run(
+            InfrastructureOperation(
+                operation="orchestrate_containers",
+                stack=stack,
+                containers=[{"name": f"{stack}-db", "image": BASE, "volumes": [mounts]}],
+                volumes=volumes,
+            )
+        )
+        assert shared.success, shared.error
+        assert manager.down(stack).success
+    # Two infranb stacks: the same rule.
+    first = manager.run(
+        InfrastructureOperation(
+            operation="orchestrate_containers",
+            stack=stack,
+            containers=[{"name": f"{stack}-a", "image": BASE, "volumes": [f"{stack}_v:/data"]}],
+        )
+    )
+    assert first.success, first.error
+    other = f"{stack}-b"
+    second = manager.run(
+        InfrastructureOperation(
+            operation="orchestrate_containers",
+            stack=other,
+            containers=[{"name": f"{other}-b", "image": BASE, "volumes": [f"{stack}_v:/data"]}],
+        )
+    )
+    assert not second.success and f"{stack}-a" in str(second.error)
+    assert manager.down(stack, volumes=True).success
+    cli("v2", project_name, folder, "down", "-v")
