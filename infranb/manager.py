@@ -762,14 +762,14 @@ class InfrastructureManager(EngineViews):
         Compose project, an ``orchestrate_containers`` request, or a stack name (its last
         successful orchestrate request in the journal). Empty when in sync."""
         from infranb.core.frames import frame
-        from infranb.ops import orchestrate
+        from infranb.ops import table
 
         request = self._drift_request(target)
         _operation, command, problems = request.parse(self.config)
         if problems:
             raise ValidationError(problems)
         rt = Runtime(self.engine, self.config, self._executor)
-        return frame(await orchestrate.drift(command, rt), orchestrate.DRIFT_SCHEMA)
+        return frame(await table.drift(command, rt), table.DRIFT_SCHEMA)
 
     drift = synchronous(adrift)
 

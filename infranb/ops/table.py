@@ -30,6 +30,11 @@ OPERATIONS: dict[str, Operation[Any]] = {
 }
 
 
+#: the comparison of an orchestrate request with what runs (``manager.drift``)
+drift = orchestrate.drift
+DRIFT_SCHEMA = orchestrate.DRIFT_SCHEMA
+
+
 def lookup(name: object) -> tuple[Operation[Any] | None, list[Problem]]:
     """The operation called ``name``, or a problem that suggests the closest name."""
     if isinstance(name, str) and name in OPERATIONS:

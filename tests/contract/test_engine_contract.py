@@ -344,3 +344,43 @@ def test_every_protocol_method_is_called_by_the_contract() -> None:
     text = "".join(p.read_text() for p in here.glob("test_*contract.py"))
     called = {m for m in members if f".{m}(" in text or f".{m}\n" in text or f".{m} " in text}
     assert members - called == set()
+
+
+def test_a_containers_configuration_compares_equal_to_its_spec(
+    any_engine: Engine, made: list, name: str
+) -> None:
+    """What ``container_config`` reads back is what ``desired_config`` says the spec makes:
+    the adoption check and ``drift`` see no difference for a container made from it."""
+    from infranb.core.drift import desired_config, differences
+
+    net = f"{name}-net"
+    any_engine.create_network(net, {"inbt": name})
+    made.append(("network", net))
+    fields = {
+        "command": "sh -c 'sleep 30'",
+        "ports": ["127.0.0.1::80"],
+        "restart": "on-failure:2",
+        "healthcheck": {"test": ["CMD", "true"], "interval": "2s", "retries": 2},
+        "mem_limit": "64m",
+        "labels": {"tier": "db"},
+        "networks": {net: {"aliases": ["db"]}},
+        "user": "nobody",
+    }
+    cid = any_engine.create_container(
+        spec(name, **fields), {"GREETING": "hi"}, {"tier": "db"}, [net]
+    )
+    made.append(("container", cid))
+    image = any_engine.image_config(BASE)
+    assert image is not None and any_engine.image_config(f"{name}/missing:1") is None
+    actual = any_engine.container_config(cid)
+    assert actual is not None and any_engine.container_config(f"{name}-gone") is None
+    want = desired_config(
+        spec(name, **fields), {"GREETING": "hi"}, any_engine.image_id(BASE) or "", image,
+        default_network=net,
+    )  # fmt: skip
+    assert differences(want, actual, image) == []
+    other = desired_config(
+        spec(name, **{**fields, "user": "root"}), {"GREETING": "bye"}, actual.image_id, image,
+        default_network=net,
+    )  # fmt: skip
+    assert [d.field for d in differences(other, actual, image)] == ["environment.GREETING", "user"]
