@@ -123,6 +123,14 @@ def _needs_engine(
     return wrap
 
 
+def _empty_drift() -> pd.DataFrame:
+    """``drift``'s frame with no rows (what a notebook without an engine shows)."""
+    from infranb.core.frames import frame
+    from infranb.ops import table
+
+    return frame([], table.DRIFT_SCHEMA)
+
+
 class DescribedOperation:
     """A request together with the config that will run it (``manager.describe(op)``)."""
 
@@ -755,6 +763,7 @@ class InfrastructureManager(EngineViews):
 
     restart = synchronous(arestart)
 
+    @_needs_engine(lambda: _empty_drift())
     async def adrift(self, target: Project | InfrastructureOperation | str) -> pd.DataFrame:
         """Every difference between what ``target`` asks and what runs, one row per field
         (container, field, desired, actual; secrets masked), read from inspect data, so it
