@@ -30,6 +30,8 @@ class ImageConfig:
     working_dir: str = ""
     healthcheck: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: the image's id ("" when not known)
+    id: str = ""
 
 
 @dataclass(frozen=True)

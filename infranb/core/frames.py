@@ -28,7 +28,10 @@ def frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> pd.DataFrame:
         column: pd.CategoricalDtype(list(dtype)) if isinstance(dtype, tuple) else dtype
         for column, dtype in schema.items()
     }
-    data = pd.DataFrame(list(rows), columns=list(dtypes))
+    records = list(rows)
+    if not records:  # typed empty columns: no casting (a view in sync is the common case)
+        return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in dtypes.items()})
+    data = pd.DataFrame(records, columns=list(dtypes))
     for column, dtype in dtypes.items():
         if str(dtype).startswith("datetime64"):
             data[column] = pd.to_datetime(data[column], utc=True)

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from infranb.core.drift import ContainerConfig
 
 
 def short_id(full: str | None) -> str:
@@ -95,6 +98,8 @@ class ContainerDetails:
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: published ports as the engine bound them, "host_ip:host_port->port/proto"
     ports: tuple[str, ...] = ()
+    #: what it runs, in ``infranb.core.drift``'s normal form (read by the same inspect)
+    config: ContainerConfig | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

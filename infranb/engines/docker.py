@@ -271,8 +271,9 @@ class DockerEngine:
         if names is not None:
             if not names:
                 return []
-            # The engine's name filter is a regular expression on "/name": anchor it.
-            filters["name"] = [f"^/{re.escape(n)}$" for n in names]
+            # The engine's name filter is a regular expression on "/name": anchor it. One
+            # alternation, not one filter per name: the engine runs each on every container.
+            filters["name"] = ["^/(" + "|".join(re.escape(n) for n in names) + ")$"]
         if state:
             filters["status"] = [state]
         with self._errors("listing containers"):
@@ -308,59 +309,12 @@ class DockerEngine:
                 item.partition("=")[::2] for item in (data.get("Config") or {}).get("Env") or []
             ),
             ports=_bound_ports((data.get("NetworkSettings") or {}).get("Ports") or {}),
+            config=_config_of(data),
         )
 
     def container_config(self, ref: str) -> ContainerConfig | None:
-        try:
-            with self._errors(f"inspecting container {ref}", ref):
-                data = self._api.inspect_container(ref)
-        except NotFound:
-            return None
-        config = data.get("Config") or {}
-        host = data.get("HostConfig") or {}
-        policy = host.get("RestartPolicy") or {}
-        restart = policy.get("Name") or "no"
-        if restart == "on-failure" and policy.get("MaximumRetryCount"):
-            restart += f":{policy['MaximumRetryCount']}"
-        ports = [
-            f"{b.get('HostIp') or ''}:{b.get('HostPort') or ''}->{key}"
-            for key, bindings in (host.get("PortBindings") or {}).items()
-            for b in bindings or [{}]
-        ]
-        mounts = [
-            f"{m.get('Name') if m.get('Type') == 'volume' else m.get('Source')}:"
-            f"{m.get('Destination')}" + ("" if m.get("RW", True) else ":ro")
-            for m in data.get("Mounts") or []
-            if m.get("Type") == "bind"
-            or (m.get("Type") == "volume" and not _ANONYMOUS.fullmatch(m.get("Name") or ""))
-        ]
-        networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
-        return ContainerConfig(
-            image_id=data.get("Image", ""),
-            command=tuple(config.get("Cmd") or ()),
-            entrypoint=tuple(config.get("Entrypoint") or ()),
-            environment=_env(config.get("Env")),
-            ports=tuple(sorted(ports)),
-            mounts=tuple(sorted(mounts)),
-            networks={
-                name: tuple(sorted(set((n or {}).get("Aliases") or ())))
-                for name, n in networks.items()
-            },
-            restart=restart,
-            healthcheck=_healthcheck_text(config.get("Healthcheck")),
-            user=config.get("User") or "",
-            working_dir=config.get("WorkingDir") or "",
-            labels=config.get("Labels") or {},
-            mem_limit=int(host.get("Memory") or 0),
-            cpus=(host.get("NanoCpus") or 0) / NANO,
-            privileged=bool(host.get("Privileged")),
-            cap_add=tuple(sorted(host.get("CapAdd") or ())),
-            cap_drop=tuple(sorted(host.get("CapDrop") or ())),
-            tmpfs=tuple(
-                sorted(f"{k}:{v}" if v else k for k, v in (host.get("Tmpfs") or {}).items())
-            ),
-            extra_hosts=tuple(sorted(host.get("ExtraHosts") or ())),
-        )
+        details = self.inspect_container(ref)
+        return details.config if details else None
 
     def create_container(
         self,
@@ -524,10 +478,12 @@ class DockerEngine:
     def image_config(self, ref: str) -> ImageConfig | None:
         try:
             with self._errors(f"inspecting image {ref}", ref):
-                config = self._api.inspect_image(ref).get("Config") or {}
+                data = self._api.inspect_image(ref)
         except NotFound:
             return None
+        config = data.get("Config") or {}
         return ImageConfig(
+            id=data.get("Id", ""),
             command=tuple(config.get("Cmd") or ()),
             entrypoint=tuple(config.get("Entrypoint") or ()),
             environment=_env(config.get("Env")),
@@ -971,6 +927,52 @@ def _explain(e: docker.errors.APIError) -> str:
 
 
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
+
+
+def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
+    """A container's inspect data in ``drift``'s normal form."""
+    config = data.get("Config") or {}
+    host = data.get("HostConfig") or {}
+    policy = host.get("RestartPolicy") or {}
+    restart = policy.get("Name") or "no"
+    if restart == "on-failure" and policy.get("MaximumRetryCount"):
+        restart += f":{policy['MaximumRetryCount']}"
+    ports = [
+        f"{b.get('HostIp') or ''}:{b.get('HostPort') or ''}->{key}"
+        for key, bindings in (host.get("PortBindings") or {}).items()
+        for b in bindings or [{}]
+    ]
+    mounts = [
+        f"{m.get('Name') if m.get('Type') == 'volume' else m.get('Source')}:"
+        f"{m.get('Destination')}" + ("" if m.get("RW", True) else ":ro")
+        for m in data.get("Mounts") or []
+        if m.get("Type") == "bind"
+        or (m.get("Type") == "volume" and not _ANONYMOUS.fullmatch(m.get("Name") or ""))
+    ]
+    networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
+    return ContainerConfig(
+        image_id=data.get("Image", ""),
+        command=tuple(config.get("Cmd") or ()),
+        entrypoint=tuple(config.get("Entrypoint") or ()),
+        environment=_env(config.get("Env")),
+        ports=tuple(sorted(ports)),
+        mounts=tuple(sorted(mounts)),
+        networks={
+            name: tuple(sorted(set((n or {}).get("Aliases") or ()))) for name, n in networks.items()
+        },
+        restart=restart,
+        healthcheck=_healthcheck_text(config.get("Healthcheck")),
+        user=config.get("User") or "",
+        working_dir=config.get("WorkingDir") or "",
+        labels=config.get("Labels") or {},
+        mem_limit=int(host.get("Memory") or 0),
+        cpus=(host.get("NanoCpus") or 0) / NANO,
+        privileged=bool(host.get("Privileged")),
+        cap_add=tuple(sorted(host.get("CapAdd") or ())),
+        cap_drop=tuple(sorted(host.get("CapDrop") or ())),
+        tmpfs=tuple(sorted(f"{k}:{v}" if v else k for k, v in (host.get("Tmpfs") or {}).items())),
+        extra_hosts=tuple(sorted(host.get("ExtraHosts") or ())),
+    )
 
 
 def _env(items: Sequence[str] | None) -> dict[str, str]:

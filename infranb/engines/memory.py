@@ -298,33 +298,31 @@ class MemoryEngine:
                 networks=tuple(c.networks),
                 environment=dict(c.environment),
                 ports=c.ports if c.state == "running" else (),
+                config=self._config_of(c) if c.spec is not None else None,
             )
 
     def container_config(self, ref: str) -> ContainerConfig | None:
+        self._called("container_config")
+        details = self.inspect_container(ref)
+        return details.config if details else None
+
+    def _config_of(self, c: _Container) -> ContainerConfig:
         """The configuration the container was made with, as the engine would report it:
         its networks with its own name as an alias (as Docker gives one)."""
-        self._called("container_config")
-        with self._lock:
-            try:
-                c = self._find(ref)
-            except NotFound:
-                return None
-            assert c.spec is not None
-            image = self._image(c.image)
-            made = desired_config(
-                c.spec,
-                c.environment,
-                c.image_id,
-                ImageConfig(labels=dict(image.labels) if image else {}),
-                default_network=c.networks[0] if c.networks else "bridge",
-            )
-            return replace(
-                made,
-                labels=dict(c.labels),
-                networks={
-                    n: tuple(sorted({c.name, *made.networks.get(n, ())})) for n in c.networks
-                },
-            )
+        assert c.spec is not None
+        image = self._image(c.image)
+        made = desired_config(
+            c.spec,
+            c.environment,
+            c.image_id,
+            ImageConfig(labels=dict(image.labels) if image else {}),
+            default_network=c.networks[0] if c.networks else "bridge",
+        )
+        return replace(
+            made,
+            labels=dict(c.labels),
+            networks={n: tuple(sorted({c.name, *made.networks.get(n, ())})) for n in c.networks},
+        )
 
     def create_container(
         self,
@@ -531,7 +529,7 @@ class MemoryEngine:
         self._called("image_config")
         with self._lock:
             image = self._image(ref)
-            return ImageConfig(labels=dict(image.labels)) if image else None
+            return ImageConfig(labels=dict(image.labels), id=image.id) if image else None
 
     def list_images(self) -> list[ImageInfo]:
         self._called("list_images")

@@ -235,17 +235,31 @@ def desired_state(
 
 async def observe_and_plan(
     rt: Runtime, command: Orchestrate, environments: Mapping[str, Mapping[str, str]]
-) -> tuple[StackPlan, dict[str, ContainerInfo], Desired]:
-    """Read what the engine has for this request and plan against it."""
+) -> tuple[StackPlan, dict[str, ContainerInfo], Desired, dict[str, ContainerDetails]]:
+    """Read what the engine has for this request and plan against it; also the inspect of
+    each container the plan compared from inspect data (its ready wait starts from it)."""
     engine = rt.engine
     names = [s.name for s in command.specs]
     wanted_images = sorted({s.image for s in command.specs})
     notes = []
+    # Every running container is listed only when a host port or a written volume could
+    # clash: on a busy host that is the longest listing of all.
+    clash = any(p.host_port is not None for s in command.specs for p in s.ports) or any(
+        m.kind == "volume" and not m.read_only for s in command.specs for m in s.volumes
+    )
+
+    async def stack_and_holders() -> tuple[list[ContainerInfo], list[ContainerInfo]]:
+        """The stack's containers, then who holds the names it does not hold itself (the
+        name listing is slow on a busy host; a re-run of a stack needs none)."""
+        rows = services_of(await L.in_stack(rt.call, engine.list_containers, command.stack))
+        own = {r.name for r in rows}
+        free = [n for n in names if n not in own]
+        return rows, (await rt.call(engine.list_containers, names=free) if free else [])
+
     try:
-        stack_rows, holders, running, networks, volumes, *image_ids = await rt.gather(
-            L.in_stack(rt.call, engine.list_containers, command.stack),
-            rt.call(engine.list_containers, names=names),
-            rt.call(engine.list_containers, state="running"),
+        (stack_rows, holders), running, networks, volumes, *image_ids = await rt.gather(
+            stack_and_holders(),
+            rt.call(engine.list_containers, state="running") if clash else _nothing(),
             rt.call(engine.list_networks),
             rt.call(engine.list_volumes),
             *(rt.call(engine.image_id, image) for image in wanted_images),
@@ -258,8 +272,6 @@ async def observe_and_plan(
         image_ids = [None] * len(wanted_images)
         networks = [NetworkInfo(id=n, name=n, driver="", labels={}) for n in L.BUILTIN_NETWORKS]
         notes.append("No Docker engine is reachable: this plan assumes an empty engine.")
-    # A `docker compose run` container is not a service's container.
-    stack_rows = [r for r in stack_rows if r.labels.get(L.COMPOSE_ONEOFF) != "True"]
     existing, unmatched = match_containers(command.specs, stack_rows)
     desired = desired_state(command, environments, existing)
     problems = _held_names(desired, holders, stack_rows)
@@ -271,7 +283,7 @@ async def observe_and_plan(
         raise ValidationError(shared)
     notes += [f"a real run would be refused: {p.path}: {p.message}" for p in shared]
     image_by_ref = dict(zip(wanted_images, image_ids, strict=True))
-    compared = await compare_foreign(rt, desired, existing, image_by_ref)
+    compared, inspected = await compare_foreign(rt, desired, existing, image_by_ref)
     observed = {
         name: Observed(
             id=row.id,
@@ -313,7 +325,17 @@ async def observe_and_plan(
             "docker volume create) or drop external: true"
         )
     # The orphans too: the journal's prior state and remove_orphans look them up by name.
-    return plan, {**{r.name: r for r in unmatched}, **existing}, desired
+    return plan, {**{r.name: r for r in unmatched}, **existing}, desired, inspected
+
+
+async def _nothing() -> list[ContainerInfo]:
+    return []
+
+
+def services_of(rows: Sequence[ContainerInfo]) -> list[ContainerInfo]:
+    """The stack's containers less ``docker compose run`` ones (a one-off is not a
+    service's container)."""
+    return [r for r in rows if r.labels.get(L.COMPOSE_ONEOFF) != "True"]
 
 
 def match_containers(
@@ -352,50 +374,57 @@ async def compare_foreign(
     desired: Desired,
     existing: Mapping[str, ContainerInfo],
     image_ids: Mapping[str, str | None],
-) -> dict[str, tuple[str, ...]]:
+) -> tuple[dict[str, tuple[str, ...]], dict[str, ContainerDetails]]:
     """For each container infranb did not make (it has no spec hash), the fields where its
-    inspect data differs from the request: the adoption check."""
+    inspect data differs from the request (the adoption check), and that inspect."""
     foreign = [
         s for s in desired.specs if s.name in existing and not L.is_managed(existing[s.name].labels)
     ]
     if not foreign:
-        return {}
-    found = await container_differences(rt, desired, foreign, existing, image_ids)
-    return {
+        return {}, {}
+    found, details = await container_differences(
+        rt, desired.environments, foreign, existing, image_ids
+    )
+    fields = {
         name: tuple(dict.fromkeys(d.field.split(".")[0] for d in diffs))
         for name, diffs in found.items()
     }
+    return fields, details
 
 
 async def container_differences(
     rt: Runtime,
-    desired: Desired,
+    environments: Mapping[str, Mapping[str, str]],
     specs: Sequence[ContainerSpec],
     existing: Mapping[str, ContainerInfo],
     image_ids: Mapping[str, str | None],
-) -> dict[str, list[Difference]]:
-    """Every difference between what each spec asks and what its container runs."""
+) -> tuple[dict[str, list[Difference]], dict[str, ContainerDetails]]:
+    """Every difference between what each spec asks and what its container runs, and the
+    inspect each was read from (by name; a container gone meanwhile is left out)."""
     engine = rt.engine
     refs = sorted({s.image for s in specs})
-    configs, images_ = await rt.gather(
-        rt.gather(*(rt.call(engine.container_config, existing[s.name].id) for s in specs)),
+    inspected, images_ = await rt.gather(
+        rt.gather(*(rt.call(engine.inspect_container, existing[s.name].id) for s in specs)),
         rt.gather(*(rt.call(engine.image_config, ref) for ref in refs)),
     )
     image_of = dict(zip(refs, images_, strict=True))
     found: dict[str, list[Difference]] = {}
-    for spec, actual in zip(specs, configs, strict=True):
-        if actual is None:
+    details: dict[str, ContainerDetails] = {}
+    for spec, read in zip(specs, inspected, strict=True):
+        actual = read.config if read is not None else None
+        if read is None or actual is None:
             continue
+        details[spec.name] = read
         image = image_of[spec.image] or ImageConfig()
         want = desired_config(
             spec,
-            desired.environments[spec.name],
-            image_ids.get(spec.image) or "(not on the engine)",
+            environments[spec.name],
+            image_ids.get(spec.image) or image.id or "(not on the engine)",
             image,
             default_network=rt.config.default_network,
         )
         found[spec.name] = differences(want, actual, image, shown=_shown(rt))
-    return found
+    return found, details
 
 
 DRIFT_SCHEMA: Schema = {
@@ -414,18 +443,10 @@ async def drift(command: Orchestrate, rt: Runtime) -> list[dict[str, str]]:
     missing container and a container the request does not name are rows too."""
     engine = rt.engine
     environments = resolve_environments(command.specs, rt)
-    refs = sorted({s.image for s in command.specs})
-    stack_rows, *image_ids = await rt.gather(
-        L.in_stack(rt.call, engine.list_containers, command.stack),
-        *(rt.call(engine.image_id, ref) for ref in refs),
-    )
-    stack_rows = [r for r in stack_rows if r.labels.get(L.COMPOSE_ONEOFF) != "True"]
+    stack_rows = services_of(await L.in_stack(rt.call, engine.list_containers, command.stack))
     existing, unmatched = match_containers(command.specs, stack_rows)
-    desired = desired_state(command, environments, existing)
     present = [s for s in command.specs if s.name in existing]
-    found = await container_differences(
-        rt, desired, present, existing, dict(zip(refs, image_ids, strict=True))
-    )
+    found, _ = await container_differences(rt, environments, present, existing, {})
     rows = []
     for spec in command.specs:
         row = existing.get(spec.name)
@@ -697,7 +718,7 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     outcome.stack = command.stack
     outcome.dry_run = command.dry_run
     environments = resolve_environments(command.specs, rt)
-    plan, existing, desired = await observe_and_plan(rt, command, environments)
+    plan, existing, desired, inspected = await observe_and_plan(rt, command, environments)
     outcome.plan = list(plan.steps)
     outcome.orphans = list(plan.orphans)
     outcome.warnings.extend(plan.notes)
@@ -731,6 +752,7 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     changes = RunChanges()
     watcher = await EventWatcher.follow(rt, command.stack)
     bring_up = BringUp(rt, command, desired, plan, existing, changes, watcher, outcome)
+    bring_up.inspected = inspected
     try:
         await bring_up.execute()
     except BaseException as failure:
@@ -786,6 +808,8 @@ class BringUp:
         loop = asyncio.get_running_loop()
         names = [s.name for s in desired.specs]
         self.ids: dict[str, str] = {}
+        #: name -> its inspect from planning (an adopted container's ready wait starts there)
+        self.inspected: dict[str, ContainerDetails] = {}
         #: image reference -> local id (pulls add theirs): the Compose image label
         self.image_ids: dict[str, str] = dict(plan.image_ids)
         self.seconds: dict[str, float] = {}
@@ -949,7 +973,8 @@ class BringUp:
             self.rt.emit("container_started", spec.name)
         self.started[spec.name].set()
         must_exit = self.command.must_complete(spec.name)
-        details = await _wait_until_ready(self.rt, self.watcher, spec, cid, must_exit)
+        first = self.inspected.get(spec.name) if step.action == "adopt" else None
+        details = await _wait_until_ready(self.rt, self.watcher, spec, cid, must_exit, first)
         self.seconds[spec.name] = time.monotonic() - began
         self.ready[spec.name].set_result(details)
         self.rt.emit(
@@ -973,8 +998,14 @@ class BringUp:
                     break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.watcher.died.wait(), left)
+        # A container this run did not start was inspected by its ready wait a moment ago.
         final = await rt.gather(
-            *(rt.call(rt.engine.inspect_container, self.ids[s.name]) for s in specs)
+            *(
+                rt.call(rt.engine.inspect_container, self.ids[s.name])
+                if s.name in self.start_marks
+                else self.ready[s.name]
+                for s in specs
+            )
         )
         for spec, details in zip(specs, final, strict=True):
             await self._judge(spec, details)
@@ -1074,14 +1105,21 @@ def _describe(details: ContainerDetails) -> str:
 
 
 async def _wait_until_ready(
-    rt: Runtime, watcher: EventWatcher, spec: ContainerSpec, cid: str, must_exit: bool
+    rt: Runtime,
+    watcher: EventWatcher,
+    spec: ContainerSpec,
+    cid: str,
+    must_exit: bool,
+    first: ContainerDetails | None = None,
 ) -> ContainerDetails:
     """Wait for running (or healthy, with a healthcheck; or exit 0 when a dependent needs
-    completion), reacting to engine events; fail on exit, unhealthy or timeout."""
+    completion), reacting to engine events; fail on exit, unhealthy or timeout. ``first``:
+    an inspect of this run's planning, looked at before asking the engine again."""
     deadline = time.monotonic() + rt.config.container_start_timeout
     while True:
         seen = watcher.seen(cid)
-        details = await rt.call(rt.engine.inspect_container, cid)
+        details = first or await rt.call(rt.engine.inspect_container, cid)
+        first = None
         if details is None:
             raise await _failure(rt, spec.name, cid, f"container {spec.name} disappeared")
         if must_exit:

@@ -48,7 +48,7 @@ def request(**env: str) -> InfrastructureOperation:
                 "depends_on": {"shop-db": "service_started"},
                 "networks": ["shop_default"],
             },
-        ],  # fmt: skip
+        ],
         project_dir="/srv/shop",
         config_files=["/srv/shop/compose.yaml"],
     )
