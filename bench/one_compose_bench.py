@@ -15,6 +15,7 @@ Medians of 5 runs, printed with the ratios.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -54,7 +55,7 @@ def main() -> None:
     per_project = int(sys.argv[2]) if len(sys.argv) > 2 else 15
     names = [f"inbbc-{i:02d}" for i in range(projects)]
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(os.environ.get("KEEP_DIR") or tmp)
         folders = {}
         for name in names:
             folder = root / name
@@ -67,9 +68,8 @@ def main() -> None:
             for name in names:
                 v2(folders[name], name, "up", "-d")
             total = sum(20 if n == names[0] else per_project for n in names)
-            print(
-                f"set-up: {projects} projects, {total} containers, {time.perf_counter() - began:.1f}s"
-            )
+            took = time.perf_counter() - began
+            print(f"set-up: {projects} projects, {total} containers, {took:.1f}s")
             config = InfrastructureManagerConfig(journal=None, min_uptime=0)
             with InfrastructureManager(config) as manager:
                 manager.stacks()  # warm the connection
@@ -80,15 +80,19 @@ def main() -> None:
                     )
                 )
                 print(
-                    f"stacks(): {ours * 1000:.0f} ms; docker ps -a: {floor * 1000:.0f} ms; ratio {ours / floor:.2f}x"
+                    f"stacks(): {ours * 1000:.0f} ms; docker ps -a: {floor * 1000:.0f} ms; "
+                    f"ratio {ours / floor:.2f}x"
                 )
 
                 first = names[0]
                 project = compose.load(folders[first], project_name=first)
+                label = f"label=com.docker.compose.project={first}"
                 ids = subprocess.run(
-                    ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={first}"],
-                    check=True, capture_output=True, text=True,
-                ).stdout.split()  # fmt: skip
+                    ["docker", "ps", "-a", "-q", "--filter", label],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout.split()
                 ours = median_seconds(lambda: manager.drift(project))
                 floor = median_seconds(
                     lambda: subprocess.run(
@@ -111,8 +115,9 @@ def main() -> None:
                     f"(unchanged): {floor * 1000:.0f} ms; ratio {ours / floor:.2f}x"
                 )
         finally:
-            for name in names:
-                v2(folders[name], name, "down", "-v")
+            if not os.environ.get("KEEP"):  # KEEP=1 leaves the projects up (to profile)
+                for name in names:
+                    v2(folders[name], name, "down", "-v")
 
 
 if __name__ == "__main__":

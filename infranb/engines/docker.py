@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.client
+import json
 import os
 import re
 import shutil
+import socket
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -138,6 +142,7 @@ class DockerEngine:
         self._max_pool_size = max_pool_size
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
+        self._reads: _LocalReads | None = None
         self._lock = threading.Lock()
 
     @functools.cached_property
@@ -204,6 +209,35 @@ class DockerEngine:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+            if self._reads is not None:
+                self._reads.close()
+                self._reads = None
+
+    def _inspect(
+        self, kind: str, ref: str, slow: Callable[[str], Mapping[str, Any]]
+    ) -> Mapping[str, Any] | None:
+        """``GET /<kind>/<ref>/json``; ``None`` when it does not exist. On a local socket a
+        plain kept-alive HTTP read; anything it does not expect goes through the SDK."""
+        what = f"inspecting {kind[:-1]} {ref}"
+        reads = self._local_reads()
+        if reads is not None:
+            with contextlib.suppress(_NotPlain):
+                return reads.get(f"/{kind}/{urllib.parse.quote(ref, safe='/:@')}/json")
+        try:
+            with self._errors(what, ref):
+                return slow(ref)
+        except NotFound:
+            return None
+
+    def _local_reads(self) -> _LocalReads | None:
+        if self._reads is None and self._context is None and self._tls is None:
+            host = self.host
+            if host.startswith("unix://"):
+                version = self._api.api_version  # connects and negotiates first
+                with self._lock:
+                    if self._reads is None:
+                        self._reads = _LocalReads(host.removeprefix("unix://"), version)
+        return self._reads
 
     @contextmanager
     def _errors(self, what: str, resource: str | None = None) -> Iterator[None]:
@@ -283,10 +317,8 @@ class DockerEngine:
 
     def inspect_container(self, ref: str) -> ContainerDetails | None:
         """Details of one container by name or id; ``None`` when it does not exist."""
-        try:
-            with self._errors(f"inspecting container {ref}", ref):
-                data = self._api.inspect_container(ref)
-        except NotFound:
+        data = self._inspect("containers", ref, self._api.inspect_container)
+        if data is None:
             return None
         state = data.get("State") or {}
         health = state.get("Health") or {}
@@ -469,17 +501,12 @@ class DockerEngine:
 
     def image_id(self, ref: str) -> str | None:
         """The local id of an image reference, ``None`` when it is not on the engine."""
-        try:
-            with self._errors(f"inspecting image {ref}", ref):
-                return str(self._api.inspect_image(ref)["Id"])
-        except NotFound:
-            return None
+        data = self._inspect("images", ref, self._api.inspect_image)
+        return None if data is None else str(data["Id"])
 
     def image_config(self, ref: str) -> ImageConfig | None:
-        try:
-            with self._errors(f"inspecting image {ref}", ref):
-                data = self._api.inspect_image(ref)
-        except NotFound:
+        data = self._inspect("images", ref, self._api.inspect_image)
+        if data is None:
             return None
         config = data.get("Config") or {}
         return ImageConfig(
@@ -924,6 +951,75 @@ def _explain(e: docker.errors.APIError) -> str:
     if match := _ADDRESS_TAKEN.search(text):
         return f"port {match[2]}:{match[3]}/{match[1]} is already in use by a process on the host"
     return text
+
+
+class _NotPlain(Exception):
+    """A local read got an answer it does not handle (the SDK path says what it means)."""
+
+
+class _LocalReads:
+    """Plain ``GET``s on the engine's unix socket over one kept-alive connection per thread.
+
+    Reading many containers is mostly per-call HTTP cost, and the SDK's stack (requests and
+    urllib3) costs about 1.6 ms a call here: 20 inspects took 50 ms through it and 17 ms this
+    way (bench/one_compose_bench.py). Only 200 and 404 are handled; everything else, a
+    refused or dropped connection included (after one fresh try), raises ``_NotPlain``."""
+
+    def __init__(self, path: str, version: str) -> None:
+        self._path = path
+        self._prefix = f"/v{version}"
+        self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self, fresh: bool = False) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or fresh:
+            if connection is not None:
+                connection.close()
+            connection = _UnixConnection(self._path)
+            self._local.connection = connection
+            with self._lock:
+                self._all.append(connection)
+        return connection
+
+    def get(self, path: str) -> Mapping[str, Any] | None:
+        for fresh in (False, True):  # a kept-alive connection the engine closed: once more
+            try:
+                connection = self._connection(fresh)
+                connection.request("GET", self._prefix + path)
+                response = connection.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException):
+                continue
+            if response.status == 404:
+                return None
+            if response.status != 200:
+                raise _NotPlain
+            data = json.loads(body)
+            if not isinstance(data, Mapping):
+                raise _NotPlain
+            return data
+        raise _NotPlain
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._all:
+                with contextlib.suppress(Exception):
+                    connection.close()
+            self._all.clear()
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=120)
+        self._socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._socket_path)
+        self.sock = sock
 
 
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
