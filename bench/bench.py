@@ -31,6 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
 
+#: Debian's docker-compose 1.29, by path: .venv/bin/docker-compose is Compose v2
+COMPOSE_V1 = "/usr/bin/docker-compose"
+
 BASE = "infranb-demo/base:1"
 WEB = "infranb-demo/web:1"
 LABEL = {"infranb-bench": "1"}
@@ -132,7 +135,7 @@ def up_compose(n: int, healthy: bool) -> Callable[[], None]:
         "volumes": {f"{name}-vol": {"name": f"{name}-vol"} for name in services},
     }
     (directory / "docker-compose.yml").write_text(json.dumps(spec))
-    cmd = ["docker-compose", "-p", "inbbcompose", "-f", str(directory / "docker-compose.yml")]
+    cmd = [COMPOSE_V1, "-p", "inbbcompose", "-f", str(directory / "docker-compose.yml")]
     subprocess.run([*cmd, "up", "-d"], check=True, capture_output=True)
     if healthy:
         wait_ready(list(services), healthy=True)
@@ -375,7 +378,7 @@ def chain(runs: int) -> None:
                 (directory / "c.yml").write_text(
                     json.dumps({"version": "2.4", "services": services})
                 )
-                cmd = ["docker-compose", "-p", "inbbchain", "-f", str(directory / "c.yml")]
+                cmd = [COMPOSE_V1, "-p", "inbbchain", "-f", str(directory / "c.yml")]
                 subprocess.run([*cmd, "up", "-d"], check=True, capture_output=True)
                 wait_ready([n for n, _ in links], healthy=True)
                 totals[tool].append(time.perf_counter() - start)
@@ -555,7 +558,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each")
     args = parser.parse_args()
-    if not shutil.which("docker-compose"):
+    if not shutil.which(COMPOSE_V1):
         sys.exit("bench: install docker-compose first (apt-get install docker-compose)")
     info = api.version()
     print(
@@ -582,7 +585,7 @@ def main() -> None:
 
 
 def _compose_version() -> str:
-    out = subprocess.run(["docker-compose", "version", "--short"], capture_output=True, text=True)
+    out = subprocess.run([COMPOSE_V1, "version", "--short"], capture_output=True, text=True)
     return out.stdout.strip() or "?"
 
 

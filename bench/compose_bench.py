@@ -32,6 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from infranb import InfrastructureManager, InfrastructureManagerConfig, compose
 
+#: Debian's docker-compose 1.29, by path: .venv/bin/docker-compose is Compose v2
+COMPOSE_V1 = "/usr/bin/docker-compose"
+
 BASE = "infranb-demo/base:1"
 WEB = "infranb-demo/web:1"
 
@@ -112,7 +115,7 @@ def load_and_plan(services: int, runs: int) -> None:
                 assert plan.success and len(plan.plan) == services, plan.error
                 start = time.perf_counter()
                 subprocess.run(
-                    ["docker-compose", "-p", "inbbplan", "-f", str(file), "config", "-q"],
+                    [COMPOSE_V1, "-p", "inbbplan", "-f", str(file), "config", "-q"],
                     check=True,
                     capture_output=True,
                 )
@@ -139,7 +142,7 @@ def bring_up(services: int, runs: int, healthy: bool) -> None:
     config = InfrastructureManagerConfig(stop_timeout=2, health_check_interval=0.5)
     up: dict[str, list[float]] = {"infranb": [], "docker-compose": []}
     down: dict[str, list[float]] = {"infranb": [], "docker-compose": []}
-    command = ["docker-compose", "-p", "inbbdc", "-f", str(file)]
+    command = [COMPOSE_V1, "-p", "inbbdc", "-f", str(file)]
     try:
         with InfrastructureManager(config=config) as manager:
             for _ in range(runs):
@@ -177,7 +180,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = 1 if args.quick else 5
     version = subprocess.run(
-        ["docker-compose", "version", "--short"], capture_output=True, text=True
+        [COMPOSE_V1, "version", "--short"], capture_output=True, text=True
     ).stdout.strip()
     print(f"docker-compose {version}; {runs} run(s) per tool, alternating")
     load_and_plan(10 if args.quick else 50, runs)

@@ -371,17 +371,23 @@ class Recorder:
             (self.run_id, seq, now(), event.kind, event.resource, event.message),
         )
 
-    def prior(self, state: Mapping[str, Any]) -> None:
+    def prior(self, state: Mapping[str, Any], redact: Redactor | None = None) -> None:
         """The state before the run changed anything. Each container gets the spec it was
         made with, from the stored request of the run that made it (``None`` when that run
-        is not in this journal), so the record alone is enough to put it back."""
+        is not in this journal), so the record alone is enough to put it back. A spec the
+        state brings (read from a container infranb did not make) is masked as a request
+        is, by ``redact``'s markers and values."""
         containers = [dict(c) for c in state.get("containers", [])]
+        for c in containers:
+            if c.get("spec") is not None:
+                c["spec"] = stored_request(c["spec"], redact or Redactor())
         requests = self.journal.requests_of(str(c["run_id"]) for c in containers if c.get("run_id"))
         networks: dict[str, Any] = {}
         volumes: dict[str, Any] = {}
         for c in containers:
             request = requests.get(str(c.get("run_id")), {})
-            c["spec"] = next(
+            # A container infranb did not make comes with its spec (read from its inspect).
+            c["spec"] = c.get("spec") or next(
                 (
                     spec
                     for spec in request.get("containers", [])
@@ -597,7 +603,7 @@ class Journal:
         """The stored request of the last orchestrate run on ``stack`` that succeeded."""
         rows = self._read(
             "SELECT request FROM runs WHERE stack = ? AND operation = 'orchestrate_containers' "
-            "AND outcome = 'success' ORDER BY started_at DESC LIMIT 1",
+            "AND outcome = 'succeeded' ORDER BY started_at DESC LIMIT 1",
             (stack,),
         )
         return _loads(rows[0]["request"], {}) if rows else None

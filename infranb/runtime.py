@@ -35,7 +35,7 @@ class RunRecorder(Protocol):
 
     def step(self, event: ProgressEvent) -> None: ...
 
-    def prior(self, state: Mapping[str, Any]) -> None: ...
+    def prior(self, state: Mapping[str, Any], redact: Redactor | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ class Runtime:
         if self.recorder is None:
             return
         try:
-            self.recorder.prior(state)
+            self.recorder.prior(state, self.redact)
         except Exception as e:
             self.warnings.append(f"journal: prior state not recorded ({e})")
 

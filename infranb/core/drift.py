@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from infranb.core.labels import BUILTIN_NETWORKS, RESERVED_PREFIXES
 from infranb.core.specs import ContainerSpec, Healthcheck
@@ -61,6 +62,8 @@ class ContainerConfig:
     cap_drop: tuple[str, ...] = ()
     tmpfs: tuple[str, ...] = ()
     extra_hosts: tuple[str, ...] = ()
+    #: the healthcheck in a request's form (to make the container again), None for none
+    healthcheck_request: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,86 @@ class Difference:
     field: str
     desired: str
     actual: str
+
+
+def healthcheck_request(
+    test: tuple[str, ...] | list[str] | None,
+    interval: float | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    start_period: float | None = None,
+) -> dict[str, Any] | None:
+    """A healthcheck as a request gives it (timings in seconds); None for none."""
+    if not test:
+        return None
+    if list(test) == ["NONE"]:
+        return {"disable": True}
+    found: dict[str, Any] = {"test": list(test)}
+    for key, value in (
+        ("interval", interval),
+        ("timeout", timeout),
+        ("start_period", start_period),
+    ):
+        if value:
+            found[key] = f"{value:g}s"
+    if retries:
+        found["retries"] = retries
+    return found
+
+
+def request_of(
+    config: ContainerConfig, *, name: str, service: str | None, image: str
+) -> dict[str, Any]:
+    """The request's container dict that makes this container again, as it runs (every
+    field explicit: the image's defaults are written out). What a revert of a run that
+    replaced a container infranb did not make puts back."""
+    spec: dict[str, Any] = {"name": name, "image": image}
+    if service:
+        spec["service"] = service
+    spec["command"] = list(config.command)
+    if config.entrypoint:
+        spec["entrypoint"] = list(config.entrypoint)
+    if config.environment:
+        spec["environment"] = dict(config.environment)
+    ports = []
+    for text in config.ports:
+        host, _, inner = text.partition("->")
+        ip, _, port = host.rpartition(":")
+        ports.append(":".join(p for p in (ip, port) if p) + (":" if ip or port else "") + inner)
+    if ports:
+        spec["ports"] = ports
+    if config.mounts:
+        spec["volumes"] = list(config.mounts)
+    # The engine's own names for it (its name, its short id) come back by themselves.
+    spec["networks"] = {
+        net: {"aliases": [a for a in aliases if a != name and not _short_id(a)]}
+        for net, aliases in config.networks.items()
+    }
+    for key in ("restart", "user", "working_dir"):
+        value = getattr(config, key)
+        if value and value != "no":
+            spec[key] = value
+    own = {k: v for k, v in config.labels.items() if not k.startswith(RESERVED_PREFIXES)}
+    if own:
+        spec["labels"] = own
+    if config.healthcheck_request is not None:
+        spec["healthcheck"] = dict(config.healthcheck_request)
+    if config.mem_limit:
+        spec["mem_limit"] = config.mem_limit
+    if config.cpus:
+        spec["cpus"] = config.cpus
+    if config.privileged:
+        spec["privileged"] = True
+    for key in ("cap_add", "cap_drop", "tmpfs"):
+        if getattr(config, key):
+            spec[key] = list(getattr(config, key))
+    if config.extra_hosts:
+        spec["extra_hosts"] = dict(h.partition(":")[::2] for h in config.extra_hosts)
+    return spec
+
+
+def _short_id(text: str) -> bool:
+    return len(text) == 12 and all(c in "0123456789abcdef" for c in text)
 
 
 def healthcheck_text(
@@ -144,6 +227,15 @@ def desired_config(
         },
         restart=restart,
         healthcheck=_healthcheck(spec.healthcheck, image),
+        healthcheck_request=None
+        if spec.healthcheck is None
+        else healthcheck_request(
+            spec.healthcheck.test,
+            spec.healthcheck.interval,
+            spec.healthcheck.timeout,
+            spec.healthcheck.retries,
+            spec.healthcheck.start_period,
+        ),
         user=spec.user if spec.user is not None else image.user,
         working_dir=spec.working_dir if spec.working_dir is not None else image.working_dir,
         labels=dict(spec.labels),

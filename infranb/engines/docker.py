@@ -33,7 +33,12 @@ from docker.utils import parse_repository_tag
 
 from infranb.core import labels as L
 from infranb.core.config import TLSFiles
-from infranb.core.drift import ContainerConfig, ImageConfig, healthcheck_text
+from infranb.core.drift import (
+    ContainerConfig,
+    ImageConfig,
+    healthcheck_request,
+    healthcheck_text,
+)
 from infranb.core.errors import (
     BuildFailed,
     Conflict,
@@ -1058,6 +1063,7 @@ def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
         },
         restart=restart,
         healthcheck=_healthcheck_text(config.get("Healthcheck")),
+        healthcheck_request=_healthcheck_request(config.get("Healthcheck")),
         user=config.get("User") or "",
         working_dir=config.get("WorkingDir") or "",
         labels=config.get("Labels") or {},
@@ -1073,6 +1079,18 @@ def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
 
 def _env(items: Sequence[str] | None) -> dict[str, str]:
     return dict(item.partition("=")[::2] for item in items or [])
+
+
+def _healthcheck_request(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not raw or not raw.get("Test"):
+        return None
+    return healthcheck_request(
+        tuple(raw["Test"]),
+        (raw.get("Interval") or 0) / NANO,
+        (raw.get("Timeout") or 0) / NANO,
+        raw.get("Retries") or None,
+        (raw.get("StartPeriod") or 0) / NANO,
+    )
 
 
 def _healthcheck_text(raw: Mapping[str, Any] | None) -> str:

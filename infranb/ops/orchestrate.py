@@ -27,7 +27,13 @@ from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
 from infranb.core import labels as L
-from infranb.core.drift import Difference, ImageConfig, desired_config, differences
+from infranb.core.drift import (
+    Difference,
+    ImageConfig,
+    desired_config,
+    differences,
+    request_of,
+)
 from infranb.core.errors import (
     ContainerFailed,
     CycleError,
@@ -746,7 +752,7 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
     rt.gate(destructive, dry_run=command.dry_run)
     if command.dry_run:
         return
-    rt.record_prior(prior_state(command, existing))
+    rt.record_prior(prior_state(command, existing, inspected))
 
     rt.emit("planned", command.stack, current=0, total=len(desired.specs))
     changes = RunChanges()
@@ -764,24 +770,38 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
         watcher.close()
 
 
-def prior_state(command: Orchestrate, existing: Mapping[str, ContainerInfo]) -> dict[str, Any]:
+def prior_state(
+    command: Orchestrate,
+    existing: Mapping[str, ContainerInfo],
+    inspected: Mapping[str, ContainerDetails] | None = None,
+) -> dict[str, Any]:
     """What the journal keeps of the stack before this run: each container's id, state,
-    image id, spec hash and the run that made it (whose request holds its spec)."""
-    return {
-        "stack": command.stack,
-        "containers": [
-            {
-                "name": row.name,
-                "id": row.id,
-                "state": row.state,
-                "image": row.image,
-                "image_id": row.image_id,
-                "spec_hash": row.labels.get(L.SPEC_HASH, ""),
-                "run_id": row.labels.get(L.RUN),
-            }
-            for row in sorted(existing.values(), key=lambda r: r.name)
-        ],
-    }
+    image id, spec hash and the run that made it (whose request holds its spec). A container
+    infranb did not make (docker compose did) has no such run: its spec is written from
+    its inspect, so a revert can make it again."""
+    by_id = {d.id: d for d in (inspected or {}).values()}
+    containers = []
+    for row in sorted({r.id: r for r in existing.values()}.values(), key=lambda r: r.name):
+        entry: dict[str, Any] = {
+            "name": row.name,
+            "id": row.id,
+            "state": row.state,
+            "image": row.image,
+            "image_id": row.image_id,
+            "spec_hash": row.labels.get(L.SPEC_HASH, ""),
+            "run_id": row.labels.get(L.RUN),
+        }
+        details = by_id.get(row.id)
+        if details is not None and details.config is not None:
+            entry["made_by"] = L.source_of(row.labels) or "by hand"
+            entry["spec"] = request_of(
+                details.config,
+                name=row.name,
+                service=row.labels.get(L.COMPOSE_SERVICE),
+                image=row.image,
+            )
+        containers.append(entry)
+    return {"stack": command.stack, "containers": containers}
 
 
 class BringUp:

@@ -227,3 +227,31 @@ def test_a_second_writer_on_a_live_volume_is_refused(
     assert not second.success and f"{stack}-a" in str(second.error)
     assert manager.down(stack, volumes=True).success
     cli("v2", project_name, folder, "down", "-v")
+
+
+def test_a_revert_brings_back_the_container_compose_made(
+    engine: DockerEngine, tmp_path: Path, project_name: str, census: Census
+) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(
+        "services:\n  cache:\n    image: infranb-demo/base:1\n"
+        "    environment: {MODE: '${MODE:-one}'}\n    volumes: [data:/data]\nvolumes:\n  data: {}\n"
+    )
+    cli("v2", project_name, folder, "up", "-d")
+    (before,) = ids(engine, project_name)
+    config = fast_config(journal=str(tmp_path / "journal.sqlite"))
+    with InfrastructureManager(config=config) as manager:
+        changed = compose.load(folder, project_name=project_name, environ={"MODE": "two"})
+        result = manager.up(changed)
+        assert result.success, result.error
+        assert [c.action for c in result.containers] == ["recreate"]
+        back = manager.revert(result.run_id)
+        assert back.success, back.error
+        (after,) = ids(engine, project_name)
+        details = engine.inspect_container(after)
+        assert after != before and details is not None
+        assert details.environment["MODE"] == "one"
+        assert details.labels["com.docker.compose.service"] == "cache"
+        assert set(cli("v2", project_name, folder, "ps", "-q").split()) == {after}
+        assert manager.down(project_name, volumes=True).success

@@ -150,3 +150,58 @@ def test_the_comparison_follows_the_engines_rules_for_unset_fields() -> None:
     changed = differences(want(entrypoint=["/bin/run"]), running, image)
     assert [d.field for d in changed] == ["command", "entrypoint"]
     assert [d.field for d in differences(want(user="root"), running, image)] == ["user"]
+
+
+def test_a_revert_brings_back_a_compose_made_container_it_replaced(
+    memory: MemoryEngine, tmp_path: Any
+) -> None:
+    """The run that replaced a container docker compose made journals it from its inspect
+    (secrets masked): the revert makes it again, under its own name and labels."""
+    compose_labels = {
+        L.COMPOSE_PROJECT: "shop",
+        L.COMPOSE_SERVICE: "db",
+        L.COMPOSE_NUMBER: "1",
+        L.COMPOSE_ONEOFF: "False",
+    }
+    memory.create_network("shop_default", {L.COMPOSE_PROJECT: "shop", L.COMPOSE_NETWORK: "default"})
+    made = parse_container(
+        {"name": "shop_db_1", "image": BASE, "networks": {"shop_default": {"aliases": ["db"]}}}, 0
+    )
+    old = memory.create_container(made, {"MODE": "one"}, compose_labels, ["shop_default"])
+    memory.start_container(old)
+    journal = str(tmp_path / "journal.sqlite")
+    config = InfrastructureManagerConfig(
+        health_check_interval=0.01, min_uptime=0.05, journal=journal
+    )
+    m = InfrastructureManager(config, engine=memory)
+    wanted = {"name": "shop-db-1", "service": "db", "image": BASE, "environment": {"MODE": "two"},
+              "networks": {"shop_default": {"aliases": ["db"]}}}  # fmt: skip
+    request = InfrastructureOperation(
+        operation="orchestrate_containers", stack="shop", containers=[wanted]
+    )
+    assert m.drift(request).set_index("field").loc["environment.MODE", "actual"] == "one"
+    result = m.run(request)
+    assert result.success, result.error
+    assert [c.action for c in result.containers] == ["recreate"]
+    back = m.revert(result.run_id)
+    assert back.success, back.error
+    (again,) = [c for c in memory.containers.values()]
+    assert again.name == "shop_db_1" and again.environment["MODE"] == "one"
+    assert again.labels[L.COMPOSE_SERVICE] == "db"
+
+
+def test_drift_of_a_stack_name_compares_with_its_last_run(
+    memory: MemoryEngine, tmp_path: Any
+) -> None:
+    config = InfrastructureManagerConfig(
+        health_check_interval=0.01, min_uptime=0.05, journal=str(tmp_path / "journal.sqlite")
+    )
+    m = InfrastructureManager(config, engine=memory)
+    with pytest.raises(Exception, match="no successful orchestrate run of stack 'shop'"):
+        m.drift("shop")
+    assert m.run(request(MODE="one")).success
+    assert m.drift("shop").empty
+    memory.stop_container("shop-app")
+    assert m.drift("shop").empty  # a stopped container runs what was asked: not drift
+    assert m.run(request(MODE="two")).success
+    assert m.drift("shop").empty
