@@ -351,7 +351,11 @@ class Rollout:
                 continue
             if name in present:
                 continue
-            labels = self.rt.labels(self.command.stack, **(declared.labels if declared else {}))
+            labels = self.rt.labels(
+                self.command.stack,
+                **(declared.labels if declared else {}),
+                **{L.STACK_NAMESPACE: self.command.stack},  # what docker stack deploy sets
+            )
             await self.rt.call(
                 engine.create_network,
                 name,
@@ -372,7 +376,10 @@ class Rollout:
             for secret, name, content in items:
                 if name not in present:
                     present[name] = await self.rt.call(
-                        engine.create_secret, name, content, self.rt.labels(stack)
+                        engine.create_secret,
+                        name,
+                        content,
+                        self.rt.labels(stack, **{L.STACK_NAMESPACE: stack}),
                     )
                     self.deployed.created_secrets.append(present[name])
                     self.rt.emit("secret_created", name)
@@ -399,7 +406,7 @@ class Rollout:
         labels = self.rt.labels(
             stack,
             **fingerprint_labels(self.prints[spec.name], self.salts[spec.name]),
-            **{L.SECRET_KEY: self.secret_key},
+            **{L.SECRET_KEY: self.secret_key, L.STACK_NAMESPACE: stack},
         )
         wanted = service_spec(
             spec,

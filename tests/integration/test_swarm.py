@@ -118,6 +118,10 @@ def test_waves_spread_rerun_rolling_update_rollback_and_teardown(
         for t in json.loads(lab.manager.docker("inspect", *_tasks(lab, f"{stack}_db")).stdout)
     )
     assert service(lab, f"{stack}_api")["CreatedAt"] > db_running
+    # `docker stack` sees it: the namespace label docker stack deploy sets.
+    listed = lab.manager.docker("stack", "services", "--format", "{{.Name}}", stack)
+    assert set(listed.stdout.decode().split()) == {f"{stack}_api", f"{stack}_db"}, listed.stderr
+    assert smanager.stacks().set_index("stack").loc[stack, "source"] == "swarm"
     order = [(e.kind, e.resource) for e in events if e.kind.startswith("service_")]
     assert order.index(("service_converged", "db")) < order.index(("service_creating", "api"))
     # Spread: api runs on both nodes.
