@@ -62,6 +62,7 @@ STEP_KINDS = frozenset(
         "network_created",
         "volume_created",
         "container_created",
+        "container_adopted",
         "container_started",
         "container_ready",
         "container_failed",

@@ -97,9 +97,10 @@ if TYPE_CHECKING:
     from infranb.runtime import Runtime
 
 LOG_LINES_ON_FAILURE = 20
-#: what infranb writes as ``com.docker.compose.version``: who made the container, not a
-#: Compose version (Compose reads the label for display only)
-COMPOSE_VERSION = "infranb"
+#: what infranb writes as ``com.docker.compose.version``: the Compose whose labels it writes,
+#: marked as infranb's (semver build metadata). It must read as a version: docker-compose
+#: 1.29 compares it with 1.21.0 (and fails on a word).
+COMPOSE_VERSION = "2.40.3+infranb"
 #: infranb's dependency conditions in Compose's words (its depends_on label)
 COMPOSE_CONDITIONS = {
     "started": "service_started",

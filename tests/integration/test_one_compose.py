@@ -143,6 +143,16 @@ def test_a_project_infranb_made_is_a_compose_project(
     logs = cli(which, project_name, folder, "logs", "--no-color", "db")
     assert logs is not None  # the CLI reads the container's log stream
     assert manager.stacks().set_index("stack").loc[project_name, "source"] == "infranb"
+    # The CLI's own up recreates once (its config hash is not infranb's, as the README
+    # says); what it makes is then adopted by infranb, untouched.
+    made = ids(engine, project_name)
+    cli(which, project_name, folder, "up", "-d")
+    remade = ids(engine, project_name)
+    assert len(remade) == 2 and not remade & made
+    adopted = manager.up(project)
+    assert adopted.success, adopted.error
+    assert [c.action for c in adopted.containers] == ["adopt", "adopt"]
+    assert ids(engine, project_name) == remade
     cli(which, project_name, folder, "down", "-v")
     assert ids(engine, project_name) == set()
 

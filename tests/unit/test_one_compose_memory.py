@@ -180,6 +180,16 @@ def test_a_revert_brings_back_a_compose_made_container_it_replaced(
         operation="orchestrate_containers", stack="shop", containers=[wanted]
     )
     assert m.drift(request).set_index("field").loc["environment.MODE", "actual"] == "one"
+    same = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="shop",
+        containers=[{**wanted, "environment": {"MODE": "one"}}],
+    )
+    adopted = m.run(same)
+    assert [c.action for c in adopted.containers] == ["adopt"]
+    assert adopted.containers[0].name == "shop_db_1"  # what runs: nothing was touched
+    steps = m.history_entry(adopted.run_id).steps
+    assert any("made by docker-compose" in str(s) for s in steps), steps
     result = m.run(request)
     assert result.success, result.error
     assert [c.action for c in result.containers] == ["recreate"]
