@@ -521,7 +521,7 @@ class DockerEngine:
             environment=_env(config.get("Env")),
             user=config.get("User") or "",
             working_dir=config.get("WorkingDir") or "",
-            healthcheck=_healthcheck_text(config.get("Healthcheck")),
+            healthcheck=healthcheck_text(*_healthcheck(config.get("Healthcheck"))),
             labels=config.get("Labels") or {},
         )
 
@@ -1062,8 +1062,8 @@ def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
             name: tuple(sorted(set((n or {}).get("Aliases") or ()))) for name, n in networks.items()
         },
         restart=restart,
-        healthcheck=_healthcheck_text(config.get("Healthcheck")),
-        healthcheck_request=_healthcheck_request(config.get("Healthcheck")),
+        healthcheck=healthcheck_text(*_healthcheck(config.get("Healthcheck"))),
+        healthcheck_request=healthcheck_request(*_healthcheck(config.get("Healthcheck"))),
         user=config.get("User") or "",
         working_dir=config.get("WorkingDir") or "",
         labels=config.get("Labels") or {},
@@ -1081,25 +1081,12 @@ def _env(items: Sequence[str] | None) -> dict[str, str]:
     return dict(item.partition("=")[::2] for item in items or [])
 
 
-def _healthcheck_request(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _healthcheck(raw: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    """The engine's healthcheck (nanosecond timings) as the arguments of ``drift``'s
+    ``healthcheck_text`` and ``healthcheck_request`` (seconds); ``((),)`` for none."""
     if not raw or not raw.get("Test"):
-        return None
-    return healthcheck_request(
-        tuple(raw["Test"]),
-        (raw.get("Interval") or 0) / NANO,
-        (raw.get("Timeout") or 0) / NANO,
-        raw.get("Retries") or None,
-        (raw.get("StartPeriod") or 0) / NANO,
-    )
-
-
-def _healthcheck_text(raw: Mapping[str, Any] | None) -> str:
-    """The engine's healthcheck (nanosecond timings) as ``drift.healthcheck_text`` writes it."""
-    if not raw or not raw.get("Test"):
-        return ""
-    if list(raw["Test"]) == ["NONE"]:
-        return "NONE"
-    return healthcheck_text(
+        return ((),)
+    return (
         tuple(raw["Test"]),
         (raw.get("Interval") or 0) / NANO,
         (raw.get("Timeout") or 0) / NANO,
