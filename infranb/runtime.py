@@ -170,7 +170,13 @@ class Runtime:
     async def drain(self) -> None:
         """Wait until no engine call of this run is still running on a thread."""
         while self._in_flight:
-            await asyncio.wait([asyncio.wrap_future(f) for f in list(self._in_flight)])
+            waiting = [asyncio.wrap_future(f) for f in list(self._in_flight)]
+            done, _ = await asyncio.wait(waiting)
+            for mirror in done:
+                # The caller saw (or dropped) the outcome already; the mirror's own copy of
+                # a failure would otherwise be logged as "never retrieved".
+                if not mirror.cancelled():
+                    mirror.exception()
             await asyncio.sleep(0)  # let the discard callbacks run
 
     def emit(
