@@ -540,6 +540,7 @@ class InfrastructureManager(EngineViews):
         context: object = None,
         progress: ProgressCallback | None = None,
         confirm: bool = False,
+        allow_unapplied: bool | None = None,
     ) -> InfrastructureResult:
         """Bring a Compose project up: build the images of services with ``build:`` that
         are missing (all of them with ``build=True``), then orchestrate its stack (which
@@ -547,8 +548,22 @@ class InfrastructureManager(EngineViews):
         cancelled, the containers, networks and volumes this run created and the images it
         built are removed (an image it rebuilt gets its tag back). ``dry_run=True`` returns
         the plan, builds included, and touches nothing; ``confirm=True`` consents to its
-        destructive steps when ``config.confirm_destructive`` is on."""
+        destructive steps when ``config.confirm_destructive`` is on.
+
+        A project with keys infranb does not apply (``project.unsupported``) is refused,
+        before anything is touched, unless ``allow_unapplied=True`` (or the config's): a
+        container must not run differently from its file unless the user said so."""
         request = project.operation(dry_run=dry_run, remove_orphans=remove_orphans)
+        allowed = self.config.allow_unapplied if allow_unapplied is None else allow_unapplied
+        unapplied = project.unapplied_problems()
+        if unapplied and not allowed:
+            return InfrastructureResult.from_outcome(
+                "orchestrate_containers",
+                Outcome(),
+                error=ValidationError(unapplied),
+                correlation_id=correlation_id_of(context),
+                run_id=new_run_id(),
+            )
         if request.validate(self.config):  # a failed result that names each problem
             return await self.execute(request, context, progress)
         built: list[tuple[str, str | None]] = []  # (tag, the image it named before)

@@ -56,6 +56,9 @@ class InfrastructureManagerConfig:
     secret_markers: tuple[str, ...] = DEFAULT_SECRET_MARKERS
     #: allow bind mounts of sensitive host paths and privileged containers
     allow_sensitive_mounts: bool = False
+    #: ``up`` a Compose project even though some of its keys are not applied (listed in
+    #: ``project.unsupported``); off, such a project is refused before anything is touched
+    allow_unapplied: bool = False
     #: seconds a container gets to stop on SIGTERM before it is killed
     stop_timeout: float = 10.0
     #: without a reachable engine, inventory helpers ("raise") raise EngineUnavailable, or

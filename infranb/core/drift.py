@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infranb.core.labels import BUILTIN_NETWORKS, RESERVED_PREFIXES
+from infranb.core.options import OPTIONS, configured
+from infranb.core.options import shown as option_text
 from infranb.core.specs import ContainerSpec, Healthcheck
 
 NANO = 1_000_000_000
@@ -33,6 +35,8 @@ class ImageConfig:
     labels: Mapping[str, str] = field(default_factory=dict)
     #: the image's id ("" when not known)
     id: str = ""
+    #: container paths the image declares as volumes (``VOLUME``)
+    volumes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,12 @@ class ContainerConfig:
     extra_hosts: tuple[str, ...] = ()
     #: the healthcheck in a request's form (to make the container again), None for none
     healthcheck_request: Mapping[str, Any] | None = field(default=None, compare=False)
+    #: run options set (``infranb.core.options``), in their request form; defaults left out
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: network -> fixed addresses ({"ipv4_address": ...}) where one was asked
+    addresses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: container path -> the anonymous volume mounted there (a recreate carries it over)
+    anonymous: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,13 @@ def request_of(
             spec[key] = list(getattr(config, key))
     if config.extra_hosts:
         spec["extra_hosts"] = dict(h.partition(":")[::2] for h in config.extra_hosts)
+    for key, value in config.options.items():
+        spec[key] = list(value) if isinstance(value, tuple) else value
+    if "network_mode" in spec:
+        spec.pop("networks")
+    for net, fixed in config.addresses.items():
+        if net in spec.get("networks", {}):
+            spec["networks"][net].update(fixed)
     return spec
 
 
@@ -182,7 +199,24 @@ def _healthcheck(hc: Healthcheck | None, image: ImageConfig) -> str:
         return image.healthcheck
     if hc.disabled:
         return "NONE"
+    if not hc.test:
+        # The engine takes the image's test; given timings replace the image's ones, which
+        # this normal form cannot split from its text: only "the image's" is comparable.
+        timed = any((hc.interval, hc.timeout, hc.retries, hc.start_period))
+        return IMAGE_TEST if timed else image.healthcheck
     return healthcheck_text(hc.test, hc.interval, hc.timeout, hc.retries, hc.start_period)
+
+
+#: a desired healthcheck of the image's test with other timings: not compared
+IMAGE_TEST = "(the image's test)"
+
+
+def mount_text(mount: Any) -> str:
+    """A mount as ``drift`` compares it: no ``nocopy`` (it only matters when a volume is
+    first made, and the engine does not report it)."""
+    modes = (("ro",) if mount.read_only else ()) + tuple(o for o in mount.options if o != "nocopy")
+    head = f"{mount.source}:{mount.target}" if mount.source else mount.target
+    return head + (":" + ",".join(modes) if modes else "")
 
 
 def _words(value: tuple[str, ...] | str | None) -> tuple[str, ...]:
@@ -206,7 +240,11 @@ def desired_config(
         command = _words(spec.command)
     else:
         command = () if spec.entrypoint is not None else image.command
-    networks = spec.networks or (default_network,)
+    mode = spec.network_mode
+    if mode is None:
+        networks: tuple[str, ...] = spec.networks or (default_network,)
+    else:  # another container's namespace shows no network of its own
+        networks = () if mode.startswith("container:") else (mode,)
     restart = spec.restart or "no"
     return ContainerConfig(
         image_id=image_id,
@@ -219,12 +257,20 @@ def desired_config(
                 for p in spec.ports
             )
         ),
-        mounts=tuple(sorted(str(m) for m in spec.volumes)),
+        # Anonymous volumes are left out on both sides: an image's VOLUME makes them too.
+        mounts=tuple(sorted(mount_text(m) for m in spec.volumes if m.source)),
         # Only the aliases asked for: each engine also gives a container its own names.
         networks={
             n: () if n in BUILTIN_NETWORKS else tuple(sorted(set(spec.aliases.get(n, ()))))
             for n in networks
         },
+        options={
+            k: v
+            for k, v in configured(spec.options).items()
+            # twice the memory limit is what the engine gives without one
+            if not (k == "memswap_limit" and v == 2 * (spec.mem_limit or 0))
+        },
+        addresses={n: dict(a) for n, a in spec.addresses.items()},
         restart=restart,
         healthcheck=_healthcheck(spec.healthcheck, image),
         healthcheck_request=None
@@ -302,7 +348,8 @@ def differences(
                 Difference(f"networks.{net}.aliases", _text(aliases), _text(have_aliases or ()))
             )
     add("restart", desired.restart, actual.restart)
-    add("healthcheck", desired.healthcheck, actual.healthcheck)
+    if desired.healthcheck != IMAGE_TEST:
+        add("healthcheck", desired.healthcheck, actual.healthcheck)
     add("user", desired.user, actual.user)
     add("working_dir", desired.working_dir, actual.working_dir)
     own = _own_labels(actual.labels, image)
@@ -315,6 +362,29 @@ def differences(
     add("cap_drop", desired.cap_drop, actual.cap_drop)
     add("tmpfs", desired.tmpfs, actual.tmpfs)
     add("extra_hosts", desired.extra_hosts, actual.extra_hosts)
+    for key in [k for k in OPTIONS if k in desired.options or k in actual.options]:
+        want, have = desired.options.get(key), actual.options.get(key)
+        if key == "network_mode" and str(want).startswith("container:"):
+            # The engine reports the other container by id, the request by name.
+            want, have = "container", str(have).partition(":")[0]
+        if want != have:
+            found.append(
+                Difference(
+                    key,
+                    "(unset)" if want is None else option_text(want),
+                    "(unset)" if have is None else option_text(have),
+                )
+            )
+    for net in sorted(set(desired.addresses) | set(actual.addresses)):
+        want_fixed, have_fixed = desired.addresses.get(net, {}), actual.addresses.get(net, {})
+        if want_fixed and want_fixed != have_fixed:
+            found.append(
+                Difference(
+                    f"networks.{net}.address",
+                    option_text(want_fixed),
+                    option_text(have_fixed) or "(any)",
+                )
+            )
     return found
 
 

@@ -7,8 +7,12 @@ infranb passes ``{label: value}`` mappings.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
+
+#: the name the engine gives an anonymous volume (64 hex digits)
+ANONYMOUS_VOLUME = re.compile(r"[0-9a-f]{64}")
 
 T = TypeVar("T")
 

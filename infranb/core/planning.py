@@ -18,7 +18,9 @@ from infranb.core.specs import ContainerSpec, changed_fields
 if TYPE_CHECKING:
     import pandas as pd
 
-Action = Literal["create", "adopt", "recreate", "start", "restart", "unchanged", "remove-orphan"]
+Action = Literal[
+    "create", "adopt", "recreate", "start", "restart", "unchanged", "remove-orphan", "scale-down"
+]
 ACTIONS: tuple[str, ...] = get_args(Action)
 
 
@@ -59,6 +61,8 @@ class Observed:
     differences: tuple[str, ...] | None = None
     #: who made it, as ``labels.source_of`` says ("compose" for docker-compose)
     made_by: str = "infranb"
+    #: the Compose service it is a container of (its label), None when it has none
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class StackPlan:
     notes: list[str] = field(default_factory=list)
     #: stack containers the request no longer names (removed only when asked)
     orphans: list[str] = field(default_factory=list)
+    #: containers of a service the request runs fewer of (its highest numbers): removed
+    scaled_down: list[str] = field(default_factory=list)
     #: image reference -> local id, of the images already on the engine
     image_ids: dict[str, str] = field(default_factory=dict)
 
@@ -179,9 +185,18 @@ def plan_stack(
     by_name = {s.name: s for s in specs}
     plan = StackPlan(stack=stack, waves=waves)
     plan.image_ids = {ref: i for ref, i in image_ids.items() if i}
-    plan.images_to_pull = sorted({s.image for s in specs if image_ids.get(s.image) is None})
+    # pull_policy "always" pulls what is there too; "never" never pulls (a missing image
+    # is refused before anything is touched); "build" is built by up() first.
+    plan.images_to_pull = sorted(
+        {
+            s.image
+            for s in specs
+            if s.pull_policy == "always"
+            or (image_ids.get(s.image) is None and s.pull_policy not in ("never", "build"))
+        }
+    )
     plan.networks_to_create = sorted(
-        {n for s in specs for n in (s.networks or (default_network,))} - existing_networks
+        {n for s in specs for n in joined_networks(s, default_network)} - existing_networks
     )
     plan.volumes_to_create = sorted(
         {m.source for s in specs for m in s.volumes if m.kind == "volume"} - existing_volumes
@@ -233,7 +248,7 @@ def plan_stack(
         for name in wave:
             spec = by_name[name]
             action, reason = actions[name]
-            nets = spec.networks or (default_network,)
+            nets = joined_networks(spec, default_network)
             current = observed.get(name)
             plan.steps.append(
                 PlanStep(
@@ -254,7 +269,22 @@ def plan_stack(
                     container_id=current.id if current else None,
                 )
             )
-    plan.orphans = sorted(set(observed) - set(by_name))
+    unclaimed = sorted(set(observed) - set(by_name))
+    services = {s.service_name for s in specs}
+    # A service the request still runs, with fewer containers: not an orphan.
+    plan.scaled_down = [n for n in unclaimed if observed[n].service in services]
+    plan.orphans = [n for n in unclaimed if n not in plan.scaled_down]
+    for name in plan.scaled_down:
+        plan.steps.append(
+            PlanStep(
+                name=name,
+                action="scale-down",
+                wave=None,
+                image="",
+                reason=f"service {observed[name].service} runs fewer containers now",
+                container_id=observed[name].id,
+            )
+        )
     for name in plan.orphans if remove_orphans else []:
         orphan = observed[name]
         plan.steps.append(
@@ -323,6 +353,14 @@ def port_conflicts(
                     )
                     break
     return found
+
+
+def joined_networks(spec: ContainerSpec, default_network: str) -> tuple[str, ...]:
+    """The networks a container joins: none with a ``network_mode`` (it shares another
+    stack, or is the host's, or has none), else its own or the default network."""
+    if spec.network_mode is not None:
+        return ()
+    return spec.networks or (default_network,)
 
 
 def container_warnings(spec: ContainerSpec, default_network: str, *, linked: bool) -> list[str]:

@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import os
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any, Literal
 
 from infranb.core.errors import Problem, SpecProblem
 from infranb.core.labels import RESERVED_PREFIXES
+from infranb.core.options import OPTIONS, parse_options, size
 from infranb.core.secrets import SecretRef, mask_url_credentials
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -61,6 +63,8 @@ CONTAINER_KEYS = (
     "stop_signal",
     "stop_grace_period",
     "service",
+    "container_number",
+    *OPTIONS,
 )
 HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period", "disable")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
@@ -98,18 +102,24 @@ class PortBinding:
 
 @dataclass(frozen=True)
 class Mount:
-    source: str  # a volume name, or an absolute host path for a bind mount
+    #: a volume name, an absolute host path for a bind mount, "" for an anonymous volume
+    source: str
     target: str
     kind: Literal["volume", "bind"]
     read_only: bool = False
+    #: "z"/"Z" (relabel for SELinux), "nocopy" (do not fill a new volume from the image)
+    options: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.target}" + (":ro" if self.read_only else "")
+        modes = (("ro",) if self.read_only else ()) + self.options
+        head = f"{self.source}:{self.target}" if self.source else self.target
+        return head + (":" + ",".join(modes) if modes else "")
 
 
 @dataclass(frozen=True)
 class Healthcheck:
-    test: tuple[str, ...]  # engine form: ("CMD", ...), ("CMD-SHELL", "..."), or ("NONE",)
+    #: engine form: ("CMD", ...), ("CMD-SHELL", "..."), ("NONE",); () keeps the image's test
+    test: tuple[str, ...]
     interval: float | None = None
     timeout: float | None = None
     retries: int | None = None
@@ -157,6 +167,59 @@ class ContainerSpec:
     stop_grace_period: float | None = None
     #: the Compose service this container is (its Compose labels); None: the container's name
     service: str | None = None
+    #: which of the service's containers this is (``P-S-2`` is 2); None: 1
+    container_number: int | None = None
+    #: network -> {"ipv4_address": ..., "ipv6_address": ...}: fixed addresses on it
+    addresses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Run options (``infranb.core.options``), each in its request form; None/() when unset.
+    network_mode: str | None = None
+    ulimits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    shm_size: int | None = None
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_opt: tuple[str, ...] = ()
+    sysctls: Mapping[str, str] = field(default_factory=dict)
+    security_opt: tuple[str, ...] = ()
+    tty: bool | None = None
+    stdin_open: bool | None = None
+    read_only: bool | None = None
+    platform: str | None = None
+    #: when to pull: "missing" (default), "always", "never", "build"
+    pull_policy: str | None = None
+    logging: Mapping[str, Any] = field(default_factory=dict)
+    devices: tuple[str, ...] = ()
+    pid: str | None = None
+    ipc: str | None = None
+    cgroup: str | None = None
+    group_add: tuple[str, ...] = ()
+    mem_reservation: int | None = None
+    memswap_limit: int | None = None
+    pids_limit: int | None = None
+    oom_score_adj: int | None = None
+    oom_kill_disable: bool | None = None
+    cpu_shares: int | None = None
+    cpuset: str | None = None
+    domainname: str | None = None
+    mac_address: str | None = None
+    userns_mode: str | None = None
+    runtime: str | None = None
+    cgroup_parent: str | None = None
+    storage_opt: Mapping[str, str] = field(default_factory=dict)
+    device_cgroup_rules: tuple[str, ...] = ()
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The run options this spec sets, by name, in their request form."""
+        found = {}
+        for name in OPTIONS:
+            value = getattr(self, name)
+            if is_set(value):
+                found[name] = value
+        return found
+
+    @property
+    def number(self) -> int:
+        return self.container_number or 1
 
     @property
     def service_name(self) -> str:
@@ -204,14 +267,21 @@ class ContainerSpec:
             "expose": sorted(self.expose),
             "stop_signal": self.stop_signal,
             "stop_grace_period": self.stop_grace_period,
+            "addresses": sorted((k, sorted(v.items())) for k, v in self.addresses.items()),
         }
-        values.update({key: value for key, value in added.items() if value})
+        added.update({k: v for k, v in self.options.items() if OPTIONS[k].configures})
+        values.update({key: value for key, value in added.items() if is_set(value)})
         prints = {key: _digest(value) for key, value in values.items()}
         # One entry per variable, so a plan can name the variable that changed.
         for key in sorted(resolved_env):
             entry = [salt, key, resolved_env[key]] if salt else [key, resolved_env[key]]
             prints[f"environment.{key}"] = _digest(entry)
         return prints
+
+
+def is_set(value: object) -> bool:
+    """A field a spec sets: not None and not empty (False and 0 are set)."""
+    return value is not None and not (isinstance(value, tuple | list | Mapping) and not value)
 
 
 def _digest(value: object) -> str:
@@ -261,21 +331,19 @@ def parse_duration(value: object, where: str) -> float:
         seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
     else:
         raise SpecProblem(where, f"{value!r} is not a duration; use seconds or a string like '5s'")
-    if seconds < 0.001:
+    if seconds < 0:
+        raise SpecProblem(where, f"{value!r} is negative; use 0 or more seconds")
+    if 0 < seconds < 0.001:
         raise SpecProblem(where, f"{value!r} is too short; the engine needs at least 1ms")
-    return seconds
+    return seconds  # 0 is the engine's default (Compose writes "0s" for it)
 
 
 def parse_size(value: object, where: str) -> int:
-    """Bytes from an integer or a string such as ``"512m"`` or ``"1g"``."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if isinstance(value, str):
-        match = re.fullmatch(r"(\d+)\s*([kmg]?)b?", value.strip().lower())
-        if match:
-            scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2)]
-            return int(match.group(1)) * scale
-    raise SpecProblem(where, f"{value!r} is not a size; use bytes or a string like '512m'")
+    """Bytes from an integer or a string such as ``"512m"``, ``"1g"`` or ``"1.5gb"``."""
+    found = size(value, where)
+    if found <= 0:
+        raise SpecProblem(where, f"{value!r} is not a size; use bytes or a string like '512m'")
+    return found
 
 
 def _port_number(text: object, where: str, what: str) -> int:
@@ -337,25 +405,41 @@ def _is_host_path(source: str) -> bool:
     return source.startswith(("/", "./", "../", "~")) or source in (".", "..")
 
 
+MOUNT_MODES = ("ro", "rw", "z", "Z", "nocopy")
+
+
 def _mount(source: str, target: str, mode: str, where: str) -> Mount:
-    if not source:
-        raise SpecProblem(where, "a mount needs a source (a volume name or a host path)")
     if not target.startswith("/"):
         raise SpecProblem(
             where, f"mount target {target!r} must be an absolute path in the container"
         )
-    if mode not in ("", "rw", "ro"):
-        raise SpecProblem(where, f"mount mode {mode!r} must be 'ro' or 'rw'")
+    modes = [m for m in mode.split(",") if m]
+    for m in modes:
+        if m not in MOUNT_MODES:
+            raise SpecProblem(
+                where, f"mount mode {m!r} must be one of {', '.join(MOUNT_MODES)} (comma-separated)"
+            )
+    if "ro" in modes and "rw" in modes:
+        raise SpecProblem(where, f"mount mode {mode!r} says both ro and rw")
+    read_only = "ro" in modes
+    options = tuple(m for m in modes if m not in ("ro", "rw"))
+    target = posixpath.normpath(target)  # "/etc/x/" is "/etc/x", as Compose has it
+    if not source:  # an anonymous volume: the engine names it
+        return Mount("", target, "volume", read_only, options)
     if _is_host_path(source):
         host = os.path.abspath(os.path.expanduser(source))
-        return Mount(host, target, "bind", mode == "ro")
+        if "nocopy" in options:
+            raise SpecProblem(where, "nocopy is for volumes, not host paths")
+        return Mount(host, target, "bind", read_only, options)
+    if set(options) & {"z", "Z"}:
+        raise SpecProblem(where, "z and Z relabel host paths; a volume needs neither")
     if not NAME_RE.match(source):
         raise SpecProblem(
             where,
             f"volume name {source!r} must match [a-zA-Z0-9][a-zA-Z0-9_.-]+ "
             "(start host paths with / or ./)",
         )
-    return Mount(source, target, "volume", mode == "ro")
+    return Mount(source, target, "volume", read_only, options)
 
 
 def parse_volumes(value: object, where: str) -> tuple[Mount, ...]:
@@ -373,11 +457,18 @@ def parse_volumes(value: object, where: str) -> tuple[Mount, ...]:
             mounts.append(_mount(str(source), bind, mode, where))
     elif isinstance(value, list | tuple):
         for item in value:
-            if not isinstance(item, str) or item.count(":") not in (1, 2):
+            if not isinstance(item, str) or item.count(":") not in (0, 1, 2):
                 raise SpecProblem(
-                    where, f"{item!r} must look like 'volume:/path' or './dir:/path:ro'"
+                    where,
+                    f"{item!r} must look like 'volume:/path', './dir:/path:ro' or '/path' "
+                    "(an anonymous volume)",
                 )
+            if ":" not in item:
+                mounts.append(_mount("", item, "", where))
+                continue
             source, target, *rest = item.split(":")
+            if not source:
+                raise SpecProblem(where, f"{item!r}: a mount needs a source before the ':'")
             mounts.append(_mount(source, target, rest[0] if rest else "", where))
     else:
         raise SpecProblem(
@@ -454,11 +545,16 @@ def parse_healthcheck(value: object, where: str) -> Healthcheck:
     if not isinstance(value, Mapping):
         raise SpecProblem(where, "use a dict with test, interval, timeout, retries, start_period")
     _reject_unknown(value, HEALTHCHECK_KEYS, where)
-    if value.get("disable"):
+    disable = value.get("disable")
+    if disable is not None and not isinstance(disable, bool):
+        raise SpecProblem(f"{where}.disable", f"{disable!r}: use True or False")
+    if disable:
         return Healthcheck(("NONE",))
     test = value.get("test")
-    if isinstance(test, str) and test.strip():
-        test_tuple: tuple[str, ...] = ("CMD-SHELL", test)
+    if test is None:
+        test_tuple: tuple[str, ...] = ()  # the image's test, with these timings
+    elif isinstance(test, str) and test.strip():
+        test_tuple = ("CMD-SHELL", test)
     elif isinstance(test, list | tuple) and test and all(isinstance(t, str) for t in test):
         test_tuple = tuple(test)
         if test_tuple[0] not in ("CMD", "CMD-SHELL", "NONE"):
@@ -467,13 +563,15 @@ def parse_healthcheck(value: object, where: str) -> Healthcheck:
         raise SpecProblem(f"{where}.test", "use a shell string or a list like ['CMD', 'wget', ...]")
     retries = value.get("retries")
     if retries is not None and (
-        not isinstance(retries, int) or isinstance(retries, bool) or retries < 1
+        not isinstance(retries, int) or isinstance(retries, bool) or retries < 0
     ):
-        raise SpecProblem(f"{where}.retries", f"{retries!r} must be a positive integer")
+        raise SpecProblem(f"{where}.retries", f"{retries!r} must be a whole number")
+    retries = retries or None  # 0: the engine's default
 
     def duration(key: str) -> float | None:
         raw = value.get(key)
-        return None if raw is None else parse_duration(raw, f"{where}.{key}")
+        seconds = None if raw is None else parse_duration(raw, f"{where}.{key}")
+        return seconds or None  # 0: the engine's default
 
     return Healthcheck(
         test_tuple, duration("interval"), duration("timeout"), retries, duration("start_period")
@@ -506,9 +604,16 @@ def parse_depends_on(value: object, where: str) -> dict[str, Condition]:
     raise SpecProblem(where, 'use a list of names or a dict like {"db": "healthy"}')
 
 
-def parse_networks(value: object, where: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
-    """Networks as ``["front", "back"]`` or ``{"front": {"aliases": ["www"]}, "back": None}``."""
+NETWORK_ENDPOINT_KEYS = ("aliases", "ipv4_address", "ipv6_address")
+
+
+def parse_networks(
+    value: object, where: str
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
+    """Networks as ``["front", "back"]`` or ``{"front": {"aliases": ["www"], "ipv4_address":
+    "172.20.0.5"}, "back": None}``: the names, the aliases and the fixed addresses."""
     aliases: dict[str, tuple[str, ...]] = {}
+    addresses: dict[str, dict[str, str]] = {}
     if isinstance(value, Mapping):
         names = [str(k) for k in value]
         for net, options in value.items():
@@ -516,15 +621,18 @@ def parse_networks(value: object, where: str) -> tuple[tuple[str, ...], dict[str
                 continue
             if not isinstance(options, Mapping):
                 raise SpecProblem(f"{where}.{net}", 'use None or {"aliases": [...]}')
-            _reject_unknown(options, ("aliases",), f"{where}.{net}")
+            _reject_unknown(options, NETWORK_ENDPOINT_KEYS, f"{where}.{net}")
             if options.get("aliases"):
                 found = _string_list(options["aliases"], f"{where}.{net}.aliases")
                 aliases[str(net)] = tuple(dict.fromkeys(found))
+            fixed = {k: str(options[k]) for k in ("ipv4_address", "ipv6_address") if options.get(k)}
+            if fixed:
+                addresses[str(net)] = fixed
     else:
         names = list(_string_list(value, where))
     for net in names:
         check_name(net, where, "network name")
-    return tuple(dict.fromkeys(names)), aliases
+    return tuple(dict.fromkeys(names)), aliases, addresses
 
 
 def parse_tmpfs(value: object, where: str) -> dict[str, str]:
@@ -627,7 +735,24 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         isinstance(cpus, bool) or not isinstance(cpus, int | float) or cpus <= 0
     ):
         raise SpecProblem(f"{where}.cpus", f"{cpus!r} must be a positive number of CPUs")
-    networks, aliases = get("networks", parse_networks) or ((), {})
+    networks, aliases, addresses = get("networks", parse_networks) or ((), {}, {})
+    options = parse_options(raw, where)
+    if options.get("network_mode") and networks:
+        raise SpecProblem(
+            f"{where}.network_mode",
+            "a container with network_mode joins no networks; drop one of the two",
+        )
+    if options.get("network_mode", "").startswith(("host", "container:")) and raw.get("ports"):
+        raise SpecProblem(
+            f"{where}.ports",
+            f"network_mode {options['network_mode']} shares another network stack: "
+            "it cannot publish ports",
+        )
+    number = raw.get("container_number")
+    if number is not None and (
+        not isinstance(number, int) or isinstance(number, bool) or number < 1
+    ):
+        raise SpecProblem(f"{where}.container_number", f"{number!r} must be a whole number >= 1")
     for key in ("init", "privileged"):
         if raw.get(key) is not None and not isinstance(raw[key], bool):
             raise SpecProblem(f"{where}.{key}", "use True or False")
@@ -663,6 +788,9 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         stop_signal=get("stop_signal", _signal),
         stop_grace_period=get("stop_grace_period", parse_duration),
         service=_service_name(raw.get("service"), f"{where}.service"),
+        container_number=number,
+        addresses=addresses,
+        **options,
     )
 
 
@@ -677,11 +805,13 @@ def _service_name(value: object, where: str) -> str | None:
     return value
 
 
-def parse_containers(raw: Sequence[object]) -> tuple[list[ContainerSpec], list[Problem]]:
+def parse_containers(
+    raw: Sequence[object], *, check_ports: bool = True
+) -> tuple[list[ContainerSpec], list[Problem]]:
     """Parse every container; return the specs that parsed and the problems found.
 
     Also checks what needs the whole request: duplicate names, ``depends_on`` naming a
-    container outside the request, and a host port published twice.
+    container outside the request, and (``check_ports``) a host port published twice.
     """
     specs: list[ContainerSpec] = []
     problems: list[Problem] = []
@@ -717,7 +847,7 @@ def parse_containers(raw: Sequence[object]) -> tuple[list[ContainerSpec], list[P
                     )
                 )
     published: dict[tuple[str, int, str], str] = {}
-    for spec in specs:
+    for spec in specs if check_ports else []:
         for port in spec.ports:
             if port.host_port is None:
                 continue
@@ -766,6 +896,12 @@ class NetworkSpec:
     external: bool = False
     #: the Compose file's key (the Compose label); None: the name less "<stack>_"
     key: str | None = None
+    #: the driver's options (``driver_opts``)
+    driver_opts: Mapping[str, str] = field(default_factory=dict)
+    #: addresses: {"driver": ..., "config": [{"subnet": ..., "gateway": ...}], "options": ...}
+    ipam: Mapping[str, Any] = field(default_factory=dict)
+    attachable: bool = False
+    enable_ipv6: bool = False
 
 
 @dataclass(frozen=True)
@@ -778,10 +914,38 @@ class VolumeSpec:
     external: bool = False
     #: the Compose file's key (the Compose label); None: the name less "<stack>_"
     key: str | None = None
+    #: the driver's options (``driver_opts``: a local volume's type, device, o)
+    driver_opts: Mapping[str, str] = field(default_factory=dict)
 
 
-NETWORK_KEYS = ("driver", "labels", "internal", "external", "key")
-VOLUME_KEYS = ("driver", "labels", "external", "key")
+NETWORK_KEYS = (
+    "driver", "labels", "internal", "external", "key", "driver_opts", "ipam", "attachable",
+    "enable_ipv6",
+)  # fmt: skip
+VOLUME_KEYS = ("driver", "labels", "external", "key", "driver_opts")
+IPAM_KEYS = ("driver", "config", "options")
+IPAM_POOL_KEYS = ("subnet", "ip_range", "gateway", "aux_addresses")
+
+
+def _ipam(value: object, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SpecProblem(where, 'use {"config": [{"subnet": "172.28.0.0/16"}]}')
+    _reject_unknown(value, IPAM_KEYS, where)
+    pools = value.get("config") or []
+    if not isinstance(pools, list | tuple):
+        raise SpecProblem(f"{where}.config", "use a list of pools")
+    for index, pool in enumerate(pools):
+        if not isinstance(pool, Mapping):
+            raise SpecProblem(f"{where}.config[{index}]", 'use {"subnet": ...}')
+        _reject_unknown(pool, IPAM_POOL_KEYS, f"{where}.config[{index}]")
+    found: dict[str, Any] = {"config": [dict(p) for p in pools]}
+    if value.get("driver"):
+        found["driver"] = str(value["driver"])
+    if value.get("options"):
+        found["options"] = _string_map(value["options"], f"{where}.options")
+    return found
 
 
 def parse_resources(
@@ -821,7 +985,11 @@ def parse_resources(
             driver = options.get("driver")
             if driver is not None and not isinstance(driver, str):
                 raise SpecProblem(f"{where}.driver", "use a driver name such as 'bridge'")
+            driver_opts = _string_map(options.get("driver_opts") or {}, f"{where}.driver_opts")
             if what == "networks":
+                for key in ("attachable", "enable_ipv6"):
+                    if not isinstance(options.get(key, False), bool):
+                        raise SpecProblem(f"{where}.{key}", "use True or False")
                 records[name] = NetworkSpec(
                     name,
                     driver or "bridge",
@@ -829,10 +997,14 @@ def parse_resources(
                     options.get("internal", False),
                     options.get("external", False),
                     compose_key,
+                    driver_opts,
+                    _ipam(options.get("ipam"), f"{where}.ipam"),
+                    options.get("attachable", False),
+                    options.get("enable_ipv6", False),
                 )
             else:
                 records[name] = VolumeSpec(
-                    name, driver, labels, options.get("external", False), compose_key
+                    name, driver, labels, options.get("external", False), compose_key, driver_opts
                 )
         except SpecProblem as e:
             problems.append(e.problem)

@@ -82,6 +82,7 @@ class ContainerEngine(Protocol):
         networks: Sequence[str],
         *,
         name: str | None = None,
+        keep_volumes: Mapping[str, str] | None = None,
     ) -> str: ...
 
     def start_container(self, ref: str) -> None: ...
@@ -90,7 +91,9 @@ class ContainerEngine(Protocol):
 
     def restart_container(self, ref: str, timeout: float = 10) -> None: ...
 
-    def remove_container(self, ref: str, *, force: bool = False) -> None: ...
+    def remove_container(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
+        """Remove a container; ``volumes`` also removes its anonymous volumes."""
+        ...
 
     def rename_container(self, ref: str, new_name: str) -> None: ...
 
@@ -172,6 +175,10 @@ class NetworkEngine(Protocol):
         *,
         driver: str = "bridge",
         internal: bool = False,
+        options: Mapping[str, str] | None = None,
+        ipam: Mapping[str, Any] | None = None,
+        attachable: bool = False,
+        enable_ipv6: bool = False,
     ) -> str: ...
 
     def disconnect(self, network: str, container: str) -> None: ...
@@ -184,7 +191,14 @@ class VolumeEngine(Protocol):
 
     def list_volumes(self, *, labels: Mapping[str, str] | None = None) -> list[VolumeInfo]: ...
 
-    def create_volume(self, name: str, driver: str, labels: Mapping[str, str]) -> None: ...
+    def create_volume(
+        self,
+        name: str,
+        driver: str,
+        labels: Mapping[str, str],
+        *,
+        options: Mapping[str, str] | None = None,
+    ) -> None: ...
 
     def remove_volume(self, name: str) -> None: ...
 

@@ -64,7 +64,7 @@ from infranb.core.records import (
     VolumeInfo,
 )
 from infranb.core.secrets import mask_url_credentials
-from infranb.core.specs import ContainerSpec, registry_of
+from infranb.core.specs import ContainerSpec, is_set, registry_of
 
 NANO = 1_000_000_000
 
@@ -361,22 +361,48 @@ class DockerEngine:
         networks: Sequence[str],
         *,
         name: str | None = None,
+        keep_volumes: Mapping[str, str] | None = None,
     ) -> str:
         """Create (not start) a container for ``spec``; it joins ``networks`` with its name
-        as alias. Returns the container id."""
+        as alias. ``keep_volumes`` (container path -> volume) mounts the anonymous volumes
+        of the container it replaces where this one has one. Returns the container id."""
+        keep = dict(keep_volumes or {})
         api = self._api
-        first, *others = networks
         restart = None
         if spec.restart and spec.restart != "no":
             policy, _, count = spec.restart.partition(":")
             restart = {"Name": policy, "MaximumRetryCount": int(count or 0)}
+        # Host paths go as binds: the engine creates a missing one, as Compose has it do,
+        # on a remote engine too; volumes as mounts (nocopy is a mount's option).
+        binds = [
+            f"{m.source}:{m.target}:" + ",".join(("ro" if m.read_only else "rw", *m.options))
+            for m in spec.volumes
+            if m.kind == "bind"
+        ]
+        mounts = [
+            docker.types.Mount(
+                m.target,
+                m.source or keep.pop(m.target, "") or None,
+                type="volume",
+                read_only=m.read_only,
+                no_copy="nocopy" in m.options,
+            )
+            for m in spec.volumes
+            if m.kind == "volume"
+        ]
+        # The rest: volumes the image declares, kept from the container this one replaces.
+        mounts += [
+            docker.types.Mount(target, volume, type="volume") for target, volume in keep.items()
+        ]
+        mode = spec.network_mode
+        if mode is None:
+            first, *others = networks
+        else:
+            first, others = mode, []
         host_config = api.create_host_config(
             port_bindings={p.key: (p.host_ip, p.host_port) for p in spec.ports} or None,
-            mounts=[
-                docker.types.Mount(m.target, m.source, type=m.kind, read_only=m.read_only)
-                for m in spec.volumes
-            ]
-            or None,
+            binds=binds or None,
+            mounts=mounts or None,
             network_mode=first,
             restart_policy=restart,
             init=spec.init,
@@ -387,6 +413,7 @@ class DockerEngine:
             cap_drop=list(spec.cap_drop) or None,
             privileged=spec.privileged,
             tmpfs=dict(spec.tmpfs) or None,
+            **_host_options(spec),
         )
 
         def aliases(net: str) -> list[str] | None:
@@ -394,16 +421,26 @@ class DockerEngine:
                 return None
             return list(dict.fromkeys([spec.name, *spec.aliases.get(net, ())]))
 
-        networking = api.create_networking_config(
-            {first: api.create_endpoint_config(aliases=aliases(first))}
+        def endpoint(net: str) -> dict[str, Any]:
+            fixed = spec.addresses.get(net, {})
+            return api.create_endpoint_config(
+                aliases=aliases(net),
+                ipv4_address=fixed.get("ipv4_address"),
+                ipv6_address=fixed.get("ipv6_address"),
+            )
+
+        networking = (
+            None if mode is not None else api.create_networking_config({first: endpoint(first)})
         )
         exposed = [(p.container_port, p.protocol) for p in spec.ports]
         exposed += [(int(k.partition("/")[0]), k.partition("/")[2]) for k in spec.expose]
         healthcheck = None
-        if spec.healthcheck is not None:
-            hc = spec.healthcheck
+        hc = spec.healthcheck
+        if hc is not None and (
+            hc.test or hc.interval or hc.timeout or hc.retries or hc.start_period
+        ):
             healthcheck = docker.types.Healthcheck(
-                test=list(hc.test),
+                test=list(hc.test) or None,  # None: the image's test
                 interval=_nanos(hc.interval),
                 timeout=_nanos(hc.timeout),
                 retries=hc.retries,
@@ -426,16 +463,24 @@ class DockerEngine:
                 working_dir=spec.working_dir,
                 hostname=spec.hostname,
                 stop_signal=spec.stop_signal,
-                stop_timeout=(
-                    None
-                    if spec.stop_grace_period is None
-                    else max(1, round(spec.stop_grace_period))
-                ),
+                stop_timeout=_stop_timeout(spec.stop_grace_period),
                 use_config_proxy=False,
+                tty=bool(spec.tty),
+                stdin_open=bool(spec.stdin_open),
+                domainname=spec.domainname,
+                mac_address=spec.mac_address,
+                platform=spec.platform,
             )
             # The API version here accepts one network at create; join the rest now.
             for net in others:
-                api.connect_container_to_network(created["Id"], net, aliases=aliases(net))
+                fixed = spec.addresses.get(net, {})
+                api.connect_container_to_network(
+                    created["Id"],
+                    net,
+                    aliases=aliases(net),
+                    ipv4_address=fixed.get("ipv4_address"),
+                    ipv6_address=fixed.get("ipv6_address"),
+                )
         return str(created["Id"])
 
     def start_container(self, ref: str) -> None:
@@ -450,9 +495,9 @@ class DockerEngine:
         with self._errors(f"restarting container {ref}", ref):
             self._api.restart(ref, timeout=int(max(timeout, 0)))
 
-    def remove_container(self, ref: str, *, force: bool = False) -> None:
+    def remove_container(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
         with self._errors(f"removing container {ref}", ref):
-            self._api.remove_container(ref, force=force, v=False)
+            self._api.remove_container(ref, force=force, v=volumes)
 
     def rename_container(self, ref: str, new_name: str) -> None:
         with self._errors(f"renaming container {ref} to {new_name}", ref):
@@ -519,6 +564,7 @@ class DockerEngine:
             command=tuple(config.get("Cmd") or ()),
             entrypoint=tuple(config.get("Entrypoint") or ()),
             environment=_env(config.get("Env")),
+            volumes=tuple(sorted(config.get("Volumes") or ())),
             user=config.get("User") or "",
             working_dir=config.get("WorkingDir") or "",
             healthcheck=healthcheck_text(*_healthcheck(config.get("Healthcheck"))),
@@ -684,6 +730,10 @@ class DockerEngine:
         *,
         driver: str = "bridge",
         internal: bool = False,
+        options: Mapping[str, str] | None = None,
+        ipam: Mapping[str, Any] | None = None,
+        attachable: bool = False,
+        enable_ipv6: bool = False,
     ) -> str:
         with self._errors(f"creating network {name}", name):
             created = self._api.create_network(
@@ -693,7 +743,10 @@ class DockerEngine:
                 internal=internal,
                 check_duplicate=True,
                 # An overlay network others can join with docker run, to debug a stack.
-                attachable=driver == "overlay" or None,
+                attachable=attachable or driver == "overlay" or None,
+                options=dict(options) if options else None,
+                ipam=_ipam(ipam) if ipam else None,
+                enable_ipv6=enable_ipv6 or None,
             )
         return str(created["Id"])
 
@@ -790,9 +843,18 @@ class DockerEngine:
             for v in (answer.get("Volumes") or [])
         ]
 
-    def create_volume(self, name: str, driver: str, labels: Mapping[str, str]) -> None:
+    def create_volume(
+        self,
+        name: str,
+        driver: str,
+        labels: Mapping[str, str],
+        *,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
         with self._errors(f"creating volume {name}", name):
-            self._api.create_volume(name, driver=driver, labels=dict(labels))
+            self._api.create_volume(
+                name, driver=driver, labels=dict(labels), driver_opts=dict(options or {}) or None
+            )
 
     def remove_volume(self, name: str) -> None:
         with self._errors(f"removing volume {name}", name):
@@ -1027,9 +1089,6 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-_ANONYMOUS = re.compile(r"[0-9a-f]{64}")
-
-
 def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
     """A container's inspect data in ``drift``'s normal form."""
     config = data.get("Config") or {}
@@ -1045,10 +1104,10 @@ def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
     ]
     mounts = [
         f"{m.get('Name') if m.get('Type') == 'volume' else m.get('Source')}:"
-        f"{m.get('Destination')}" + ("" if m.get("RW", True) else ":ro")
+        f"{m.get('Destination')}" + _mount_modes(m)
         for m in data.get("Mounts") or []
         if m.get("Type") == "bind"
-        or (m.get("Type") == "volume" and not _ANONYMOUS.fullmatch(m.get("Name") or ""))
+        or (m.get("Type") == "volume" and not L.ANONYMOUS_VOLUME.fullmatch(m.get("Name") or ""))
     ]
     networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
     return ContainerConfig(
@@ -1074,7 +1133,167 @@ def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
         cap_drop=tuple(sorted(host.get("CapDrop") or ())),
         tmpfs=tuple(sorted(f"{k}:{v}" if v else k for k, v in (host.get("Tmpfs") or {}).items())),
         extra_hosts=tuple(sorted(host.get("ExtraHosts") or ())),
+        options=_options_of(config, host),
+        anonymous={
+            m["Destination"]: m["Name"]
+            for m in data.get("Mounts") or []
+            if m.get("Type") == "volume" and L.ANONYMOUS_VOLUME.fullmatch(m.get("Name") or "")
+        },
+        addresses={
+            name: {
+                k: v
+                for k, v in (
+                    ("ipv4_address", ((n or {}).get("IPAMConfig") or {}).get("IPv4Address")),
+                    ("ipv6_address", ((n or {}).get("IPAMConfig") or {}).get("IPv6Address")),
+                )
+                if v
+            }
+            for name, n in networks.items()
+            if ((n or {}).get("IPAMConfig") or {}).get("IPv4Address")
+            or ((n or {}).get("IPAMConfig") or {}).get("IPv6Address")
+        },
     )
+
+
+def _mount_modes(mount: Mapping[str, Any]) -> str:
+    """ ":ro", ":z", ":ro,Z" or "" as a request writes them (SELinux relabel from its mode)."""
+    modes = [] if mount.get("RW", True) else ["ro"]
+    modes += [m for m in (mount.get("Mode") or "").split(",") if m in ("z", "Z")]
+    return ":" + ",".join(modes) if modes else ""
+
+
+def _ipam(ipam: Mapping[str, Any]) -> docker.types.IPAMConfig:
+    """Compose's ``ipam:`` (driver, config: [{subnet, ip_range, gateway, aux_addresses}],
+    options) as the engine takes it."""
+    pools = [
+        docker.types.IPAMPool(
+            subnet=pool.get("subnet"),
+            iprange=pool.get("ip_range"),
+            gateway=pool.get("gateway"),
+            aux_addresses=pool.get("aux_addresses"),
+        )
+        for pool in ipam.get("config") or []
+    ]
+    return docker.types.IPAMConfig(
+        driver=ipam.get("driver") or "default", pool_configs=pools, options=ipam.get("options")
+    )
+
+
+def _stop_timeout(seconds: float | None) -> int | None:
+    """Whole seconds, at least 1 unless 0 was asked (stop at once)."""
+    if seconds is None:
+        return None
+    return 0 if seconds == 0 else max(1, round(seconds))
+
+
+def _host_options(spec: ContainerSpec) -> dict[str, Any]:
+    """The run options that live in the engine's HostConfig, as docker-py names them."""
+    o = spec.options
+    found: dict[str, Any] = {}
+    if "ulimits" in o:
+        found["ulimits"] = [
+            docker.types.Ulimit(name=n, soft=v["soft"], hard=v["hard"])
+            for n, v in o["ulimits"].items()
+        ]
+    if "logging" in o:
+        found["log_config"] = docker.types.LogConfig(
+            type=o["logging"].get("driver", "json-file"), config=o["logging"].get("options") or {}
+        )
+    if "devices" in o:
+        found["devices"] = list(o["devices"])
+    if "cgroup" in o:
+        found["cgroupns"] = o["cgroup"]
+    renamed = {
+        "shm_size": "shm_size", "dns": "dns", "dns_search": "dns_search", "dns_opt": "dns_opt",
+        "sysctls": "sysctls", "security_opt": "security_opt", "read_only": "read_only",
+        "pid": "pid_mode", "ipc": "ipc_mode", "group_add": "group_add",
+        "mem_reservation": "mem_reservation", "memswap_limit": "memswap_limit",
+        "pids_limit": "pids_limit", "oom_score_adj": "oom_score_adj",
+        "oom_kill_disable": "oom_kill_disable", "cpu_shares": "cpu_shares",
+        "cpuset": "cpuset_cpus", "userns_mode": "userns_mode", "runtime": "runtime",
+        "cgroup_parent": "cgroup_parent", "storage_opt": "storage_opt",
+        "device_cgroup_rules": "device_cgroup_rules",
+    }  # fmt: skip
+    for key, argument in renamed.items():
+        if key in o:
+            value = o[key]
+            found[argument] = (
+                list(value)
+                if isinstance(value, tuple)
+                else dict(value)
+                if isinstance(value, Mapping)
+                else value
+            )
+    return found
+
+
+#: what the engine reports for an option nobody set (left out of the comparison)
+_ENGINE_DEFAULTS: dict[str, Any] = {
+    "shm_size": 64 * 1024**2,
+    "ipc": ("private", "shareable"),
+    "cgroup": ("host", "private"),
+    "runtime": "runc",
+    "logging": {"driver": "json-file"},
+}
+
+
+def _options_of(config: Mapping[str, Any], host: Mapping[str, Any]) -> dict[str, Any]:
+    """The run options a container has, in their request form (``infranb.core.options``);
+    an engine default is left out, as a request that does not set it."""
+    log = host.get("LogConfig") or {}
+    logging: dict[str, Any] = {"driver": log.get("Type") or "json-file"}
+    if log.get("Config"):
+        logging["options"] = dict(sorted(log["Config"].items()))
+    mode = host.get("NetworkMode") or ""
+    found: dict[str, Any] = {
+        "network_mode": mode if mode in ("host", "none") or mode.startswith("container:") else None,
+        "ulimits": {
+            u["Name"]: {"soft": u["Soft"], "hard": u["Hard"]}
+            for u in sorted(host.get("Ulimits") or [], key=lambda u: u["Name"])
+        },
+        "shm_size": host.get("ShmSize") or None,
+        "dns": tuple(host.get("Dns") or ()),
+        "dns_search": tuple(host.get("DnsSearch") or ()),
+        "dns_opt": tuple(host.get("DnsOptions") or ()),
+        "sysctls": dict(sorted((host.get("Sysctls") or {}).items())),
+        "security_opt": tuple(host.get("SecurityOpt") or ()),
+        "tty": config.get("Tty") or None,
+        "stdin_open": config.get("OpenStdin") or None,
+        "read_only": host.get("ReadonlyRootfs") or None,
+        "logging": logging,
+        "devices": tuple(
+            ":".join(
+                p for p in (d["PathOnHost"], d["PathInContainer"], d.get("CgroupPermissions")) if p
+            )
+            for d in host.get("Devices") or []
+        ),
+        "pid": host.get("PidMode") or None,
+        "ipc": host.get("IpcMode") or None,
+        "cgroup": host.get("CgroupnsMode") or None,
+        "group_add": tuple(host.get("GroupAdd") or ()),
+        "mem_reservation": host.get("MemoryReservation") or None,
+        # Without one, the engine gives twice the memory limit.
+        "memswap_limit": None
+        if host.get("MemorySwap") in (0, 2 * (host.get("Memory") or 0))
+        else host.get("MemorySwap"),
+        "pids_limit": host.get("PidsLimit") or None,
+        "oom_score_adj": host.get("OomScoreAdj") or None,
+        "oom_kill_disable": host.get("OomKillDisable") or None,
+        "cpu_shares": host.get("CpuShares") or None,
+        "cpuset": host.get("CpusetCpus") or None,
+        "domainname": config.get("Domainname") or None,
+        "userns_mode": host.get("UsernsMode") or None,
+        "runtime": host.get("Runtime") or None,
+        "cgroup_parent": host.get("CgroupParent") or None,
+        "storage_opt": dict(host.get("StorageOpt") or {}),
+        "device_cgroup_rules": tuple(host.get("DeviceCgroupRules") or ()),
+    }
+    return {k: v for k, v in found.items() if is_set(v) and not _is_default(k, v)}
+
+
+def _is_default(key: str, value: Any) -> bool:
+    default = _ENGINE_DEFAULTS.get(key)
+    return value == default or (isinstance(default, tuple) and value in default)
 
 
 def _env(items: Sequence[str] | None) -> dict[str, str]:

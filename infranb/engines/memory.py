@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from secrets import token_hex
 from typing import Any
 
 from infranb.core.drift import ContainerConfig, ImageConfig, desired_config
@@ -108,6 +109,8 @@ class _Container:
     logs: list[tuple[datetime, str]] = field(default_factory=list)
     #: what it was made from (its configuration, for ``container_config``)
     spec: ContainerSpec | None = None
+    #: container path -> anonymous volume
+    anonymous: dict[str, str] = field(default_factory=dict)
 
 
 class _Stream:
@@ -320,6 +323,7 @@ class MemoryEngine:
         )
         return replace(
             made,
+            anonymous=dict(c.anonymous),
             labels=dict(c.labels),
             networks={n: tuple(sorted({c.name, *made.networks.get(n, ())})) for n in c.networks},
         )
@@ -332,6 +336,7 @@ class MemoryEngine:
         networks: Sequence[str],
         *,
         name: str | None = None,
+        keep_volumes: Mapping[str, str] | None = None,
     ) -> str:
         self._called("create_container")
         container_name = name or spec.name
@@ -347,9 +352,18 @@ class MemoryEngine:
             for net in networks:
                 if net not in self.networks:
                     raise NotFound(f"creating container {container_name}: network {net} not found")
-            volumes = [m.source for m in spec.volumes if m.kind == "volume"]
+            volumes = [m.source for m in spec.volumes if m.kind == "volume" and m.source]
             for volume in volumes:  # the engine creates a missing named volume, unlabelled
                 self.volumes.setdefault(volume, VolumeInfo(volume, "local", {}))
+            keep = dict(keep_volumes or {})
+            anonymous = {}
+            for m in spec.volumes:
+                if m.kind == "volume" and not m.source:
+                    anonymous[m.target] = keep.pop(m.target, "") or token_hex(32)
+                    self.volumes.setdefault(
+                        anonymous[m.target], VolumeInfo(anonymous[m.target], "local", {})
+                    )
+            anonymous.update(keep)
             hc = spec.healthcheck
             container = _Container(
                 id=_new_id("ctr"),
@@ -367,6 +381,7 @@ class MemoryEngine:
                 healthcheck=None if hc is None or hc.disabled else " ".join(hc.test),
                 health_interval=(hc.interval or 0.0) if hc else 0.0,
                 spec=spec,
+                anonymous=anonymous,
             )
             self.containers[container.id] = container
             self._emit(container, "create")
@@ -423,7 +438,7 @@ class MemoryEngine:
         self.stop_container(ref, timeout)
         self.start_container(ref)
 
-    def remove_container(self, ref: str, *, force: bool = False) -> None:
+    def remove_container(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
         self._called("remove_container")
         with self._lock:
             c = self._find(ref)
@@ -436,6 +451,10 @@ class MemoryEngine:
             if c.state == "running":
                 self._exit(c, 137)
             del self.containers[c.id]
+            if volumes:  # its anonymous volumes go with it, unless another one mounts them
+                held = {v for o in self.containers.values() for v in o.anonymous.values()}
+                for volume in set(c.anonymous.values()) - held:
+                    self.volumes.pop(volume, None)
             self._emit(c, "destroy")
 
     def rename_container(self, ref: str, new_name: str) -> None:
@@ -680,6 +699,10 @@ class MemoryEngine:
         *,
         driver: str = "bridge",
         internal: bool = False,
+        options: Mapping[str, str] | None = None,
+        ipam: Mapping[str, Any] | None = None,
+        attachable: bool = False,
+        enable_ipv6: bool = False,
     ) -> str:
         self._called("create_network")
         with self._lock:
@@ -727,7 +750,14 @@ class MemoryEngine:
         with self._lock:
             return [v for v in self.volumes.values() if _matches(v.labels, labels)]
 
-    def create_volume(self, name: str, driver: str, labels: Mapping[str, str]) -> None:
+    def create_volume(
+        self,
+        name: str,
+        driver: str,
+        labels: Mapping[str, str],
+        *,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
         self._called("create_volume")
         with self._lock:
             # Like the engine: creating an existing volume again is not an error.

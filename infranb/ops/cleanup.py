@@ -185,8 +185,18 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
                     f"volume {volume.name} kept: still used by "
                     f"{', '.join(sorted(users_of[volume.name]))}"
                 )
+        # The anonymous volumes of the containers that go, go with them (down -v); one
+        # carried over by a recreate is mounted by name, so the engine would keep it.
+        named = {v.name for v in candidates_v}
+        anonymous = [
+            VolumeInfo(v, "local", {})
+            for v in sorted(
+                {v for c in containers for v in c.volumes if L.ANONYMOUS_VOLUME.fullmatch(v)}
+            )
+            if v not in users_of and v not in named
+        ]
         volumes = sorted(
-            (v for v in candidates_v if v.name not in users_of),
+            [*(v for v in candidates_v if v.name not in users_of), *anonymous],
             key=lambda v: v.name,
         )
         # The engine's disk-usage report is slow: read while the containers go, not before.

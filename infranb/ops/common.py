@@ -48,8 +48,11 @@ async def stop_containers(rt: Runtime, containers: Sequence[ContainerInfo]) -> N
     await rt.gather(*(stop(c) for c in containers))
 
 
-async def remove_containers(rt: Runtime, containers: Sequence[ContainerInfo]) -> list[str]:
+async def remove_containers(
+    rt: Runtime, containers: Sequence[ContainerInfo], *, volumes: bool = False
+) -> list[str]:
     """Stop, then remove, in reverse dependency order; return the names removed.
+    ``volumes`` removes their anonymous volumes with them (``down -v``).
 
     The endpoints of one network are released one at a time (different networks at once):
     Docker 20.10 keeps a count of each network's endpoints, and many releases on one network
@@ -64,11 +67,13 @@ async def remove_containers(rt: Runtime, containers: Sequence[ContainerInfo]) ->
     }
     removed: list[str] = []
     for wave in teardown_waves(depends):
-        removed += await _remove_wave(rt, [by_name[n] for n in wave])
+        removed += await _remove_wave(rt, [by_name[n] for n in wave], volumes)
     return removed
 
 
-async def _remove_wave(rt: Runtime, members: Sequence[ContainerInfo]) -> list[str]:
+async def _remove_wave(
+    rt: Runtime, members: Sequence[ContainerInfo], volumes: bool = False
+) -> list[str]:
     """One teardown wave: per network a chain of endpoint releases; each container stops and
     goes once it has left every network it was on."""
     running = [c for c in members if c.state in ("running", "restarting", "paused")]
@@ -108,12 +113,12 @@ async def _remove_wave(rt: Runtime, members: Sequence[ContainerInfo]) -> list[st
                 await rt.call(rt.engine.stop_container, container.id, rt.config.stop_timeout)
                 rt.stopped.append(container.name)
         try:
-            await rt.call(rt.engine.remove_container, container.id, force=False)
+            await rt.call(rt.engine.remove_container, container.id, force=False, volumes=volumes)
         except NotFound:
             return
         except Conflict:
             # Still running (restart policy raced the stop): now force is the only way.
-            await rt.call(rt.engine.remove_container, container.id, force=True)
+            await rt.call(rt.engine.remove_container, container.id, force=True, volumes=volumes)
         removed.append(container.name)
         rt.emit("container_removed", container.name)
 

@@ -302,6 +302,7 @@ async def observe_and_plan(
             exit_code=_exit_code(row.status),
             differences=compared.get(name),
             made_by=L.source_of(row.labels),
+            service=row.labels.get(L.COMPOSE_SERVICE),
         )
         for name, row in [*existing.items(), *((r.name, r) for r in unmatched)]
     }
@@ -351,7 +352,7 @@ def match_containers(
     """Which container of the stack is which spec's, and the ones none claims (orphans).
 
     A spec's container is the one of its name; else the one Compose's labels say is its
-    service's, whatever it is called (v1 names it ``P_S_1``, v2 ``P-S-1``), number 1 first.
+    service's of its number, whatever it is called (v1 names it ``P_S_1``, v2 ``P-S-1``).
     """
     by_name = {r.name: r for r in stack_rows}
     claimed: set[str] = set()
@@ -367,9 +368,13 @@ def match_containers(
                     and r.id not in claimed
                     and r.name not in {s.name for s in specs}
                 ),
-                key=lambda r: (r.labels.get(L.COMPOSE_NUMBER) != "1", r.name),
+                key=lambda r: r.name,
             )
-            row = of_service[0] if of_service else None
+            # The service's container of this number (P-S-2 is number 2).
+            row = next(
+                (r for r in of_service if r.labels.get(L.COMPOSE_NUMBER) == str(spec.number)),
+                None,
+            )
         if row is not None and row.id not in claimed:
             existing[spec.name] = row
             claimed.add(row.id)
@@ -735,6 +740,18 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
             f"orphan(s) kept: {', '.join(outcome.orphans)} (in the stack, not in this request); "
             "set remove_orphans=True to remove them"
         )
+    never = [
+        (i, s) for i, s in enumerate(desired.specs)
+        if s.pull_policy == "never" and plan.image_ids.get(s.image) is None
+    ]  # fmt: skip
+    if never:
+        raise ValidationError(
+            spec_problem(
+                i, s.name, "pull_policy", f"{s.image} is not on the engine and pull_policy is "
+                "never; pull or build it first, or use pull_policy missing",
+            )
+            for i, s in never
+        )  # fmt: skip
     if plan.images_to_pull and not rt.config.auto_pull_images:
         raise ValidationError(
             spec_problem(
@@ -748,6 +765,7 @@ async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
             if s.image in plan.images_to_pull
         )
     destructive = [f"recreate container {s.name}" for s in plan.steps if s.action == "recreate"]
+    destructive += [f"remove container {name} (scale down)" for name in plan.scaled_down]
     if command.remove_orphans:
         destructive += [f"remove container {name}" for name in plan.orphans]
     rt.gate(destructive, dry_run=command.dry_run)
@@ -896,6 +914,10 @@ class BringUp:
                 labels,
                 driver=options.driver,
                 internal=options.internal,
+                options=options.driver_opts,
+                ipam=options.ipam,
+                attachable=options.attachable,
+                enable_ipv6=options.enable_ipv6,
             )
             rt.emit("network_created", name)
 
@@ -908,7 +930,9 @@ class BringUp:
                 **rt.labels(self.desired.stack),
                 **compose_resource_labels(self.desired.stack, L.COMPOSE_VOLUME, name, options.key),
             }
-            await rt.call(rt.engine.create_volume, name, driver, labels)
+            await rt.call(
+                rt.engine.create_volume, name, driver, labels, options=options.driver_opts
+            )
             rt.emit("volume_created", name)
 
         await rt.gather(*(pull(i) for i in plan.images_to_pull))
@@ -939,7 +963,15 @@ class BringUp:
                 labels[L.SECRET_KEYS] = ",".join(from_refs)
             networks = list(self.plan.step(spec.name).networks)
             environment = desired.environments[spec.name]
-            cid = await rt.call(rt.engine.create_container, spec, environment, labels, networks)
+            keep = await self.kept_volumes(spec)
+            cid = await rt.call(
+                rt.engine.create_container,
+                spec,
+                environment,
+                labels,
+                networks,
+                keep_volumes=keep or None,
+            )
             rt.emit("container_created", spec.name)
             return cid
 
@@ -948,6 +980,22 @@ class BringUp:
         ]
         ids = await rt.gather(*map(create, fresh))
         return dict(zip([s.name for s in fresh], ids, strict=True))
+
+    async def kept_volumes(self, spec: ContainerSpec) -> dict[str, str]:
+        """The anonymous volumes of the container ``spec`` replaces, by container path, that
+        the new one has too (its own anonymous mounts, its image's VOLUMEs): a recreate
+        keeps their data, as Compose's does."""
+        if self.plan.step(spec.name).action != "recreate":
+            return {}
+        rt = self.rt
+        old = await rt.call(rt.engine.container_config, self.existing[spec.name].id)
+        if old is None or not old.anonymous:
+            return {}
+        image = await rt.call(rt.engine.image_config, spec.image)
+        wanted = {m.target for m in spec.volumes if m.kind == "volume" and not m.source}
+        wanted |= set(image.volumes if image else ())
+        wanted -= {m.target for m in spec.volumes if m.source}  # now named or bound
+        return {t: v for t, v in old.anonymous.items() if t in wanted}
 
     def compose_labels(self, spec: ContainerSpec) -> dict[str, str]:
         """Compose's labels, as Compose v2 writes them, so ``docker compose ps``, ``logs``
@@ -958,12 +1006,14 @@ class BringUp:
         labels = {
             L.COMPOSE_PROJECT: desired.stack,
             L.COMPOSE_SERVICE: spec.service_name,
-            L.COMPOSE_NUMBER: "1",
+            L.COMPOSE_NUMBER: str(spec.number),
             L.COMPOSE_ONEOFF: "False",
             L.COMPOSE_WORKING_DIR: command.project_dir or "",
             L.COMPOSE_DEPENDS_ON: ",".join(
-                f"{service_of.get(dep, dep)}:{COMPOSE_CONDITIONS[condition]}:false"
-                for dep, condition in spec.depends_on.items()
+                dict.fromkeys(
+                    f"{service_of.get(dep, dep)}:{COMPOSE_CONDITIONS[condition]}:false"
+                    for dep, condition in spec.depends_on.items()
+                )
             ),
             L.COMPOSE_IMAGE: self.image_ids.get(spec.image, ""),
             L.COMPOSE_VERSION: COMPOSE_VERSION,
@@ -1082,6 +1132,13 @@ class BringUp:
         rt, outcome = self.rt, self.outcome
         replaced_ids = [old_id for old_id, *_ in self.changes.replaced.values()]
         await rt.gather(*(rt.call(rt.engine.remove_container, i, force=True) for i in replaced_ids))
+        if self.plan.scaled_down:
+            rows = [self.existing[n] for n in self.plan.scaled_down]
+            for name in await remove_containers(rt, rows):
+                row = self.existing[name]
+                outcome.removed.append(
+                    RemovedResource("container", name, row.id, 0, L.stack_of(row.labels))
+                )
         if self.command.remove_orphans and outcome.orphans:
             orphans = [self.existing[n] for n in outcome.orphans]
             for name in await remove_containers(rt, orphans):
@@ -1210,7 +1267,9 @@ async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> Undon
         rt.call(engine.list_networks, labels=mine),
         rt.call(engine.list_volumes, labels=mine),
     )
-    removed = await remove_containers(rt, created)
+    # What this run created goes with the anonymous volumes it made (one carried over from
+    # a replaced container is mounted by name, so the engine keeps it).
+    removed = await remove_containers(rt, created, volumes=True)
     restored = []
     for old_id, _temporary, was_running, name in changes.replaced.values():
         await rt.call(engine.rename_container, old_id, name)

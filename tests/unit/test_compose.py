@@ -371,7 +371,7 @@ def test_builds_become_manage_images_requests() -> None:
     assert all(b.validate() == [] for b in project.builds())
 
 
-def test_unsupported_keys_are_listed_never_silently_ignored(tmp_path: Path) -> None:
+def test_unapplied_keys_are_listed_never_silently_ignored(tmp_path: Path) -> None:
     write(
         tmp_path,
         {
@@ -382,12 +382,18 @@ def test_unsupported_keys_are_listed_never_silently_ignored(tmp_path: Path) -> N
               app:
                 image: x
                 x-internal: true
-                deploy: {replicas: 3}
-                network_mode: host
+                attach: false
+                deploy: {replicas: 3, placement: {constraints: [node.role==manager]}}
                 ulimits: {nofile: 1024}
                 volumes: ["/cache"]
+                volumes_from: [other]
+                links: ["db:database", "db"]
+                ports: [{target: 80, published: "8080", name: web, app_protocol: http}]
                 build: {context: ., cache_from: [x]}
                 healthcheck: {test: "true", start_interval: 1s}
+                depends_on: {db: {condition: service_started, restart: true}}
+              db:
+                image: y
             networks:
               default:
                 ipam: {config: [{subnet: 10.5.0.0/16}]}
@@ -396,15 +402,33 @@ def test_unsupported_keys_are_listed_never_silently_ignored(tmp_path: Path) -> N
     )
     project = compose.load(tmp_path, environ={})
     rows = {(r.service, r.key) for r in project.unsupported.itertuples()}
+    # deploy.replicas, ulimits, the anonymous volume and ipam are applied now.
     assert rows == {
-        ("app", "deploy"),
-        ("app", "network_mode"),
-        ("app", "ulimits"),
-        ("app", "volumes (/cache)"),
+        ("app", "volumes_from"),
+        ("app", "links"),
         ("app", "build.cache_from"),
         ("app", "healthcheck.start_interval"),
-        ("(networks)", "default.ipam"),
     }
+    moot = {(r.service, r.key) for r in project.not_applicable.itertuples()}
+    assert moot == {
+        ("app", "attach"),
+        ("app", "deploy.placement"),
+        ("app", "ports.name"),
+        ("app", "ports.app_protocol"),
+        ("app", "depends_on.restart"),
+    }
+    assert [c["name"] for c in project.containers] == [
+        f"{project.name}-app-1", f"{project.name}-app-2", f"{project.name}-app-3",
+        f"{project.name}-db-1",
+    ]  # fmt: skip
+    assert project.containers[0]["ulimits"] == {"nofile": 1024}
+    assert "/cache" in project.containers[0]["volumes"]
+    assert project.networks[f"{project.name}_default"]["ipam"] == {
+        "config": [{"subnet": "10.5.0.0/16"}]
+    }
+    refused = InfrastructureManager(engine=MemoryEngine()).up(project)
+    assert not refused.success
+    assert "services.app.links" in refused.error and "allow_unapplied=True" in refused.error
     assert list(project.unsupported.columns) == ["service", "key", "reason"]
     assert any("'version' is obsolete" in w for w in project.warnings)
     assert compose.load(CORPUS / "01-web-db-cache", environ={}).unsupported.empty
@@ -464,8 +488,8 @@ def test_frame_columns_and_reprs_keep_secrets_out() -> None:
     project = compose.load(CORPUS / "17-wordpress", environ={})
     frame = project.to_frame()
     assert list(frame.columns) == [
-        "service", "container", "image", "build", "ports", "networks", "depends_on",
-        "healthcheck", "profiles",
+        "service", "container", "replicas", "image", "build", "ports", "networks",
+        "depends_on", "healthcheck", "profiles",
     ]  # fmt: skip
     assert frame["depends_on"].tolist() == ["", "db (started)"]
     shown = [

@@ -8,7 +8,9 @@ each deal with one form.
 
 from __future__ import annotations
 
+import difflib
 import os
+import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ import yaml
 
 from infranb.core.errors import ComposeError
 from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
+from infranb.inputs.compose.schema import cast_resource, cast_service, check_keys
 
 #: the names Compose looks for in a folder, in its order, and the override it adds
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -28,7 +31,10 @@ OVERRIDE_FILES = {
     "docker-compose.yaml": ("docker-compose.override.yaml", "docker-compose.override.yml"),
     "docker-compose.yml": ("docker-compose.override.yml", "docker-compose.override.yaml"),
 }
-TOP_LEVEL_KEYS = ("version", "name", "services", "networks", "volumes", "secrets", "configs")
+TOP_LEVEL_KEYS = (
+    "version", "name", "include", "services", "networks", "volumes", "secrets", "configs",
+    "models",
+)  # fmt: skip
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 
 
@@ -74,9 +80,12 @@ def find_files(path: str | os.PathLike[str]) -> list[Path]:
     raise ComposeError(f"{given}: no {' / '.join(COMPOSE_FILES)} in this folder")
 
 
-def read_yaml(path: Path, interpolate: Interpolator) -> dict[str, Any]:
+def read_yaml(
+    path: Path, interpolate: Interpolator, lines: dict[tuple[str, ...], int] | None = None
+) -> dict[str, Any]:
     """One file, interpolated on the YAML nodes (so an error can name its line); anchors,
-    aliases and ``<<`` merge keys resolved by the YAML loader."""
+    aliases and ``<<`` merge keys resolved by the YAML loader. ``lines`` gets the line of
+    each key of each service (``("web", "ports")``) and of each top-level key."""
     try:
         text = path.read_text()
     except OSError as e:
@@ -87,6 +96,8 @@ def read_yaml(path: Path, interpolate: Interpolator) -> dict[str, Any]:
         if node is None:
             return {}
         _interpolate_node(node, interpolate, str(path), set())
+        if lines is not None:
+            _key_lines(node, lines)
         data = loader.construct_document(node)
     except yaml.YAMLError as e:
         raise ComposeError(f"{path}: not valid YAML: {e}") from None
@@ -95,6 +106,27 @@ def read_yaml(path: Path, interpolate: Interpolator) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ComposeError(f"{path}: a Compose file is a mapping with a 'services' key")
     return data
+
+
+def _key_lines(root: yaml.Node, lines: dict[tuple[str, ...], int]) -> None:
+    """The line of each top-level key, each service and each key of a service (and one
+    level below: ``("web", "healthcheck", "test")``), for errors that point at them."""
+    if not isinstance(root, yaml.MappingNode):
+        return
+    for key, value in root.value:
+        lines[(str(key.value),)] = key.start_mark.line + 1
+        if key.value != "services" or not isinstance(value, yaml.MappingNode):
+            continue
+        for service, body in value.value:
+            lines[("services", str(service.value))] = service.start_mark.line + 1
+            if not isinstance(body, yaml.MappingNode):
+                continue
+            for field_key, field_value in body.value:
+                where = (str(service.value), str(field_key.value))
+                lines[where] = field_key.start_mark.line + 1
+                if isinstance(field_value, yaml.MappingNode):
+                    for sub_key, _ in field_value.value:
+                        lines[(*where, str(sub_key.value))] = sub_key.start_mark.line + 1
 
 
 def _interpolate_node(
@@ -146,13 +178,24 @@ class Loader:
     interpolate: Interpolator
     variables: Mapping[str, str]
     _cache: dict[Path, dict[str, Any]] = field(default_factory=dict)
+    #: per file, the line of each key (see ``read_yaml``)
+    lines: dict[Path, dict[tuple[str, ...], int]] = field(default_factory=dict)
     #: the (file, service) pairs being extended, to catch a cycle
     _extending: list[tuple[Path, str]] = field(default_factory=list)
 
     def raw(self, path: Path) -> dict[str, Any]:
         if path not in self._cache:
-            self._cache[path] = read_yaml(path, self.interpolate)
+            self.lines[path] = {}
+            self._cache[path] = read_yaml(path, self.interpolate, self.lines[path])
         return self._cache[path]
+
+    def where(self, path: Path, *keys: str) -> str:
+        """``file:line`` of the deepest of ``keys`` the file has a line for."""
+        found = self.lines.get(path, {})
+        for end in range(len(keys), 0, -1):
+            if keys[:end] in found:
+                return f"{path}:{found[keys[:end]]}"
+        return str(path)
 
     def load(self, files: Sequence[Path], directory: Path, chain: tuple[Path, ...] = ()) -> Model:
         """Merge ``files`` in order (``-f a -f b``); relative paths are relative to
@@ -174,7 +217,7 @@ class Loader:
                 elif key in ("networks", "volumes", "secrets", "configs"):
                     section = _section(value, key, path)
                     for name, options in section.items():
-                        options = _resolve_resource(key, options, directory)
+                        options = _resolve_resource(key, name, options, directory)
                         merged = getattr(model, key)
                         merged[name] = _deep_merge(merged.get(name, {}), options)
                 elif key == "services":
@@ -192,8 +235,15 @@ class Loader:
                         model.services[name] = (
                             service if base is None else merge_service(base, service)
                         )
-                elif not key.startswith("x-"):
+                elif key in ("configs", "secrets", "models"):
                     model.other[key] = path.name
+                elif not key.startswith("x-"):
+                    close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1, cutoff=0.6)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise ComposeError(
+                        f"{self.where(path, key)}: unknown top-level key {key!r}{hint} "
+                        f"(Compose refuses it; the keys are {', '.join(TOP_LEVEL_KEYS)}, x-*)"
+                    )
         return model
 
     def _service(
@@ -201,6 +251,8 @@ class Loader:
     ) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise ComposeError(f"{path}: service {name!r} must be a mapping")
+        raw = cast_service(raw, lambda *keys: self.where(path, name, *keys), name)
+        check_keys(raw, lambda *keys: self.where(path, name, *keys), name)
         service = normalise_service(name, raw, directory, str(path))
         extends = service.pop("extends", None)
         if extends is None:
@@ -282,8 +334,9 @@ def _section(value: object, key: str, path: Path) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
-def _resolve_resource(section: str, options: object, directory: Path) -> dict[str, Any]:
+def _resolve_resource(section: str, name: str, options: object, directory: Path) -> dict[str, Any]:
     options = dict(options or {}) if isinstance(options, dict | type(None)) else {}
+    options = cast_resource(options, f"{section}.{name}")
     if section in ("secrets", "configs") and isinstance(options.get("file"), str):
         options["file"] = _host_path(options["file"], directory)
     if "labels" in options:
@@ -350,7 +403,7 @@ def _scalar(value: object) -> str:
 
 
 _PORT = re.compile(
-    r"^(?:(?:\[(?P<ip6>[^\]]+)\]|(?P<ip>[^:\[\]]+)):)??"
+    r"^(?:(?:\[(?P<ip6>[^\]]+)\]|(?P<ip>[^:\[\]]*)):)??"
     r"(?:(?P<published>\d*(?:-\d+)?):)?"
     r"(?P<target>\d+(?:-\d+)?)(?:/(?P<protocol>\w+))?$"
 )
@@ -415,6 +468,7 @@ def _volumes(value: object, directory: Path, where: str) -> list[dict[str, Any]]
             if "target" not in mount:
                 raise ComposeError(f"{where}: a long-syntax mount needs a 'target'")
             mount.setdefault("type", "volume")
+            mount["target"] = posixpath.normpath(str(mount["target"]))
             mount["read_only"] = bool(mount.get("read_only", False))
             if mount["type"] == "bind" and mount.get("source"):
                 mount["source"] = _host_path(str(mount["source"]), directory)
@@ -436,6 +490,9 @@ def _volumes(value: object, directory: Path, where: str) -> list[dict[str, Any]]
             }
         else:
             raise ComposeError(f"{where}: {item!r} is not 'source:target[:mode]'")
+        mount["target"] = posixpath.normpath(mount["target"])
+        if mount["type"] == "bind":
+            mount["bind"] = {"create_host_path": True}  # short syntax: Compose makes the folder
         mount["read_only"] = "ro" in modes
         if modes - {"ro", "rw"}:
             mount["options"] = sorted(modes - {"ro", "rw"})

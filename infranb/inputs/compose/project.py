@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infranb.core.errors import ComposeError
+from infranb.core.errors import ComposeError, Problem
+from infranb.core.options import OPTIONS
 from infranb.core.secrets import masked_container
 from infranb.core.specs import parse_containers
 from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
@@ -24,26 +25,52 @@ if TYPE_CHECKING:
 
     from infranb.models import InfrastructureOperation
 
-#: service keys infranb applies (everything else is listed in ``Project.unsupported``)
+#: service keys infranb applies (the rest is listed in ``unsupported`` or ``not_applicable``)
 APPLIED = frozenset(
     {
         "image", "build", "container_name", "command", "entrypoint", "environment", "env_file",
         "ports", "expose", "volumes", "tmpfs", "networks", "depends_on", "healthcheck",
         "restart", "user", "working_dir", "hostname", "extra_hosts", "labels", "cap_add",
         "cap_drop", "init", "stop_signal", "stop_grace_period", "profiles", "secrets",
-        "configs", "privileged", "mem_limit", "cpus", "pull_policy",
+        "configs", "privileged", "mem_limit", "cpus", "deploy", "scale", "extends",
+        *OPTIONS,
     }
 )  # fmt: skip
+#: keys that do not change how a container runs: listed, never refused
+NOT_APPLICABLE = {
+    "attach": "which logs 'compose up' attaches to: no effect on the container",
+    "develop": "compose watch (file sync while developing): no effect on the container",
+    "pull_refresh_after": "when to pull again: no effect on the container",
+    "ports.name": "a port's name: no effect on the container",
+    "ports.app_protocol": "a port's application protocol: no effect on the container",
+    "ports.mode": "Swarm's ingress/host publishing: 'up' publishes on the host either way",
+    "volumes.consistency": "macOS file sharing: no effect on Linux",
+    "depends_on.restart": "restart dependents on 'compose restart': no effect on the container",
+    "deploy.mode": "Swarm only ('up' runs replicas)",
+    "deploy.placement": "Swarm only",
+    "deploy.update_config": "Swarm only",
+    "deploy.rollback_config": "Swarm only",
+    "deploy.endpoint_mode": "Swarm only",
+    "deploy.labels": "Swarm service labels: 'up' does not put them on containers",
+    "deploy.restart_policy.delay": "Swarm only ('up' applies the condition and attempts)",
+    "deploy.restart_policy.window": "Swarm only ('up' applies the condition and attempts)",
+    "deploy.resources.reservations.cpus": "not applied by 'up' either",
+}
 REASONS = {
-    "deploy": "Swarm replicas and placement: applied by deploy() (a Swarm stack), not by up()",
-    "develop": "compose watch (file sync while developing): not applied",
-    "network_mode": "shares another namespace; the container joins the project's networks instead",
-    "pid": "shares a host namespace: not applied",
-    "ipc": "shares a host namespace: not applied",
-    "userns_mode": "shares a host namespace: not applied",
-    "devices": "host devices: not applied",
-    "links": "legacy links: containers reach each other by service name on shared networks",
-    "scale": "more than one container per service: not applied (one container per service)",
+    "links": "a link with an alias: give the service that alias on the network instead",
+    "external_links": "links to containers outside the project: not applied",
+    "volumes_from": "mounts another container's volumes: not applied",
+    "gpus": "GPU devices: not applied",
+    "annotations": "OCI annotations need a newer engine API (1.43)",
+    "post_start": "lifecycle hooks need a newer engine API",
+    "pre_stop": "lifecycle hooks need a newer engine API",
+    "blkio_config": "block IO limits: not applied",
+    "credential_spec": "Windows only",
+    "isolation": "Windows only",
+    "label_file": "labels from a file: not applied",
+    "use_api_socket": "the engine's socket inside the container: not applied",
+    "provider": "a provider service is not a container: not applied",
+    "models": "AI models: not applied",
 }
 CONDITIONS = {
     "service_started": "started",
@@ -51,11 +78,18 @@ CONDITIONS = {
     "service_completed_successfully": "completed_successfully",
 }
 HEALTHCHECK_APPLIED = ("test", "interval", "timeout", "retries", "start_period", "disable")
+REASONS_HEALTHCHECK = {"start_interval": "needs a newer engine (API 1.44)"}
 BUILD_APPLIED = ("context", "dockerfile", "args", "target", "labels")
-NETWORK_APPLIED = ("name", "external", "driver", "labels", "internal")
-VOLUME_APPLIED = ("name", "external", "driver", "labels")
-PORT_APPLIED = ("target", "published", "host_ip", "protocol", "mode")
-MOUNT_APPLIED = ("type", "source", "target", "read_only", "tmpfs")
+NETWORK_APPLIED = (
+    "name", "external", "driver", "labels", "internal", "driver_opts", "ipam", "attachable",
+    "enable_ipv6",
+)  # fmt: skip
+VOLUME_APPLIED = ("name", "external", "driver", "labels", "driver_opts")
+PORT_APPLIED = ("target", "published", "host_ip", "protocol")
+MOUNT_APPLIED = ("type", "source", "target", "read_only", "tmpfs", "bind", "volume", "options")
+#: long-syntax mount options applied (others are listed)
+BIND_APPLIED = ("create_host_path", "selinux")
+VOLUME_OPTIONS_APPLIED = ("nocopy",)
 
 
 class ContainerDicts(list[dict[str, Any]]):
@@ -70,6 +104,23 @@ class Unsupported:
     service: str  # "(networks)", "(volumes)", "(project)" for top-level keys
     key: str
     reason: str
+
+
+def _frame(rows: Sequence[Unsupported]) -> pd.DataFrame:
+    import pandas as pd
+
+    found = [(u.service, u.key, u.reason) for u in rows]
+    return pd.DataFrame(list(dict.fromkeys(found)), columns=["service", "key", "reason"])
+
+
+def _device(value: object) -> str:
+    """A device as ``host:container[:permissions]`` from either syntax."""
+    if isinstance(value, Mapping):
+        parts = [str(value.get("source", "")), str(value.get("target") or value.get("source"))]
+        if value.get("permissions"):
+            parts.append(str(value["permissions"]))
+        return ":".join(parts)
+    return str(value)
 
 
 def normalise_name(text: str) -> str:
@@ -144,6 +195,8 @@ class Project:
         self.warnings = warnings
         self._variables = dict(variables)  # kept private: values may be secrets
         self._unsupported: list[Unsupported] = []
+        self._not_applicable: list[Unsupported] = []
+        self._swarm_bases: dict[str, dict[str, Any]] = {}
         self.services = {
             name: service for name, service in model.services.items() if self._active(service)
         }
@@ -153,10 +206,14 @@ class Project:
 
     # ---------------------------------------------------------------- names
 
-    def container_name(self, service: str) -> str:
-        """``container_name``, else Compose's ``<project>-<service>-1``."""
+    def container_name(self, service: str, number: int = 1) -> str:
+        """``container_name``, else Compose's ``<project>-<service>-<number>``."""
         given = self.model.services[service].get("container_name")
-        return str(given) if given else f"{self.name}-{service}-1"
+        return str(given) if given else f"{self.name}-{service}-{number}"
+
+    def container_names(self, service: str) -> list[str]:
+        """The names of all of a service's containers (its replicas)."""
+        return [self.container_name(service, n) for n in range(1, self.replicas(service) + 1)]
 
     def image(self, service: str) -> str:
         """The image a service runs; a build-only service gets ``<project>-<service>``."""
@@ -200,13 +257,16 @@ class Project:
         from infranb.core.swarm import DEPLOY_KEYS
         from infranb.models import InfrastructureOperation
 
-        service_of = {self.container_name(s): s for s in self.services}
+        service_of = {n: s for s in self.services for n in self.container_names(s)}
         containers = []
-        for service, container in zip(self.services, self.containers, strict=True):
-            entry = {**container, "name": service}
+        for service in self.services:
+            # The container before deploy: and the run options: Swarm reads deploy itself.
+            entry = {**self._swarm_bases[service], "name": service}
             entry.pop("service", None)  # a Swarm service is named by its service already
             if "depends_on" in entry:
-                entry["depends_on"] = {service_of[k]: v for k, v in entry["depends_on"].items()}
+                entry["depends_on"] = {
+                    service_of.get(k, k): v for k, v in entry["depends_on"].items()
+                }
             deploy = self.services[service].get("deploy") or {}
             kept = {k: v for k, v in deploy.items() if k in DEPLOY_KEYS}
             if kept:
@@ -253,10 +313,12 @@ class Project:
         from infranb.models import InfrastructureOperation
 
         requests = []
+        tags: set[str] = set()
         for service, spec in self.services.items():
             build = spec.get("build")
-            if not build:
-                continue
+            if not build or self.image(service) in tags:
+                continue  # services sharing one tag (and build) build it once
+            tags.add(self.image(service))
             params: dict[str, Any] = {
                 "action": "build",
                 "path": build["context"],
@@ -287,19 +349,24 @@ class Project:
 
         rows = []
         for service, spec in self.services.items():
-            container = next(
-                c for c in self.containers if c["name"] == self.container_name(service)
-            )
+            container = self._swarm_bases[service]
+            names = self.container_names(service)
             health = spec.get("healthcheck") or {}
             test = health.get("test")
             rows.append(
                 {
                     "service": service,
-                    "container": container["name"],
+                    "container": names[0]
+                    if len(names) == 1
+                    else f"{names[0]} .. {names[-1]}"
+                    if names
+                    else "(0 replicas)",
+                    "replicas": len(names),
                     "image": container["image"],
                     "build": self._shown_path((spec.get("build") or {}).get("context", "")),
                     "ports": ", ".join(container.get("ports", [])),
-                    "networks": ", ".join(container["networks"]),
+                    "networks": ", ".join(container.get("networks") or [])
+                    or f"network_mode {spec.get('network_mode')}",
                     "depends_on": ", ".join(
                         f"{dep} ({CONDITIONS[opts['condition']]})"
                         for dep, opts in (spec.get("depends_on") or {}).items()
@@ -312,8 +379,8 @@ class Project:
                 }
             )
         columns = [
-            "service", "container", "image", "build", "ports", "networks", "depends_on",
-            "healthcheck", "profiles",
+            "service", "container", "replicas", "image", "build", "ports", "networks",
+            "depends_on", "healthcheck", "profiles",
         ]  # fmt: skip
         return pd.DataFrame(rows, columns=columns)
 
@@ -325,11 +392,27 @@ class Project:
 
     @property
     def unsupported(self) -> pd.DataFrame:
-        """Every key of the files that infranb does not apply: service, key, reason."""
-        import pandas as pd
+        """Every key of the files that changes how a container runs and that infranb does
+        not apply: service, key, reason. ``up`` refuses a project with any, unless
+        ``allow_unapplied=True``."""
+        return _frame(self._unsupported)
 
-        rows = [(u.service, u.key, u.reason) for u in self._unsupported]
-        return pd.DataFrame(list(dict.fromkeys(rows)), columns=["service", "key", "reason"])
+    @property
+    def not_applicable(self) -> pd.DataFrame:
+        """Keys that do not change a container (``attach``, ``develop``, Swarm-only
+        ``deploy`` keys, a port's name): service, key, reason."""
+        return _frame(self._not_applicable)
+
+    def unapplied_problems(self) -> list[Problem]:
+        """One problem per unapplied key, for a refusal that says what to do."""
+        return [
+            Problem(
+                f"services.{u.service}.{u.key}" if not u.service.startswith("(") else u.key,
+                f"{u.reason}; the container would run differently from the file. Pass "
+                "allow_unapplied=True (to up() or the config) to run without it",
+            )
+            for u in dict.fromkeys(self._unsupported)
+        ]
 
     def __repr__(self) -> str:
         files = ", ".join(f.name for f in self.files)
@@ -351,7 +434,13 @@ class Project:
     # ---------------------------------------------------------------- translation
 
     def _note(self, service: str, key: str, reason: str) -> None:
-        self._unsupported.append(Unsupported(service, key, reason))
+        """A key of the files that is not applied: ``not_applicable`` when it does not
+        change the container, else ``unsupported`` (which ``up`` refuses unless
+        ``allow_unapplied``)."""
+        if key in NOT_APPLICABLE:
+            self._not_applicable.append(Unsupported(service, key, NOT_APPLICABLE[key]))
+        else:
+            self._unsupported.append(Unsupported(service, key, reason))
 
     def _active(self, service: Mapping[str, Any]) -> bool:
         wanted = service.get("profiles") or []
@@ -388,6 +477,11 @@ class Project:
                 "internal": bool(options.get("internal", False)),
                 "external": bool(options.get("external", False)),
                 "key": key,
+                **{
+                    k: options[k]
+                    for k in ("driver_opts", "ipam", "attachable", "enable_ipv6")
+                    if options.get(k)
+                },
             }
         return networks
 
@@ -403,24 +497,65 @@ class Project:
                 "labels": dict(options.get("labels") or {}),
                 "external": bool(options.get("external", False)),
                 "key": key,
+                **({"driver_opts": options["driver_opts"]} if options.get("driver_opts") else {}),
             }
         return volumes
 
     def _containers(self) -> ContainerDicts:
-        containers = ContainerDicts(
-            self._container(name, spec) for name, spec in self.services.items()
-        )
-        _specs, problems = parse_containers(containers)
+        containers = ContainerDicts()
+        for name, spec in self.services.items():
+            first = self._container(name, spec)
+            for number in range(1, self.replicas(name) + 1):
+                if number == 1:
+                    containers.append(first)
+                else:
+                    containers.append(
+                        {
+                            **first,
+                            "name": self.container_name(name, number),
+                            "container_number": number,
+                        }
+                    )
+        # Two services of alternative profiles may publish one host port: a clash only if
+        # both run, which the request made from this project refuses.
+        _specs, problems = parse_containers(containers, check_ports=False)
         if problems:
-            services = list(self.services)
-            first = problems[0]
-            index = int(first.path.split("]")[0].removeprefix("containers["))
-            key = first.path.partition(".")[2]
+            first_problem = problems[0]
+            index = int(first_problem.path.split("]")[0].removeprefix("containers["))
+            key = first_problem.path.partition(".")[2]
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            service = containers[index].get("service", "?")
             raise ComposeError(
-                f"{self.files[0]}: service {services[index]!r}: {key}: {first.message}{more}"
+                f"{self.files[0]}: service {service!r}: {key}: {first_problem.message}{more}"
             )
         return containers
+
+    def replicas(self, service: str) -> int:
+        """How many containers ``up`` runs for a service: ``deploy.replicas`` or ``scale``."""
+        spec = self.model.services[service]
+        scale = spec.get("scale")
+        replicas = (spec.get("deploy") or {}).get("replicas")
+        for key, value in (("scale", scale), ("deploy.replicas", replicas)):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
+                raise ComposeError(
+                    f"{self.files[0]}: service {service!r}: {key} {value!r} must be a whole "
+                    "number >= 0"
+                )
+        if scale is not None and replicas is not None and scale != replicas:
+            raise ComposeError(
+                f"{self.files[0]}: service {service!r}: scale ({scale}) and deploy.replicas "
+                f"({replicas}) disagree; keep one of them"
+            )
+        count = scale if scale is not None else replicas if replicas is not None else 1
+        if count > 1 and spec.get("container_name"):
+            raise ComposeError(
+                f"{self.files[0]}: service {service!r}: container_name "
+                f"{spec['container_name']!r} names one container, but {count} replicas are "
+                "asked: drop container_name or the replicas"
+            )
+        return int(count)
 
     def _container(self, service: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         if not spec.get("image") and not spec.get("build"):
@@ -454,13 +589,24 @@ class Project:
         tmpfs += list(spec.get("tmpfs") or [])
         if tmpfs:
             container["tmpfs"] = tmpfs
-        container["networks"] = self._service_networks(service, spec)
         depends = self._depends_on(service, spec.get("depends_on") or {})
+        mode = spec.get("network_mode")
+        if mode:
+            if spec.get("networks"):
+                raise ComposeError(
+                    f"{self.files[0]}: service {service!r}: network_mode and networks exclude "
+                    "each other (as in Compose); keep one"
+                )
+            container["network_mode"] = self._network_mode(service, str(mode), depends)
+        else:
+            container["networks"] = self._service_networks(service, spec)
         if depends:
             container["depends_on"] = depends
         health = spec.get("healthcheck")
         if health:
-            container["healthcheck"] = self._healthcheck(service, health)
+            check = self._healthcheck(service, health)
+            if check:
+                container["healthcheck"] = check
         for key in (
             "labels", "restart", "user", "working_dir", "hostname", "init", "cap_add",
             "cap_drop", "privileged", "stop_signal", "stop_grace_period", "mem_limit",
@@ -471,10 +617,94 @@ class Project:
                 container[key] = str(value) if key in ("user", "restart") else value
         if spec.get("cpus") is not None:
             container["cpus"] = float(spec["cpus"])
-        if spec.get("pull_policy") not in (None, "missing", "if_not_present", "build"):
-            self._note(service, "pull_policy", "only 'missing' is applied: images are pulled "
-                       "when absent")  # fmt: skip
+        self._swarm_bases[service] = dict(container)
+        self._deploy(service, spec.get("deploy") or {}, container)
+        self._run_options(service, spec, container)
         return container
+
+    def _run_options(
+        self, service: str, spec: Mapping[str, Any], container: dict[str, Any]
+    ) -> None:
+        """The run options (``infranb.core.options``) as the file gives them."""
+        for key in OPTIONS:
+            value = spec.get(key)
+            if value is None or key == "network_mode":
+                continue
+            if key == "platform" and value == "":
+                continue  # "${PLATFORM:-}": no platform asked
+            if key == "pull_policy":
+                policy = str(value)
+                if policy == "if_not_present":
+                    policy = "missing"
+                if policy not in ("missing", "always", "never", "build"):
+                    self._note(service, "pull_policy", f"{policy!r}: pull on a schedule is not "
+                               "applied (missing, always, never and build are)")  # fmt: skip
+                    continue
+                value = policy
+            if key == "devices":
+                value = [_device(d) for d in value]
+            container[key] = value
+
+    def _deploy(self, service: str, deploy: Mapping[str, Any], container: dict[str, Any]) -> None:
+        """What ``docker compose up`` applies from ``deploy:``: the restart policy (when no
+        ``restart`` is given), limits and reservations; replicas are counted by ``replicas``."""
+        for key in deploy:
+            if key not in ("replicas", "restart_policy", "resources"):
+                self._note(service, f"deploy.{key}", "not applied by 'up'")
+        policy = deploy.get("restart_policy") or {}
+        for key in policy:
+            if key not in ("condition", "max_attempts"):
+                self._note(service, f"deploy.restart_policy.{key}", "not applied by 'up'")
+        if policy and "restart" not in container:
+            condition = str(policy.get("condition") or "any")
+            names = {"none": "no", "any": "always", "on-failure": "on-failure"}
+            if condition not in names:
+                raise ComposeError(
+                    f"{self.files[0]}: service {service!r}: deploy.restart_policy.condition "
+                    f"{condition!r} must be none, on-failure or any"
+                )
+            restart = names[condition]
+            if restart == "on-failure" and policy.get("max_attempts"):
+                restart += f":{int(policy['max_attempts'])}"
+            container["restart"] = restart
+        resources = deploy.get("resources") or {}
+        limits = resources.get("limits") or {}
+        reservations = resources.get("reservations") or {}
+        for key in resources:
+            if key not in ("limits", "reservations"):
+                self._note(service, f"deploy.resources.{key}", "not applied by 'up'")
+        for key in limits:
+            if key not in ("cpus", "memory", "pids"):
+                self._note(service, f"deploy.resources.limits.{key}", "not applied")
+        for key in reservations:
+            if key not in ("memory", "cpus"):
+                self._note(service, f"deploy.resources.reservations.{key}", "not applied "
+                           "(GPUs and generic resources)")  # fmt: skip
+        if limits.get("cpus") is not None and "cpus" not in container:
+            container["cpus"] = float(limits["cpus"])
+        if limits.get("memory") is not None and "mem_limit" not in container:
+            container["mem_limit"] = limits["memory"]
+        if limits.get("pids") is not None:
+            container.setdefault("pids_limit", int(limits["pids"]))
+        if reservations.get("memory") is not None:
+            container.setdefault("mem_reservation", reservations["memory"])
+        if "cpus" in reservations:
+            self._note(service, "deploy.resources.reservations.cpus", "")
+
+    def _network_mode(self, service: str, mode: str, depends: dict[str, str]) -> str:
+        """Compose's ``service:NAME`` is the first container of that service, which starts
+        first (as Compose orders it)."""
+        if not mode.startswith("service:"):
+            return mode
+        other = mode.partition(":")[2]
+        if other not in self.services:
+            raise ComposeError(
+                f"{self.files[0]}: service {service!r}: network_mode {mode!r} names no service "
+                "of this run"
+            )
+        name = self.container_name(other)
+        depends.setdefault(name, "started")
+        return f"container:{name}"
 
     def _environment(self, service: str, spec: Mapping[str, Any]) -> dict[str, str]:
         environment: dict[str, str] = {}
@@ -527,16 +757,24 @@ class Project:
                 if key not in MOUNT_APPLIED:
                     self._note(service, f"volumes.{key}", "mount option not applied")
             target, kind, source = mount["target"], mount["type"], mount.get("source")
-            suffix = ":ro" if mount.get("read_only") else ""
+            modes = ["ro"] if mount.get("read_only") else []
+            modes += [m for m in mount.get("options") or [] if m in ("z", "Z", "nocopy")]
+            for key, value in (mount.get("bind") or {}).items():
+                if key == "selinux" and value in ("z", "Z"):
+                    modes.append(str(value))
+                elif key not in BIND_APPLIED and not (key == "propagation" and value == "rprivate"):
+                    self._note(service, f"volumes.bind.{key}", "bind option not applied")
+            for key, value in (mount.get("volume") or {}).items():
+                if key == "nocopy" and value:
+                    modes.append("nocopy")
+                elif key not in VOLUME_OPTIONS_APPLIED:
+                    self._note(service, f"volumes.volume.{key}", "volume option not applied")
+            suffix = ":" + ",".join(dict.fromkeys(modes)) if modes else ""
             if kind == "tmpfs":
                 size = (mount.get("tmpfs") or {}).get("size")
                 tmpfs.append(f"{target}:size={size}" if size else target)
             elif kind == "bind":
-                if source and not os.path.exists(source):
-                    self.warnings.append(
-                        f"service {service!r}: bind source {source} does not exist; the "
-                        "engine will refuse it until it does"
-                    )
+                # The engine makes a missing host folder (binds), as Compose has it do.
                 volumes.append(f"{source}:{target}{suffix}")
             elif kind == "volume" and source:
                 if source not in self.model.volumes:
@@ -546,8 +784,11 @@ class Project:
                     )
                 volumes.append(f"{self.volume_name(source)}:{target}{suffix}")
             elif kind == "volume":
-                self._note(service, f"volumes ({target})", "anonymous volume: name it "
-                           "(name:/path) so infranb can track and remove it")  # fmt: skip
+                # Anonymous: the engine names it; it goes with the container (down -v).
+                volumes.append(target)
+                if suffix:
+                    self._note(service, f"volumes ({target})", f"{suffix[1:]} on an anonymous "
+                               "volume: name the volume to apply it")  # fmt: skip
             else:
                 self._note(service, f"volumes ({target})", f"mount type {kind!r} not applied")
         for section, default_dir in (("secrets", "/run/secrets/"), ("configs", "/")):
@@ -584,12 +825,21 @@ class Project:
         networks: dict[str, Any] = {}
         for key, options in (spec.get("networks") or {"default": None}).items():
             aliases = [service]
+            endpoint: dict[str, Any] = {}
             for option, value in (options or {}).items():
                 if option == "aliases":
                     aliases += [str(a) for a in value or []]
+                elif option in ("ipv4_address", "ipv6_address"):
+                    if value:
+                        endpoint[option] = str(value)
                 else:
                     self._note(service, f"networks.{key}.{option}", "network option not applied")
-            networks[self.network_name(key)] = {"aliases": list(dict.fromkeys(aliases))}
+            if endpoint and self.replicas(service) > 1:
+                raise ComposeError(
+                    f"{self.files[0]}: service {service!r}: a fixed address on {key!r} names "
+                    f"one container, but {self.replicas(service)} replicas are asked"
+                )
+            networks[self.network_name(key)] = {"aliases": list(dict.fromkeys(aliases)), **endpoint}
         return networks
 
     def _depends_on(self, service: str, depends: Mapping[str, Any]) -> dict[str, str]:
@@ -612,17 +862,26 @@ class Project:
                     f"{self.files[0]}: service {service!r} depends on {dep!r}, which is not "
                     "a service of this project"
                 )
-            result[self.container_name(dep)] = CONDITIONS[options["condition"]]
+            for key in options:
+                if key == "restart":
+                    self._note(service, "depends_on.restart", "")
+            # A service's dependency is on each of its containers (its replicas).
+            for name in self.container_names(dep):
+                result[name] = CONDITIONS[options["condition"]]
         return result
 
-    def _healthcheck(self, service: str, health: Mapping[str, Any]) -> dict[str, Any]:
+    def _healthcheck(self, service: str, health: Mapping[str, Any]) -> dict[str, Any] | None:
         for key in health:
             if key not in HEALTHCHECK_APPLIED:
-                self._note(service, f"healthcheck.{key}", "healthcheck option not applied")
+                reason = REASONS_HEALTHCHECK.get(key, "healthcheck option not applied")
+                self._note(service, f"healthcheck.{key}", reason)
         test = health.get("test")
         if health.get("disable") or test == ["NONE"]:
             return {"disable": True}
-        check = {k: health[k] for k in HEALTHCHECK_APPLIED if health.get(k) is not None}
-        if isinstance(check.get("retries"), str):
-            check["retries"] = int(check["retries"])
+        # "disable: false" alone keeps the image's healthcheck, as Compose has it.
+        check = {
+            k: health[k]
+            for k in HEALTHCHECK_APPLIED
+            if k != "disable" and health.get(k) is not None
+        }
         return check
