@@ -109,6 +109,10 @@ def inspect(engine: DockerEngine, name: str) -> dict[str, Any]:
     return data
 
 
+def load(folder: Path, project: str, **env: str) -> compose.Project:
+    return compose.load(folder, project_name=project, environ={**os.environ, **env})
+
+
 def comparable(data: dict[str, Any], project: str) -> dict[str, Any]:
     host, config = data["HostConfig"], data["Config"]
     found = {k: host.get(k) for k in HOST_FIELDS}
@@ -148,7 +152,7 @@ def test_a_file_runs_as_compose_v2_runs_it(
     tracker.stacks += [theirs, ours]
     # Two subnets: both projects run at once.
     v2(theirs, folder, "up", "-d", SUBNET_OCTET="78")
-    project = compose.load(folder, project_name=ours, environ={**os.environ, "SUBNET_OCTET": "79"})
+    project = load(folder, ours, SUBNET_OCTET="79")
     assert project.unsupported.empty, project.unsupported.to_string()
     result = manager.up(project)
     assert result.success, result.error
@@ -175,7 +179,7 @@ def test_a_file_runs_as_compose_v2_runs_it(
     )
 
     # infranb reads v2's containers as what the file asks: nothing to adopt differently.
-    again = compose.load(folder, project_name=theirs, environ={**os.environ, "SUBNET_OCTET": "78"})
+    again = load(folder, theirs, SUBNET_OCTET="78")
     drift = manager.drift(again)
     assert drift.empty, drift.to_string()
 
