@@ -29,7 +29,7 @@ from infranb.core.specs import (
         ("2h", 7200.0),
         ("1.5s", 1.5),
         ("0s", 0.0),  # the engine's default, as Compose writes it (start_period: 0s)
-    ],  # fmt: skip
+    ],
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text, "x") == seconds
