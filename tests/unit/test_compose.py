@@ -308,7 +308,111 @@ def test_every_corpus_project_makes_a_valid_request() -> None:
         files = (yaml.safe_load(meta.read_text()) or {}).get("files") if meta.is_file() else None
         target = [case / f for f in files] if files else case
         project = compose.load(target, environ={"WEB_PORT": "8080", "TAG": "1"}, profiles=["*"])
-        assert project.operation().validate() == [], case.name
+        problems = project.operation().validate()
+        if case.name == "34-error-tracker":
+            # Two alternative profiles publish one host port: a clash once both run.
+            assert [p.message for p in problems] == [
+                f"host port 9000/tcp is already published by '{project.name}-web-1'"
+            ]
+            one = compose.load(target, environ={}, profiles=["errors-only"])
+            assert one.operation().validate() == []
+            continue
+        assert problems == [], case.name
+
+
+def test_the_cases_of_stock_files_read_as_compose_reads_them(tmp_path: Path) -> None:
+    """Each shape found refused or misread in stock files (issue #27), as v2 reads it."""
+    write(
+        tmp_path,
+        {
+            "compose.yaml": """
+            services:
+              web:
+                image: x
+                ports: ["${HTTPS_BIND:-}:${HTTPS_PORT:-443}:${HTTPS_PORT:-443}"]
+                healthcheck: {disable: false}
+                init: ${INIT:-false}
+                volumes: ["./a:/etc/x/", "./missing/dir:/data"]
+                platform: ${PLATFORM:-}
+                depends_on: {db: {condition: service_started, restart: true}}
+              db:
+                image: y
+                healthcheck:
+                  test: ["CMD", "true"]
+                  start_period: 0s
+                  disable: ${NO_CHECK:-true}
+                deploy:
+                  replicas: 2
+                  restart_policy: {condition: on-failure, max_attempts: 3}
+                  resources: {limits: {cpus: "0.5", memory: 64M}, reservations: {memory: 16M}}
+              build1: {build: ./b, image: shared:1}
+              build2: {build: ./b, image: shared:1}
+            """,
+            "compose.override.yaml": """
+            services:
+              web:
+                volumes: ["./b:/etc/x"]
+            """,
+        },
+    )
+    (tmp_path / "b").mkdir()
+    project = compose.load(tmp_path, environ={"NO_CHECK": "false"})
+    web, db1, db2 = project.containers[:3]
+    assert web["ports"] == ["443:443/tcp"]  # an empty host IP is every interface
+    assert "healthcheck" not in web  # the image's healthcheck stays
+    assert web["init"] is False
+    assert web["volumes"] == [f"{tmp_path}/b:/etc/x", f"{tmp_path}/missing/dir:/data"]
+    assert "platform" not in web
+    assert [r.key for r in project.not_applicable.itertuples()] == ["depends_on.restart"]
+    assert db1["healthcheck"] == {"test": ["CMD", "true"], "start_period": "0s"}  # X=false
+    assert [db1["name"], db2["name"]] == [f"{project.name}-db-1", f"{project.name}-db-2"]
+    assert db2["container_number"] == 2
+    assert (db1["restart"], db1["cpus"], db1["mem_limit"], db1["mem_reservation"]) == (
+        "on-failure:3",
+        0.5,
+        "64M",
+        "16M",
+    )
+    assert web["depends_on"] == {
+        f"{project.name}-db-1": "started",
+        f"{project.name}-db-2": "started",
+    }
+    assert len(project.builds()) == 1  # one tag, one build
+    assert project.unsupported.empty
+    assert project.operation().validate() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "services:\n  a:\n    image: x\n    enviroment: {A: b}\n",
+            r"compose.yaml:4: service 'a': 'enviroment' is not a Compose key; did you mean 'environment'\?",
+        ),
+        (
+            "services:\n  a:\n    image: x\n    port: [80]\n",
+            r"compose.yaml:4: service 'a': 'port' is not a Compose key; did you mean 'ports'\?",
+        ),
+        (
+            "services:\n  a:\n    image: x\n    healthcheck: {tset: [CMD, 'true']}\n",
+            r"compose.yaml:4: service 'a': 'healthcheck.tset' is not a Compose key; did you mean 'test'\?",
+        ),
+        (
+            "service:\n  a:\n    image: x\n",
+            r"compose.yaml:1: unknown top-level key 'service'; did you mean 'services'\?",
+        ),
+        (
+            "services:\n  a:\n    image: x\n    init: ${INIT:-maybe}\n",
+            r"compose.yaml:4: service 'a': init: 'maybe' is not a boolean",
+        ),
+    ],
+)
+def test_a_key_compose_refuses_is_refused_with_its_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "compose.yaml").write_text(text)
+    with pytest.raises(ComposeError, match=message):
+        compose.load(tmp_path, environ={})
 
 
 def test_secrets_and_configs_from_files_are_read_only_mounts() -> None:

@@ -46,6 +46,7 @@ NOT_APPLICABLE = {
     "ports.mode": "Swarm's ingress/host publishing: 'up' publishes on the host either way",
     "volumes.consistency": "macOS file sharing: no effect on Linux",
     "depends_on.restart": "restart dependents on 'compose restart': no effect on the container",
+    "links (by service name)": "the service's name resolves on the project's network already",
     "deploy.mode": "Swarm only ('up' runs replicas)",
     "deploy.placement": "Swarm only",
     "deploy.update_config": "Swarm only",
@@ -111,6 +112,12 @@ def _frame(rows: Sequence[Unsupported]) -> pd.DataFrame:
 
     found = [(u.service, u.key, u.reason) for u in rows]
     return pd.DataFrame(list(dict.fromkeys(found)), columns=["service", "key", "reason"])
+
+
+def _plain_link(link: object) -> bool:
+    """``db`` or ``db:db``: a name every container on the network resolves already."""
+    target, _, alias = str(link).partition(":")
+    return not alias or alias == target
 
 
 def _device(value: object) -> str:
@@ -563,7 +570,9 @@ class Project:
                 f"{self.files[0]}: service {service!r} needs an 'image' or a 'build'"
             )
         for key in spec:
-            if key not in APPLIED and not key.startswith("x-"):
+            if key == "links" and all(_plain_link(link) for link in spec[key] or []):
+                self._note(service, "links (by service name)", "")
+            elif key not in APPLIED and not key.startswith("x-"):
                 self._note(service, key, REASONS.get(key, "not applied by infranb"))
         for key in spec.get("build") or {}:
             if key not in BUILD_APPLIED:
@@ -590,6 +599,11 @@ class Project:
         if tmpfs:
             container["tmpfs"] = tmpfs
         depends = self._depends_on(service, spec.get("depends_on") or {})
+        for link in spec.get("links") or []:  # a link orders the start, as in Compose
+            target = str(link).partition(":")[0]
+            if target in self.services:
+                for name in self.container_names(target):
+                    depends.setdefault(name, "started")
         mode = spec.get("network_mode")
         if mode:
             if spec.get("networks"):
@@ -612,7 +626,7 @@ class Project:
             "cap_drop", "privileged", "stop_signal", "stop_grace_period", "mem_limit",
             "extra_hosts", "expose",
         ):  # fmt: skip
-            if spec.get(key) not in (None, [], {}):
+            if spec.get(key) not in (None, [], {}, ""):  # "${HOST:-}" sets nothing
                 value = spec[key]
                 container[key] = str(value) if key in ("user", "restart") else value
         if spec.get("cpus") is not None:
