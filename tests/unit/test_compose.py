@@ -387,7 +387,8 @@ def test_the_cases_of_stock_files_read_as_compose_reads_them(tmp_path: Path) -> 
     [
         (
             "services:\n  a:\n    image: x\n    enviroment: {A: b}\n",
-            r"compose.yaml:4: service 'a': 'enviroment' is not a Compose key; did you mean 'environment'\?",
+            r"compose.yaml:4: service 'a': 'enviroment' is not a Compose key; "
+            r"did you mean 'environment'\?",
         ),
         (
             "services:\n  a:\n    image: x\n    port: [80]\n",
@@ -395,7 +396,8 @@ def test_the_cases_of_stock_files_read_as_compose_reads_them(tmp_path: Path) -> 
         ),
         (
             "services:\n  a:\n    image: x\n    healthcheck: {tset: [CMD, 'true']}\n",
-            r"compose.yaml:4: service 'a': 'healthcheck.tset' is not a Compose key; did you mean 'test'\?",
+            r"compose.yaml:4: service 'a': 'healthcheck.tset' is not a Compose key; "
+            r"did you mean 'test'\?",
         ),
         (
             "service:\n  a:\n    image: x\n",
