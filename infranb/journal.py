@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core.config import JOURNAL_PATH
 from infranb.core.errors import UnknownRun
+from infranb.core.labels import RESERVED_PREFIXES
 from infranb.core.records import ProgressEvent
 from infranb.core.secrets import MASK, Redactor, SecretRef
 
@@ -175,17 +176,40 @@ def process_alive(token: str | None) -> bool | None:
 # ---------------------------------------------------------------------- masking
 
 
+#: request fields that hold identifiers (names, images, paths, addresses): stored as written,
+#: whatever secret they happen to spell (masking goes by role, never by coincidence)
+IDENTIFIER_FIELDS = frozenset(
+    {
+        "name", "service", "image", "stack", "networks", "volumes", "hostname", "domainname",
+        "container_name", "project_dir", "config_files", "working_dir", "key", "depends_on",
+        "network_mode", "platform", "user", "extra_hosts", "dns", "dns_search", "tmpfs",
+        "ports", "expose", "devices", "tag", "path", "dockerfile", "target", "operation",
+        "container_number", "aliases", "ipv4_address", "ipv6_address", "id", "container_id",
+    }
+)  # fmt: skip
+
+
 def stored(value: Any, redact: Redactor = _NOTHING_KNOWN) -> Any:
     """``value`` as the journal may keep it: JSON-ready, values under secret keys (by the
     redactor's markers) and known secret values masked, secret references kept by name
-    (``{"$secret": "env", "name": ...}``) so a revert re-reads them."""
+    (``{"$secret": "env", "name": ...}``) so a revert re-reads them. Identifier fields
+    (``IDENTIFIER_FIELDS``) and the labels infranb and Compose set are kept as written."""
     if isinstance(value, SecretRef):
-        return {"$secret": value.source, "name": value.name}
+        return _reference(value)
     if isinstance(value, Mapping):
-        out = {}
+        out: dict[str, Any] = {}
         for key, item in value.items():
             if redact.is_secret_key(str(key)) and isinstance(item, str | int | float | bytes):
                 out[str(key)] = MASK
+            elif str(key) in IDENTIFIER_FIELDS:
+                out[str(key)] = _as_json(item)
+            elif str(key) == "labels" and isinstance(item, Mapping):
+                out[str(key)] = {
+                    str(k): _as_json(v)
+                    if str(k).startswith(RESERVED_PREFIXES)
+                    else stored(v, redact)
+                    for k, v in item.items()
+                }
             else:
                 out[str(key)] = stored(item, redact)
         return out
@@ -196,6 +220,27 @@ def stored(value: Any, redact: Redactor = _NOTHING_KNOWN) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     return redact(str(value))
+
+
+def _reference(ref: SecretRef) -> dict[str, Any]:
+    """A secret reference as stored: where to read it again, never its value."""
+    found: dict[str, Any] = {"$secret": ref.source, "name": ref.name}
+    if ref.file is not None:
+        found["file"] = ref.file
+    return found
+
+
+def _as_json(value: Any) -> Any:
+    """An identifier field as JSON: as written (a secret reference inside still by name)."""
+    if isinstance(value, SecretRef):
+        return _reference(value)
+    if isinstance(value, Mapping):
+        return {str(k): _as_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_as_json(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def stored_request(fields: Mapping[str, Any], redact: Redactor) -> dict[str, Any]:
@@ -248,8 +293,8 @@ def _mask_env_lists(value: Any, redact: Redactor) -> Any:
 def restored(value: Any) -> Any:
     """The inverse of ``stored`` for what can be restored: secret references come back."""
     if isinstance(value, dict):
-        if set(value) == {"$secret", "name"}:
-            return SecretRef(value["$secret"], value["name"])
+        if set(value) in ({"$secret", "name"}, {"$secret", "name", "file"}):
+            return SecretRef(value["$secret"], value["name"], value.get("file"))
         return {k: restored(v) for k, v in value.items()}
     if isinstance(value, list):
         return [restored(v) for v in value]
@@ -790,6 +835,7 @@ def plan_revert(
                 "secret_from_env(...) references so a revert can read them again"
             )
         spec = restored(spec)
+        _check_references(run, name, spec, prior)
         was, now_id = prior.get("image_id"), image_ids.get(str(spec.get("image")))
         if was and now_id != was:
             if image_ids.get(was) is None:
@@ -816,6 +862,36 @@ def plan_revert(
         dry_run=dry_run,
     )
     return request, notes
+
+
+def _check_references(
+    run: str, name: str, spec: Mapping[str, Any], prior: Mapping[str, Any]
+) -> None:
+    """Each secret reference of a container to put back is read again now and checked
+    against the salted fingerprint the container carried: a value that changed since (the
+    .env file was edited) would make another container, so the revert is refused."""
+    from infranb.core.errors import RevertError
+    from infranb.core.specs import environment_fingerprint
+    from infranb.inputs.compose.interpolation import env_file_values
+
+    prints = prior.get("environment_prints") or {}
+    for key, value in (spec.get("environment") or {}).items():
+        if not isinstance(value, SecretRef):
+            continue
+        try:
+            now = value.resolve(env_file_values)
+        except LookupError as e:
+            raise RevertError(
+                f"cannot revert run {run}: container {name} needs environment.{key} from "
+                f"{value.where}: {e}; nothing was changed"
+            ) from None
+        recorded = prints.get(f"environment.{key}")
+        if recorded and environment_fingerprint(key, now, prior.get("salt", "")) != recorded:
+            raise RevertError(
+                f"cannot revert run {run}: environment.{key} of container {name} came from "
+                f"{value.where}, whose value changed since; nothing was changed. Set it back "
+                "to the value it had, or bring the stack up with the new one"
+            )
 
 
 # ---------------------------------------------------------------------- the audit report

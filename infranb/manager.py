@@ -30,7 +30,7 @@ from infranb.core.errors import (
     ValidationError,
 )
 from infranb.core.records import ContainerDetails, EngineInfo, ImageOutcome, ProgressEvent
-from infranb.core.secrets import Redactor, mask_url_credentials
+from infranb.core.secrets import MASK, Redactor, mask_url_credentials
 from infranb.core.sync import in_notebook, run_sync, synchronous
 from infranb.engines import connect
 from infranb.engines.base import Engine
@@ -484,6 +484,7 @@ class InfrastructureManager(EngineViews):
         try:
             journal = self._require_journal()
             entry = journal.entry(run_id)
+            await self._secrets_of_unchanged(entry)
             later = journal.later_runs(entry.stack or "", entry.started_at)
             images = await self._revert_images(entry)
             request, notes = plan_revert(entry, images, dry_run, [r for r in later if r != run_id])
@@ -499,6 +500,24 @@ class InfrastructureManager(EngineViews):
         return result
 
     revert = synchronous(arevert)
+
+    async def _secrets_of_unchanged(self, entry: JournalEntry) -> None:
+        """A container the reverted run did not replace is still there, with the values the
+        journal masked: read them from it, so a revert needs secrets only for what the run
+        changed."""
+        for prior in entry.prior.get("containers", []):
+            env = (prior.get("spec") or {}).get("environment")
+            if not isinstance(env, dict) or MASK not in env.values():
+                continue
+            try:
+                config = await self._call(self.engine.container_config, prior["id"])
+            except (NotFound, EngineUnavailable):
+                continue
+            if config is None:
+                continue
+            for key, value in env.items():
+                if value == MASK and key in config.environment:
+                    env[key] = config.environment[key]
 
     async def _revert_images(self, entry: JournalEntry) -> dict[str, str | None]:
         """For each image the prior state names (by reference and by id): its id now."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,27 +32,63 @@ DEFAULT_SECRET_MARKERS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class SecretRef:
-    """A secret that infranb reads when the operation runs, shown only by its source."""
+    """A secret that infranb reads when the operation runs, shown only by its source.
 
-    source: str  # "env" or "file"
+    Sources: ``env`` (the variable ``name``), ``file`` (the file ``name``), and the two a
+    Compose project's values come from: ``dotenv`` (the variable ``name``: the environment,
+    else the project's ``.env`` file ``file``, as Compose interpolates) and ``env_file``
+    (the key ``name`` of a service's ``env_file``, ``file``)."""
+
+    source: str  # "env", "file", "dotenv", "env_file"
     name: str
+    file: str | None = None
 
-    def resolve(self) -> str:
-        """Return the secret's value; raises ``LookupError`` naming the source when missing."""
-        if self.source == "env":
+    def resolve(self, read_env_file: Callable[[str], Mapping[str, str]] | None = None) -> str:
+        """Return the secret's value; raises ``LookupError`` naming the source when missing.
+        ``read_env_file`` reads a Compose env file (the ``dotenv``/``env_file`` sources)."""
+        if self.source == "env" or (self.source == "dotenv" and self.name in os.environ):
             value = os.environ.get(self.name)
             if value is None:
                 raise LookupError(
                     f"environment variable {self.name} is not set; export it before running"
                 )
             return value
+        if self.source in ("dotenv", "env_file"):
+            return self._from_env_file(read_env_file)
         path = Path(self.name).expanduser()
         try:
             return path.read_text().rstrip("\n")
         except OSError as e:
             raise LookupError(f"secret file {self.name} cannot be read ({e.strerror})") from e
 
+    def _from_env_file(self, read: Callable[[str], Mapping[str, str]] | None) -> str:
+        if read is None:
+            raise LookupError(f"{self.name} is read from {self.file}: give read_env_file")
+        try:
+            values = read(str(self.file))
+        except OSError as e:
+            raise LookupError(
+                f"{self.name} came from {self.file}, which cannot be read ({e.strerror}); "
+                f"restore the file or export {self.name}"
+            ) from e
+        if self.name not in values:
+            raise LookupError(
+                f"{self.name} is no longer in {self.file}; put it back or export {self.name}"
+            )
+        return str(values[self.name])
+
+    @property
+    def where(self) -> str:
+        """Where the value is read from, in words (for errors)."""
+        if self.source == "dotenv":
+            return f"the variable {self.name} (environment, else {self.file})"
+        if self.source == "env_file":
+            return f"{self.name} in {self.file}"
+        return f"{'variable' if self.source == 'env' else 'file'} {self.name}"
+
     def __repr__(self) -> str:
+        if self.source in ("dotenv", "env_file"):
+            return f"{self.source}({self.name!r}, {self.file!r})"
         helper = "secret_from_env" if self.source == "env" else "secret_from_file"
         return f"{helper}({self.name!r})"
 
@@ -147,25 +183,49 @@ def masked_container(raw: object, markers: Iterable[str] = DEFAULT_SECRET_MARKER
 
 class Redactor:
     """Replaces known secret values in free text (errors, logs, probe output), and knows
-    which keys hold secrets (``markers``: the manager's ``config.secret_markers``)."""
+    which keys hold secrets (``markers``: the manager's ``config.secret_markers``).
+
+    Masking goes by role: ``identifiers`` (container, service, image, network and volume
+    names, paths) are never rewritten. A secret inside a longer identifier in free text
+    (the password ``wordpress`` in the container name ``shop-wordpress-1`` or the image
+    ``wordpress:apache``) is left alone there; standing alone it is masked."""
 
     def __init__(
-        self, secrets: Iterable[str] = (), markers: Iterable[str] = DEFAULT_SECRET_MARKERS
+        self,
+        secrets: Iterable[str] = (),
+        markers: Iterable[str] = DEFAULT_SECRET_MARKERS,
+        identifiers: Iterable[str] = (),
     ) -> None:
         # Short values would mask ordinary words; only values of 4+ characters are searched.
         self.values = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
         self.markers = tuple(markers)
+        self.identifiers = tuple(sorted({i for i in identifiers if i}, key=len, reverse=True))
         self._pattern = re.compile("|".join(map(re.escape, self.values))) if self.values else None
+        self._names = (
+            re.compile("|".join(map(re.escape, self.identifiers))) if self.identifiers else None
+        )
 
     def __call__(self, text: str) -> str:
         if not text:
             return text
         text = mask_url_credentials(text)
-        return self._pattern.sub(MASK, text) if self._pattern is not None else text
+        if self._pattern is None:
+            return text
+        if self._names is None:
+            return self._pattern.sub(MASK, text)
+        # The spans of identifiers longer than a secret found inside them stay as written.
+        kept = [m.span() for m in self._names.finditer(text)]
 
-    def extend(self, secrets: Iterable[str]) -> Redactor:
-        """A redactor that also hides ``secrets``."""
-        return Redactor([*self.values, *secrets], self.markers)
+        def hide(match: re.Match[str]) -> str:
+            start, end = match.span()
+            inside = any(a <= start and end <= b and b - a > end - start for a, b in kept)
+            return match[0] if inside else MASK
+
+        return self._pattern.sub(hide, text)
+
+    def extend(self, secrets: Iterable[str], identifiers: Iterable[str] = ()) -> Redactor:
+        """A redactor that also hides ``secrets`` (and keeps ``identifiers`` as written)."""
+        return Redactor([*self.values, *secrets], self.markers, [*self.identifiers, *identifiers])
 
     def is_secret_key(self, key: str) -> bool:
         """Whether a value under ``key`` is a secret, by this redactor's markers."""

@@ -274,14 +274,18 @@ class ContainerSpec:
         prints = {key: _digest(value) for key, value in values.items()}
         # One entry per variable, so a plan can name the variable that changed.
         for key in sorted(resolved_env):
-            entry = [salt, key, resolved_env[key]] if salt else [key, resolved_env[key]]
-            prints[f"environment.{key}"] = _digest(entry)
+            prints[f"environment.{key}"] = environment_fingerprint(key, resolved_env[key], salt)
         return prints
 
 
 def is_set(value: object) -> bool:
     """A field a spec sets: not None and not empty (False and 0 are set)."""
     return value is not None and not (isinstance(value, tuple | list | Mapping) and not value)
+
+
+def environment_fingerprint(key: str, value: str, salt: str = "") -> str:
+    """The fingerprint of one environment variable, as ``field_fingerprints`` makes it."""
+    return _digest([salt, key, value] if salt else [key, value])
 
 
 def _digest(value: object) -> str:

@@ -1158,7 +1158,8 @@ def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
 def _mount_modes(mount: Mapping[str, Any]) -> str:
     """ ":ro", ":z", ":ro,Z" or "" as a request writes them (SELinux relabel from its mode)."""
     modes = [] if mount.get("RW", True) else ["ro"]
-    modes += [m for m in (mount.get("Mode") or "").split(",") if m in ("z", "Z")]
+    if mount.get("Type") == "bind":  # the engine reports "z" on every volume it labels itself
+        modes += [m for m in (mount.get("Mode") or "").split(",") if m in ("z", "Z")]
     return ":" + ",".join(modes) if modes else ""
 
 

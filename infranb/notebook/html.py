@@ -291,8 +291,10 @@ def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
 
 
 def compose_bundle(project: Project) -> dict[str, str]:
-    """A Compose project: its services, the keys infranb does not apply, the warnings."""
+    """A Compose project: its services, the keys infranb does not apply (``up`` refuses
+    them unless allowed) and the ones that do not change a container, the warnings."""
     services, unsupported = project.to_frame(), project.unsupported
+    moot = project.not_applicable
     files = ", ".join(f.name for f in project.files)
     profiles = f", profiles {', '.join(project.profiles)}" if project.profiles else ""
     summary = f"{project.name}: {len(services)} service(s) from {files}{profiles}"
@@ -305,6 +307,11 @@ def compose_bundle(project: Project) -> dict[str, str]:
                 ["unsupported (not applied):", unsupported.to_string(index=False)]
                 if len(unsupported)
                 else ["unsupported: none"]
+            ),
+            *(
+                ["not applicable (no effect on a container):", moot.to_string(index=False)]
+                if len(moot)
+                else []
             ),
         ]
     )
@@ -319,6 +326,11 @@ def compose_bundle(project: Project) -> dict[str, str]:
             f"Not applied: {len(unsupported)} key(s)",
             table(unsupported) if len(unsupported) else "<p>Every key is applied.</p>",
             open_=bool(len(unsupported)),
+        )
+        + (
+            section(next(ids), f"Not applicable: {len(moot)} key(s)", table(moot))
+            if len(moot)
+            else ""
         )
     )
     return wrap(text, body)

@@ -80,6 +80,7 @@ from infranb.core.specs import (
     spec_problem,
 )
 from infranb.engines.base import EventStream
+from infranb.inputs.compose.interpolation import env_file_values
 from infranb.ops import images
 from infranb.ops.base import Operation, Outcome
 from infranb.ops.common import (
@@ -204,7 +205,7 @@ def resolve_environments(specs: Sequence[ContainerSpec], rt: Runtime) -> dict[st
         for key, value in spec.environment.items():
             if isinstance(value, SecretRef):
                 try:
-                    env[key] = value.resolve()
+                    env[key] = value.resolve(env_file_values)
                 except LookupError as e:
                     problems.append(spec_problem(index, spec.name, f"environment.{key}", str(e)))
                     continue
@@ -216,8 +217,19 @@ def resolve_environments(specs: Sequence[ContainerSpec], rt: Runtime) -> dict[st
         environments[spec.name] = env
     if problems:
         raise ValidationError(problems)
-    rt.redact = rt.redact.extend(secrets)
+    rt.redact = rt.redact.extend(secrets, identifiers_of(specs))
     return environments
+
+
+def identifiers_of(specs: Sequence[ContainerSpec]) -> list[str]:
+    """What a request names (containers, services, images, networks, volumes, paths,
+    hosts): free text keeps these as written, whatever secret they contain."""
+    found: list[str] = []
+    for spec in specs:
+        found += [spec.name, spec.service_name, spec.image, *spec.networks]
+        found += [part for m in spec.volumes for part in (m.source, m.target)]
+        found += [h for h in (spec.hostname, spec.working_dir, spec.user) if h]
+    return found
 
 
 def desired_state(
@@ -279,6 +291,10 @@ async def observe_and_plan(
         image_ids = [None] * len(wanted_images)
         networks = [NetworkInfo(id=n, name=n, driver="", labels={}) for n in L.BUILTIN_NETWORKS]
         notes.append("No Docker engine is reachable: this plan assumes an empty engine.")
+    # The names already on the engine (a v1 container "P_S_1") are identifiers too.
+    rt.redact = rt.redact.extend(
+        (), [command.stack, *(r.name for r in [*stack_rows, *holders, *running])]
+    )
     existing, unmatched = match_containers(command.specs, stack_rows)
     desired = desired_state(command, environments, existing)
     problems = _held_names(desired, holders, stack_rows)
@@ -810,6 +826,13 @@ def prior_state(
             "spec_hash": row.labels.get(L.SPEC_HASH, ""),
             "run_id": row.labels.get(L.RUN),
         }
+        # The salted fingerprints of its environment: a revert checks a secret it reads
+        # again against them (never the values: they cannot be looked up).
+        prints = decode_fingerprints(row.labels.get(L.SPEC_FIELDS, ""))
+        env_prints = {k: v for k, v in prints.items() if k.startswith("environment.")}
+        if env_prints:
+            entry["salt"] = row.labels.get(L.SALT, "")
+            entry["environment_prints"] = env_prints
         details = by_id.get(row.id)
         if details is not None and details.config is not None:
             entry["made_by"] = L.source_of(row.labels) or "by hand"

@@ -22,6 +22,8 @@ import pytest
 import yaml
 
 from infranb import compose
+from infranb.core.secrets import SecretRef
+from infranb.inputs.compose.interpolation import env_file_values
 from tests.compose_cli import V1
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -51,7 +53,11 @@ def infranb_view(case: Path) -> dict[str, dict[str, Any]]:
         container = next(c for c in project.containers if c["name"] == project.container_name(name))
         view[name] = {
             "image": service.get("image"),
-            "environment": container.get("environment", {}),
+            # A secret from .env is a reference the container gets the value of.
+            "environment": {
+                k: v.resolve(env_file_values) if isinstance(v, SecretRef) else v
+                for k, v in container.get("environment", {}).items()
+            },
             "ports": {
                 (p["host_ip"], p["published"], int(p["target"]), p["protocol"])
                 for p in service.get("ports", [])

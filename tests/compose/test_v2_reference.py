@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
+from infranb.core.secrets import SecretRef
 from infranb.core.specs import ContainerSpec, parse_container, parse_duration
+from infranb.inputs.compose.interpolation import env_file_values
 from tests.compose.test_reference import CASES, load, meta
 from tests.compose_cli import V2
 
@@ -207,7 +209,11 @@ def ours(name: str, spec: ContainerSpec, project: Any) -> dict[str, Any]:
     """infranb's request for the service, in the same normal form."""
     return {
         "image": spec.image,
-        "environment": dict(spec.environment),
+        # A secret from .env or an env_file is a reference the container gets the value of.
+        "environment": {
+            k: v.resolve(env_file_values) if isinstance(v, SecretRef) else v
+            for k, v in spec.environment.items()
+        },
         "ports": {
             (p.host_ip, str(p.host_port) if p.host_port else None, p.container_port, p.protocol)
             for p in spec.ports

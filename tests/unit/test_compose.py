@@ -11,7 +11,8 @@ import pytest
 
 from infranb import InfrastructureManager, compose
 from infranb.core.errors import ComposeError
-from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
+from infranb.core.secrets import SecretRef
+from infranb.inputs.compose.interpolation import Interpolator, env_file_values, parse_env_file
 from infranb.testing import MemoryEngine
 
 CORPUS = Path(__file__).parents[1] / "compose" / "corpus"
@@ -610,9 +611,11 @@ def test_frame_columns_and_reprs_keep_secrets_out() -> None:
     ]
     for text in shown:
         assert "rootpw" not in text and "wppw" not in text
-    # ...while the containers get the values.
+    # ...while the containers get the values: a reference to where .env holds them.
     db = project.containers[0]
-    assert db["environment"]["MYSQL_ROOT_PASSWORD"] == "rootpw"
+    ref = db["environment"]["MYSQL_ROOT_PASSWORD"]
+    assert ref == SecretRef("dotenv", "MYSQL_ROOT_PASSWORD", str(CORPUS / "17-wordpress" / ".env"))
+    assert ref.resolve(env_file_values) == "rootpw"
 
 
 def test_up_dry_run_plans_builds_and_containers_on_a_memory_engine() -> None:

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from infranb.core.errors import ComposeError
 
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+_WHOLE = re.compile(
+    r"\$(?:(?P<plain>[_a-zA-Z][_a-zA-Z0-9]*)|\{(?P<braced>[_a-zA-Z][_a-zA-Z0-9]*)(?::?[-?][^}]*)?\})"
+)
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
@@ -29,9 +32,17 @@ class Interpolator:
 
     variables: Mapping[str, str]
     unset: list[str] = field(default_factory=list)
+    #: value -> the variable it came from, for the texts that were one variable (``${PW}``,
+    #: ``${PW:?...}``) set where Compose runs: a secret from it is journaled by reference
+    whole: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, text: str, where: Callable[[], str] = lambda: "") -> str:
         result, _ = self._expand(text, 0, where, inside_braces=False)
+        match = _WHOLE.fullmatch(text)
+        if match is not None:
+            name = match["plain"] or match["braced"]
+            if self.variables.get(name) == result and result:
+                self.whole.setdefault(result, name)
         return result
 
     def _expand(
@@ -197,3 +208,12 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$$"}
 
 def _unescape(value: str) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), value)
+
+
+def env_file_values(path: str) -> dict[str, str]:
+    """An env file's values as Compose reads it, interpolated against the environment (what
+    a ``dotenv``/``env_file`` secret reference is read from again)."""
+    import os
+    from pathlib import Path
+
+    return parse_env_file(Path(path).read_text(), path, dict(os.environ))

@@ -150,10 +150,14 @@ def _interpolate_node(
 
 
 def project_variables(
-    directory: Path, env_files: Sequence[str | os.PathLike[str]] | None, environ: Mapping[str, str]
+    directory: Path,
+    env_files: Sequence[str | os.PathLike[str]] | None,
+    environ: Mapping[str, str],
+    origins: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The variables interpolation reads: the ``.env`` file (or ``env_files``, in order),
-    overridden by the environment."""
+    overridden by the environment. ``origins`` gets the file each variable not overridden
+    came from."""
     files = [Path(f).expanduser() for f in env_files] if env_files is not None else []
     if env_files is None and (directory / ".env").is_file():
         files = [directory / ".env"]
@@ -164,7 +168,10 @@ def project_variables(
             text = file.read_text()
         except OSError as e:
             raise ComposeError(f"{file}: cannot read this env file ({e.strerror})") from None
-        values.update(parse_env_file(text, str(file), {**values, **environ}))
+        found = parse_env_file(text, str(file), {**values, **environ})
+        values.update(found)
+        if origins is not None:
+            origins.update({k: str(file.resolve()) for k in found if k not in environ})
     return {**values, **environ}
 
 

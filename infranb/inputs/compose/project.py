@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core.errors import ComposeError, Problem
 from infranb.core.options import OPTIONS
-from infranb.core.secrets import masked_container
+from infranb.core.secrets import SecretRef, is_secret_key, masked_container
 from infranb.core.specs import parse_containers
 from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
 from infranb.inputs.compose.loader import Loader, Model, find_files, project_variables
@@ -161,7 +161,10 @@ def load(
             raise ComposeError(f"{file}: no such file")
     directory = files[0].parent
     environment = dict(os.environ if environ is None else environ)
-    variables = project_variables(directory, env_files, environment)
+    origins: dict[str, str] = {}
+    variables = project_variables(directory, env_files, environment, origins)
+    if environ is None:  # the process's own: a revert can read these variables again
+        origins.update({k: "" for k in environment})
     interpolate = Interpolator(variables)
     model = Loader(interpolate, variables).load(files, directory)
     name = normalise_name(
@@ -178,7 +181,10 @@ def load(
         f"The {v} variable is not set: it was replaced by an empty string."
         for v in interpolate.unset
     ]
-    return Project(name, directory, files, model, variables, tuple(profiles), warnings)
+    return Project(
+        name, directory, files, model, variables, tuple(profiles), warnings,
+        (interpolate.whole, origins),
+    )  # fmt: skip
 
 
 class Project:
@@ -193,6 +199,7 @@ class Project:
         variables: Mapping[str, str],
         profiles: Sequence[str],
         warnings: list[str],
+        references: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
     ) -> None:
         self.name = name
         self.directory = directory
@@ -201,6 +208,9 @@ class Project:
         self.profiles = tuple(profiles)
         self.warnings = warnings
         self._variables = dict(variables)  # kept private: values may be secrets
+        # value -> the variable it was whole; variable -> its file ("" for the environment)
+        whole, origins = references or ({}, {})
+        self._whole, self._origins = dict(whole), dict(origins)
         self._unsupported: list[Unsupported] = []
         self._not_applicable: list[Unsupported] = []
         self._swarm_bases: dict[str, dict[str, Any]] = {}
@@ -720,8 +730,11 @@ class Project:
         depends.setdefault(name, "started")
         return f"container:{name}"
 
-    def _environment(self, service: str, spec: Mapping[str, Any]) -> dict[str, str]:
-        environment: dict[str, str] = {}
+    def _environment(self, service: str, spec: Mapping[str, Any]) -> dict[str, str | SecretRef]:
+        """The service's environment. A secret (by its key) that came whole from a variable
+        or an ``env_file`` is a reference to it (``SecretRef``): the container gets the
+        value, the journal only where to read it again, so a revert can."""
+        environment: dict[str, str | SecretRef] = {}
         for env_file in spec.get("env_file") or []:
             path = Path(env_file["path"])
             if not path.is_file():
@@ -731,16 +744,30 @@ class Project:
                         "(mark it required: false if it is optional)"
                     )
                 continue
-            environment.update(parse_env_file(path.read_text(), str(path), self._variables))
+            values = parse_env_file(path.read_text(), str(path), self._variables)
+            for key, value in values.items():
+                secret = is_secret_key(key) and value
+                environment[key] = (
+                    SecretRef("env_file", key, str(path.resolve())) if secret else value
+                )
         for key, value in (spec.get("environment") or {}).items():
             if value is None:  # "KEY" alone: the value where Compose runs, if set there
                 if key in self._variables:
-                    environment[key] = self._variables[key]
+                    environment[key] = self._reference(key, key, self._variables[key])
                 continue
             if isinstance(value, bool):
                 value = "true" if value else "false"
-            environment[key] = str(value)
+            text = str(value)
+            variable = self._whole.get(text)
+            environment[key] = self._reference(key, variable, text) if variable else text
         return environment
+
+    def _reference(self, key: str, variable: str, value: str) -> str | SecretRef:
+        """``value`` of ``variable``: a reference when it is a secret a revert can re-read."""
+        if not is_secret_key(key) or variable not in self._origins:
+            return value
+        origin = self._origins[variable]
+        return SecretRef("dotenv", variable, origin) if origin else SecretRef("env", variable)
 
     def _ports(self, service: str, ports: Sequence[Mapping[str, Any]]) -> list[str]:
         shown = []
