@@ -329,3 +329,12 @@ def test_every_field_agrees_with_compose_v2(case: Path) -> None:
         _normal(case, name, mine, v2)
         for key in v2:
             assert mine[key] == v2[key], f"{name}.{key}"
+
+
+def test_the_unapplied_counts_measure_the_corpus() -> None:
+    from tests.compose.unapplied import counts
+
+    found = counts()
+    # Every shape of the stock files is applied; what is left does not change a container.
+    assert [r for r in found if r[0] == "unsupported"] == []
+    assert ("not applicable", "links", 2, 1) in found

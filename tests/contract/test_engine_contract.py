@@ -43,7 +43,7 @@ def made(any_engine: Engine) -> Iterator[list[tuple[str, str]]]:
     for kind, ref in reversed(made):
         with contextlib.suppress(NotFound):
             if kind == "container":
-                any_engine.remove_container(ref, force=True)
+                any_engine.remove_container(ref, force=True, volumes=True)  # its anonymous ones
             elif kind == "network":
                 any_engine.remove_network(ref)
             elif kind == "volume":
@@ -365,6 +365,17 @@ def test_a_containers_configuration_compares_equal_to_its_spec(
         "labels": {"tier": "db"},
         "networks": {net: {"aliases": ["db"]}},
         "user": "nobody",
+        # run options, as Compose files give them
+        "ulimits": {"nofile": {"soft": 1024, "hard": 2048}, "nproc": 512},
+        "dns": ["127.0.0.1"],
+        "sysctls": {"net.core.somaxconn": "1024"},
+        "read_only": True,
+        "tty": True,
+        "shm_size": "128m",
+        "logging": {"driver": "json-file", "options": {"max-size": "1m"}},
+        "security_opt": ["no-new-privileges:true"],
+        "pids_limit": 100,
+        "volumes": ["/scratch"],
     }
     cid = any_engine.create_container(
         spec(name, **fields), {"GREETING": "hi"}, {"tier": "db"}, [net]
