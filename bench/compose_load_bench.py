@@ -13,9 +13,7 @@ touches an engine.
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -23,25 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.compose.test_reference import CASES, load, meta
+from tests.compose.test_reference import CASES, load
+from tests.compose.test_v2_reference import v2_config as v2_config_run
 from tests.compose_cli import V2
 
 
 def v2_config(case: Path) -> None:
-    info = meta(case)
-    command = [V2, "--project-directory", str(case)]
-    for file in info.get("files", []):
-        command += ["-f", str(case / file)]
-    for profile in info.get("profiles", ["*"]):
-        command += ["--profile", profile]
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
-    subprocess.run(
-        [*command, "config", "--format", "json"],
-        cwd=case,
-        env={**env, **info.get("environ", {})},
-        check=True,
-        capture_output=True,
-    )
+    done = v2_config_run(case)
+    if done.returncode != 0:
+        raise RuntimeError(f"v2 config of {case.name}: {done.stderr}")
 
 
 def timed(action: Callable[[], object], runs: int) -> list[float]:

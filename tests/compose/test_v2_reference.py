@@ -38,7 +38,8 @@ COMPARED = (
 )  # fmt: skip
 
 
-def v2_model(case: Path) -> dict[str, Any]:
+def v2_config(case: Path) -> subprocess.CompletedProcess[str]:
+    """``docker compose config --format json`` of a corpus project, as a user runs it."""
     info = meta(case)
     command = [V2, "--project-directory", str(case)]
     for file in info.get("files", []):
@@ -46,13 +47,17 @@ def v2_model(case: Path) -> dict[str, Any]:
     for profile in info.get("profiles", ["*"]):
         command += ["--profile", profile]
     environment = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
-    done = subprocess.run(
+    return subprocess.run(
         [*command, "config", "--format", "json"],
         cwd=case,
         env={**environment, **info.get("environ", {})},
         capture_output=True,
         text=True,
     )
+
+
+def v2_model(case: Path) -> dict[str, Any]:
+    done = v2_config(case)
     assert done.returncode == 0, f"v2 config failed on {case.name}: {done.stderr}"
     # v2 writes a literal $ as $$, so that its output reads back the same.
     model: dict[str, Any] = _unescaped(json.loads(done.stdout))
