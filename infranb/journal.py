@@ -31,7 +31,7 @@ from infranb.core.config import JOURNAL_PATH
 from infranb.core.errors import UnknownRun
 from infranb.core.labels import RESERVED_PREFIXES
 from infranb.core.records import ProgressEvent
-from infranb.core.secrets import MASK, Redactor, SecretRef
+from infranb.core.secrets import MASK, Redactor, SecretRef, masked_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -203,6 +203,8 @@ def stored(value: Any, redact: Redactor = _NOTHING_KNOWN) -> Any:
                 out[str(key)] = MASK
             elif str(key) in IDENTIFIER_FIELDS:
                 out[str(key)] = _as_json(item)
+            elif str(key) == "files" and isinstance(item, Mapping):
+                out[str(key)] = stored(masked_files(item), redact)
             elif str(key) == "labels" and isinstance(item, Mapping):
                 out[str(key)] = {
                     str(k): _as_json(v)

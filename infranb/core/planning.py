@@ -77,6 +77,8 @@ class Desired:
     hashes: Mapping[str, str] = field(repr=False)
     #: per container, the salt of its environment fingerprints
     salts: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: per container, the contents of the files written into it (secret references read)
+    files: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,11 @@ def masked_container(raw: object, markers: Iterable[str] = DEFAULT_SECRET_MARKER
     """A container dict of a request as it may be shown: its environment masked, whether
     given as a dict or as a list of ``KEY=VALUE`` strings (a malformed entry is masked whole,
     since it may be a secret typed with the wrong separator)."""
-    if not isinstance(raw, Mapping) or "environment" not in raw:
+    if not isinstance(raw, Mapping):
+        return raw
+    if isinstance(raw.get("files"), Mapping):
+        raw = {**raw, "files": masked_files(raw["files"])}
+    if "environment" not in raw:
         return raw
     env = raw["environment"]
     if isinstance(env, Mapping):
@@ -179,6 +183,19 @@ def masked_container(raw: object, markers: Iterable[str] = DEFAULT_SECRET_MARKER
     else:
         shown = MASK
     return {**raw, "environment": shown}
+
+
+def masked_files(files: Mapping[str, object]) -> dict[str, object]:
+    """A request's ``files`` as they may be shown: a secret file's content masked (one
+    marked ``"secret": True``, or under ``/run/secrets/``), references by name."""
+    shown: dict[str, object] = {}
+    for path, item in files.items():
+        entry = dict(item) if isinstance(item, Mapping) else {"content": item}
+        secret = bool(entry.get("secret")) or str(path).startswith("/run/secrets/")
+        if secret and not isinstance(entry.get("content"), SecretRef):
+            entry["content"] = MASK
+        shown[str(path)] = entry
+    return shown
 
 
 class Redactor:

@@ -64,6 +64,7 @@ CONTAINER_KEYS = (
     "stop_grace_period",
     "service",
     "container_number",
+    "files",
     *OPTIONS,
 )
 HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period", "disable")
@@ -131,6 +132,16 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
+class FileSpec:
+    """A file written into a container before it starts (Compose's secrets and configs from
+    ``environment:`` or ``content:`` sources, copied in as ``up`` does)."""
+
+    #: the text, or a secret reference read when the run starts (kept out of the repr)
+    content: str | SecretRef = field(repr=False)
+    mode: int = 0o444
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """One container of a stack, typed and normalised."""
 
@@ -171,6 +182,8 @@ class ContainerSpec:
     container_number: int | None = None
     #: network -> {"ipv4_address": ..., "ipv6_address": ...}: fixed addresses on it
     addresses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: container path -> a file written into the container before it starts
+    files: Mapping[str, FileSpec] = field(default_factory=dict, repr=False)
     # Run options (``infranb.core.options``), each in its request form; None/() when unset.
     network_mode: str | None = None
     ulimits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -233,7 +246,12 @@ class ContainerSpec:
             if m.kind == "bind" and os.path.normpath(m.source) in SENSITIVE_PATHS
         ]
 
-    def field_fingerprints(self, resolved_env: Mapping[str, str], salt: str = "") -> dict[str, str]:
+    def field_fingerprints(
+        self,
+        resolved_env: Mapping[str, str],
+        salt: str = "",
+        resolved_files: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
         """A short hash per field; compared with a container's labels to explain a recreate.
 
         Environment values are hashed with ``salt`` (random per container, kept in a label):
@@ -275,6 +293,10 @@ class ContainerSpec:
         # One entry per variable, so a plan can name the variable that changed.
         for key in sorted(resolved_env):
             prints[f"environment.{key}"] = environment_fingerprint(key, resolved_env[key], salt)
+        # A file's content is salted too: it may be a secret.
+        for path in sorted(self.files):
+            content = (resolved_files or {}).get(path, "")
+            prints[f"files.{path}"] = _digest([salt, path, content, self.files[path].mode])
         return prints
 
 
@@ -611,6 +633,29 @@ def parse_depends_on(value: object, where: str) -> dict[str, Condition]:
 NETWORK_ENDPOINT_KEYS = ("aliases", "ipv4_address", "ipv6_address")
 
 
+def parse_files(value: object, where: str) -> dict[str, FileSpec]:
+    """Files as ``{"/run/secrets/token": "text" | secret_from_env("X") | {"content": ...,
+    "mode": 0o400, "secret": True}}``: written into the container before it starts. A secret
+    one's content (``secret``, or under ``/run/secrets/``) is masked wherever it is shown."""
+    if not isinstance(value, Mapping):
+        raise SpecProblem(where, 'use a dict like {"/run/secrets/token": secret_from_env("X")}')
+    files = {}
+    for path, item in value.items():
+        here = f"{where}.{path}"
+        if not isinstance(path, str) or not path.startswith("/") or path.endswith("/"):
+            raise SpecProblem(here, "the key is an absolute file path in the container")
+        if isinstance(item, str | SecretRef):
+            item = {"content": item}
+        if not isinstance(item, Mapping) or not isinstance(item.get("content"), str | SecretRef):
+            raise SpecProblem(here, "give the content: a string or a secret reference")
+        _reject_unknown(item, ("content", "mode", "secret"), here)
+        mode = item.get("mode", 0o444)
+        if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
+            raise SpecProblem(f"{here}.mode", f"{mode!r} must be a file mode like 0o400")
+        files[posixpath.normpath(path)] = FileSpec(item["content"], mode)
+    return files
+
+
 def parse_networks(
     value: object, where: str
 ) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
@@ -752,6 +797,7 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
             f"network_mode {options['network_mode']} shares another network stack: "
             "it cannot publish ports",
         )
+    files = get("files", parse_files) or {}
     number = raw.get("container_number")
     if number is not None and (
         not isinstance(number, int) or isinstance(number, bool) or number < 1
@@ -794,6 +840,7 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         service=_service_name(raw.get("service"), f"{where}.service"),
         container_number=number,
         addresses=addresses,
+        files=files,
         **options,
     )
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.client
+import io
 import json
 import os
 import re
 import shutil
 import socket
+import tarfile
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -482,6 +484,10 @@ class DockerEngine:
                     ipv6_address=fixed.get("ipv6_address"),
                 )
         return str(created["Id"])
+
+    def put_file(self, ref: str, path: str, data: bytes, mode: int = 0o444) -> None:
+        with self._errors(f"writing {path} into container {ref}", ref):
+            self._api.put_archive(ref, "/", _tar_of(path, data, mode))
 
     def start_container(self, ref: str) -> None:
         with self._errors(f"starting container {ref}", ref):
@@ -1178,6 +1184,21 @@ def _ipam(ipam: Mapping[str, Any]) -> docker.types.IPAMConfig:
     return docker.types.IPAMConfig(
         driver=ipam.get("driver") or "default", pool_configs=pools, options=ipam.get("options")
     )
+
+
+def _tar_of(path: str, data: bytes, mode: int) -> bytes:
+    """A tar archive holding ``path`` (relative to /) and its folders, for ``put_archive``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        parts = path.strip("/").split("/")
+        for depth in range(1, len(parts)):
+            folder = tarfile.TarInfo("/".join(parts[:depth]))
+            folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(folder)
+        entry = tarfile.TarInfo("/".join(parts))
+        entry.size, entry.mode = len(data), mode
+        archive.addfile(entry, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def _stop_timeout(seconds: float | None) -> int | None:

@@ -111,6 +111,8 @@ class _Container:
     spec: ContainerSpec | None = None
     #: container path -> anonymous volume
     anonymous: dict[str, str] = field(default_factory=dict)
+    #: files written into it (put_file), by path
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 class _Stream:
@@ -387,6 +389,11 @@ class MemoryEngine:
             self._emit(container, "create")
             return container.id
 
+    def put_file(self, ref: str, path: str, data: bytes, mode: int = 0o444) -> None:
+        self._called("put_file")
+        with self._lock:
+            self._find(ref).files[path] = data
+
     def start_container(self, ref: str) -> None:
         self._called("start_container")
         with self._lock:
@@ -499,6 +506,11 @@ class MemoryEngine:
                     f"running a command in {ref}: container is not running", resource=ref
                 )
         text = command if isinstance(command, str) else " ".join(command)
+        words = text.split()
+        if len(words) == 2 and words[0] == "cat":  # a file put_file wrote
+            if words[1] in c.files:
+                return 0, c.files[words[1]].decode()
+            return 1, f"cat: can't open '{words[1]}': No such file or directory\n"
         code = _EXIT.search(text)
         output = "".join(f"{line}\n" for line in _echoes(text))
         return (int(code.group(1)) if code else 0), output

@@ -221,6 +221,31 @@ def resolve_environments(specs: Sequence[ContainerSpec], rt: Runtime) -> dict[st
     return environments
 
 
+def resolve_files(specs: Sequence[ContainerSpec], rt: Runtime) -> dict[str, dict[str, str]]:
+    """The contents of each spec's files, secret references read (their values masked in
+    every output from now on); a missing one is a problem naming the file."""
+    contents: dict[str, dict[str, str]] = {}
+    problems: list[Problem] = []
+    secrets: list[str] = []
+    for index, spec in enumerate(specs):
+        found: dict[str, str] = {}
+        for path, file in spec.files.items():
+            if isinstance(file.content, SecretRef):
+                try:
+                    found[path] = file.content.resolve(env_file_values)
+                except LookupError as e:
+                    problems.append(spec_problem(index, spec.name, f"files.{path}", str(e)))
+                    continue
+                secrets.append(found[path])
+            else:
+                found[path] = file.content
+        contents[spec.name] = found
+    if problems:
+        raise ValidationError(problems)
+    rt.redact = rt.redact.extend(secrets)
+    return contents
+
+
 def identifiers_of(specs: Sequence[ContainerSpec]) -> list[str]:
     """What a request names (containers, services, images, networks, volumes, paths,
     hosts): free text keeps these as written, whatever secret they contain."""
@@ -236,6 +261,7 @@ def desired_state(
     command: Orchestrate,
     environments: Mapping[str, Mapping[str, str]],
     existing: Mapping[str, ContainerInfo],
+    files: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Desired:
     """Fingerprints and hashes, salted with each existing container's salt (a new random
     one for a new container; none for a container made before salts, so it is not
@@ -245,11 +271,14 @@ def desired_state(
         for s in command.specs
     }
     fingerprints = {
-        s.name: s.field_fingerprints(environments[s.name], salts[s.name]) for s in command.specs
+        s.name: s.field_fingerprints(environments[s.name], salts[s.name], (files or {}).get(s.name))
+        for s in command.specs
     }
     hashes = {name: spec_hash(fp) for name, fp in fingerprints.items()}
     specs = list(command.specs)
-    return Desired(command.stack, specs, environments, fingerprints, hashes, salts)
+    return Desired(
+        command.stack, specs, environments, fingerprints, hashes, salts, dict(files or {})
+    )
 
 
 async def observe_and_plan(
@@ -296,7 +325,7 @@ async def observe_and_plan(
         (), [command.stack, *(r.name for r in [*stack_rows, *holders, *running])]
     )
     existing, unmatched = match_containers(command.specs, stack_rows)
-    desired = desired_state(command, environments, existing)
+    desired = desired_state(command, environments, existing, resolve_files(command.specs, rt))
     problems = _held_names(desired, holders, stack_rows)
     problems += await _taken_ports(rt, desired, list(existing.values()), running)
     if problems:
@@ -995,6 +1024,11 @@ class BringUp:
                 networks,
                 keep_volumes=keep or None,
             )
+            # Compose's secrets and configs from environment or content: copied in, as up does.
+            for path, content in desired.files.get(spec.name, {}).items():
+                await rt.call(
+                    rt.engine.put_file, cid, path, content.encode(), spec.files[path].mode
+                )
             rt.emit("container_created", spec.name)
             return cid
 

@@ -7,8 +7,8 @@ The file is written here. Its shapes are the ones stock files of self-hosted pro
 (see ``tests/compose/corpus/README.md`` for where each was seen): ulimits, sysctls, dns,
 a fixed address on a network with ipam, ``network_mode: service:``, deploy limits,
 reservations and restart policy, replicas, a bind of a folder that does not exist yet, an
-anonymous volume, ``:z``, logging options, read-only root with tmpfs, tty, and values cast
-after interpolation.
+anonymous volume, ``:z``, logging options, read-only root with tmpfs, tty, a secret from the
+environment and a config from content (copied in), and values cast after interpolation.
 """
 
 from __future__ import annotations
@@ -76,6 +76,13 @@ services:
     command: ["sleep", "600"]
     deploy:
       replicas: ${WORKERS:-2}
+    secrets: [{source: token, target: token, mode: 0400}]
+    configs: [{source: conf, target: /etc/worker.conf}]
+secrets:
+  token: {environment: APP_TOKEN}
+configs:
+  conf:
+    content: "mode ${MODE:-fast}"
 networks:
   back:
     ipam:
@@ -151,6 +158,7 @@ def test_a_file_runs_as_compose_v2_runs_it(
     theirs, ours = f"{uid}-v2", f"{uid}-nb"
     tracker.stacks += [theirs, ours]
     # Two subnets: both projects run at once.
+    os.environ.setdefault("APP_TOKEN", "token-of-the-test")  # read by both (a secret)
     v2(theirs, folder, "up", "-d", SUBNET_OCTET="78")
     project = load(folder, ours, SUBNET_OCTET="79")
     assert project.unsupported.empty, project.unsupported.to_string()
@@ -171,6 +179,11 @@ def test_a_file_runs_as_compose_v2_runs_it(
                 )
                 continue
             assert mine[key] == reference[key], f"{service}: {key}"
+    # Secrets and configs from environment and content are copied in, as v2 copies them.
+    for path in ("/run/secrets/token", "/etc/worker.conf"):
+        mine_file = engine.exec_in(f"{ours}-worker-1", ["cat", path])
+        assert mine_file == engine.exec_in(f"{theirs}-worker-1", ["cat", path]), path
+        assert mine_file[0] == 0, mine_file
     assert (
         inspect(engine, f"{ours}-worker-2")["Config"]["Labels"][
             "com.docker.compose.container-number"

@@ -126,3 +126,58 @@ def test_secrets_of_a_compose_project_survive_a_revert(tmp_path: Path) -> None:
     assert "environment.POSTGRES_PASSWORD" in str(refused.error)
     assert "DB_PASSWORD" in str(refused.error) and "changed since" in str(refused.error)
     assert "from-dotenv" not in str(refused.error)
+
+
+FILES = """\
+services:
+  app:
+    image: postgres
+    secrets: [api_token, {source: db_key, target: db.key, mode: 0400}]
+    configs: [{source: app_conf, target: /etc/app.conf}]
+secrets:
+  api_token: {environment: API_TOKEN}
+  db_key: {environment: DB_KEY}
+configs:
+  app_conf:
+    content: |
+      listen 8080
+      name ${APP_NAME:-shop}
+"""
+
+
+def test_secrets_and_configs_from_environment_and_content_are_copied_in(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(FILES)
+    (tmp_path / ".env").write_text("API_TOKEN=tok-from-dotenv\n")
+    project = compose.load(tmp_path, project_name="fl", environ={"DB_KEY": "key-from-environ"})
+    assert project.unsupported.empty, project.unsupported
+    files = project.containers[0]["files"]
+    assert files["/run/secrets/api_token"]["content"].source == "dotenv"
+    assert files["/run/secrets/db.key"]["mode"] == 0o400
+    assert files["/etc/app.conf"]["content"] == "listen 8080\nname shop\n"
+    shown = repr(project.containers) + repr(project.operation())
+    assert "key-from-environ" not in shown and "tok-from-dotenv" not in shown
+
+    engine = MemoryEngine(["postgres"])
+    manager = InfrastructureManager(
+        InfrastructureManagerConfig(journal=str(tmp_path / "j.sqlite"), stop_timeout=0.1),
+        engine=engine,
+    )
+    result = manager.up(project)
+    assert result.success, result.error
+    name = "fl-app-1"
+    assert engine.exec_in(name, ["cat", "/run/secrets/api_token"]) == (0, "tok-from-dotenv")
+    assert engine.exec_in(name, ["cat", "/run/secrets/db.key"]) == (0, "key-from-environ")
+    assert engine.exec_in(name, ["cat", "/etc/app.conf"]) == (0, "listen 8080\nname shop\n")
+    stored = manager.history_entry(result.run_id).request["containers"][0]["files"]
+    assert stored["/run/secrets/api_token"]["content"]["$secret"] == "dotenv"
+    assert stored["/run/secrets/db.key"]["content"] == MASK  # a value, never stored
+    assert stored["/etc/app.conf"]["content"] == "listen 8080\nname shop\n"
+    # A changed token recreates the container, naming the file (its fingerprint is salted).
+    (tmp_path / ".env").write_text("API_TOKEN=tok-2\n")
+    again = manager.up(
+        compose.load(tmp_path, project_name="fl", environ={"DB_KEY": "key-from-environ"})
+    )
+    assert again.success, again.error
+    step = again.plan[0]
+    assert (step.action, step.reason) == ("recreate", "changed: files./run/secrets/api_token")
+    assert engine.exec_in(name, ["cat", "/run/secrets/api_token"]) == (0, "tok-2")

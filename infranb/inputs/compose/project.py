@@ -602,9 +602,11 @@ class Project:
         ports = self._ports(service, spec.get("ports") or [])
         if ports:
             container["ports"] = ports
-        volumes, tmpfs = self._mounts(service, spec)
+        volumes, tmpfs, files = self._mounts(service, spec)
         if volumes:
             container["volumes"] = volumes
+        if files:
+            container["files"] = files
         tmpfs += list(spec.get("tmpfs") or [])
         if tmpfs:
             container["tmpfs"] = tmpfs
@@ -790,9 +792,12 @@ class Project:
                 shown.append(target)
         return shown
 
-    def _mounts(self, service: str, spec: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    def _mounts(
+        self, service: str, spec: Mapping[str, Any]
+    ) -> tuple[list[str], list[str], dict[str, Any]]:
         volumes: list[str] = []
         tmpfs: list[str] = []
+        files: dict[str, Any] = {}
         for mount in spec.get("volumes") or []:
             for key in mount:
                 if key not in MOUNT_APPLIED:
@@ -834,14 +839,21 @@ class Project:
                 self._note(service, f"volumes ({target})", f"mount type {kind!r} not applied")
         for section, default_dir in (("secrets", "/run/secrets/"), ("configs", "/")):
             for ref in spec.get(section) or []:
-                mount_to = self._file_mount(service, section, ref, default_dir)
+                mount_to = self._file_mount(service, section, ref, default_dir, files)
                 if mount_to:
                     volumes.append(mount_to)
-        return volumes, tmpfs
+        return volumes, tmpfs, files
 
     def _file_mount(
-        self, service: str, section: str, ref: Mapping[str, Any], default_dir: str
+        self,
+        service: str,
+        section: str,
+        ref: Mapping[str, Any],
+        default_dir: str,
+        files: dict[str, Any],
     ) -> str | None:
+        """A file secret or config as a read-only bind; one from ``environment:`` or
+        ``content:`` as a file copied into the container (``files``), as ``up`` does."""
         name = str(ref["source"])
         declared = getattr(self.model, section).get(name)
         if declared is None:
@@ -849,18 +861,42 @@ class Project:
                 f"{self.files[0]}: service {service!r} uses {section[:-1]} {name!r}, which is "
                 f"not declared under the top-level '{section}:'"
             )
-        for key in ref:
-            if key not in ("source", "target"):
-                self._note(service, f"{section}.{key}", "ownership and mode are not applied")
-        if not declared.get("file"):
-            source = next((k for k in declared if k != "name"), "?")
-            self._note(service, f"{section}.{name}", f"a {section[:-1]} from {source!r}: only "
-                       "file: sources are applied")  # fmt: skip
-            return None
         target = str(ref.get("target") or name)
         if not target.startswith("/"):
             target = default_dir + target
-        return f"{declared['file']}:{target}:ro"
+        copied = declared.get("environment") is not None or declared.get("content") is not None
+        for key in ref:
+            if key not in ("source", "target") and not (key == "mode" and copied):
+                self._note(service, f"{section}.{key}", "ownership is not applied")
+        if declared.get("file"):
+            return f"{declared['file']}:{target}:ro"
+        if declared.get("environment") is not None:
+            variable = str(declared["environment"])
+            if variable not in self._variables:
+                raise ComposeError(
+                    f"{self.files[0]}: {section[:-1]} {name!r} reads the variable {variable}, "
+                    "which is not set (in the environment or .env)"
+                )
+            origin = self._origins.get(variable)
+            content: str | SecretRef = self._variables[variable]
+            if section == "secrets" and origin is not None:
+                content = (
+                    SecretRef("dotenv", variable, origin) if origin else SecretRef("env", variable)
+                )
+        elif declared.get("content") is not None:
+            content = str(declared["content"])
+        else:
+            source = next((k for k in declared if k != "name"), "?")
+            self._note(service, f"{section}.{name}", f"a {section[:-1]} from {source!r}: "
+                       "file, environment and content sources are applied")  # fmt: skip
+            return None
+        mode = ref.get("mode")
+        files[target] = {
+            "content": content,
+            "mode": int(str(mode), 8) if isinstance(mode, str) else int(mode or 0o444),
+            "secret": section == "secrets",
+        }
+        return None
 
     def _service_networks(self, service: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         networks: dict[str, Any] = {}
