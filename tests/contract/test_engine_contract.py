@@ -274,6 +274,19 @@ def test_exec_and_stats_of_a_running_container(any_engine: Engine, made: list, n
     assert sample.cpu_percent is not None and sample.cpu_percent >= 0
 
 
+def test_a_file_put_before_the_start_is_there_once_it_runs(
+    any_engine: Engine, made: list, name: str
+) -> None:
+    cid = create(any_engine, made, name, command=["sleep", "60"])
+    any_engine.put_file(cid, "/run/secrets/token", b"tok-123", 0o400)  # created, not started
+    any_engine.start_container(cid)
+    assert any_engine.exec_in(cid, ["cat", "/run/secrets/token"]) == (0, "tok-123")
+    any_engine.put_file(cid, "/etc/app.conf", b"mode fast\n")  # while it runs
+    assert any_engine.exec_in(cid, ["cat", "/etc/app.conf"]) == (0, "mode fast\n")
+    code, _ = any_engine.exec_in(cid, ["cat", "/run/secrets/other"])
+    assert code != 0
+
+
 def test_restart_starts_a_container_again(any_engine: Engine, made: list, name: str) -> None:
     cid = create(any_engine, made, name, command=["sleep", "60"])
     any_engine.start_container(cid)
