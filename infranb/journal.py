@@ -873,10 +873,28 @@ def _check_references(
     against the salted fingerprint the container carried: a value that changed since (the
     .env file was edited) would make another container, so the revert is refused."""
     from infranb.core.errors import RevertError
-    from infranb.core.specs import environment_fingerprint
+    from infranb.core.specs import environment_fingerprint, file_fingerprint
     from infranb.inputs.compose.interpolation import env_file_values
 
     prints = prior.get("environment_prints") or {}
+    for path, item in (spec.get("files") or {}).items():
+        content = item.get("content") if isinstance(item, Mapping) else item
+        if not isinstance(content, SecretRef):
+            continue
+        try:
+            now = content.resolve(env_file_values)
+        except LookupError as e:
+            raise RevertError(
+                f"cannot revert run {run}: container {name} needs its file {path} from "
+                f"{content.where}: {e}; nothing was changed"
+            ) from None
+        mode = item.get("mode", 0o444) if isinstance(item, Mapping) else 0o444
+        recorded = prints.get(f"files.{path}")
+        if recorded and file_fingerprint(path, now, mode, prior.get("salt", "")) != recorded:
+            raise RevertError(
+                f"cannot revert run {run}: the file {path} of container {name} came from "
+                f"{content.where}, whose value changed since; nothing was changed"
+            )
     for key, value in (spec.get("environment") or {}).items():
         if not isinstance(value, SecretRef):
             continue

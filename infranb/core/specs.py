@@ -296,7 +296,7 @@ class ContainerSpec:
         # A file's content is salted too: it may be a secret.
         for path in sorted(self.files):
             content = (resolved_files or {}).get(path, "")
-            prints[f"files.{path}"] = _digest([salt, path, content, self.files[path].mode])
+            prints[f"files.{path}"] = file_fingerprint(path, content, self.files[path].mode, salt)
         return prints
 
 
@@ -308,6 +308,11 @@ def is_set(value: object) -> bool:
 def environment_fingerprint(key: str, value: str, salt: str = "") -> str:
     """The fingerprint of one environment variable, as ``field_fingerprints`` makes it."""
     return _digest([salt, key, value] if salt else [key, value])
+
+
+def file_fingerprint(path: str, content: str, mode: int, salt: str = "") -> str:
+    """The fingerprint of one file written into a container (salted: it may be a secret)."""
+    return _digest([salt, path, content, mode])
 
 
 def _digest(value: object) -> str:

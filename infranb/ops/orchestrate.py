@@ -858,7 +858,7 @@ def prior_state(
         # The salted fingerprints of its environment: a revert checks a secret it reads
         # again against them (never the values: they cannot be looked up).
         prints = decode_fingerprints(row.labels.get(L.SPEC_FIELDS, ""))
-        env_prints = {k: v for k, v in prints.items() if k.startswith("environment.")}
+        env_prints = {k: v for k, v in prints.items() if k.startswith(("environment.", "files."))}
         if env_prints:
             entry["salt"] = row.labels.get(L.SALT, "")
             entry["environment_prints"] = env_prints

@@ -669,3 +669,25 @@ def test_configs_mount_at_their_target_or_at_the_root(tmp_path: Path) -> None:
         f"{tmp_path}/nginx.conf:/etc/nginx/nginx.conf:ro",
     ]
     assert ("web", "configs.mode") in {(r.service, r.key) for r in project.unsupported.itertuples()}
+
+
+def test_a_secret_shared_by_two_variables_is_not_journaled_by_reference(tmp_path: Path) -> None:
+    """Which variable a value came from is known only when one variable holds it."""
+    write(
+        tmp_path,
+        {
+            "compose.yaml": """
+            services:
+              db:
+                image: x
+                environment:
+                  ROOT_PASSWORD: ${ROOT_PW}
+                  APP_PASSWORD: ${APP_PW}
+                  OTHER_PASSWORD: ${OTHER_PW}
+            """,
+            ".env": "ROOT_PW=same\nAPP_PW=same\nOTHER_PW=distinct\n",
+        },
+    )
+    env = compose.load(tmp_path, environ={}).containers[0]["environment"]
+    assert env["ROOT_PASSWORD"] == env["APP_PASSWORD"] == "same"  # masked in the journal
+    assert env["OTHER_PASSWORD"] == SecretRef("dotenv", "OTHER_PW", str(tmp_path / ".env"))

@@ -33,16 +33,20 @@ class Interpolator:
     variables: Mapping[str, str]
     unset: list[str] = field(default_factory=list)
     #: value -> the variable it came from, for the texts that were one variable (``${PW}``,
-    #: ``${PW:?...}``) set where Compose runs: a secret from it is journaled by reference
+    #: ``${PW:?...}``) set where Compose runs: a secret from it is journaled by reference.
+    #: A value two variables share is left out (which one a text named is not known).
     whole: dict[str, str] = field(default_factory=dict)
+    _shared: set[str] = field(default_factory=set)
 
     def __call__(self, text: str, where: Callable[[], str] = lambda: "") -> str:
         result, _ = self._expand(text, 0, where, inside_braces=False)
         match = _WHOLE.fullmatch(text)
         if match is not None:
             name = match["plain"] or match["braced"]
-            if self.variables.get(name) == result and result:
-                self.whole.setdefault(result, name)
+            named = self.variables.get(name) == result and result not in self._shared
+            if named and result and self.whole.setdefault(result, name) != name:
+                del self.whole[result]
+                self._shared.add(result)
         return result
 
     def _expand(
