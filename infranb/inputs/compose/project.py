@@ -280,6 +280,11 @@ class Project:
             # The container before deploy: and the run options: Swarm reads deploy itself.
             entry = {**self._swarm_bases[service], "name": service}
             entry.pop("service", None)  # a Swarm service is named by its service already
+            for path in entry.pop("files", {}):  # Swarm takes secrets as its own objects
+                self.warnings.append(
+                    f"service {service!r}: {path} (from environment or content) is not "
+                    "applied by deploy(); give it as a file: secret"
+                )
             if "depends_on" in entry:
                 entry["depends_on"] = {
                     service_of.get(k, k): v for k, v in entry["depends_on"].items()
