@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from infranb.core.errors import InfraError
+from infranb.engines.base import Engine
 from infranb.engines.docker import DockerEngine
+from tests.engines import PodmanService, temporary_root
 from tests.swarm_lab import SwarmLab
 from tests.widget_helpers import strict_callbacks
 
@@ -52,6 +54,35 @@ def engine() -> Iterator[DockerEngine]:
     engine.close()
 
 
+@pytest.fixture(scope="session")
+def podman_service() -> Iterator[PodmanService]:
+    """``podman system service`` of this test session (tests/engines.py), stopped by pid;
+    skipped locally when podman is not installed, a failure in CI."""
+    import shutil
+
+    if shutil.which("podman") is None:
+        if IN_CI:
+            pytest.fail("CI needs podman (scripts/setup.sh installs it)")
+        pytest.skip("podman is not installed")
+    service = PodmanService(temporary_root("inbt-podman-"))
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def podman(podman_service: PodmanService) -> Iterator[Engine]:
+    """An engine of Podman's kind, as a manager connects to it (kind read from its answer)."""
+    from infranb.core.config import InfrastructureManagerConfig
+    from infranb.engines import connect
+
+    engine = connect(InfrastructureManagerConfig(docker_host=podman_service.host))
+    yield engine
+    engine.close()
+
+
 @dataclass(frozen=True)
 class Census:
     """Every container, network, volume and image (ids and tags) on the engine."""
@@ -62,7 +93,7 @@ class Census:
     images: frozenset[str]
 
     @classmethod
-    def take(cls, engine: DockerEngine) -> Census:
+    def take(cls, engine: Engine) -> Census:
         return cls(
             frozenset(c.id for c in engine.list_containers()),
             frozenset(n.id for n in engine.list_networks()),

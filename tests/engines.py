@@ -242,3 +242,93 @@ SetEnv DOCKER_HOST={self.engine.host}
 
 def temporary_root(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+@dataclass
+class PodmanService:
+    """``podman system service`` on a socket of its own, with its own storage, run folder,
+    network folder and address pool, stopped by the pid this object started.
+
+    This machine's sandbox refuses raising rlimits and crun fails on its cgroups: the
+    service gets a containers.conf of its own (lower default ulimits, runc) through
+    ``CONTAINERS_CONF``, and a registries.conf that lets it use the local plain-HTTP
+    registries, through ``CONTAINERS_REGISTRIES_CONF`` — never over a user's own files.
+    """
+
+    root: Path
+    images: tuple[str, ...] = (BASE,)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "podman.sock"
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "CONTAINERS_CONF": str(self.root / "containers.conf"),
+            "CONTAINERS_REGISTRIES_CONF": str(self.root / "registries.conf"),
+        }
+
+    def podman(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        """The podman CLI on this service's storage (what the service itself sees)."""
+        command = ["podman", "--root", str(self.root / "storage"),
+                   "--runroot", str(self.root / "run"), *args]  # fmt: skip
+        return subprocess.run(command, env=self.environment, input=input, capture_output=True)
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "networks").mkdir(exist_ok=True)
+        (self.root / "containers.conf").write_text(
+            "[containers]\n"
+            'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n'
+            "[engine]\n"
+            'runtime = "runc"\n'
+            f'tmp_dir = "{self.root / "tmp"}"\n'
+            "[network]\n"
+            f'network_config_dir = "{self.root / "networks"}"\n'
+            'default_subnet = "10.89.0.0/24"\n'
+            'default_subnet_pools = [{"base" = "10.90.0.0/16", "size" = 24}]\n'
+        )
+        (self.root / "registries.conf").write_text(
+            "unqualified-search-registries = []\n"
+            '[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n'
+            '[[registry]]\nlocation = "127.0.0.1:5001"\ninsecure = true\n'
+        )
+        log = open(self.root / "service.log", "wb")  # noqa: SIM115 - lives as long as podman
+        command = ["podman", "--root", str(self.root / "storage"),
+                   "--runroot", str(self.root / "run"),
+                   "system", "service", "--time=0", self.host]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, env=self.environment, stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while docker_cli(self.host, "version").returncode != 0:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                tail = (self.root / "service.log").read_text()[-2000:]
+                self.stop()
+                raise RuntimeError(f"podman system service did not start:\n{tail}")
+            time.sleep(0.1)
+        saved = subprocess.run(["docker", "save", *self.images], capture_output=True, check=True)
+        loaded = self.podman("load", input=saved.stdout)
+        assert loaded.returncode == 0, loaded.stderr
+
+    def stop(self) -> None:
+        """Remove this service's containers, stop it by its pid, and remove its folders
+        (its storage is unmounted first)."""
+        if self.process is not None and self.process.poll() is None:
+            self.podman("rm", "-af", "-t", "0")
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for mounted in ("storage/overlay", "storage", "run"):
+            subprocess.run(["umount", "-R", str(self.root / mounted)], capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)

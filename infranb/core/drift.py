@@ -74,6 +74,11 @@ class ContainerConfig:
     addresses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: container path -> the anonymous volume mounted there (a recreate carries it over)
     anonymous: Mapping[str, str] = field(default_factory=dict, compare=False)
+    #: run options the engine does not report (Podman: sysctls, log options): not compared
+    unreported: frozenset[str] = field(default=frozenset(), compare=False)
+    #: run options the engine fills from its own defaults (Podman: ulimits): compared only
+    #: for the entries a request sets
+    engine_filled: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,8 @@ def healthcheck_text(
     retries: int | None = None,
     start_period: float | None = None,
 ) -> str:
-    """One line for a healthcheck (timings in seconds; unset ones left out)."""
+    """One line for a healthcheck (timings in seconds; unset ones and the engine's
+    defaults, which Docker and Podman share, left out: they are the same check)."""
     if not test:
         return ""
     parts = [" ".join(test)]
@@ -189,7 +195,7 @@ def healthcheck_text(
         ("retries", retries),
         ("start_period", start_period),
     ):
-        if value:
+        if value and value != HEALTHCHECK_DEFAULTS.get(key):
             parts.append(f"{key}={value:g}")
     return " ".join(parts)
 
@@ -206,6 +212,9 @@ def _healthcheck(hc: Healthcheck | None, image: ImageConfig) -> str:
         return IMAGE_TEST if timed else image.healthcheck
     return healthcheck_text(hc.test, hc.interval, hc.timeout, hc.retries, hc.start_period)
 
+
+#: what an engine uses for a healthcheck timing the container does not set
+HEALTHCHECK_DEFAULTS: Mapping[str, float] = {"interval": 30, "timeout": 30, "retries": 3}
 
 #: a desired healthcheck of the image's test with other timings: not compared
 IMAGE_TEST = "(the image's test)"
@@ -337,7 +346,7 @@ def differences(
                     "(unset)" if have is None else shown(key, have),
                 )
             )
-    add("ports", desired.ports, actual.ports)
+    add("ports", desired.ports, _as_asked(actual.ports, desired.ports))
     add("volumes", desired.mounts, actual.mounts)
     add("networks", tuple(sorted(desired.networks)), tuple(sorted(actual.networks)))
     for net, aliases in sorted(desired.networks.items()):
@@ -351,7 +360,7 @@ def differences(
     if desired.healthcheck != IMAGE_TEST:
         add("healthcheck", desired.healthcheck, actual.healthcheck)
     add("user", desired.user, actual.user)
-    add("working_dir", desired.working_dir, actual.working_dir)
+    add("working_dir", desired.working_dir or "/", actual.working_dir or "/")  # same folder
     own = _own_labels(actual.labels, image)
     for key in sorted(set(desired.labels) | set(own)):
         add(f"labels.{key}", desired.labels.get(key, "(unset)"), own.get(key, "(unset)"))
@@ -363,16 +372,26 @@ def differences(
     add("tmpfs", desired.tmpfs, actual.tmpfs)
     add("extra_hosts", desired.extra_hosts, actual.extra_hosts)
     for key in [k for k in OPTIONS if k in desired.options or k in actual.options]:
-        want, have = desired.options.get(key), actual.options.get(key)
-        if key == "network_mode" and str(want).startswith("container:"):
+        wanted: Any = desired.options.get(key)
+        running: Any = actual.options.get(key)
+        if key in actual.unreported:
+            continue
+        if key in actual.engine_filled:
+            if wanted is None:
+                continue
+            if isinstance(wanted, Mapping) and isinstance(running, Mapping):
+                running = {k: v for k, v in running.items() if k in wanted}
+        if key == "network_mode" and str(wanted).startswith("container:"):
             # The engine reports the other container by id, the request by name.
-            want, have = "container", str(have).partition(":")[0]
-        if want != have:
+            wanted, running = "container", str(running).partition(":")[0]
+        if key == "security_opt":
+            wanted, running = _security_options(wanted), _security_options(running)
+        if wanted != running:
             found.append(
                 Difference(
                     key,
-                    "(unset)" if want is None else option_text(want),
-                    "(unset)" if have is None else option_text(have),
+                    "(unset)" if wanted is None else option_text(wanted),
+                    "(unset)" if running is None else option_text(running),
                 )
             )
     for net in sorted(set(desired.addresses) | set(actual.addresses)):
@@ -386,6 +405,25 @@ def differences(
                 )
             )
     return found
+
+
+def _as_asked(actual: tuple[str, ...], desired: tuple[str, ...]) -> tuple[str, ...]:
+    """Actual ports, where the host port the engine chose for a request that left it to the
+    engine (``127.0.0.1::80``) is written as that request (Podman reports the chosen one)."""
+    shown = []
+    for port in actual:
+        host, _, target = port.partition("->")
+        ip = host.rpartition(":")[0]
+        any_port = f"{ip}:->{target}"
+        shown.append(any_port if any_port in desired and port not in desired else port)
+    return tuple(sorted(shown))
+
+
+def _security_options(value: object) -> object:
+    """``no-new-privileges`` is ``no-new-privileges:true`` (engines report either)."""
+    if not isinstance(value, tuple | list):
+        return value
+    return tuple(sorted("no-new-privileges:true" if v == "no-new-privileges" else v for v in value))
 
 
 def _text(value: object) -> str:

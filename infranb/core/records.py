@@ -38,6 +38,13 @@ class EngineInfo:
     running: int = 0
     #: the engine's own id (stable across restarts)
     engine_id: str = ""
+    #: what kind of engine answers: ``docker`` or ``podman`` (``memory`` for the fake)
+    kind: str = "docker"
+
+    @property
+    def product(self) -> str:
+        """``Docker 20.10.24`` / ``Podman 4.3.1``: the engine as its users name it."""
+        return f"{self.kind.capitalize()} {self.version}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,8 @@ class ContainerDetails:
     ports: tuple[str, ...] = ()
     #: what it runs, in ``infranb.core.drift``'s normal form (read by the same inspect)
     config: ContainerConfig | None = field(default=None, repr=False, compare=False)
+    #: seconds between health checks (the engine's default where unset); None without one
+    health_interval: float | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 - ``base``: the ``Engine`` protocol, what the operations and views need from an engine.
 - ``docker``: ``DockerEngine``, over the docker SDK (the only modules that import docker are
   in this folder).
+- ``podman``: ``PodmanEngine``, Podman through its Docker-compatible API: what it does
+  differently from Docker (health checks it does not run, image names, its default network).
 - ``memory``: ``MemoryEngine``, in memory, for tests (public as ``infranb.testing``).
 
 ``connect(config)`` is the engine a manager makes for itself: the address (``docker_host``,
@@ -22,11 +24,10 @@ if TYPE_CHECKING:
     from infranb.engines.base import Engine
     from infranb.engines.docker import DockerEngine
 
-#: engine kind -> "module:class" serving it. Podman answers the Docker API, and until it has
-#: a module of its own, DockerEngine serves it as it serves Docker.
+#: engine kind -> "module:class" serving it
 KINDS = {
     "docker": "infranb.engines.docker:DockerEngine",
-    "podman": "infranb.engines.docker:DockerEngine",
+    "podman": "infranb.engines.podman:PodmanEngine",
 }
 
 

@@ -74,6 +74,17 @@ class ContainerEngine(Protocol):
         it does not exist."""
         ...
 
+    def runs_healthchecks(self) -> bool:
+        """Whether the engine runs each container's health check at its interval by itself
+        (Docker does; Podman without systemd does not, and infranb runs them while it waits)."""
+        ...
+
+    def run_healthcheck(self, ref: str) -> str | None:
+        """Run the container's health check once where the engine does not run them itself,
+        and return its health state (``None``: no healthcheck, or not running); ``NotFound``
+        when there is no such container."""
+        ...
+
     def create_container(
         self,
         spec: ContainerSpec,

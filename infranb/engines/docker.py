@@ -36,6 +36,7 @@ from docker.utils import parse_repository_tag
 from infranb.core import labels as L
 from infranb.core.config import TLSFiles
 from infranb.core.drift import (
+    HEALTHCHECK_DEFAULTS,
     ContainerConfig,
     ImageConfig,
     healthcheck_request,
@@ -131,6 +132,7 @@ def unreachable_message(host: str) -> str:
 
 class DockerEngine:
     """Blocking access to one Docker engine through the docker SDK."""
+
 
     def __init__(
         self,
@@ -253,13 +255,13 @@ class DockerEngine:
             yield
         except docker.errors.NotFound as e:
             # The SDK's traceback adds nothing to "no such container X": show one error.
-            raise NotFound(f"{what}: {_explain(e)}", resource=resource) from None
+            raise NotFound(f"{what}: {self._explain(e)}", resource=resource) from None
         except docker.errors.APIError as e:
             # 409: a name is taken; 403: refused in this state (a network with active
             # endpoints, a pre-defined network). Both are conflicts with what exists.
-            if e.status_code in (403, 409):
-                raise Conflict(f"{what}: {_explain(e)}", resource=resource) from None
-            raise EngineError(f"{what}: {_explain(e)}", resource=resource) from e
+            if self._is_conflict(e):
+                raise Conflict(f"{what}: {self._explain(e)}", resource=resource) from None
+            raise EngineError(f"{what}: {self._explain(e)}", resource=resource) from e
         except (requests.exceptions.ConnectionError, ConnectionError) as e:
             raise EngineUnavailable(
                 f"{what}: lost the connection to the Docker engine at "
@@ -273,6 +275,18 @@ class DockerEngine:
             ) from e
         except docker.errors.DockerException as e:
             raise EngineError(f"{what}: {e}", resource=resource) from e
+
+    def _name_filter(self, names: Sequence[str]) -> str:
+        """The engine's name filter is a regular expression on "/name": anchor it."""
+        return "^/(" + "|".join(re.escape(n) for n in names) + ")$"
+
+    def _is_conflict(self, e: docker.errors.APIError) -> bool:
+        """Whether the engine refused because of what exists (the kind's module may know
+        more ways an engine says so)."""
+        return e.status_code in (403, 409)
+
+    def _explain(self, e: docker.errors.APIError) -> str:
+        return _explain(e)
 
     # ------------------------------------------------------------------ engine
 
@@ -295,6 +309,7 @@ class DockerEngine:
             images=int(info.get("Images", 0)),
             running=int(info.get("ContainersRunning", 0)),
             engine_id=str(info.get("ID", "")),
+            kind=kind_of(version),
         )
 
     # ------------------------------------------------------------------ containers
@@ -312,9 +327,9 @@ class DockerEngine:
         if names is not None:
             if not names:
                 return []
-            # The engine's name filter is a regular expression on "/name": anchor it. One
-            # alternation, not one filter per name: the engine runs each on every container.
-            filters["name"] = ["^/(" + "|".join(re.escape(n) for n in names) + ")$"]
+            # One alternation, not one filter per name: the engine runs each on every
+            # container.
+            filters["name"] = [self._name_filter(names)]
         if state:
             filters["status"] = [state]
         with self._errors("listing containers"):
@@ -349,11 +364,24 @@ class DockerEngine:
             ),
             ports=_bound_ports((data.get("NetworkSettings") or {}).get("Ports") or {}),
             config=_config_of(data),
+            health_interval=_health_interval((data.get("Config") or {}).get("Healthcheck")),
         )
 
     def container_config(self, ref: str) -> ContainerConfig | None:
         details = self.inspect_container(ref)
         return details.config if details else None
+
+    def runs_healthchecks(self) -> bool:
+        """Docker runs each container's health check at its interval by itself."""
+        return True
+
+    def run_healthcheck(self, ref: str) -> str | None:
+        """The container's health state. Docker runs its checks by itself and has no call
+        that runs one now, so this only reads it (``None``: no healthcheck)."""
+        details = self.inspect_container(ref)
+        if details is None:
+            raise NotFound(f"reading the health of {ref}: no such container", resource=ref)
+        return details.health if details.state == "running" else None
 
     def create_container(
         self,
@@ -1334,6 +1362,13 @@ def _healthcheck(raw: Mapping[str, Any] | None) -> tuple[Any, ...]:
         raw.get("Retries") or None,
         (raw.get("StartPeriod") or 0) / NANO,
     )
+
+
+def _health_interval(raw: Mapping[str, Any] | None) -> float | None:
+    test = (raw or {}).get("Test") or []
+    if not test or test == ["NONE"]:
+        return None
+    return (raw or {}).get("Interval", 0) / NANO or HEALTHCHECK_DEFAULTS["interval"]
 
 
 def _nanos(seconds: float | None) -> int | None:

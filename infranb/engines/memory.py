@@ -152,9 +152,12 @@ class MemoryEngine:
         health_delay: float = 0.05,
         host: str = "memory://",
         swarm_nodes: int = 0,
+        runs_healthchecks: bool = True,
     ) -> None:
         self._lock = threading.RLock()
         self._host = host
+        #: False: health checks run only when ``run_healthcheck`` is called (as on Podman)
+        self._runs_healthchecks = runs_healthchecks
         self.health_delay = health_delay
         self.images: dict[str, _Image] = {}
         self.containers: dict[str, _Container] = {}
@@ -216,7 +219,13 @@ class MemoryEngine:
     def info(self) -> EngineInfo:
         self._called("info")
         return EngineInfo(
-            "memory", "1.41", "memory (python)", self._host, len(self.containers), len(self.images)
+            "memory",
+            "1.41",
+            "memory (python)",
+            self._host,
+            len(self.containers),
+            len(self.images),
+            kind="memory",
         )
 
     def _called(self, name: str) -> None:
@@ -304,6 +313,9 @@ class MemoryEngine:
                 environment=dict(c.environment),
                 ports=c.ports if c.state == "running" else (),
                 config=self._config_of(c) if c.spec is not None else None,
+                health_interval=None
+                if c.healthcheck is None
+                else min(c.health_interval or self.health_delay, self.health_delay),
             )
 
     def container_config(self, ref: str) -> ContainerConfig | None:
@@ -409,10 +421,27 @@ class MemoryEngine:
                 return
             if c.healthcheck is not None:
                 c.health = "starting"
-                self._schedule_health(c)
+                if self._runs_healthchecks:
+                    self._schedule_health(c)
+
+    def runs_healthchecks(self) -> bool:
+        return self._runs_healthchecks
+
+    def run_healthcheck(self, ref: str) -> str | None:
+        """Run the health check once now (the verdict is the one its timer would give)."""
+        self._called("run_healthcheck")
+        with self._lock:
+            c = self._find(ref)
+            if c.healthcheck is None or c.state != "running":
+                return None
+            verdict = _verdict(c.healthcheck)
+            if c.health != verdict:
+                c.health = verdict
+                self._emit(c, f"health_status: {verdict}")
+            return c.health
 
     def _schedule_health(self, c: _Container) -> None:
-        verdict = "unhealthy" if "false" in c.healthcheck.split() else "healthy"  # type: ignore[union-attr]
+        verdict = _verdict(c.healthcheck or "")
         started = c.started_at
 
         def turn() -> None:
@@ -962,3 +991,8 @@ def _matches(have: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:
 
 
 __all__ = ["MemoryEngine"]
+
+
+def _verdict(healthcheck: str) -> str:
+    """A test that mentions ``false`` fails; any other passes."""
+    return "unhealthy" if "false" in healthcheck.split() else "healthy"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from infranb.core import labels as L
-from infranb.core.errors import HealthCheckFailed, Problem
+from infranb.core.errors import HealthCheckFailed, NotFound, Problem
 from infranb.core.frames import Schema
 from infranb.core.records import STATES, ContainerDetails, HealthRecord
 from infranb.core.secrets import secret_values
@@ -61,6 +62,10 @@ async def run(command: HealthCheck, rt: Runtime, outcome: Outcome) -> None:
     for attempt in range(rt.config.health_check_retries + 1):
         if attempt:
             await asyncio.sleep(rt.config.health_check_interval)
+        if not rt.engine.runs_healthchecks():
+            # The engine does not run checks (Podman without systemd): run each once now,
+            # so the state read next is today's, not the last run's.
+            await rt.gather(*(_run_check(rt, n) for n in pending))
         found = await rt.gather(*(rt.call(rt.engine.inspect_container, n) for n in pending))
         now = datetime.now(UTC)
         for name, details in zip(pending, found, strict=True):
@@ -72,6 +77,12 @@ async def run(command: HealthCheck, rt: Runtime, outcome: Outcome) -> None:
     failing = [r for r in outcome.health if r.status not in PASSING]
     if failing:
         raise HealthCheckFailed("; ".join(_explain(r) for r in failing))
+
+
+async def _run_check(rt: Runtime, name: str) -> None:
+    """One health check of ``name``; a missing container is read as not_found next."""
+    with contextlib.suppress(NotFound):
+        await rt.call(rt.engine.run_healthcheck, name)
 
 
 def _record(

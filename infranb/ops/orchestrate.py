@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
@@ -1251,6 +1252,7 @@ async def _wait_until_ready(
     completion), reacting to engine events; fail on exit, unhealthy or timeout. ``first``:
     an inspect of this run's planning, looked at before asking the engine again."""
     deadline = time.monotonic() + rt.config.container_start_timeout
+    checks = HealthChecks(rt)
     while True:
         seen = watcher.seen(cid)
         details = first or await rt.call(rt.engine.inspect_container, cid)
@@ -1298,7 +1300,38 @@ async def _wait_until_ready(
                 f"{rt.config.container_start_timeout:g}s (state {details.state}, health "
                 f"{details.health})",
             )
-        await watcher.changed_since(cid, seen, min(remaining, RECHECK_SECONDS))
+        wait = min(remaining, RECHECK_SECONDS)
+        if details.health == "starting" and checks.needed:
+            due = checks.due(details)
+            if due <= 0:
+                await checks.run(cid)
+                continue
+            wait = min(wait, due)
+        await watcher.changed_since(cid, seen, wait)
+
+
+class HealthChecks:
+    """The health checks infranb runs itself, while a run waits on a container, where the
+    engine does not run them (Podman without systemd): at the check's own interval from
+    the container's start, as Docker would."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.needed = not rt.engine.runs_healthchecks()
+        self._rt = rt
+        self._last: float | None = None
+
+    def due(self, details: ContainerDetails) -> float:
+        """Seconds until the next check is due (<= 0: now)."""
+        interval = details.health_interval or 30.0
+        if self._last is not None:
+            return self._last + interval - time.monotonic()
+        if details.started_at is None:
+            return 0.0
+        return interval - (datetime.now(UTC) - details.started_at).total_seconds()
+
+    async def run(self, cid: str) -> None:
+        self._last = time.monotonic()
+        await self._rt.call(self._rt.engine.run_healthcheck, cid)
 
 
 async def _failure(rt: Runtime, name: str, cid: str, message: str) -> ContainerFailed:

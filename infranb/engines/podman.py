@@ -1,0 +1,251 @@
+"""``PodmanEngine``: Podman through its Docker-compatible API, and everything it does
+differently from Docker, in this one module.
+
+Podman serves the Docker API (``podman system service``), so ``DockerEngine`` does most of
+the work; what differs, measured on Podman 4.3.1 (README, "Podman"):
+
+- **Health checks** run from systemd timers, and without a systemd session (containers, CI,
+  minimal VMs) nothing runs them: ``runs_healthchecks`` is False and ``run_healthcheck``
+  runs one check through the libpod API, which updates the container's health state.
+- **Image names**: images made or loaded locally are ``localhost/NAME:TAG`` and pulled ones
+  ``docker.io/library/NAME:TAG``; names are reported as Docker names them (``NAME:TAG``),
+  and a short name finds the image as the CLI finds it.
+- **The default network** is ``podman``; infranb (like the Docker API's requests) calls the
+  engine's default network ``bridge``, and this module translates both ways.
+- **Errors** carry Podman's words: a port in use, a missing platform, a missing network.
+- **Swarm**: Podman has none (``NO_SWARM``).
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import docker.errors
+
+from infranb.core.drift import ContainerConfig, ImageConfig
+from infranb.core.errors import EngineError, NotFound, NotSwarmManager, PullFailed
+from infranb.core.records import ContainerDetails, ImageInfo, NodeInfo, PullProgress
+from infranb.core.specs import ContainerSpec
+from infranb.engines.docker import DockerEngine
+
+#: what Swarm operations say on Podman
+NO_SWARM = (
+    "Podman has no Swarm: deploy_stack and the Swarm views need a Docker engine in swarm "
+    "mode; run the stack with orchestrate_containers instead."
+)
+
+#: Podman's name for the engine's default network, which the Docker API calls "bridge"
+DEFAULT_NETWORK = "podman"
+
+#: the libpod API version the health-check endpoint is asked under (Podman >= 4.0)
+LIBPOD = "/v4.0.0/libpod"
+
+#: how Podman says a name is taken or an object is in the wrong state (it answers 500)
+_CONFLICT_WORDS = (
+    "already in use",
+    "already exists",
+    "container state improper",
+    "is being used",
+    "has associated containers",
+)
+#: Podman's words for a host port in use, and for a platform a manifest list lacks
+_PORT_IN_USE = re.compile(r"listen (tcp|udp)\d? (\S*):(\d+): bind: address already in use")
+_NO_PLATFORM = re.compile(
+    r'no image found in manifest list for architecture (\S+?), variant "[^"]*", OS (\S+)'
+)
+
+#: prefixes Podman writes that Docker does not: local images, Docker Hub's official images
+_QUALIFIED = re.compile(r"^(?:localhost/|docker\.io/library/|docker\.io/)")
+
+
+def short_name(ref: str) -> str:
+    """An image name as Docker writes it: ``localhost/web:1`` and
+    ``docker.io/library/redis:7`` are ``web:1`` and ``redis:7``; others are kept."""
+    return _QUALIFIED.sub("", ref, count=1)
+
+
+def _engine_network(name: str) -> str:
+    return DEFAULT_NETWORK if name == "bridge" else name
+
+
+def _api_network(name: str) -> str:
+    return "bridge" if name == DEFAULT_NETWORK else name
+
+
+class PodmanEngine(DockerEngine):
+    """Podman over its Docker-compatible API (``podman system service``)."""
+
+    def kind(self) -> str:
+        return "podman"
+
+    def _name_filter(self, names: Sequence[str]) -> str:
+        # Podman matches the regular expression on the name without Docker's "/".
+        return "^(" + "|".join(re.escape(n) for n in names) + ")$"
+
+    # ------------------------------------------------------------------ errors
+
+    def _is_conflict(self, e: docker.errors.APIError) -> bool:
+        # Podman answers 500 where Docker answers 409 for a taken name or a wrong state.
+        return super()._is_conflict(e) or any(
+            words in str(e.explanation or "") for words in _CONFLICT_WORDS
+        )
+
+    def _explain(self, e: docker.errors.APIError) -> str:
+        text = super()._explain(e)
+        if match := _PORT_IN_USE.search(text):
+            return f"port {match[2]}:{match[3]}/{match[1]} is already in use"
+        if match := _NO_PLATFORM.search(text):
+            return f"no matching manifest for {match[2]}/{match[1]} in the manifest list entries"
+        return text
+
+    def pull_image(
+        self,
+        ref: str,
+        on_progress: Callable[[PullProgress], None] | None = None,
+        *,
+        platform: str | None = None,
+    ) -> str:
+        try:
+            return super().pull_image(ref, on_progress, platform=platform)
+        except PullFailed as e:
+            # Podman's pull stream says a missing platform in its own words.
+            if match := _NO_PLATFORM.search(str(e)):
+                raise PullFailed(
+                    f"pulling {ref}: no matching manifest for {match[2]}/{match[1]} in the "
+                    "manifest list entries",
+                    resource=ref,
+                ) from None
+            raise
+
+    # ------------------------------------------------------------------ health
+
+    def runs_healthchecks(self) -> bool:
+        """Podman runs health checks only from systemd timers, which a host without a
+        systemd session (containers, CI, minimal VMs) does not have: infranb runs them."""
+        return False
+
+    def run_healthcheck(self, ref: str) -> str | None:
+        """Run the container's health check once (libpod's healthcheck endpoint), which
+        updates its health state; return the state, ``None`` when it has no healthcheck or
+        is not running (nothing to run)."""
+        path = f"{LIBPOD}/containers/{urllib.parse.quote(ref, safe='')}/healthcheck"
+        with self._errors(f"running the health check of {ref}", ref):
+            response = self._api.get(self._api.base_url + path)
+        if response.status_code == 409:  # no healthcheck defined, or not running
+            return None
+        if response.status_code == 404:
+            if self.inspect_container(ref) is None:
+                missing = f"running the health check of {ref}: no such container"
+                raise NotFound(missing, resource=ref)
+            return None
+        if response.status_code >= 400:
+            raise EngineError(
+                f"running the health check of {ref}: {_message(response)}", resource=ref
+            )
+        status = (response.json() or {}).get("Status")
+        return str(status) if status else None
+
+    # ------------------------------------------------------------------ names
+
+    def inspect_container(self, ref: str) -> ContainerDetails | None:
+        details = super().inspect_container(ref)
+        if details is None:
+            return None
+        config = details.config
+        return replace(
+            details,
+            networks=tuple(_api_network(n) for n in details.networks),
+            config=None if config is None else _docker_names(config),
+        )
+
+    def create_container(
+        self,
+        spec: ContainerSpec,
+        environment: Mapping[str, str],
+        labels: Mapping[str, str],
+        networks: Sequence[str],
+        *,
+        name: str | None = None,
+        keep_volumes: Mapping[str, str] | None = None,
+    ) -> str:
+        return super().create_container(
+            spec,
+            environment,
+            labels,
+            [_engine_network(n) for n in networks],
+            name=name,
+            keep_volumes=keep_volumes,
+        )
+
+    def network_containers(self, ref: str) -> list[str]:
+        return super().network_containers(_engine_network(ref))
+
+    def disconnect(self, network: str, container: str) -> None:
+        super().disconnect(_engine_network(network), container)
+
+    def image_config(self, ref: str) -> ImageConfig | None:
+        """The image's defaults, with the variables Podman adds to each of its containers."""
+        image = super().image_config(ref)
+        if image is None:
+            return None
+        return replace(image, environment={**ENGINE_ENVIRONMENT, **image.environment})
+
+    def list_images(self) -> list[ImageInfo]:
+        return [
+            replace(image, tags=tuple(dict.fromkeys(short_name(t) for t in image.tags)))
+            for image in super().list_images()
+        ]
+
+    # ------------------------------------------------------------------ swarm
+
+    def swarm_role(self) -> str:
+        return "inactive"
+
+    def list_nodes(self) -> list[NodeInfo]:
+        raise NotSwarmManager(NO_SWARM)
+
+
+#: the tmpfs mounts Podman adds to a read-only container (its ``read_only_tmpfs``)
+_READ_ONLY_TMPFS = frozenset(
+    f"{path}:rw,rprivate,nosuid,nodev,tmpcopyup" for path in ("/run", "/tmp", "/var/tmp")
+)
+
+#: run options Podman reports as its defaults where Docker reports nothing
+_DEFAULT_OPTIONS = {"pid": "private", "runtime": "oci"}
+
+#: variables Podman gives every container (``container`` always; ``TERM`` from its
+#: containers.conf unless the image sets one)
+ENGINE_ENVIRONMENT = {"container": "podman", "TERM": "xterm"}
+
+
+def _docker_names(config: ContainerConfig) -> ContainerConfig:
+    """A container's configuration as Docker reports the same request."""
+    options = {
+        key: value for key, value in config.options.items() if _DEFAULT_OPTIONS.get(key) != value
+    }
+    if isinstance(options.get("ulimits"), Mapping):
+        options["ulimits"] = {
+            name.removeprefix("RLIMIT_").lower(): limit
+            for name, limit in options["ulimits"].items()
+        }
+    return replace(
+        config,
+        networks={_api_network(n): aliases for n, aliases in config.networks.items()},
+        tmpfs=tuple(t for t in config.tmpfs if t not in _READ_ONLY_TMPFS),
+        options=options,
+        # Podman's Docker API does not report sysctls or log options; it fills ulimits
+        # from its containers.conf, which the API does not tell.
+        unreported=frozenset({"sysctls", "logging"}),
+        engine_filled=frozenset({"ulimits"}),
+    )
+
+
+def _message(response: Any) -> str:
+    try:
+        return str((response.json() or {}).get("message") or response.text)
+    except ValueError:
+        return str(response.text)
