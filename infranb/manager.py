@@ -850,7 +850,11 @@ class InfrastructureManager(EngineViews):
         return select(manager_bundle(self), include, exclude)
 
     def __repr__(self) -> str:
-        return f"InfrastructureManager(engine={mask_url_credentials(self.engine.host)!r})"
+        # Never asks the engine: the kind is shown once an answer said it.
+        known = self.last_info.kind if self.last_info is not None else None
+        known = known or getattr(self.engine, "kind", None)
+        kind = f", kind={known!r}" if isinstance(known, str) else ""
+        return f"InfrastructureManager(engine={mask_url_credentials(self.engine.host)!r}{kind})"
 
     def __str__(self) -> str:
         from infranb.notebook import manager_bundle

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything infranb needs on a Debian/Ubuntu machine, idempotent:
-# system packages, the Python environment (.venv), a running Docker engine, the demo images,
+# system packages (Podman too: the tests start a Podman service of their own), the Python
+# environment (.venv), a running Docker engine, the demo images,
 # the local registries, and (with --browser) Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,7 @@ cd "$(dirname "$0")/.."
 want_browser=0
 [ "${1:-}" = "--browser" ] && want_browser=1
 
-packages=(docker.io busybox-static docker-registry apache2-utils curl docker-compose openssh-server openssh-client openssl iproute2)
+packages=(docker.io busybox-static docker-registry apache2-utils curl docker-compose openssh-server openssh-client openssl iproute2 podman runc)
 [ "$want_browser" = 1 ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -76,8 +76,8 @@ class ContainerConfig:
     anonymous: Mapping[str, str] = field(default_factory=dict, compare=False)
     #: run options the engine does not report (Podman: sysctls, log options): not compared
     unreported: frozenset[str] = field(default=frozenset(), compare=False)
-    #: run options the engine fills from its own defaults (Podman: ulimits): compared only
-    #: for the entries a request sets
+    #: run options the engine fills from its own defaults (Podman: ulimits, pids_limit,
+    #: shm_size): compared only where a request sets them, for the entries it sets
     engine_filled: frozenset[str] = field(default=frozenset(), compare=False)
 
 

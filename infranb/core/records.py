@@ -44,6 +44,8 @@ class EngineInfo:
     @property
     def product(self) -> str:
         """``Docker 20.10.24`` / ``Podman 4.3.1``: the engine as its users name it."""
+        if self.kind == "memory":
+            return "the in-memory engine"
         return f"{self.kind.capitalize()} {self.version}"
 
 

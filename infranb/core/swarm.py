@@ -52,6 +52,18 @@ TASK_STACK = "infranb.swarm-stack"
 NANO = 1_000_000_000
 
 #: what a Swarm operation or view says on an engine that is no swarm manager
+#: what Swarm operations say on an engine kind that has no Swarm (``swarm_role`` "none")
+NO_SWARM = (
+    "Podman has no Swarm: deploy_stack and the Swarm views need a Docker engine in swarm "
+    "mode; run the stack with orchestrate_containers (manager.up) instead"
+)
+
+
+def not_a_manager(role: str) -> str:
+    """Why Swarm operations cannot run on an engine whose ``swarm_role`` is ``role``."""
+    return NO_SWARM if role == "none" else NOT_A_MANAGER
+
+
 NOT_A_MANAGER = (
     "this engine is not a swarm manager: deploy_stack needs one. Make this engine one with "
     "`docker swarm init` (add --advertise-addr ADDRESS when it has several), join workers "

@@ -225,7 +225,8 @@ class SwarmEngine(Protocol):
     ``NotSwarmManager`` or ``EngineError``)."""
 
     def swarm_role(self) -> str:
-        """``manager``, ``worker`` or ``inactive`` (not in a swarm)."""
+        """``manager``, ``worker``, ``inactive`` (not in a swarm) or ``none`` (an engine
+        kind with no Swarm: Podman)."""
         ...
 
     def list_nodes(self) -> list[NodeInfo]: ...

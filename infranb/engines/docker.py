@@ -133,7 +133,6 @@ def unreachable_message(host: str) -> str:
 class DockerEngine:
     """Blocking access to one Docker engine through the docker SDK."""
 
-
     def __init__(
         self,
         base_url: str | None = None,
@@ -363,7 +362,7 @@ class DockerEngine:
                 item.partition("=")[::2] for item in (data.get("Config") or {}).get("Env") or []
             ),
             ports=_bound_ports((data.get("NetworkSettings") or {}).get("Ports") or {}),
-            config=_config_of(data),
+            config=self._config_of(data),
             health_interval=_health_interval((data.get("Config") or {}).get("Healthcheck")),
         )
 
@@ -374,6 +373,10 @@ class DockerEngine:
     def runs_healthchecks(self) -> bool:
         """Docker runs each container's health check at its interval by itself."""
         return True
+
+    def _config_of(self, data: Mapping[str, Any]) -> ContainerConfig:
+        """Inspect data in ``drift``'s normal form (a kind's module reads its own ways)."""
+        return _config_of(data)
 
     def run_healthcheck(self, ref: str) -> str | None:
         """The container's health state. Docker runs its checks by itself and has no call

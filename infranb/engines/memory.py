@@ -412,6 +412,7 @@ class MemoryEngine:
             c = self._find(ref)
             if c.state == "running":
                 return
+            self._check_ports_free(c)
             c.state, c.exit_code, c.started_at = "running", None, datetime.now(UTC)
             c.logs += [(c.started_at, line) for line in _echoes(c.command)]
             self._emit(c, "start")
@@ -423,6 +424,23 @@ class MemoryEngine:
                 c.health = "starting"
                 if self._runs_healthchecks:
                     self._schedule_health(c)
+
+    def _check_ports_free(self, c: _Container) -> None:
+        """A fixed host port another running container publishes fails the start."""
+        held = {
+            (p.host_ip, p.host_port, p.protocol)
+            for other in self.containers.values()
+            if other.state == "running" and other.spec is not None
+            for p in other.spec.ports
+            if p.host_port is not None
+        }
+        for p in c.spec.ports if c.spec is not None else ():
+            if p.host_port is not None and (p.host_ip, p.host_port, p.protocol) in held:
+                raise EngineError(
+                    f"starting container {c.name}: port {p.host_ip or '0.0.0.0'}:"
+                    f"{p.host_port} is already in use by another container",
+                    resource=c.name,
+                )
 
     def runs_healthchecks(self) -> bool:
         return self._runs_healthchecks

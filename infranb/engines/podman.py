@@ -12,8 +12,10 @@ the work; what differs, measured on Podman 4.3.1 (README, "Podman"):
   and a short name finds the image as the CLI finds it.
 - **The default network** is ``podman``; infranb (like the Docker API's requests) calls the
   engine's default network ``bridge``, and this module translates both ways.
-- **Errors** carry Podman's words: a port in use, a missing platform, a missing network.
-- **Swarm**: Podman has none (``NO_SWARM``).
+- **Errors**: Podman answers 500 where Docker answers 409 (a taken name, a container in
+  the wrong state), and says a missing platform in its own words.
+- **Swarm**: Podman has none (``swarm_role`` is ``none``; ``infranb.core.swarm.NO_SWARM``
+  is what Swarm operations say).
 """
 
 from __future__ import annotations
@@ -30,13 +32,8 @@ from infranb.core.drift import ContainerConfig, ImageConfig
 from infranb.core.errors import EngineError, NotFound, NotSwarmManager, PullFailed
 from infranb.core.records import ContainerDetails, ImageInfo, NodeInfo, PullProgress
 from infranb.core.specs import ContainerSpec
+from infranb.core.swarm import NO_SWARM
 from infranb.engines.docker import DockerEngine
-
-#: what Swarm operations say on Podman
-NO_SWARM = (
-    "Podman has no Swarm: deploy_stack and the Swarm views need a Docker engine in swarm "
-    "mode; run the stack with orchestrate_containers instead."
-)
 
 #: Podman's name for the engine's default network, which the Docker API calls "bridge"
 DEFAULT_NETWORK = "podman"
@@ -52,8 +49,7 @@ _CONFLICT_WORDS = (
     "is being used",
     "has associated containers",
 )
-#: Podman's words for a host port in use, and for a platform a manifest list lacks
-_PORT_IN_USE = re.compile(r"listen (tcp|udp)\d? (\S*):(\d+): bind: address already in use")
+#: Podman's words for a platform a manifest list lacks
 _NO_PLATFORM = re.compile(
     r'no image found in manifest list for architecture (\S+?), variant "[^"]*", OS (\S+)'
 )
@@ -96,8 +92,6 @@ class PodmanEngine(DockerEngine):
 
     def _explain(self, e: docker.errors.APIError) -> str:
         text = super()._explain(e)
-        if match := _PORT_IN_USE.search(text):
-            return f"port {match[2]}:{match[3]}/{match[1]} is already in use"
         if match := _NO_PLATFORM.search(text):
             return f"no matching manifest for {match[2]}/{match[1]} in the manifest list entries"
         return text
@@ -155,12 +149,16 @@ class PodmanEngine(DockerEngine):
         details = super().inspect_container(ref)
         if details is None:
             return None
-        config = details.config
-        return replace(
-            details,
-            networks=tuple(_api_network(n) for n in details.networks),
-            config=None if config is None else _docker_names(config),
-        )
+        return replace(details, networks=tuple(_api_network(n) for n in details.networks))
+
+    def _config_of(self, data: Mapping[str, Any]) -> ContainerConfig:
+        config = super()._config_of(data)
+        # Podman adds HOSTNAME (the container's hostname) to the environment it reports.
+        hostname = (data.get("Config") or {}).get("Hostname")
+        environment = {
+            k: v for k, v in config.environment.items() if not (k == "HOSTNAME" and v == hostname)
+        }
+        return _docker_names(replace(config, environment=environment))
 
     def create_container(
         self,
@@ -203,7 +201,7 @@ class PodmanEngine(DockerEngine):
     # ------------------------------------------------------------------ swarm
 
     def swarm_role(self) -> str:
-        return "inactive"
+        return "none"  # what Swarm operations say here: infranb.core.swarm.NO_SWARM
 
     def list_nodes(self) -> list[NodeInfo]:
         raise NotSwarmManager(NO_SWARM)
@@ -237,10 +235,10 @@ def _docker_names(config: ContainerConfig) -> ContainerConfig:
         networks={_api_network(n): aliases for n, aliases in config.networks.items()},
         tmpfs=tuple(t for t in config.tmpfs if t not in _READ_ONLY_TMPFS),
         options=options,
-        # Podman's Docker API does not report sysctls or log options; it fills ulimits
-        # from its containers.conf, which the API does not tell.
+        # Podman's Docker API does not report sysctls or log options; it fills ulimits,
+        # the pids limit and the shm size from its containers.conf, which it does not tell.
         unreported=frozenset({"sysctls", "logging"}),
-        engine_filled=frozenset({"ulimits"}),
+        engine_filled=frozenset({"ulimits", "pids_limit", "shm_size"}),
     )
 
 

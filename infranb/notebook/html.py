@@ -267,14 +267,14 @@ def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
         text = f"InfrastructureManager at {host} (manager.info() asks the engine)"
     else:
         rows = (
-            ("engine", f"Docker {info.version} (API {info.api_version})"),
+            ("engine", f"{info.product} (API {info.api_version})"),
             ("host", info.host),
             ("os", info.os),
             ("containers", f"{info.containers} (as of the last manager.info())"),
             ("images", str(info.images)),
         )
         text = (
-            f"InfrastructureManager: Docker {info.version} (API {info.api_version}) at "
+            f"InfrastructureManager: {info.product} (API {info.api_version}) at "
             f"{info.host}; {info.containers} container(s), {info.images} image(s) "
             "as of the last manager.info()"
         )
@@ -373,7 +373,7 @@ def _engine_line(status: EngineStatus) -> str:
     if info is None:
         return status.error or "unreachable"
     return (
-        f"Docker {info.version} (API {info.api_version}), {info.os}; "
+        f"{info.product} (API {info.api_version}), {info.os}; "
         f"{info.running} of {info.containers} container(s) running"
     )
 

@@ -50,7 +50,6 @@ from infranb.core.specs import (
 )
 from infranb.core.specs import spec_problem as container_problem
 from infranb.core.swarm import (
-    NOT_A_MANAGER,
     SERVICE_ACTIONS,
     DeploySpec,
     SecretFile,
@@ -58,6 +57,7 @@ from infranb.core.swarm import (
     fingerprint_labels,
     fingerprints,
     node_labels,
+    not_a_manager,
     parse_deploy,
     parse_secrets,
     plan_services,
@@ -213,15 +213,16 @@ async def run(command: DeployStack, rt: Runtime, outcome: Outcome) -> None:
     outcome.stack = command.stack
     outcome.dry_run = command.dry_run
     engine = rt.engine
-    manager = await rt.call(engine.swarm_role) == "manager"
+    role = await rt.call(engine.swarm_role)
+    manager = role == "manager"
     if not manager and not command.dry_run:
-        raise NotSwarmManager(NOT_A_MANAGER)
+        raise NotSwarmManager(not_a_manager(role))
     existing: dict[str, ServiceInfo] = {}
     if manager:
         for service in await rt.call(engine.list_services, labels=L.managed(command.stack)):
             existing[service.name.removeprefix(f"{command.stack}_")] = service
     else:
-        outcome.warnings.append(f"plan only: {NOT_A_MANAGER}")
+        outcome.warnings.append(f"plan only: {not_a_manager(role)}")
     environments = resolve_environments(command.specs, rt)
     secret_key = stack_secret_key(existing)
     secrets = read_secrets(command, secret_key)

@@ -35,7 +35,7 @@ from infranb.core.errors import NotSwarmManager
 from infranb.core.frames import Schema, frame
 from infranb.core.records import ContainerDetails
 from infranb.core.secrets import secret_values
-from infranb.core.swarm import NOT_A_MANAGER
+from infranb.core.swarm import not_a_manager
 from infranb.core.sync import describe, run_sync
 from infranb.engines.base import Engine
 
@@ -71,8 +71,9 @@ class EngineContext:
 
     async def require_swarm_manager(self) -> None:
         """Raise ``NotSwarmManager`` (saying how to make one) unless the engine is one."""
-        if await self.call(self.engine.swarm_role) != "manager":
-            raise NotSwarmManager(NOT_A_MANAGER)
+        role = await self.call(self.engine.swarm_role)
+        if role != "manager":
+            raise NotSwarmManager(not_a_manager(role))
 
 
 #: a view's query: ``await query(context, ...)`` -> its frame

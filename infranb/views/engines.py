@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 SCHEMA: Schema = {
     "engine": "string",
+    "kind": "string",
     "host": "string",
     "version": "string",
     "api": "string",
@@ -32,6 +33,7 @@ def to_frame(statuses: Iterable[EngineStatus]) -> pd.DataFrame:
         rows.append(
             {
                 "engine": status.engine,
+                "kind": info.kind if info else None,
                 "host": status.host,
                 "version": info.version if info else None,
                 "api": info.api_version if info else None,

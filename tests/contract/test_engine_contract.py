@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from infranb.core.errors import Conflict, NotFound, PullFailed
+from infranb.core.errors import Conflict, EngineError, NotFound, PullFailed
 from infranb.core.records import ContainerDetails, EngineEvent
 from infranb.core.specs import ContainerSpec, parse_container
 from infranb.engines.base import Engine
@@ -299,6 +299,23 @@ def test_a_file_put_before_the_start_is_there_once_it_runs(
     assert any_engine.exec_in(cid, ["cat", "/etc/app.conf"]) == (0, "mode fast\n")
     code, _ = any_engine.exec_in(cid, ["cat", "/run/secrets/other"])
     assert code != 0
+
+
+def test_a_host_port_taken_by_another_container_is_a_clear_error(
+    any_engine: Engine, made: list, name: str
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a free port, let go before the engine binds it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    first = create(any_engine, made, name, command=["sleep", "60"], ports=[f"127.0.0.1:{port}:80"])
+    second = create(
+        any_engine, made, f"{name}-b", command=["sleep", "60"], ports=[f"127.0.0.1:{port}:80"]
+    )
+    any_engine.start_container(first)
+    with pytest.raises(EngineError, match=f"port 127.0.0.1:{port}.* is already in use"):
+        any_engine.start_container(second)
 
 
 def test_restart_starts_a_container_again(any_engine: Engine, made: list, name: str) -> None:

@@ -57,7 +57,7 @@ def test_engines_rows_and_one_failure_never_hides_the_others() -> None:
     assert "fleet.engines() reads them" in fleet._repr_mimebundle_()["text/plain"]
     rows = fleet.engines().set_index("engine")
     assert list(rows.columns) == [
-        "host", "version", "api", "os", "containers", "running", "reachable", "error",
+        "kind", "host", "version", "api", "os", "containers", "running", "reachable", "error",
     ]  # fmt: skip
     assert rows["reachable"].tolist() == [True, False, False]
     assert rows.loc["gone", "error"] == "No Docker engine answers at tcp://gone:2376: start one."
