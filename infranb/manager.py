@@ -303,6 +303,11 @@ class InfrastructureManager(EngineViews):
                 )
             except Exception as e:  # an unwritable journal must not stop the work
                 journal_note = f"journal {self.journal.path} unavailable ({e}): run not recorded"
+        engine_info: asyncio.Future[EngineInfo] | None = None
+        if recorder is not None and self.last_info is None:
+            # The record names the engine's id: read it while the run works (Podman takes
+            # about 1 s to answer /version and /info here), not after it.
+            engine_info = asyncio.ensure_future(self._call(self.engine.info))
         live = None
         wants_live = progress is None and self.config.live_progress and not operation.dry_run
         if wants_live and in_notebook():  # checked first: scripts never import the display
@@ -324,6 +329,8 @@ class InfrastructureManager(EngineViews):
         try:
             await spec.run(command, rt, outcome)
         except asyncio.CancelledError:
+            if engine_info is not None:
+                engine_info.cancel()
             if live is not None:
                 live.finish(False)
             if recorder is not None:
@@ -352,7 +359,7 @@ class InfrastructureManager(EngineViews):
             run_id=run_id,
         )
         if recorder is not None:
-            await self._finish_record(recorder, outcome, result, rt.redact)
+            await self._finish_record(recorder, outcome, result, rt.redact, engine_info)
         if live is not None:
             live.finish(result.success)
         log.info(
@@ -401,13 +408,18 @@ class InfrastructureManager(EngineViews):
         outcome: Outcome,
         result: InfrastructureResult,
         redact: Redactor,
+        engine_info: asyncio.Future[EngineInfo] | None = None,
     ) -> None:
-        """Complete the run's record; the engine's id is read once per manager."""
+        """Complete the run's record; the engine's id is read once per manager (by
+        ``engine_info``, started with the run, when given)."""
         engine_id = self.last_info.engine_id if self.last_info else None
-        # An engine that did not answer the run is not asked again (it would only wait).
-        if engine_id is None and not isinstance(result.exception, EngineUnavailable):
+        # An engine that did not answer the run is not waited for again.
+        if isinstance(result.exception, EngineUnavailable):
+            if engine_info is not None:
+                engine_info.cancel()
+        elif engine_id is None:
             with contextlib.suppress(InfraError):
-                self.last_info = await self._call(self.engine.info)
+                self.last_info = await (engine_info or self._call(self.engine.info))
                 engine_id = self.last_info.engine_id
         try:
             recorder.finish(

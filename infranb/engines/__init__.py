@@ -84,7 +84,11 @@ class DetectedEngine:
                     kind = self._probe.kind()  # raises EngineUnavailable: asked again next time
                     same = _engine_class(kind) is type(self._probe)
                     self._kind = kind
-                    self._engine = self._probe if same else self._make(kind)
+                    if same:
+                        self._engine = self._probe
+                    else:
+                        self._engine = self._make(kind)
+                        self._engine.share_connection(self._probe)
         return self._engine
 
     def close(self) -> None:

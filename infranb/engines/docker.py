@@ -8,6 +8,7 @@ blocks; the manager runs them on worker threads, off the event loop.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import http.client
@@ -290,15 +291,31 @@ class DockerEngine:
     # ------------------------------------------------------------------ engine
 
     def kind(self) -> str:
-        """The kind of engine answering this API (``docker``, ``podman``), from its version
-        answer (``infranb.engines.connect`` reads it once to pick the engine's class)."""
-        with self._errors("reading the engine's version"):
-            return kind_of(self._api.version())
+        """The kind of engine answering this API (``docker``, ``podman``), from the headers
+        of its ``/_ping`` answer (Podman's names its libpod API; ``/version`` takes Podman
+        0.6 s here, a ping 10 ms), else from its version answer. ``infranb.engines.connect``
+        reads it once to pick the engine's class."""
+        with self._errors("asking the engine its kind"):
+            api = self._api
+            ping = api.get(api.base_url + "/_ping")
+            if ping.status_code == 200:
+                return "podman" if ping.headers.get("Libpod-Api-Version") else "docker"
+            return kind_of(api.version())
+
+    def share_connection(self, other: DockerEngine) -> None:
+        """Use ``other``'s connected client (one connection and version negotiation for
+        both; ``infranb.engines.connect`` hands its probe's to the engine it picks)."""
+        self._client = other._client
 
     def info(self) -> EngineInfo:
-        with self._errors("reading engine info"):
-            version = self._api.version()
+        # Both at once: Podman takes 0.6 s for /version and 0.35 s for /info here.
+        with (
+            self._errors("reading engine info"),
+            concurrent.futures.ThreadPoolExecutor(1) as pool,
+        ):
+            asked = pool.submit(self._api.version)
             info = self._api.info()
+            version = asked.result()
         return EngineInfo(
             version=version.get("Version", "?"),
             api_version=version.get("ApiVersion", "?"),

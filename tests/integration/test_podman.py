@@ -216,3 +216,33 @@ def test_a_fleet_of_docker_and_podman_side_by_side(
     assert down.success
     assert Census.take(engine).new_since(before["docker"]) == {}
     assert Census.take(podman).new_since(before["podman"]) == {}
+
+
+def test_notebook_09_adds_the_podman_engine_that_answers(
+    podman: Engine, podman_service: PodmanService, engine: Engine, stack: str, tmp_path
+) -> None:
+    """The fleet notebook, run as the main job runs notebooks (papermill), with the Podman
+    service of this session at its PODMAN_HOST parameter: Podman joins, and the notebook
+    brings its stack up and down on both engines."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    before = {"docker": Census.take(engine), "podman": Census.take(podman)}
+    repo = Path(__file__).parents[2]
+    out = tmp_path / "09.ipynb"
+    run = subprocess.run(
+        [str(repo / ".venv/bin/papermill"), "notebooks/09-fleet.ipynb", str(out),
+         "--cwd", "notebooks", "--kernel", "python3", "--log-level", "WARNING",
+         "-p", "STACK", stack, "-p", "PODMAN_HOST", podman_service.host],
+        cwd=repo, capture_output=True, text=True, timeout=280,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    cells = json.loads(out.read_text())["cells"]
+    printed = "".join(
+        "".join(o.get("text", "")) for c in cells if c["cell_type"] == "code" for o in c["outputs"]
+    )
+    assert "adding Podman 4" in printed and "as 'podman'" in printed, printed[:2000]
+    assert "'podman': [" in printed  # the teardown cell's removals, per engine
+    assert Census.take(engine).new_since(before["docker"]) == {}
+    assert Census.take(podman).new_since(before["podman"]) == {}
