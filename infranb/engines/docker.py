@@ -8,7 +8,6 @@ blocks; the manager runs them on worker threads, off the event loop.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import functools
 import http.client
@@ -27,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import docker
+import docker.constants
 import docker.context
 import docker.errors
 import docker.tls
@@ -111,15 +111,8 @@ def _tls_config(files: TLSFiles) -> docker.tls.TLSConfig:
 def _connect_tls(host: str, files: TLSFiles, kwargs: dict[str, Any]) -> docker.DockerClient:
     """A client of a TLS engine. requests lets REQUESTS_CA_BUNDLE (set on many machines)
     override the client's own CA, so the engine's CA would be ignored: the client stops
-    reading the environment, and negotiates the API version only after that."""
-    tls = _tls_config(files)
-    probe = docker.DockerClient(base_url=host, tls=tls, version="1.24", timeout=kwargs["timeout"])
-    try:
-        probe.api.trust_env = False
-        version = str(probe.api.version(api_version=False)["ApiVersion"])
-    finally:
-        probe.close()
-    client = docker.DockerClient(base_url=host, tls=tls, **{**kwargs, "version": version})
+    reading the environment before its first request (the version negotiation)."""
+    client = docker.DockerClient(base_url=host, tls=_tls_config(files), **kwargs)
     client.api.trust_env = False
     return client
 
@@ -151,6 +144,8 @@ class DockerEngine:
         self._max_pool_size = max_pool_size
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
+        #: the engine's /version answer read when connecting (info() uses it once)
+        self._version_answer: Mapping[str, Any] | None = None
         self._reads: _LocalReads | None = None
         self._lock = threading.Lock()
 
@@ -190,6 +185,11 @@ class DockerEngine:
             # Negotiating the version is the first request: a host that drops packets fails
             # within connect_timeout; later requests get the long timeout pulls need.
             kwargs["timeout"] = self._connect_timeout
+        long_timeout = kwargs["timeout"] == self._timeout
+        # The version is negotiated here, not by the SDK ("auto"), to keep the engine's
+        # answer: it names the kind of engine and is info()'s first version (Podman takes
+        # 0.6 s to answer /version here, so it is asked once).
+        kwargs["version"] = docker.constants.MINIMUM_DOCKER_API_VERSION
         try:
             if self._context:
                 if self._context_address is None:
@@ -197,14 +197,19 @@ class DockerEngine:
                         f"No Docker context is named {self._context!r}: `docker context ls` "
                         "lists them (they live in DOCKER_CONFIG or ~/.docker)."
                     )
-                return docker.DockerClient.from_context(self._context, **kwargs)
-            if self._tls is not None:
+                client = docker.DockerClient.from_context(self._context, **kwargs)
+            elif self._tls is not None:
                 client = _connect_tls(host, self._tls, kwargs)
             elif host:
                 client = docker.DockerClient(base_url=host, **kwargs)
             else:
-                return docker.DockerClient.from_env(**kwargs)
-            client.api.timeout = self._timeout
+                client = docker.DockerClient.from_env(**kwargs)
+            answer = client.api.version(api_version=False)
+            # What the SDK's version="auto" sets, from the same answer.
+            client.api._version = str(answer["ApiVersion"])
+            self._version_answer = answer
+            if not long_timeout:
+                client.api.timeout = self._timeout
             return client
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise EngineUnavailable(unreachable_message(mask_url_credentials(self.host))) from e
@@ -291,31 +296,24 @@ class DockerEngine:
     # ------------------------------------------------------------------ engine
 
     def kind(self) -> str:
-        """The kind of engine answering this API (``docker``, ``podman``), from the headers
-        of its ``/_ping`` answer (Podman's names its libpod API; ``/version`` takes Podman
-        0.6 s here, a ping 10 ms), else from its version answer. ``infranb.engines.connect``
-        reads it once to pick the engine's class."""
+        """The kind of engine answering this API (``docker``, ``podman``), from the version
+        answer read when connecting. ``infranb.engines.connect`` reads it once to pick the
+        engine's class."""
         with self._errors("asking the engine its kind"):
-            api = self._api
-            ping = api.get(api.base_url + "/_ping")
-            if ping.status_code == 200:
-                return "podman" if ping.headers.get("Libpod-Api-Version") else "docker"
-            return kind_of(api.version())
+            api = self._api  # connecting reads the version answer
+            return kind_of(self._version_answer or api.version())
 
     def share_connection(self, other: DockerEngine) -> None:
         """Use ``other``'s connected client (one connection and version negotiation for
         both; ``infranb.engines.connect`` hands its probe's to the engine it picks)."""
-        self._client = other._client
+        self._client, self._version_answer = other._client, other._version_answer
 
     def info(self) -> EngineInfo:
-        # Both at once: Podman takes 0.6 s for /version and 0.35 s for /info here.
-        with (
-            self._errors("reading engine info"),
-            concurrent.futures.ThreadPoolExecutor(1) as pool,
-        ):
-            asked = pool.submit(self._api.version)
-            info = self._api.info()
-            version = asked.result()
+        with self._errors("reading engine info"):
+            api = self._api
+            # The first time, the version answer of connecting (it is that fresh).
+            version, self._version_answer = self._version_answer or api.version(), None
+            info = api.info()
         return EngineInfo(
             version=version.get("Version", "?"),
             api_version=version.get("ApiVersion", "?"),
