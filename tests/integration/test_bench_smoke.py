@@ -50,3 +50,16 @@ def test_journal_bench_quick_runs(engine) -> None:
     for heading in ("local engine", "in-memory engine", "journal cost", "history() of 500"):
         assert heading in run.stdout, heading
     assert not engine.list_containers(labels={"infranb.stack": "inbb-journal-on"})
+
+
+def test_podman_bench_quick_runs(engine, podman_service) -> None:
+    """On the session's Podman service (the bench starts its own when given none)."""
+    bench = Path(__file__).parents[2] / "bench" / "podman_bench.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--quick", "--podman-host", podman_service.host],
+        capture_output=True, text=True, timeout=280,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    for heading in ("on Podman to all running", "teardown of 2 containers", "on Docker"):
+        assert heading in run.stdout, heading
+    assert not engine.list_containers(labels={"infranb-bench": "1"})
