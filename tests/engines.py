@@ -10,6 +10,8 @@ bridge it made is deleted.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import signal
@@ -259,6 +261,9 @@ class PodmanService:
     images: tuple[str, ...] = (BASE,)
     process: subprocess.Popen[bytes] | None = None
 
+    #: the default network's bridge (the networks a test makes get Podman's podmanN)
+    bridge: str = "inbt-pm0"
+
     @property
     def socket(self) -> Path:
         return self.root / "podman.sock"
@@ -294,6 +299,24 @@ class PodmanService:
             f'network_config_dir = "{self.root / "networks"}"\n'
             'default_subnet = "10.89.0.0/24"\n'
             'default_subnet_pools = [{"base" = "10.90.0.0/16", "size" = 24}]\n'
+        )
+        # The default network, with a bridge of its own: Podman's own default ("podman" on
+        # podman0) would share a bridge with a Podman of the host.
+        (self.root / "networks" / "podman.json").write_text(
+            json.dumps(
+                {
+                    "name": "podman",
+                    "id": hashlib.sha256(str(self.root).encode()).hexdigest(),
+                    "driver": "bridge",
+                    "network_interface": self.bridge,
+                    "created": "2026-12-02T00:00:00Z",
+                    "subnets": [{"subnet": "10.89.0.0/24", "gateway": "10.89.0.1"}],
+                    "ipv6_enabled": False,
+                    "internal": False,
+                    "dns_enabled": False,
+                    "ipam_options": {"driver": "host-local"},
+                }
+            )
         )
         (self.root / "registries.conf").write_text(
             "unqualified-search-registries = []\n"
