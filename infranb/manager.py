@@ -28,6 +28,7 @@ from infranb.core.errors import (
     Problem,
     Refused,
     ValidationError,
+    shown_as,
 )
 from infranb.core.records import ContainerDetails, EngineInfo, ImageOutcome, ProgressEvent
 from infranb.core.secrets import MASK, Redactor, mask_url_credentials
@@ -156,6 +157,24 @@ class DescribedOperation:
     __repr__ = __str__
 
 
+def cancelled_sentence(
+    operation: str, seconds: float, cancelled: BaseException, outcome: Outcome
+) -> str:
+    """What a cancelled run did, in one sentence: how long it ran, what it rolled back."""
+    notes = [n for n in getattr(cancelled, "__notes__", ()) if "roll" in n]
+    done = notes[-1] if notes else "it had nothing to roll back"
+    if outcome.remaining:
+        done += f" (left in place: {', '.join(outcome.remaining)})"
+    return f"{operation} was cancelled after {seconds:.1f} s; {done}"
+
+
+#: how a form asks for consent: always, and with its Confirm button
+FORM_CONSENT = {
+    "asked_by": "this form asks before it removes, replaces or stops anything",
+    "how_to_consent": "press the form's Confirm button",
+}
+
+
 def down_operation(
     stack: str, *, volumes: bool = False, dry_run: bool = False
 ) -> InfrastructureOperation:
@@ -270,9 +289,11 @@ class InfrastructureManager(EngineViews):
         confirm: bool = False,
         ask_consent: bool | None = None,
         reverts: str | None = None,
+        from_form: bool = False,
     ) -> InfrastructureResult:
         """``execute``, with what the forms and ``revert`` add: ``ask_consent`` overrides
-        ``config.confirm_destructive``; ``reverts`` names the run being reverted."""
+        ``config.confirm_destructive``; ``reverts`` names the run being reverted;
+        ``from_form``: a refusal points at the form's Confirm button."""
         correlation_id = correlation_id_of(context)
         run_id = new_run_id()
         name = str(operation.operation)
@@ -287,6 +308,7 @@ class InfrastructureManager(EngineViews):
             self.config.max_removals if limit is None else limit,
             self.config.confirm_destructive if ask_consent is None else ask_consent,
             confirm,
+            **(FORM_CONSENT if from_form else {}),
         )
         recorder, journal_note = None, None
         if self.journal is not None and spec.changes_engine and not operation.dry_run:
@@ -328,11 +350,15 @@ class InfrastructureManager(EngineViews):
         failure: BaseException | None = None
         try:
             await spec.run(command, rt, outcome)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as cancelled:
             if engine_info is not None:
                 engine_info.cancel()
+            # One sentence in a notebook, not a traceback into asyncio; it still raises, so
+            # Run All stops before the cells after it.
+            sentence = cancelled_sentence(name, rt.elapsed(), cancelled, outcome)
+            shown_as(cancelled, sentence)
             if live is not None:
-                live.finish(False)
+                live.finish(False, sentence)
             if recorder is not None:
                 self._record_cancelled(recorder, outcome, rt.redact)
             raise
@@ -361,7 +387,9 @@ class InfrastructureManager(EngineViews):
         if recorder is not None:
             await self._finish_record(recorder, outcome, result, rt.redact, engine_info)
         if live is not None:
-            live.finish(result.success)
+            from infranb.notebook.live import outcome_line
+
+            live.finish(result.success, outcome_line(result))
         log.info(
             "%s %s in %.2fs%s",
             name,

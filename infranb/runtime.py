@@ -45,6 +45,9 @@ class Gates:
     max_removals: int | None = None
     confirm_required: bool = False
     confirmed: bool = False
+    #: who asks for consent, and how it is given (a form asks, and has a Confirm button)
+    asked_by: str = "config.confirm_destructive"
+    how_to_consent: str = "run again with confirm=True"
 
 
 def check_gates(gates: Gates, destructive: Sequence[str], disruptive: Sequence[str] = ()) -> None:
@@ -67,16 +70,15 @@ def check_gates(gates: Gates, destructive: Sequence[str], disruptive: Sequence[s
     if destructive:
         reason = (
             f"the plan removes or recreates {count} resource(s) ({shown}) and destructive "
-            "steps need consent (config.confirm_destructive)"
+            f"steps need consent ({gates.asked_by})"
         )
     else:
         reason = (
             f"stopping or restarting {len(steps)} container(s) ({', '.join(steps[:10])}) "
-            "needs consent (config.confirm_destructive)"
+            f"needs consent ({gates.asked_by})"
         )
     raise Refused(
-        f"refused: {reason}; nothing was touched. Review result.plan, then run again with "
-        "confirm=True",
+        f"refused: {reason}; nothing was touched. Review result.plan, then {gates.how_to_consent}",
         steps=steps,
         needs_consent=True,
     )

@@ -191,6 +191,16 @@ class ServiceFailed(EngineError):
 
 
 def append_note(error: BaseException, note: str) -> None:
-    """Add what happened afterwards (a rollback) to an infranb error's message."""
+    """Add what happened afterwards (a rollback) to an infranb error's message, or as a
+    note to any other (a cancellation's ``CancelledError``)."""
     if isinstance(error, InfraError) and error.args:
         error.args = (f"{error.args[0]}; {note}", *error.args[1:])
+    else:
+        error.add_note(note)
+
+
+def shown_as(error: BaseException, sentence: str) -> BaseException:
+    """``error``, shown by IPython as ``sentence`` instead of a traceback (its
+    ``_render_traceback_`` hook); its type and what catches it are unchanged."""
+    error._render_traceback_ = lambda: [sentence]  # type: ignore[attr-defined]
+    return error

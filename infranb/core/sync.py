@@ -32,7 +32,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     Inside a running loop (a Jupyter cell) the coroutine runs on a worker thread with a loop
     of its own. An interrupt of the calling thread (the kernel's interrupt button) cancels
     it there, waits until its cancellation is handled (an orchestrate rolls back), then
-    re-raises ``KeyboardInterrupt``; a second interrupt does not cut the rollback short.
+    re-raises ``KeyboardInterrupt`` (shown as the run's one sentence in a notebook); a
+    second interrupt does not cut the rollback short.
     """
     try:
         asyncio.get_running_loop()
@@ -54,15 +55,19 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     pool.shutdown(wait=False)
     try:
         return future.result()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         loop.call_soon_threadsafe(task.cancel)
         while True:
             try:
                 future.result()
             except KeyboardInterrupt:
                 continue  # the rollback is under way: let it finish
-            except BaseException:
-                pass
+            except BaseException as ended:
+                # The run's own sentence (what it rolled back), shown instead of a
+                # traceback into threading.py.
+                render = getattr(ended, "_render_traceback_", None)
+                if render is not None:
+                    interrupt._render_traceback_ = render  # type: ignore[attr-defined]
             break
         raise
 

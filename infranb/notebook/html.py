@@ -69,11 +69,44 @@ def select(bundle: dict[str, str], include: Any = None, exclude: Any = None) -> 
     }
 
 
+# ---------------------------------------------------------------- tables
+
+#: the columns a result's and a plan's default view shows (the rest are one click away):
+#: what each container is, what happened to it, its state, what changed or is wrong.
+#: The other operations' tables are narrow enough to show whole.
+RESULT_FIRST = {
+    "orchestrate_containers": ("name", "action", "state", "health", "seconds_to_ready"),
+    "health_check": ("name", "status", "exit_code", "failing_streak", "last_output"),
+}
+PLAN_FIRST = ("wave", "name", "action", "reason", "warnings")
+
+
+def essential_table(
+    data: pd.DataFrame, first: Sequence[str], *, status_columns: Sequence[str] = ()
+) -> str:
+    """``data``'s ``first`` columns as the table one reads, so it fits a notebook's output
+    area; every column in a collapsed table below it (``<details>``: no id, no script, the
+    same HTML on every render)."""
+    shown = [c for c in first if c in data.columns]
+    if not shown or len(shown) == len(data.columns):
+        return table(data, status_columns=status_columns)
+    return (
+        table(data[shown], status_columns=status_columns)
+        + f'<details class="inb-more"><summary>all {len(data.columns)} columns</summary>'
+        + table(data, status_columns=status_columns)
+        + "</details>"
+    )
+
+
 # ---------------------------------------------------------------- result
 
 
 def _result_text(result: InfrastructureResult, data: pd.DataFrame) -> str:
-    status = "PLAN" if result.dry_run else ("OK" if result.success else "FAILED")
+    status = (
+        ("PLAN" if result.success else "PLAN FAILED")
+        if result.dry_run
+        else ("OK" if result.success else "FAILED")
+    )
     lines = [
         f"{status} {result.operation}"
         + (f" [{result.stack}]" if result.stack else "")
@@ -98,8 +131,10 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
     data = result.to_frame()
     text = _result_text(result, data)
     ids = _ids()
-    if result.dry_run:
+    if result.dry_run and result.success:
         badge = '<span class="inb-badge inb-plan">PLAN</span>'
+    elif result.dry_run:  # a plan that failed is a failure, in the failure's colour
+        badge = '<span class="inb-badge inb-bad">PLAN FAILED</span>'
     elif result.success:
         badge = '<span class="inb-badge inb-ok">OK</span>'
     else:
@@ -112,7 +147,13 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
     if result.error:
         parts.append(f'<div class="inb-error">{esc(result.error)}</div>')
     parts += [f'<div class="inb-warning">{esc(w)}</div>' for w in result.warnings]
-    parts.append(table(data, status_columns=("action", "state", "health", "status")))
+    parts.append(
+        essential_table(
+            data,
+            RESULT_FIRST.get(result.operation, tuple(data.columns)),
+            status_columns=("action", "state", "health", "status"),
+        )
+    )
     if result.cleanup_summary:
         s = result.cleanup_summary
         verb = "would reclaim" if s.get("dry_run") else "reclaimed"
@@ -170,7 +211,7 @@ def plan_bundle(steps: Sequence[PlanStep]) -> dict[str, str]:
         f'<div class="inb-header"><span class="inb-badge inb-plan">PLAN</span>'
         f'<span class="inb-title">{esc(summary)}</span></div>'
         + "".join(f'<div class="inb-warning">{esc(w)}</div>' for w in warnings)
-        + table(data, status_columns=("action",))
+        + essential_table(data, PLAN_FIRST, status_columns=("action",))
     )
     return wrap(text.rstrip(), body)
 

@@ -13,10 +13,15 @@ from __future__ import annotations
 import html
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from infranb.core.records import ProgressEvent
 from infranb.core.sync import in_notebook
+
+if TYPE_CHECKING:
+    from infranb.models import InfrastructureResult
 
 DONE_LAYER = ("Pull complete", "Already exists", "Pushed", "Layer already exists")
 
@@ -89,6 +94,40 @@ class ProgressLine:
         return f"{self.operation}: " + (" · ".join(parts) or "starting")
 
 
+def outcome_line(result: InfrastructureResult) -> str:
+    """The last state of a run, from its result (what is so, not what was last heard):
+    ``orchestrate_containers: done: 2 create, 1 unchanged`` or ``…: failed: …``."""
+    name = result.operation
+    if not result.success:
+        head = "plan failed" if result.dry_run else "failed"
+        if result.rolled_back:
+            head += ", rolled back"
+        return f"{name}: {head}: {_first_sentence(result.error or 'no error text')}"
+    if result.dry_run:
+        planned = _counts(step.action for step in result.plan) or "nothing to do"
+        return f"{name}: plan: {planned} · nothing was touched"
+    parts = [
+        _counts(c.action for c in result.containers),
+        _counts(h.status for h in result.health),
+        f"{len(result.containers_removed)} container(s) removed"
+        if result.containers_removed and not result.containers
+        else "",
+        _counts(i.action for i in result.images),
+    ]
+    shown = ", ".join(p for p in parts if p)
+    return f"{name}: done" + (f": {shown}" if shown else "")
+
+
+def _counts(values: object) -> str:
+    counted = Counter(values)  # type: ignore[call-overload]
+    return ", ".join(f"{n} {value}" for value, n in counted.items())
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    first = text.split("; ")[0]
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
 class LiveProgress:
     """A ``progress`` callback that shows a ``ProgressLine`` as a widget, updated in place."""
 
@@ -116,11 +155,12 @@ class LiveProgress:
                 self._shown_at = now
                 self.widget.value = self._html()
 
-    def finish(self, success: bool) -> None:
-        """The final line: what was done, without timings (saved reports stay stable)."""
+    def finish(self, success: bool, line: str | None = None) -> None:
+        """The final line: ``line`` (the result's ``outcome_line``) or the last progress,
+        without timings (saved reports stay stable)."""
         with self._lock:
             mark = "✓" if success else "✗"
-            self.widget.value = self._html(f"{mark} {self.line.text()}")
+            self.widget.value = self._html(f"{mark} {line or self.line.text()}")
 
 
-__all__ = ["LiveProgress", "ProgressLine", "in_notebook"]
+__all__ = ["LiveProgress", "ProgressLine", "in_notebook", "outcome_line"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from functools import cache
 from html import escape
 from importlib import resources
@@ -23,15 +25,23 @@ def esc(value: object) -> str:
 
 
 def table(data: pd.DataFrame, *, status_columns: Sequence[str] = ()) -> str:
-    """An escaped HTML table of a DataFrame; status cells coloured by their value."""
+    """An escaped HTML table of a DataFrame, for people: status cells coloured by their value,
+    booleans as ✓ or blank, missing values blank, sizes and durations in units, times in
+    the local time zone (the date once in the header when every row has the same), ids of
+    12 characters, long values cut with their full text on hover. The frame keeps its raw
+    values; only its HTML reads this way."""
     good = {"healthy", "running", "unchanged", "created", "started", "pulled", "built", "exited(0)"}
     bad = {"unhealthy", "exited", "dead", "not_found", "failed", "gone"}
-    head = "".join(f"<th>{esc(c)}</th>" for c in data.columns)
+    days = {column: _days(data[column]) for column in data.columns}
+    head = "".join(
+        f"<th>{esc(c)}</th>" if len(days[c]) != 1 else f"<th>{esc(c)} ({next(iter(days[c]))})</th>"
+        for c in data.columns
+    )
     rows = []
     for record in data.itertuples(index=False):
         cells = []
         for column, value in zip(data.columns, record, strict=True):
-            text = "" if _missing(value) else _format(value)
+            text = "" if _missing(value) else _format(value, column, dated=len(days[column]) > 1)
             css_class = ""
             title = ""
             if column in status_columns:
@@ -48,7 +58,10 @@ def table(data: pd.DataFrame, *, status_columns: Sequence[str] = ()) -> str:
                 # People read units; the frame keeps the raw number (shown on hover).
                 title = f' title="{esc(text)} bytes"'
                 text = human_bytes(int(value))
-            cells.append(f"<td{css_class}{title}>{esc(text)}</td>")
+            elif len(text) > LONGEST:
+                title = f' title="{esc(text)}"'
+                text = text[: LONGEST - 1] + "…"
+            cells.append(f"<td{css_class}{title}>{_words(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if not rows:
         rows.append(f'<tr><td colspan="{len(data.columns)}" class="inb-muted">(none)</td></tr>')
@@ -73,12 +86,74 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def _format(value: Any) -> str:
+#: a cell longer than this is cut, its full text in the cell's title
+LONGEST = 80
+
+#: columns of ids, shown as 12 characters (as the docker CLI shows them)
+ID_COLUMNS = ("id", "container_id", "image_id", "network_id", "engine_id")
+
+
+#: characters after which a browser may break a line inside a word (UAX #14)
+_BREAKS_INSIDE = re.compile(r"[-/\u2010-\u2014]")
+
+
+def _words(text: str) -> str:
+    """Escaped cell text in which a line breaks only at white space: a word a browser
+    would break at a hyphen or slash (names, ports, paths) is kept whole in a span."""
+    return "".join(
+        f'<span class="inb-w">{esc(part)}</span>'
+        if part and not part.isspace() and _BREAKS_INSIDE.search(part)
+        else esc(part)
+        for part in re.split(r"(\s+)", text)
+    )
+
+
+def _days(column: pd.Series) -> set[str]:
+    """The local dates of a column of times (empty for any other column)."""
+    found = set()
+    for value in column:
+        if isinstance(value, datetime) and not _missing(value):
+            found.add(_local(value).date().isoformat())
+    return found
+
+
+def _local(value: datetime) -> datetime:
+    """A time in the kernel's local time zone (one without a zone is taken as it is)."""
+    if hasattr(value, "to_pydatetime"):  # a pandas Timestamp
+        value = value.to_pydatetime()
+    return value.astimezone() if value.tzinfo is not None else value
+
+
+def _format(value: Any, column: str = "", *, dated: bool = True) -> str:
+    if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool"):  # numpy's too
+        return "✓" if value else ""
+    if isinstance(value, datetime):
+        local = _local(value)
+        return local.strftime("%Y-%m-%d %H:%M:%S" if dated else "%H:%M:%S")
     if hasattr(value, "isoformat"):
-        return str(value.isoformat(timespec="seconds"))
+        return str(value.isoformat())
+    if column in ID_COLUMNS and isinstance(value, str):
+        return value.removeprefix("sha256:")[:12]
+    if isinstance(value, float | int) and _is_duration_column(column):
+        return human_seconds(float(value))
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
+
+
+def _is_duration_column(column: str) -> bool:
+    return "seconds" in column or column.endswith("_s") or column == "duration"
+
+
+def human_seconds(seconds: float) -> str:
+    """``0.35 s``, ``1.4 s``, ``2 min 5 s``, ``1 h 3 min``."""
+    if seconds < 1:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
 
 
 def human_bytes(count: int) -> str:

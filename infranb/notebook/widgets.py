@@ -30,7 +30,7 @@ import ipywidgets as w
 from infranb.core.errors import Problem, Refused
 from infranb.core.secrets import DEFAULT_SECRET_MARKERS, SecretRef, is_secret_key
 from infranb.models import InfrastructureOperation, InfrastructureResult, ProgressEvent
-from infranb.notebook.live import ProgressLine
+from infranb.notebook.live import ProgressLine, outcome_line
 from infranb.ops.table import OPERATIONS
 
 if TYPE_CHECKING:
@@ -303,10 +303,12 @@ class _Form(w.VBox):
         self._line = ProgressLine(op.operation)
         try:
             result = await self.manager._execute(
-                op, progress=self._on_progress, confirm=confirm, ask_consent=True
+                op, progress=self._on_progress, confirm=confirm, ask_consent=True, from_form=True
             )
-        except asyncio.CancelledError:
-            self._status.value = "cancelled (what had started was rolled back)"
+        except asyncio.CancelledError as cancelled:
+            render = getattr(cancelled, "_render_traceback_", None)  # the run's sentence
+            sentence = render()[0] if render else "cancelled (what had started was rolled back)"
+            self._status.value = _escape(sentence)
             raise
         except Exception as e:
             self._status.value = f'<span style="color:#c62828">{_escape(repr(e))}</span>'
@@ -326,8 +328,7 @@ class _Form(w.VBox):
             self._status.value = "waiting for consent · nothing was touched"
             self.output.append_display_data(result)
             return
-        verdict = "done" if result.success else "failed"
-        self._status.value = _escape(f"{verdict} · {self._line.text()}")
+        self._status.value = _escape(outcome_line(result))
         self.output.append_display_data(result)  # its HTML holds the table: shown once
 
     def _on_progress(self, event: ProgressEvent) -> None:

@@ -10,6 +10,24 @@ from tests.integration.conftest import BASE, WEB, fast_config
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
+#: the words of infranb table cells that the page lays out on more than one line
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const td of document.querySelectorAll('.inb-table td')) {
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (lines.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
 
 def test_result_html_in_chromium(browser, engine, tracker, uid) -> None:
     from infranb import InfrastructureManager
@@ -56,7 +74,11 @@ def test_result_html_in_chromium(browser, engine, tracker, uid) -> None:
     html_path.write_text(f"<!doctype html><meta charset=utf-8><body>{body}</body>")
 
     page = browser.new_page()
+    page.set_viewport_size({"width": 1000, "height": 900})
     page.goto(html_path.as_uri())
+    # No word of a table cell is broken across lines (each word's own layout: a Range's
+    # client rects all on one line).
+    assert page.evaluate(BROKEN_WORDS) == []
     assert page.locator(".inb-text-fallback").first.is_hidden()  # CSS revealed the HTML part
     assert page.locator(".inb-wrap").first.is_visible()
     assert page.locator("script").count() == 0  # the container's output stayed text

@@ -40,7 +40,7 @@ manager.run(op)
         while len(engine.list_containers(labels={"infranb.stack": uid})) < 4:
             assert time.monotonic() < deadline, "the bring-up never created its containers"
             time.sleep(0.1)
-        # Every container is created before the first start: wait for db's start.
+        # Every container is created (a create starts nothing): wait for db's start.
         db = engine.inspect_container(f"{uid}-db")
         while db is not None and db.state == "created" and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -53,6 +53,10 @@ manager.run(op)
                 break
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KeyboardInterrupt"
+        # One sentence, not a traceback into threading.py: how long, what was rolled back.
+        [sentence] = reply["content"]["traceback"]
+        assert sentence.startswith("orchestrate_containers was cancelled after "), sentence
+        assert "; rolled back: " in sentence, sentence
         # The cell ended only after the rollback: nothing of the run is left now.
         assert engine.list_containers(labels={"infranb.stack": uid}) == []
         assert engine.list_networks(labels={"infranb.stack": uid}) == []

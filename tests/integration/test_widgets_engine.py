@@ -45,8 +45,8 @@ def test_orchestrate_form_plans_runs_and_keeps_secrets_out(manager, engine, stac
         assert result.containers_started == [f"{uid}-db", f"{uid}-web"]
         outputs = form.output.outputs
         assert any("text/html" in o.get("data", {}) for o in outputs)
-        # The progress of every step folded into the status line; the result shown once.
-        assert form._status.value == "done · orchestrate_containers: containers 2/2 ready"
+        # The status line ends with the result's state; the result shown once.
+        assert form._status.value == "orchestrate_containers: done: 2 create"
         shown = [o for o in outputs if o["data"]["text/plain"].startswith("OK orchestrate")]
         assert len(shown) == 1  # once (no second copy as a bare frame)
         assert engine.inspect_container(f"{uid}-db").environment["DB_PASSWORD"] == ("form-secret-9")
@@ -90,6 +90,7 @@ def test_health_and_cleanup_forms(manager, engine, stack, uid) -> None:
         await cleanup._task
         # The forms ask before destructive steps: the rows, a Confirm button, nothing touched.
         assert cleanup.last_result.refused
+        assert "press the form's Confirm button" in (cleanup.last_result.error or "")
         assert cleanup._consent.layout.display == ""
         assert f"remove container {uid}-x" in cleanup._consent_rows.value
         assert cleanup._status.value == "waiting for consent · nothing was touched"
@@ -113,9 +114,8 @@ def test_failed_run_is_shown_in_the_form(manager, stack, uid) -> None:
         form.run_button.click()
         await form._task
         assert not form.last_result.success
-        assert form._status.value == (
-            f"failed · orchestrate_containers: containers 0/1 ready · failed: {uid}-bad · "
-            "rolling back"
+        assert form._status.value.startswith(
+            f"orchestrate_containers: failed, rolled back: container {uid}-bad exited with code 2"
         )
         html = str(form.output.outputs)
         assert "exited with code 2" in html

@@ -76,4 +76,4 @@ def test_a_notebook_cell_shows_one_live_line() -> None:
     assert "application/vnd.jupyter.widget-view+json" in outputs[0].data
     assert outputs[1].text == "True\n"
     state = json.dumps(nb.metadata["widgets"], ensure_ascii=False)
-    assert "✓ orchestrate_containers: containers 2/2 ready" in state
+    assert "✓ orchestrate_containers: done: 2 create" in state  # the result's state
