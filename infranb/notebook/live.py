@@ -109,13 +109,11 @@ def outcome_line(result: InfrastructureResult) -> str:
     parts = [
         _counts(c.action for c in result.containers),
         _counts(h.status for h in result.health),
-        f"{len(result.containers_removed)} container(s) removed"
-        if result.containers_removed and not result.containers
-        else "",
+        _counts(f"{r.kind}(s) removed" for r in result.removed) if not result.containers else "",
         _counts(i.action for i in result.images),
     ]
     shown = ", ".join(p for p in parts if p)
-    return f"{name}: done" + (f": {shown}" if shown else "")
+    return f"{name}: done" + (f": {shown}" if shown else ": nothing to change")
 
 
 def _counts(values: object) -> str:

@@ -46,7 +46,9 @@ def test_the_last_line_is_the_results_state() -> None:
     checked = m.run(InfrastructureOperation(operation="health_check", container_ids=["db"]))
     assert outcome_line(checked) == "health_check: done: 1 healthy"  # not "starting"
     down = m.run(down_operation("shop"))
-    assert outcome_line(down) == "cleanup_resources: done: 3 container(s) removed"
+    assert outcome_line(down) == (
+        "cleanup_resources: done: 3 container(s) removed, 1 network(s) removed"
+    )
 
     crash = stack_op(stack="crash")
     for c in crash.containers:
