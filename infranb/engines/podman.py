@@ -7,9 +7,9 @@ the work; what differs, measured on Podman 4.3.1 (README, "Podman"):
 - **Health checks** run from systemd timers, and without a systemd session (containers, CI,
   minimal VMs) nothing runs them: ``runs_healthchecks`` is False and ``run_healthcheck``
   runs one check through the libpod API, which updates the container's health state.
-- **Image names**: images made or loaded locally are ``localhost/NAME:TAG`` and pulled ones
-  ``docker.io/library/NAME:TAG``; names are reported as Docker names them (``NAME:TAG``),
-  and a short name finds the image as the CLI finds it.
+- **Image names**: images made or loaded locally are ``localhost/NAME:TAG``; a short name
+  (``NAME:TAG``) finds them as the CLI does, and lists show names as Docker writes them
+  (``localhost/`` and ``docker.io/library/`` left out).
 - **The default network** is ``podman``; infranb (like the Docker API's requests) calls the
   engine's default network ``bridge``, and this module translates both ways.
 - **Errors**: Podman answers 500 where Docker answers 409 (a taken name, a container in
