@@ -119,8 +119,8 @@ def _days(column: pd.Series) -> set[str]:
 
 def _local(value: datetime) -> datetime:
     """A time in the kernel's local time zone (one without a zone is taken as it is)."""
-    if hasattr(value, "to_pydatetime"):  # a pandas Timestamp
-        value = value.to_pydatetime()
+    if hasattr(value, "to_pydatetime"):  # a pandas Timestamp: seconds are shown, not ns
+        value = value.to_pydatetime(warn=False)
     return value.astimezone() if value.tzinfo is not None else value
 
 

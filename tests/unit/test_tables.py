@@ -80,3 +80,13 @@ def test_a_result_and_a_plan_show_their_essential_columns_first() -> None:
         "<thead><tr><th>wave</th><th>name</th><th>action</th><th>reason</th><th>warnings</th></tr>"
     )
     assert list(result.to_frame().columns)[:3] == ["name", "image", "action"]  # raw schema
+
+
+def test_a_time_with_nanoseconds_is_shown_without_a_warning() -> None:
+    import warnings
+
+    stamp = pd.Timestamp("2026-12-02T18:28:03.123456789Z")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning in a cell's output reads as a failure
+        html = table(pd.DataFrame({"time": [stamp]}))
+    assert stamp.to_pydatetime(warn=False).astimezone().strftime("%H:%M:%S") in html
