@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from infranb.core.config import InfrastructureManagerConfig
 from infranb.core.errors import InfraError
+from infranb.core.frames import FIRST
 from infranb.core.records import EngineInfo, EngineStatus
 from infranb.core.secrets import mask_url_credentials
 from infranb.core.sync import synchronous
@@ -35,8 +36,10 @@ class FleetResults(dict[str, InfrastructureResult]):
         """Every engine's result table in one frame, with an ``engine`` column first."""
         import pandas as pd
 
+        from infranb.core.textframe import shown
+
         frames = [_with_engine(name, result.to_frame()) for name, result in self.items()]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return shown(pd.concat(frames, ignore_index=True)) if frames else shown(pd.DataFrame())
 
     @property
     def success(self) -> bool:
@@ -188,6 +191,8 @@ class Fleet(EngineViews):
         import pandas as pd
 
         answers = await self._each(lambda m: m._view(view, *args, **kwargs), timeout=None)
+        from infranb.core.textframe import shown
+
         frames, errors = [], {}
         for name, answer in answers.items():
             if isinstance(answer, InfraError):
@@ -196,7 +201,9 @@ class Fleet(EngineViews):
             else:
                 frames.append(_with_engine(name, answer))
         # With no engine answering, the frame still has the view's columns.
-        frame = pd.concat(frames, ignore_index=True) if frames else _with_engine("", view.empty())
+        empty = _with_engine("", view.empty())
+        joined = pd.concat(frames, ignore_index=True) if frames else None
+        frame = empty if joined is None else shown(joined, empty.attrs.get(FIRST, ()))
         frame.attrs["errors"] = errors  # engine -> why it has no rows
         return frame
 
@@ -252,6 +259,10 @@ def _sentence(error: BaseException) -> str:
 
 
 def _with_engine(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with an ``engine`` column first (in its HTML too)."""
+    from infranb.core.textframe import shown
+
+    first = frame.attrs.get(FIRST, ())
     frame = frame.copy()
     frame.insert(0, "engine", name)
-    return frame
+    return shown(frame, ("engine", *first) if first else ())

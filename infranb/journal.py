@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 #: ``stored``'s redactor when none is given: the default markers, no known values
 _NOTHING_KNOWN = Redactor()
 OUTCOMES = ("running", "succeeded", "failed", "rolled back", "interrupted", "refused")
+#: the history columns a notebook shows first (the others are one click away)
+HISTORY_FIRST = ("started_at", "operation", "stack", "outcome", "changes", "error")
 HISTORY_COLUMNS = (
     "run_id",
     "started_at",
@@ -597,7 +599,9 @@ class Journal:
         for column in HISTORY_COLUMNS:
             if column not in ("started_at", "finished_at"):
                 frame[column] = frame[column].astype("string")
-        return frame
+        from infranb.core.textframe import shown
+
+        return shown(frame, HISTORY_FIRST)
 
     def entry(self, run_id: str) -> JournalEntry:
         """One run's whole record; ``UnknownRun`` (a ``NotFound``, and a ``KeyError``)

@@ -8,11 +8,17 @@ only when a frame is built, never when ``infranb`` is imported.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from infranb.core.columns import FIRST, PLAN_FIRST, RESULT_FIRST
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from infranb.core.textframe import TextFrame
+
+__all__ = ["FIRST", "PLAN_FIRST", "RESULT_FIRST", "Schema", "frame", "join", "text_frame"]
 
 #: a small fixed set of values: the frame gives the column a categorical dtype
 Categories = tuple[str, ...]
@@ -20,9 +26,14 @@ Categories = tuple[str, ...]
 Schema = Mapping[str, "str | Categories"]
 
 
-def frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> pd.DataFrame:
-    """Build a DataFrame with exactly ``schema``'s columns, order and dtypes."""
+def frame(
+    rows: Iterable[Mapping[str, Any]], schema: Schema, *, first: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Build a DataFrame with exactly ``schema``'s columns, order and dtypes; in a notebook
+    it shows ``first`` columns first, the others one click away (``textframe.Frame``)."""
     import pandas as pd
+
+    from infranb.core.textframe import shown
 
     dtypes = {
         column: pd.CategoricalDtype(list(dtype)) if isinstance(dtype, tuple) else dtype
@@ -30,7 +41,7 @@ def frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> pd.DataFrame:
     }
     records = list(rows)
     if not records:  # typed empty columns: no casting (a view in sync is the common case)
-        return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in dtypes.items()})
+        return shown(pd.DataFrame({c: pd.Series([], dtype=d) for c, d in dtypes.items()}), first)
     data = pd.DataFrame(records, columns=list(dtypes))
     for column, dtype in dtypes.items():
         if str(dtype).startswith("datetime64"):
@@ -39,9 +50,16 @@ def frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> pd.DataFrame:
             # A value the engine adds later shows as missing rather than breaking the frame.
             known = data[column].isin(dtype.categories)
             data[column] = data[column].where(known, None)
-    return data.astype(dtypes)
+    return shown(data.astype(dtypes), first)
 
 
 def join(values: Iterable[str]) -> str:
     """A list shown in one cell."""
     return ", ".join(values)
+
+
+def text_frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> TextFrame:
+    """``frame`` for text lines (shown in full in a notebook)."""
+    from infranb.core.textframe import TextFrame
+
+    return TextFrame(frame(rows, schema))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, get_args
 
 from infranb.core.errors import CycleError
-from infranb.core.frames import Schema, frame, join
+from infranb.core.frames import PLAN_FIRST, Schema, frame, join
 from infranb.core.specs import ContainerSpec, changed_fields
 
 if TYPE_CHECKING:
@@ -445,4 +445,5 @@ def plan_frame(steps: Sequence[PlanStep]) -> pd.DataFrame:
             for s in steps
         ),
         PLAN_SCHEMA,
+        first=PLAN_FIRST,
     )

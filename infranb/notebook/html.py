@@ -13,8 +13,9 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from infranb.core.frames import PLAN_FIRST, RESULT_FIRST
 from infranb.core.secrets import mask_url_credentials, masked_environment
-from infranb.notebook.tables import css, esc, human_bytes, table
+from infranb.notebook.tables import css, esc, essential_table, human_bytes, table
 from infranb.ops.table import OPERATIONS
 
 if TYPE_CHECKING:
@@ -70,32 +71,6 @@ def select(bundle: dict[str, str], include: Any = None, exclude: Any = None) -> 
 
 
 # ---------------------------------------------------------------- tables
-
-#: the columns a result's and a plan's default view shows (the rest are one click away):
-#: what each container is, what happened to it, its state, what changed or is wrong.
-#: The other operations' tables are narrow enough to show whole.
-RESULT_FIRST = {
-    "orchestrate_containers": ("name", "action", "state", "health", "seconds_to_ready"),
-    "health_check": ("name", "status", "exit_code", "failing_streak", "last_output"),
-}
-PLAN_FIRST = ("wave", "name", "action", "reason", "warnings")
-
-
-def essential_table(
-    data: pd.DataFrame, first: Sequence[str], *, status_columns: Sequence[str] = ()
-) -> str:
-    """``data``'s ``first`` columns as the table one reads, so it fits a notebook's output
-    area; every column in a collapsed table below it (``<details>``: no id, no script, the
-    same HTML on every render)."""
-    shown = [c for c in first if c in data.columns]
-    if not shown or len(shown) == len(data.columns):
-        return table(data, status_columns=status_columns)
-    return (
-        table(data[shown], status_columns=status_columns)
-        + f'<details class="inb-more"><summary>all {len(data.columns)} columns</summary>'
-        + table(data, status_columns=status_columns)
-        + "</details>"
-    )
 
 
 # ---------------------------------------------------------------- result

@@ -24,21 +24,65 @@ def esc(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def table(data: pd.DataFrame, *, status_columns: Sequence[str] = ()) -> str:
+def essential_table(
+    data: pd.DataFrame,
+    first: Sequence[str],
+    *,
+    status_columns: Sequence[str] = (),
+    max_rows: int | None = None,
+) -> str:
+    """``data``'s ``first`` columns as the table one reads, so it fits a notebook's output
+    area; every column in a collapsed table below it (``<details>``: no id, no script, the
+    same HTML on every render)."""
+    shown = [c for c in first if c in data.columns]
+    if not shown or len(shown) == len(data.columns):
+        return table(data, status_columns=status_columns, max_rows=max_rows)
+    return (
+        table(data[shown], status_columns=status_columns, max_rows=max_rows)
+        + f'<details class="inb-more"><summary>all {len(data.columns)} columns</summary>'
+        + table(data, status_columns=status_columns, max_rows=max_rows)
+        + "</details>"
+    )
+
+
+def table(
+    data: pd.DataFrame, *, status_columns: Sequence[str] = (), max_rows: int | None = None
+) -> str:
     """An escaped HTML table of a DataFrame, for people: status cells coloured by their value,
     booleans as ✓ or blank, missing values blank, sizes and durations in units, times in
     the local time zone (the date once in the header when every row has the same), ids of
     12 characters, long values cut with their full text on hover. The frame keeps its raw
-    values; only its HTML reads this way."""
-    good = {"healthy", "running", "unchanged", "created", "started", "pulled", "built", "exited(0)"}
-    bad = {"unhealthy", "exited", "dead", "not_found", "failed", "gone"}
+    values; only its HTML reads this way. With ``max_rows``, a longer frame shows its first
+    and last rows and says how many it left out (as pandas does)."""
+    left_out = 0
+    if max_rows is not None and len(data) > max_rows:
+        half = max(max_rows // 2, 1)
+        left_out = len(data) - 2 * half
+        data = data.iloc[list(range(half)) + list(range(len(data) - half, len(data)))]
+    good = {
+        "healthy",
+        "running",
+        "unchanged",
+        "created",
+        "started",
+        "pulled",
+        "built",
+        "exited(0)",
+        "succeeded",
+    }
+    bad = {"unhealthy", "exited", "dead", "not_found", "failed", "gone", "interrupted"}
     days = {column: _days(data[column]) for column in data.columns}
     head = "".join(
         f"<th>{esc(c)}</th>" if len(days[c]) != 1 else f"<th>{esc(c)} ({next(iter(days[c]))})</th>"
         for c in data.columns
     )
     rows = []
-    for record in data.itertuples(index=False):
+    for number, record in enumerate(data.itertuples(index=False)):
+        if left_out and number == max(max_rows or 0, 2) // 2:
+            rows.append(
+                f'<tr><td colspan="{len(data.columns)}" class="inb-muted">'
+                f"… {left_out} more rows (the frame holds them all)</td></tr>"
+            )
         cells = []
         for column, value in zip(data.columns, record, strict=True):
             text = "" if _missing(value) else _format(value, column, dated=len(days[column]) > 1)

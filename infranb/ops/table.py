@@ -48,7 +48,7 @@ def result_frame(result: InfrastructureResult) -> pd.DataFrame:
     """The result's table, as its operation declares it (the plan for a dry-run orchestrate)."""
     import pandas as pd
 
-    from infranb.core.frames import frame
+    from infranb.core.frames import RESULT_FIRST, frame
     from infranb.core.planning import plan_frame
 
     operation = OPERATIONS.get(result.operation)
@@ -56,4 +56,6 @@ def result_frame(result: InfrastructureResult) -> pd.DataFrame:
         return pd.DataFrame()
     if result.dry_run and result.operation == orchestrate.OPERATION.name:
         return plan_frame(result.plan)
-    return frame(operation.rows(result), operation.schema)
+    return frame(
+        operation.rows(result), operation.schema, first=RESULT_FIRST.get(result.operation, ())
+    )

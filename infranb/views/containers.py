@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 HEALTH_STATE = ("starting", "healthy", "unhealthy")
+#: the columns a notebook shows first (the others are one click away)
+FIRST_COLUMNS = ("name", "state", "health", "image", "ports", "stack")
 SCHEMA: Schema = {
     "name": "string",
     "image": "string",
@@ -48,6 +50,7 @@ def to_frame(rows: Sequence[ContainerInfo]) -> pd.DataFrame:
             for c in sorted(rows, key=lambda c: c.name)
         ),
         SCHEMA,
+        first=FIRST_COLUMNS,
     )
 
 

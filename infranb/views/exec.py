@@ -23,7 +23,7 @@ SCHEMA: Schema = {
 def to_frame(
     name: str, command: str | Sequence[str], code: int, output: str, secrets: Sequence[str] = ()
 ) -> pd.DataFrame:
-    from infranb.core.textframe import text_frame
+    from infranb.core.frames import text_frame
 
     redact = Redactor(secrets)
     shown = command if isinstance(command, str) else " ".join(command)

@@ -20,7 +20,7 @@ def to_frame(name: str, lines: Sequence[str], secrets: Sequence[str] = ()) -> pd
     """Log lines as printed with ``timestamps=True`` ("<RFC3339> <text>")."""
     import pandas as pd
 
-    from infranb.core.textframe import text_frame
+    from infranb.core.frames import text_frame
 
     redact = Redactor(secrets)
     rows = []

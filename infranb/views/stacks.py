@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SOURCES = ("infranb", "compose", "swarm")
+#: the columns a notebook shows first (the others are one click away)
+FIRST_COLUMNS = ("stack", "source", "services", "containers", "running", "healthy")
 SCHEMA: Schema = {
     "stack": "string",
     "source": SOURCES,
@@ -113,6 +115,7 @@ def to_frame(
             for name, stack in sorted(stacks.items())
         ),
         SCHEMA,
+        first=FIRST_COLUMNS,
     )
 
 

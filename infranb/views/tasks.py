@@ -14,6 +14,8 @@ from infranb.views.services import stack_services
 if TYPE_CHECKING:
     import pandas as pd
 
+#: the columns a notebook shows first (the others are one click away)
+FIRST_COLUMNS = ("service", "slot", "node", "state", "error", "exit_code")
 SCHEMA: Schema = {
     "service": "string",
     "slot": "Int64",
@@ -56,6 +58,7 @@ def to_frame(
             )
         ),
         SCHEMA,
+        first=FIRST_COLUMNS,
     )
 
 

@@ -90,3 +90,29 @@ def test_a_time_with_nanoseconds_is_shown_without_a_warning() -> None:
         warnings.simplefilter("error")  # a warning in a cell's output reads as a failure
         html = table(pd.DataFrame({"time": [stamp]}))
     assert stamp.to_pydatetime(warn=False).astimezone().strftime("%H:%M:%S") in html
+
+
+def test_view_frames_show_their_first_columns_and_keep_every_value() -> None:
+    """A view's frame is a DataFrame with its raw values; its HTML shows the columns one
+    reads first and every column one click away, and at most display.max_rows rows."""
+    import pandas as pd
+
+    from infranb.core.frames import frame
+    from infranb.core.textframe import Frame
+    from infranb.views import containers
+
+    rows = [
+        {"name": f"c{i}", "state": "running", "managed": True, "created": None, "id": "a" * 64}
+        for i in range(70)
+    ]
+    data = frame(rows, containers.SCHEMA, first=containers.FIRST_COLUMNS)
+    assert isinstance(data, Frame) and list(data.columns) == list(containers.SCHEMA)
+    assert data["id"].iloc[0] == "a" * 64  # raw values are kept
+    html = data._repr_html_()
+    default_view = html.split('<details class="inb-more">')[0]
+    assert "<th>networks</th>" not in default_view and "<th>networks</th>" in html
+    assert "<th>state</th>" in default_view
+    assert f"… {70 - pd.get_option('display.max_rows')} more rows" in html
+    # a filtered frame keeps its face
+    assert isinstance(data[data.name == "c1"], Frame)
+    assert '<details class="inb-more">' in data[data.name == "c1"]._repr_html_()
