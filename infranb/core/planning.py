@@ -108,6 +108,10 @@ class PlanStep:
     volumes_to_create: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     container_id: str | None = None
+    #: what it waits for: (container, condition) pairs
+    depends_on: tuple[tuple[str, str], ...] = ()
+    #: a recreate's changed fields (its ``reason`` says them in a sentence)
+    changed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -206,6 +210,7 @@ def plan_stack(
 
     jobs = {d for s in specs for d, c in s.depends_on.items() if c == "completed_successfully"}
     actions: dict[str, tuple[Action, str]] = {}
+    changed_fields_of: dict[str, tuple[str, ...]] = {}
     for spec in specs:
         current = observed.get(spec.name)
         if current is None:
@@ -216,6 +221,7 @@ def plan_stack(
             if current.differences:
                 changed = ", ".join(current.differences)
                 actions[spec.name] = ("recreate", f"changed: {changed} ({who})")
+                changed_fields_of[spec.name] = tuple(current.differences)
             elif current.state != "running" and not (
                 current.state == "exited" and current.exit_code == 0 and spec.name in jobs
             ):
@@ -231,6 +237,7 @@ def plan_stack(
             reasons.append("image (the reference now points to another image)")
         if reasons:
             actions[spec.name] = ("recreate", "changed: " + ", ".join(reasons))
+            changed_fields_of[spec.name] = tuple(reasons)
         elif current.state == "exited" and current.exit_code == 0 and spec.name in jobs:
             # A one-shot job (a migration) that already succeeded is not run again.
             actions[spec.name] = ("unchanged", "completed successfully")
@@ -269,6 +276,8 @@ def plan_stack(
                     ),
                     warnings=tuple((warnings or {}).get(name, [])),
                     container_id=current.id if current else None,
+                    depends_on=tuple(spec.depends_on.items()),
+                    changed=changed_fields_of.get(name, ()),
                 )
             )
     unclaimed = sorted(set(observed) - set(by_name))

@@ -194,6 +194,8 @@ class ContainerOutcome:
     networks: tuple[str, ...] = ()
     started_at: datetime | None = None
     seconds_to_ready: float | None = None
+    #: (step, seconds since the bring-up began): created, started, ready as this run saw them
+    timeline: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core.frames import PLAN_FIRST, RESULT_FIRST
 from infranb.core.secrets import mask_url_credentials, masked_environment
+from infranb.notebook.pictures import Node, stack_diagram, timeline
 from infranb.notebook.tables import css, esc, essential_table, human_bytes, table
 from infranb.ops.table import OPERATIONS
 
@@ -122,6 +123,8 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
     if result.error:
         parts.append(f'<div class="inb-error">{esc(result.error)}</div>')
     parts += [f'<div class="inb-warning">{esc(w)}</div>' for w in result.warnings]
+    if result.dry_run and result.plan:
+        parts.append(plan_diagram(result.plan))
     parts.append(
         essential_table(
             data,
@@ -129,6 +132,8 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
             status_columns=("action", "state", "health", "status"),
         )
     )
+    if any(c.timeline for c in result.containers):
+        parts.append(timeline([(c.name, c.timeline) for c in result.containers]))
     if result.cleanup_summary:
         s = result.cleanup_summary
         verb = "would reclaim" if s.get("dry_run") else "reclaimed"
@@ -186,9 +191,16 @@ def plan_bundle(steps: Sequence[PlanStep]) -> dict[str, str]:
         f'<div class="inb-header"><span class="inb-badge inb-plan">PLAN</span>'
         f'<span class="inb-title">{esc(summary)}</span></div>'
         + "".join(f'<div class="inb-warning">{esc(w)}</div>' for w in warnings)
+        + plan_diagram(steps)
         + essential_table(data, PLAN_FIRST, status_columns=("action",))
     )
     return wrap(text.rstrip(), body)
+
+
+def plan_diagram(steps: Sequence[PlanStep]) -> str:
+    """The plan as a picture: waves, actions, dependencies, a recreate's changed fields."""
+    nodes = [Node(s.name, s.wave, s.action, s.depends_on, s.changed) for s in steps]
+    return stack_diagram(nodes)
 
 
 # ---------------------------------------------------------------- operation
@@ -244,14 +256,17 @@ def operation_bundle(
                 lines.append(
                     "  wave {}: {} ({}) ports={} networks={} depends_on={} env={}".format(*row)
                 )
+        import pandas as pd
+
         head = ("wave", "name", "image", "ports", "networks", "depends_on", "environment")
-        body.append(
-            '<table class="inb-table"><thead><tr>'
-            + "".join(f"<th>{h}</th>" for h in head)
-            + "</tr></thead><tbody>"
-            + "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>" for row in rows)
-            + "</tbody></table>"
-        )
+        by_name = {s.name: s for s in specs}
+        nodes = [
+            Node(name, number, "request", tuple(by_name[name].depends_on.items()))
+            for number, wave in enumerate(waves)
+            for name in wave
+        ]
+        body.append(stack_diagram(nodes))
+        body.append(table(pd.DataFrame(rows, columns=list(head))))
     elif op.operation in OPERATIONS:
         fields = op.shown_fields()
         for key, value in fields.items():

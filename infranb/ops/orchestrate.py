@@ -905,12 +905,18 @@ class BringUp:
         #: image reference -> local id (pulls add theirs): the Compose image label
         self.image_ids: dict[str, str] = dict(plan.image_ids)
         self.seconds: dict[str, float] = {}
+        #: name -> (step, seconds since the bring-up began): the result's timeline
+        self.began = time.monotonic()
+        self.marks: dict[str, list[tuple[str, float]]] = {n: [] for n in names}
         #: name -> (when this run started it, its deaths seen before that start)
         self.start_marks: dict[str, tuple[float, int]] = {}
         self.started = {n: asyncio.Event() for n in names}
         self.ready: dict[str, asyncio.Future[ContainerDetails]] = {
             n: loop.create_future() for n in names
         }
+
+    def mark(self, name: str, step: str) -> None:
+        self.marks[name].append((step, round(time.monotonic() - self.began, 3)))
 
     async def execute(self) -> None:
         await self.stop_replaced()
@@ -1040,6 +1046,7 @@ class BringUp:
                     rt.engine.put_file, cid, path, content.encode(), spec.files[path].mode
                 )
             rt.emit("container_created", spec.name)
+            self.mark(spec.name, "created")
             return cid
 
         fresh = [
@@ -1109,12 +1116,14 @@ class BringUp:
             deaths_before = len(self.watcher.deaths.get(cid, ()))
             await self.rt.call(self.rt.engine.start_container, cid)
             self.start_marks[spec.name] = (time.monotonic(), deaths_before)
+            self.mark(spec.name, "started")
             self.rt.emit("container_started", spec.name)
         self.started[spec.name].set()
         must_exit = self.command.must_complete(spec.name)
         first = self.inspected.get(spec.name) if step.action == "adopt" else None
         details = await _wait_until_ready(self.rt, self.watcher, spec, cid, must_exit, first)
         self.seconds[spec.name] = time.monotonic() - began
+        self.mark(spec.name, "ready")
         self.ready[spec.name].set_result(details)
         self.rt.emit(
             "container_ready",
@@ -1233,6 +1242,7 @@ class BringUp:
                         networks=step.networks,
                         started_at=d.started_at if d else None,
                         seconds_to_ready=round(self.seconds.get(name, 0.0), 3),
+                        timeline=tuple(self.marks[name]),
                     )
                 )
         outcome.networks_created = sorted(self.changes.created_networks)
