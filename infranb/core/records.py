@@ -164,6 +164,8 @@ class StatsSample:
     block_read_bytes: int
     block_write_bytes: int
     pids: int | None
+    #: when the engine read it (a series of samples has one each)
+    read_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from infranb.core.columns import FIRST
+from infranb.core.columns import CHART, FIRST
 
 #: columns coloured by their value
 STATUS_COLUMNS = ("action", "state", "health", "status", "outcome")
@@ -27,8 +27,10 @@ class Frame(pd.DataFrame):
         return Frame
 
     def _repr_html_(self) -> str:
+        from infranb.notebook.pictures import line_charts
         from infranb.notebook.tables import css, essential_table
 
+        charts = line_charts(self, self.attrs[CHART]) if self.attrs.get(CHART) else ""
         first = [c for c in self.attrs.get(FIRST, ()) if c in self.columns]
         body = essential_table(
             self,
@@ -36,7 +38,7 @@ class Frame(pd.DataFrame):
             status_columns=STATUS_COLUMNS,
             max_rows=pd.get_option("display.max_rows"),
         )
-        return f'<div class="inb-wrap"><style>{css()}</style>{body}</div>'
+        return f'<div class="inb-wrap"><style>{css()}</style>{charts}{body}</div>'
 
 
 class TextFrame(Frame):

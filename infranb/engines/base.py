@@ -123,6 +123,11 @@ class ContainerEngine(Protocol):
 
     def container_stats(self, ref: str) -> StatsSample: ...
 
+    def container_stats_series(self, ref: str, samples: int) -> list[StatsSample]:
+        """``samples`` samples a second apart (each with its ``read_at``); fewer when the
+        container stops meanwhile."""
+        ...
+
     def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]: ...
 
     def events(self, *, labels: Mapping[str, str]) -> EventStream:

@@ -9,6 +9,7 @@ blocks; the manager runs them on worker threads, off the event loop.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import http.client
 import io
@@ -581,6 +582,27 @@ class DockerEngine:
             raw = dict(self._api.stats(ref, stream=False))
         # The sample names the container as the engine does, whether asked by name or id.
         return _stats_sample(str(raw.get("name") or ref).lstrip("/"), raw)
+
+    def container_stats_series(self, ref: str, samples: int) -> list[StatsSample]:
+        """``samples`` samples, a second apart, from the engine's stats stream (its first
+        answer has no previous sample to compute CPU % from, so it is not one of them)."""
+        url = self._api._url("/containers/{0}/stats", ref)
+        found: list[StatsSample] = []
+        with self._errors(f"reading stats of {ref}", ref):
+            response = self._api._get(url, params={"stream": True}, stream=True)
+            self._api._raise_for_status(response)
+            try:
+                for line in response.iter_lines():
+                    raw = json.loads(line)
+                    if not (raw.get("precpu_stats") or {}).get("system_cpu_usage"):
+                        continue
+                    sample = _stats_sample(str(raw.get("name") or ref).lstrip("/"), raw)
+                    found.append(dataclasses.replace(sample, read_at=_parse_time(raw.get("read"))))
+                    if len(found) >= samples:
+                        break
+            finally:
+                response.close()
+        return found
 
     def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
         """Run ``command`` in a running container; return (exit code, combined output)."""

@@ -24,7 +24,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from secrets import token_hex
 from typing import Any
 
@@ -543,6 +543,13 @@ class MemoryEngine:
         with self._lock:
             c = self._find(ref)
         return StatsSample(c.name, 0.0, 0, 0, None, 0, 0, 0, 0, 1 if c.state == "running" else 0)
+
+    def container_stats_series(self, ref: str, samples: int) -> list[StatsSample]:
+        """Samples a second apart by their times (without the wait a real engine has)."""
+        self._called("container_stats_series")
+        sample = self.container_stats(ref)
+        now = datetime.now(UTC)
+        return [replace(sample, read_at=now + timedelta(seconds=i)) for i in range(samples)]
 
     def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
         self._called("exec_in")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from infranb.notebook.tables import esc, human_bytes, human_seconds
+from infranb.notebook.tables import esc, human_bytes, human_seconds, is_missing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -294,7 +294,7 @@ def _chart(data: pd.DataFrame, column: str, title: str, colour: Mapping[str, str
         points = [
             (left + (_seconds(t) - begin) / span * inner_w, upper + inner_h * (1 - float(v) / top))
             for t, v in zip(rows["time"], rows[column], strict=True)
-            if v is not None and v == v
+            if not is_missing(v)
         ]
         if not points:
             continue
@@ -303,6 +303,11 @@ def _chart(data: pd.DataFrame, column: str, title: str, colour: Mapping[str, str
             f'<polyline class="inb-svg-series" points="{path}" stroke="{colour[str(name)]}">'
             f"<title>{esc(name)}: {esc(title)}</title></polyline>"
         )
+        if len(points) <= 30:  # each sample as a dot: one sample is seen too
+            parts += [
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{colour[str(name)]}"/>'
+                for px, py in points
+            ]
     label = f"{title} of {data['name'].nunique()} containers over {human_seconds(span)}"
     return _svg(CHART_WIDTH, CHART_HEIGHT, label, "".join(parts))
 

@@ -85,7 +85,7 @@ def table(
             )
         cells = []
         for column, value in zip(data.columns, record, strict=True):
-            text = "" if _missing(value) else _format(value, column, dated=len(days[column]) > 1)
+            text = "" if is_missing(value) else _format(value, column, dated=len(days[column]) > 1)
             css_class = ""
             title = ""
             if column in status_columns:
@@ -121,7 +121,7 @@ def _is_byte_column(column: str) -> bool:
     return column == "size" or column.endswith("_bytes") or column == "bytes_reclaimed"
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     try:
         import pandas as pd
 
@@ -156,7 +156,7 @@ def _days(column: pd.Series) -> set[str]:
     """The local dates of a column of times (empty for any other column)."""
     found = set()
     for value in column:
-        if isinstance(value, datetime) and not _missing(value):
+        if isinstance(value, datetime) and not is_missing(value):
             found.add(_local(value).date().isoformat())
     return found
 

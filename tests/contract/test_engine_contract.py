@@ -286,6 +286,11 @@ def test_exec_and_stats_of_a_running_container(any_engine: Engine, made: list, n
     assert sample.name == name
     assert sample.pids is not None and sample.pids >= 1
     assert sample.cpu_percent is not None and sample.cpu_percent >= 0
+    series = any_engine.container_stats_series(cid, 2)
+    assert [s.name for s in series] == [name, name]
+    first, second = (s.read_at for s in series)
+    assert first is not None and second is not None
+    assert 0.5 <= (second - first).total_seconds() <= 3  # a second apart, by the engine's clock
 
 
 def test_a_file_put_before_the_start_is_there_once_it_runs(

@@ -229,6 +229,15 @@ def test_inventory_helpers(manager, engine, stack, uid) -> None:
     assert list(stats["name"]) == [f"{uid}-web"] and stats["memory_bytes"].iloc[0] > 0
     by_name = manager.stats([f"{uid}-web"])
     assert list(by_name["name"]) == [f"{uid}-web"] and by_name["pids"].iloc[0] >= 1
+    # a series: one row per sample with the engine's read time, drawn as two charts
+    series = manager.stats(f"{uid}-web", samples=3)
+    assert list(series.columns) == ["time", *stats.columns]
+    assert list(series["name"]) == [f"{uid}-web"] * 3
+    assert series["time"].is_monotonic_increasing and series["time"].is_unique
+    assert series["memory_bytes"].min() > 0
+    assert series._repr_html_().count("<svg") == 2
+    with pytest.raises(ValidationError, match="samples"):
+        manager.stats(f"{uid}-web", samples=0)
     first_start = engine.inspect_container(f"{uid}-web").started_at
     assert manager.restart([f"{uid}-web"]) == [f"{uid}-web"]
     restarted = engine.inspect_container(f"{uid}-web")

@@ -128,3 +128,24 @@ def test_stats_samples_are_drawn_one_line_per_container() -> None:
         assert len(list(svg.iter(f"{SVG}polyline"))) == 2
         for line in svg.iter(f"{SVG}polyline"):
             assert len(line.get("points", "").split()) == 3
+
+
+def test_stats_samples_on_the_in_memory_engine_make_a_tidy_frame() -> None:
+    engine = MemoryEngine(images=["redis:7"])
+    manager = InfrastructureManager(engine=engine, config=InfrastructureManagerConfig(min_uptime=0))
+    manager.run(_stack())
+    one = manager.stats(stack="pic")
+    assert "time" not in one.columns and len(one) == 3  # samples=1 keeps the frame it was
+    series = manager.stats(stack="pic", samples=4)
+    assert list(series.columns)[:2] == ["time", "name"] and len(series) == 12
+    assert series["time"].is_monotonic_increasing
+    html = series._repr_html_()
+    assert html.count("<svg") == 2 and html.count("<polyline") == 6
+    manager.run(
+        InfrastructureOperation(
+            operation="cleanup_resources",
+            stack="pic",
+            cleanup_stopped_containers=True,
+            force_remove=True,
+        )
+    )
