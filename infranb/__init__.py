@@ -31,6 +31,7 @@ from infranb.core.errors import (
     UnknownRun,
     ValidationError,
 )
+from infranb.core.frames import readable
 from infranb.core.planning import PlanStep
 from infranb.core.secrets import SecretRef, secret_from_env, secret_from_file
 from infranb.engines.base import Engine
@@ -90,6 +91,7 @@ __all__ = [
     "UnknownRun",
     "ValidationError",
     "__version__",
+    "readable",
     "secret_from_env",
     "secret_from_file",
 ]

@@ -18,7 +18,16 @@ if TYPE_CHECKING:
 
     from infranb.core.textframe import TextFrame
 
-__all__ = ["FIRST", "PLAN_FIRST", "RESULT_FIRST", "Schema", "frame", "join", "text_frame"]
+__all__ = [
+    "FIRST",
+    "PLAN_FIRST",
+    "RESULT_FIRST",
+    "Schema",
+    "frame",
+    "join",
+    "readable",
+    "text_frame",
+]
 
 #: a small fixed set of values: the frame gives the column a categorical dtype
 Categories = tuple[str, ...]
@@ -63,3 +72,11 @@ def text_frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> TextFrame:
     from infranb.core.textframe import TextFrame
 
     return TextFrame(frame(rows, schema))
+
+
+def readable(data: pd.DataFrame, first: Sequence[str] = ()) -> pd.DataFrame:
+    """``data`` (the same values) shown as infranb shows its own frames in a notebook:
+    ✓ for True, units, local times, ``first`` columns first and the rest one click away."""
+    from infranb.core.textframe import shown
+
+    return shown(data, first)

@@ -151,6 +151,8 @@ def test_every_module_is_in_a_folder_or_the_top() -> None:
     top = {m for m in modules() if folder(m) == "top"}
     assert top == {
         "infranb",
+        "infranb.__main__",  # python -m infranb: the command
+        "infranb.cli",  # the infranb command (its report lives in notebook.report)
         "infranb.compose",  # the documented alias of inputs.compose
         "infranb.fleet",
         "infranb.journal",
