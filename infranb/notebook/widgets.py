@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import ipywidgets as w
+import traitlets
 
 from infranb.core.errors import Problem, Refused
 from infranb.core.secrets import DEFAULT_SECRET_MARKERS, SecretRef, is_secret_key
@@ -221,7 +222,8 @@ class _Form(w.VBox):
     def _watch(self, widget: w.Widget) -> None:
         for child in getattr(widget, "children", ()):
             self._watch(child)
-        if isinstance(widget, w.ValueWidget) and not getattr(widget, "_infranb_watched", False):
+        watched = isinstance(widget, w.ValueWidget | DependsOnPicker)
+        if watched and not getattr(widget, "_infranb_watched", False):
             widget.observe(lambda _change: self._edited(), names="value")
             widget._infranb_watched = True
 
@@ -355,6 +357,62 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+class DependsOnPicker(w.HBox):
+    """``depends_on`` as one toggle button per other container of the form, so the choices
+    are in sight (a tag box shows them only while one types). ``value`` is the chosen
+    names; ``allowed_tags`` the choices (the form sets it). A chosen name that is not a
+    choice (a container outside the form) stays chosen and shown."""
+
+    value = traitlets.List(traitlets.Unicode())
+    allowed_tags = traitlets.List(traitlets.Unicode())
+
+    def __init__(self, value: list[str] | None = None) -> None:
+        super().__init__(layout=w.Layout(flex_flow="row wrap"))
+        self._syncing = False
+        self.observe(lambda _change: self._build(), names="allowed_tags")
+        self.observe(lambda _change: self._show_value(), names="value")
+        self.value = list(value or [])
+        self._build()
+
+    def _build(self) -> None:
+        names = list(dict.fromkeys([*self.allowed_tags, *self.value]))
+        if not names:
+            self.children = (w.HTML('<span style="opacity:0.7">no other container yet</span>'),)
+            return
+        buttons = []
+        for name in names:
+            button = w.ToggleButton(
+                value=name in self.value,
+                description=name,
+                tooltip=f"wait for {name} before starting",
+                icon="check" if name in self.value else "",
+                layout=w.Layout(width="auto"),
+            )
+            button.observe(lambda change, n=name: self._toggled(n, change["new"]), names="value")
+            buttons.append(button)
+        self.children = tuple(buttons)
+
+    def _toggled(self, name: str, chosen: bool) -> None:
+        if self._syncing:
+            return
+        rest = [n for n in self.value if n != name]
+        self.value = [*rest, name] if chosen else rest
+
+    def _show_value(self) -> None:
+        shown = {b.description for b in self.children if isinstance(b, w.ToggleButton)}
+        if set(self.value) - shown:
+            self._build()
+            return
+        self._syncing = True
+        try:
+            for button in self.children:
+                if isinstance(button, w.ToggleButton):
+                    button.value = button.description in self.value
+                    button.icon = "check" if button.value else ""
+        finally:
+            self._syncing = False
+
+
 def _text(description: str, value: str = "", placeholder: str = "") -> w.Text:
     return w.Text(
         value=value,
@@ -435,9 +493,7 @@ class ContainerRow(w.VBox):
         self.volumes = _text("volumes", render_value(spec.get("volumes")), "db-data=/data")
         self.networks = _text("networks", render_value(spec.get("networks")), "app-net")
         depends = spec.get("depends_on")
-        self.depends_on = w.TagsInput(
-            value=list(depends) if isinstance(depends, list) else [], allow_duplicates=False
-        )
+        self.depends_on = DependsOnPicker(list(depends) if isinstance(depends, list) else [])
         self._depends_extra = depends if isinstance(depends, dict) else None
         health = spec.get("healthcheck")
         self.healthcheck = _text(

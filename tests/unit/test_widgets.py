@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipywidgets as widgets
 import pytest
 
 from infranb import InfrastructureOperation, secret_from_env
@@ -131,6 +132,30 @@ def test_depends_on_offers_the_other_rows() -> None:
     assert [r.name.value for r in form.rows] == ["db", "web", "cache"]
     form.rows[1].remove.click()
     assert [r.name.value for r in form.rows] == ["db", "cache"]
+
+
+def test_depends_on_choices_are_buttons_in_sight() -> None:
+    """The other containers are shown as choices before anything is typed; a click on one
+    makes it a dependency, a second click takes it back."""
+    form = OrchestrateForm()
+    db = form.add_row({"image": "img", "name": "db"})
+    web = form.add_row({"image": "img", "name": "web"})
+    choices = [b for b in web.depends_on.children if isinstance(b, widgets.ToggleButton)]
+    assert [b.description for b in choices] == ["db"] and not choices[0].value
+    assert [
+        b.description for b in db.depends_on.children if isinstance(b, widgets.ToggleButton)
+    ] == ["web"]
+    choices[0].value = True  # what a click does
+    assert form.operation.containers[1]["depends_on"] == ["db"]
+    assert choices[0].icon == "check"
+    choices[0].value = False
+    assert "depends_on" not in form.operation.containers[1]
+    # set in code (as notebook 06 does), the button shows it
+    web.depends_on.value = ["db"]
+    assert [b.value for b in web.depends_on.children] == [True]
+    # a renamed row is renamed among the choices
+    db.name.value = "database"
+    assert [b.description for b in web.depends_on.children] == ["database", "db"]
 
 
 def test_secret_typed_in_a_password_field_leaves_the_widgets() -> None:
