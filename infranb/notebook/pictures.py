@@ -32,7 +32,7 @@ CONDITION_WORDS = {
 SERIES_COLOURS = ("#4e79c4", "#d9622b", "#3c9a5f", "#b5489a", "#c99a16", "#2a9db5", "#8c6bc8")
 
 BOX_WIDTH = 184
-BOX_HEIGHT = 30
+BOX_HEIGHT = 40
 LINE = 14
 COLUMN_GAP = 64
 #: the most changed fields listed under a box (then "+N more")
@@ -51,7 +51,12 @@ class Node:
 
 
 def _cut(text: str, most: int) -> str:
-    return text if len(text) <= most else text[: most - 1] + "…"
+    """``text`` in at most ``most`` characters, cut in the middle: names of one stack share
+    their start, and their ends tell them apart."""
+    if len(text) <= most:
+        return text
+    head = (most - 1) // 2
+    return text[:head] + "…" + text[len(text) - (most - 1 - head) :]
 
 
 def _svg(width: float, height: float, label: str, body: str) -> str:
@@ -132,19 +137,18 @@ def _box(node: Node, x: float, y: float, height: float) -> str:
         f'<g class="inb-node inb-a-{_ACTION_CLASSES.get(action, "other")}">'
         f"<title>{esc(node.name)}: {esc(node.action)}</title>"
         f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{height:.0f}" rx="4"/>'
-        f'<text x="{x + 8}" y="{y + 19}">{esc(_cut(node.name, 21))}</text>'
+        f'<text x="{x + 8}" y="{y + 17}">{esc(_cut(node.name, 24))}</text>'
     ]
     if node.action != "request":
         parts.append(
-            f'<text class="inb-svg-action" x="{x + BOX_WIDTH - 6}" y="{y + 19}" '
-            f'text-anchor="end">{esc(node.action)}</text>'
+            f'<text class="inb-svg-action" x="{x + 8}" y="{y + 32}">{esc(node.action)}</text>'
         )
     if _change_lines(node):
         shown = list(node.changed[:SHOWN_CHANGES])
         if len(node.changed) > SHOWN_CHANGES:
             shown.append(f"+{len(node.changed) - SHOWN_CHANGES} more")
         for number, changed in enumerate(shown):
-            line_y = y + BOX_HEIGHT + 8 + number * LINE
+            line_y = y + BOX_HEIGHT + 4 + number * LINE
             parts.append(
                 f'<text class="inb-svg-muted" x="{x + 14}" y="{line_y}">'
                 f"{esc(_cut(changed, 27))}</text>"
@@ -200,7 +204,7 @@ def timeline(rows: Sequence[tuple[str, Sequence[tuple[str, float]]]]) -> str:
         y = 8 + number * TIMELINE_ROW
         at = dict(marks)
         parts.append(
-            f'<text x="{left - 8}" y="{y + 11}" text-anchor="end">{esc(_cut(name, 24))}</text>'
+            f'<text x="{left - 8}" y="{y + 11}" text-anchor="end">{esc(_cut(name, 21))}</text>'
         )
         first = min(seconds for _, seconds in marks)
         started = at.get("started", at.get("ready", first))
@@ -269,7 +273,7 @@ def _chart(data: pd.DataFrame, column: str, title: str, colour: Mapping[str, str
     span = (finish - begin) or 1.0
     values = [float(v) for v in data[column].dropna()]
     top = max(values, default=0.0) or 1.0
-    left, right, upper, lower = 54, 10, 22, 22
+    left, right, upper, lower = 74, 10, 22, 22
     inner_w, inner_h = CHART_WIDTH - left - right, CHART_HEIGHT - upper - lower
     in_bytes = column.endswith("_bytes")
 

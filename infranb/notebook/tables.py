@@ -73,7 +73,9 @@ def table(
     bad = {"unhealthy", "exited", "dead", "not_found", "failed", "gone", "interrupted"}
     days = {column: _days(data[column]) for column in data.columns}
     head = "".join(
-        f"<th>{esc(c)}</th>" if len(days[c]) != 1 else f"<th>{esc(c)} ({next(iter(days[c]))})</th>"
+        f"<th>{_words(str(c))}</th>"
+        if len(days[c]) != 1
+        else f"<th>{_words(f'{c} ({next(iter(days[c]))})')}</th>"
         for c in data.columns
     )
     rows = []

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 HEALTH_STATE = ("starting", "healthy", "unhealthy")
 #: the columns a notebook shows first (the others are one click away)
-FIRST_COLUMNS = ("name", "state", "health", "image", "ports", "stack")
+FIRST_COLUMNS = ("name", "state", "health", "image", "ports")
 SCHEMA: Schema = {
     "name": "string",
     "image": "string",
