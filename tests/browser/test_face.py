@@ -50,7 +50,8 @@ print("torn down:", down.success)
 #: every word of every visible infranb table cell, and whether it sits on one line
 BROKEN_WORDS = """() => {
   const broken = [];
-  const cells = [...document.querySelectorAll('.inb-wrap table.inb-table td, .inb-wrap table.inb-table th')]
+  const selector = '.inb-wrap table.inb-table td, .inb-wrap table.inb-table th';
+  const cells = [...document.querySelectorAll(selector)]
     .filter(c => c.getClientRects().length > 0);
   for (const cell of cells) {
     const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
@@ -72,7 +73,8 @@ BROKEN_WORDS = """() => {
 TOO_WIDE = """() => [...document.querySelectorAll('.jp-OutputArea-output')]
   .filter(o => o.querySelector('.inb-wrap') && o.getClientRects().length > 0)
   .filter(o => o.scrollWidth > o.clientWidth + 1 ||
-     [...o.querySelectorAll('.inb-wrap > table.inb-table, .inb-wrap > div > table.inb-table, .inb-wrap svg')]
+     [...o.querySelectorAll(
+        '.inb-wrap > table.inb-table, .inb-wrap > div > table.inb-table, .inb-wrap svg')]
        .filter(t => t.getClientRects().length > 0 && !t.closest('details:not([open])'))
        .some(t => t.getBoundingClientRect().right > o.getBoundingClientRect().right + 1))
   .map(o => o.innerText.slice(0, 80))"""
@@ -90,25 +92,31 @@ SPILLED_TEXT = """() => [...document.querySelectorAll('.inb-wrap svg.inb-svg tex
 #: text whose colour against its background is below WCAG's 4.5:1 (3:1 for bold or large)
 LOW_CONTRAST = """() => {
   const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = ([r, g, b]) => {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
   const background = el => { for (let e = el; e; e = e.parentElement) {
       const c = rgb(getComputedStyle(e).backgroundColor);
       if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3); }
     return [255, 255, 255]; };
-  const rectFill = text => { const g = text.closest('g.inb-node'); if (!g) return null;
-      const r = g.querySelector('rect'); return r ? rgb(getComputedStyle(r).fill).slice(0, 3) : null; };
+  const rectFill = text => {
+    const g = text.closest('g.inb-node');
+    const r = g && g.querySelector('rect');
+    return r ? rgb(getComputedStyle(r).fill).slice(0, 3) : null; };
   const low = [];
-  const texts = [...document.querySelectorAll('.inb-wrap td, .inb-wrap th, .inb-wrap .inb-title, .inb-wrap .inb-muted, .inb-wrap .inb-badge, .inb-wrap svg text, .inb-wrap summary')]
+  const shown = ['td', 'th', '.inb-title', '.inb-muted', '.inb-badge', 'svg text', 'summary'];
+  const texts = [...document.querySelectorAll(shown.map(s => '.inb-wrap ' + s).join(', '))]
     .filter(e => e.getClientRects().length > 0 && e.textContent.trim());
   for (const el of texts) {
     const style = getComputedStyle(el);
-    const fg = rgb(el instanceof SVGElement ? style.fill : style.color).slice(0, 3);
-    const bg = (el instanceof SVGElement && rectFill(el)) || background(el instanceof SVGElement ? el.closest('svg').parentElement : el);
+    const svg = el instanceof SVGElement;
+    const fg = rgb(svg ? style.fill : style.color).slice(0, 3);
+    const bg = (svg && rectFill(el)) || background(svg ? el.closest('svg').parentElement : el);
     const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
     const ratio = (a + 0.05) / (b + 0.05);
     const bold = Number(style.fontWeight) >= 600 || parseFloat(style.fontSize) >= 18;
-    if (ratio < (bold ? 3 : 4.5)) low.push(`${el.textContent.trim().slice(0, 30)} ${ratio.toFixed(2)}`);
+    if (ratio < (bold ? 3 : 4.5)) {
+      low.push(`${el.textContent.trim().slice(0, 30)} ${ratio.toFixed(2)}`); }
   }
   return [texts.length, low];
 }"""
