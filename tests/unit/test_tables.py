@@ -26,7 +26,8 @@ def test_cells_read_as_people_read_them() -> None:
     )
     html = table(frame)
     local = when.astimezone()
-    assert f"<th>started_at ({local.date().isoformat()})</th>" in html  # the date once
+    day = local.date().isoformat()  # the date once, in the header, kept on one line
+    assert f'<th>started_at <span class="inb-w">({day})</span></th>' in html
     assert f"<td>{local.strftime('%H:%M:%S')}</td>" in html  # no microseconds, local time
     assert '<td class="inb-nowrap">' + "a" * 12 + "</td>" in html  # ids of 12
     assert "sha256" not in html
