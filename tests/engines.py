@@ -294,6 +294,9 @@ class PodmanService:
             'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n'
             "[engine]\n"
             'runtime = "runc"\n'
+            # Events in a file of its own: past events (since/until) are read back from it.
+            'events_logger = "file"\n'
+            f'events_logfile_path = "{self.root / "events.log"}"\n'
             f'tmp_dir = "{self.root / "tmp"}"\n'
             "[network]\n"
             f'network_config_dir = "{self.root / "networks"}"\n'

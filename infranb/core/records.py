@@ -111,6 +111,11 @@ class ContainerDetails:
     config: ContainerConfig | None = field(default=None, repr=False, compare=False)
     #: seconds between health checks (the engine's default where unset); None without one
     health_interval: float | None = None
+    #: times the engine restarted it (its restart policy), whether the kernel's OOM killer
+    #: ended its last run, and when that run ended
+    restart_count: int = 0
+    oom_killed: bool = False
+    finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,33 @@ class EngineEvent:
     id: str
     name: str
     attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PastEvent:
+    """One event the engine recorded, of any type (container, image, network, volume, ...)."""
+
+    time: datetime
+    type: str
+    action: str
+    id: str
+    name: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DiskUse:
+    """One line of the engine's disk usage (``docker system df -v``)."""
+
+    kind: Literal["image", "container", "volume", "build cache"]
+    name: str
+    id: str
+    size: int
+    #: bytes shared with other images (an image's layers; 0 for the rest)
+    shared_size: int
+    #: how many containers use it (build cache: 1 when in use)
+    in_use_by: int
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,13 @@ from infranb.core.drift import ContainerConfig, ImageConfig
 from infranb.core.records import (
     ContainerDetails,
     ContainerInfo,
+    DiskUse,
     EngineEvent,
     EngineInfo,
     ImageInfo,
     NetworkInfo,
     NodeInfo,
+    PastEvent,
     PullProgress,
     SecretInfo,
     ServiceInfo,
@@ -119,7 +121,11 @@ class ContainerEngine(Protocol):
         tail: int | None = 50,
         since: datetime | None = None,
         timestamps: bool = False,
-    ) -> list[str]: ...
+        until: datetime | None = None,
+        stream: str | None = None,
+    ) -> list[str]:
+        """Last log lines; ``stream`` "stdout" or "stderr" for one of them."""
+        ...
 
     def container_stats(self, ref: str) -> StatsSample: ...
 
@@ -129,6 +135,29 @@ class ContainerEngine(Protocol):
         ...
 
     def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]: ...
+
+    def container_top(self, ref: str) -> tuple[list[str], list[list[str]]]:
+        """The processes of a running container: column titles and rows, as ``top``."""
+        ...
+
+    def container_changes(self, ref: str) -> list[tuple[str, str]]:
+        """Filesystem changes since the container was made: (A, C or D, path)."""
+        ...
+
+    def past_events(
+        self,
+        since: datetime,
+        until: datetime,
+        filters: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[PastEvent]:
+        """Recorded events of every type between two times, oldest first (an engine keeps
+        only its last 256); ``filters`` as the engine's events API takes them."""
+        ...
+
+    def disk_usage(self) -> list[DiskUse]:
+        """What images, containers, volumes and build cache take on disk (one read at a
+        time per engine)."""
+        ...
 
     def events(self, *, labels: Mapping[str, str]) -> EventStream:
         """Container events of containers carrying ``labels``, from now on."""

@@ -8,6 +8,7 @@ blocks; the manager runs them on worker threads, off the event loop.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -56,11 +57,13 @@ from infranb.core.errors import (
 from infranb.core.records import (
     ContainerDetails,
     ContainerInfo,
+    DiskUse,
     EngineEvent,
     EngineInfo,
     ImageInfo,
     NetworkInfo,
     NodeInfo,
+    PastEvent,
     PullProgress,
     SecretInfo,
     ServiceInfo,
@@ -72,6 +75,10 @@ from infranb.core.secrets import mask_url_credentials
 from infranb.core.specs import ContainerSpec, is_set, registry_of
 
 NANO = 1_000_000_000
+#: one disk-usage read at a time per engine address, across every client of this process
+_DISK_USAGE_LOCKS: collections.defaultdict[str, threading.Lock] = collections.defaultdict(
+    threading.Lock
+)
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -380,6 +387,9 @@ class DockerEngine:
             ports=_bound_ports((data.get("NetworkSettings") or {}).get("Ports") or {}),
             config=self._config_of(data),
             health_interval=_health_interval((data.get("Config") or {}).get("Healthcheck")),
+            restart_count=int(data.get("RestartCount") or 0),
+            oom_killed=bool(state.get("OOMKilled")),
+            finished_at=_parse_time(state.get("FinishedAt")),
         )
 
     def container_config(self, ref: str) -> ContainerConfig | None:
@@ -563,16 +573,21 @@ class DockerEngine:
         tail: int | None = 50,
         since: datetime | None = None,
         timestamps: bool = False,
+        until: datetime | None = None,
+        stream: str | None = None,
     ) -> list[str]:
-        """The container's last log lines (stdout and stderr interleaved)."""
+        """The container's last log lines (stdout and stderr interleaved, or the one
+        ``stream`` names), between ``since`` and ``until``."""
         with self._errors(f"reading logs of {ref}", ref):
             raw = self._api.logs(
                 ref,
-                stdout=True,
-                stderr=True,
+                stdout=stream in (None, "stdout"),
+                stderr=stream in (None, "stderr"),
                 timestamps=timestamps,
                 tail="all" if tail is None else tail,
-                since=since,
+                # as seconds with their fraction (docker-py cuts a datetime to whole ones)
+                since=since.timestamp() if since is not None else None,
+                until=until.timestamp() if until is not None else None,
             )
         return raw.decode("utf-8", "replace").splitlines()
 
@@ -603,6 +618,45 @@ class DockerEngine:
             finally:
                 response.close()
         return found
+
+    def container_top(self, ref: str) -> tuple[list[str], list[list[str]]]:
+        """The processes of a running container: the engine's column titles and rows."""
+        with self._errors(f"listing the processes of {ref}", ref):
+            answer = self._api.top(ref)
+        return list(answer.get("Titles") or []), [list(p) for p in answer.get("Processes") or []]
+
+    def container_changes(self, ref: str) -> list[tuple[str, str]]:
+        """What changed in the container's filesystem since it was made, as ``docker diff``
+        prints it: (``A`` added, ``C`` changed or ``D`` deleted, path)."""
+        with self._errors(f"reading the filesystem changes of {ref}", ref):
+            answer = self._api.diff(ref) or []
+        kinds = {0: "C", 1: "A", 2: "D"}
+        return [(kinds.get(int(c.get("Kind", 0)), "C"), str(c.get("Path", ""))) for c in answer]
+
+    def past_events(
+        self,
+        since: datetime,
+        until: datetime,
+        filters: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[PastEvent]:
+        """The events the engine recorded between ``since`` and ``until`` (it keeps only
+        its last 256), oldest first."""
+        with self._errors("reading engine events"):
+            stream = self._api.events(
+                since=since, until=until, filters=dict(filters or {}), decode=True
+            )
+            try:
+                return [past_event(raw) for raw in stream]
+            finally:
+                stream.close()
+
+    def disk_usage(self) -> list[DiskUse]:
+        """What the engine's images, containers, volumes and build cache take on disk. The
+        engine answers one such read at a time (Docker 20.10 refuses a second one while
+        the first runs), so reads from this engine wait for each other."""
+        with _DISK_USAGE_LOCKS[self.host], self._errors("reading the engine's disk usage"):
+            answer = self._api.df()
+        return _disk_use(answer)
 
     def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
         """Run ``command`` in a running container; return (exit code, combined output)."""
@@ -1043,6 +1097,88 @@ def _pull_progress(message: Mapping[str, Any]) -> PullProgress:
         current=detail.get("current") if isinstance(detail, dict) else None,
         total=detail.get("total") if isinstance(detail, dict) else None,
     )
+
+
+def past_event(raw: Mapping[str, Any]) -> PastEvent:
+    """One event of the events API (Docker's form; Podman's libpod answers the same)."""
+    actor = raw.get("Actor") or {}
+    attributes = {str(k): str(v) for k, v in (actor.get("Attributes") or {}).items()}
+    nanos = raw.get("timeNano")
+    when = (
+        datetime.fromtimestamp(int(nanos) / 1e9, UTC)
+        if nanos
+        else datetime.fromtimestamp(int(raw.get("time") or 0), UTC)
+    )
+    return PastEvent(
+        time=when,
+        type=str(raw.get("Type") or ""),
+        action=str(raw.get("Action") or raw.get("status") or ""),
+        id=str(actor.get("ID") or raw.get("id") or ""),
+        name=attributes.get("name", ""),
+        attributes=attributes,
+    )
+
+
+def _disk_use(answer: Mapping[str, Any]) -> list[DiskUse]:
+    """``/system/df`` as rows (a size the engine did not compute, -1, reads 0)."""
+
+    def size(value: Any) -> int:
+        return max(int(value or 0), 0)
+
+    def when(value: Any) -> datetime | None:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        return _parse_time(value) if isinstance(value, str) else None
+
+    rows = [
+        DiskUse(
+            "image",
+            ", ".join(i.get("RepoTags") or []) or "<none>",
+            str(i.get("Id", "")),
+            size(i.get("Size")),
+            size(i.get("SharedSize")),
+            size(i.get("Containers")),
+            when(i.get("Created")),
+        )
+        for i in answer.get("Images") or []
+    ]
+    rows += [
+        DiskUse(
+            "container",
+            str((c.get("Names") or [""])[0]).lstrip("/"),
+            str(c.get("Id", "")),
+            size(c.get("SizeRw")),
+            0,
+            1 if c.get("State") == "running" else 0,
+            when(c.get("Created")),
+        )
+        for c in answer.get("Containers") or []
+    ]
+    rows += [
+        DiskUse(
+            "volume",
+            str(v.get("Name", "")),
+            str(v.get("Name", "")),
+            size((v.get("UsageData") or {}).get("Size")),
+            0,
+            size((v.get("UsageData") or {}).get("RefCount")),
+            when(v.get("CreatedAt")),
+        )
+        for v in answer.get("Volumes") or []
+    ]
+    rows += [
+        DiskUse(
+            "build cache",
+            str(b.get("Description") or b.get("Type") or ""),
+            str(b.get("ID", "")),
+            size(b.get("Size")),
+            size(b.get("Size")) if b.get("Shared") else 0,
+            1 if b.get("InUse") else 0,
+            when(b.get("CreatedAt")),
+        )
+        for b in answer.get("BuildCache") or []
+    ]
+    return rows
 
 
 def _stats_sample(name: str, s: Mapping[str, Any]) -> StatsSample:

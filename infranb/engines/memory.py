@@ -16,6 +16,7 @@ the integration tests are.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import itertools
 import os
@@ -41,11 +42,13 @@ from infranb.core.labels import BUILTIN_NETWORKS, SPEC_HASH
 from infranb.core.records import (
     ContainerDetails,
     ContainerInfo,
+    DiskUse,
     EngineEvent,
     EngineInfo,
     ImageInfo,
     NetworkInfo,
     NodeInfo,
+    PastEvent,
     PullProgress,
     SecretInfo,
     ServiceInfo,
@@ -172,6 +175,8 @@ class MemoryEngine:
         self._pushed: dict[str, _Image] = {}
         self.calls: list[str] = []  # every method called, in order (for tests of dry runs)
         self._streams: list[_Stream] = []
+        #: the last 256 events, as an engine keeps them (containers' only, here)
+        self._history: collections.deque[PastEvent] = collections.deque(maxlen=256)
         self._timers: list[threading.Timer] = []
         #: a swarm of this many nodes (0: not in a swarm); the first is the manager
         self.nodes = [
@@ -526,12 +531,19 @@ class MemoryEngine:
         tail: int | None = 50,
         since: datetime | None = None,
         timestamps: bool = False,
+        until: datetime | None = None,
+        stream: str | None = None,
     ) -> list[str]:
+        """Everything a container prints here is on stdout."""
         self._called("container_logs")
         with self._lock:
             logged = [(when, line) for when, line in self._find(ref).logs]
+        if stream == "stderr":
+            logged = []
         if since is not None:
             logged = [(when, line) for when, line in logged if when >= since]
+        if until is not None:
+            logged = [(when, line) for when, line in logged if when <= until]
         lines = [
             f"{when.strftime('%Y-%m-%dT%H:%M:%S.%fZ')} {line}" if timestamps else line
             for when, line in logged
@@ -550,6 +562,75 @@ class MemoryEngine:
         sample = self.container_stats(ref)
         now = datetime.now(UTC)
         return [replace(sample, read_at=now + timedelta(seconds=i)) for i in range(samples)]
+
+    def container_top(self, ref: str) -> tuple[list[str], list[list[str]]]:
+        """One process, the container's command (as ``top`` lists it)."""
+        self._called("container_top")
+        with self._lock:
+            c = self._find(ref)
+            if c.state != "running":
+                raise Conflict(f"listing the processes of {ref}: container is not running")
+            return ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], [
+                ["root", "1", "0", "0", "00:00", "?", "00:00:00", c.command or "sh"]
+            ]
+
+    def container_changes(self, ref: str) -> list[tuple[str, str]]:
+        """The files put into it, as added (what else a command writes is not simulated)."""
+        self._called("container_changes")
+        with self._lock:
+            c = self._find(ref)
+            return [("A", path) for path in sorted(c.files)]
+
+    def past_events(
+        self,
+        since: datetime,
+        until: datetime,
+        filters: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[PastEvent]:
+        self._called("past_events")
+        wanted = dict(filters or {})
+        with self._lock:
+            found = [e for e in self._history if since <= e.time <= until]
+        for key, values in wanted.items():
+            if key == "type":
+                found = [e for e in found if e.type in values]
+            elif key in ("container", "name"):
+                found = [e for e in found if e.name in values or e.id in values]
+            elif key == "event":
+                found = [e for e in found if e.action.partition(":")[0] in values]
+            elif key == "label":
+                for label in values:
+                    k, _, v = label.partition("=")
+                    found = [
+                        e for e in found if k in e.attributes and (not v or e.attributes[k] == v)
+                    ]
+        return found
+
+    def disk_usage(self) -> list[DiskUse]:
+        self._called("disk_usage")
+        with self._lock:
+            users = collections.Counter(c.image_id for c in self.containers.values())
+            mounted = collections.Counter(v for c in self.containers.values() for v in c.volumes)
+            rows = [
+                DiskUse(
+                    "image", ", ".join(i.tags) or "<none>", i.id, i.size, 0, users[i.id], i.created
+                )
+                for i in self.images.values()
+            ]
+            rows += [
+                DiskUse(
+                    "container",
+                    c.name,
+                    c.id,
+                    sum(map(len, c.files.values())),
+                    0,
+                    int(c.state == "running"),
+                    c.created,
+                )
+                for c in self.containers.values()
+            ]
+            rows += [DiskUse("volume", v, v, 0, 0, mounted[v], None) for v in self.volumes]
+        return rows
 
     def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
         self._called("exec_in")
@@ -583,6 +664,9 @@ class MemoryEngine:
 
     def _emit(self, c: _Container, action: str, **attributes: str) -> None:
         event = EngineEvent(action, c.id, c.name, {"name": c.name, **c.labels, **attributes})
+        self._history.append(
+            PastEvent(datetime.now(UTC), "container", action, c.id, c.name, event.attributes)
+        )
         for stream in self._streams:
             if _matches(c.labels, stream.labels):
                 stream.put(event)

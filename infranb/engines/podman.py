@@ -31,21 +31,26 @@ from typing import Any
 import docker.errors
 
 from infranb.core.drift import ContainerConfig, ImageConfig
-from infranb.core.errors import EngineError, NotFound, NotSwarmManager, PullFailed
+from infranb.core.errors import Conflict, EngineError, NotFound, NotSwarmManager, PullFailed
 from infranb.core.records import (
     ContainerDetails,
+    DiskUse,
     ImageInfo,
     NodeInfo,
+    PastEvent,
     PullProgress,
     StatsSample,
 )
 from infranb.core.specs import ContainerSpec
 from infranb.core.swarm import NO_SWARM
-from infranb.engines.docker import DockerEngine
+from infranb.engines.docker import DockerEngine, past_event
 
 #: Podman's name for the engine's default network, which the Docker API calls "bridge"
 DEFAULT_NETWORK = "podman"
 
+#: Docker's event names -> Podman's, and back
+PODMAN_ACTIONS = {"die": "died"}
+DOCKER_ACTIONS = {v: k for k, v in PODMAN_ACTIONS.items()}
 #: the libpod API version the health-check endpoint is asked under (Podman >= 4.0)
 LIBPOD = "/v4.0.0/libpod"
 
@@ -174,6 +179,71 @@ class PodmanEngine(DockerEngine):
             finally:
                 response.close()
         return found[:samples]
+
+    def container_top(self, ref: str) -> tuple[list[str], list[list[str]]]:
+        """Podman runs ``ps`` in the container: its header comes as one title and each row
+        as one string (split here as ``ps`` aligned them); a container that is not running
+        answers with nothing."""
+        with self._errors(f"listing the processes of {ref}", ref):
+            response = self._api._get(self._api._url("/containers/{0}/top", ref))
+            self._api._raise_for_status(response)
+        if not response.text.strip():
+            raise Conflict(
+                f"listing the processes of {ref}: container is not running", resource=ref
+            )
+        answer = response.json()
+        titles = [str(t) for t in answer.get("Titles") or []]
+        rows = [[str(v) for v in p] for p in answer.get("Processes") or []]
+        if len(titles) == 1 and len(titles[0].split()) > 1:
+            titles = titles[0].split()
+            rows = [row[0].split(None, len(titles) - 1) if len(row) == 1 else row for row in rows]
+        return titles, rows
+
+    def disk_usage(self) -> list[DiskUse]:
+        """Podman 4.3's disk usage names each image by its tag alone (``1`` for
+        ``localhost/app:1``): images are named from the image list instead."""
+        rows = super().disk_usage()
+        names = {i.id.removeprefix("sha256:"): ", ".join(i.tags) for i in self.list_images()}
+        return [
+            replace(r, name=names.get(r.id.removeprefix("sha256:")) or r.name)
+            if r.kind == "image"
+            else r
+            for r in rows
+        ]
+
+    def past_events(
+        self,
+        since: datetime,
+        until: datetime,
+        filters: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[PastEvent]:
+        """From libpod's events (the compatible endpoint answers a window with an end with
+        almost nothing here), in Docker's words: ``died`` is ``die`` with its ``exitCode``."""
+        wanted = {
+            key: [PODMAN_ACTIONS.get(v, v) for v in values] if key == "event" else list(values)
+            for key, values in (filters or {}).items()
+        }
+        params = {
+            "since": f"{since.timestamp():.3f}",
+            "until": f"{until.timestamp():.3f}",
+            "stream": "false",
+            "filters": json.dumps(wanted),
+        }
+        with self._errors("reading engine events"):
+            response = self._api._get(self._api.base_url + f"{LIBPOD}/events", params=params)
+            self._api._raise_for_status(response)
+        found = []
+        for line in response.text.splitlines():
+            if not line.strip():
+                continue
+            event = past_event(json.loads(line))
+            attributes = dict(event.attributes)
+            code = attributes.pop("containerExitCode", None)
+            action = DOCKER_ACTIONS.get(event.action, event.action)
+            if action == "die" and code is not None:
+                attributes["exitCode"] = code
+            found.append(replace(event, action=action, attributes=attributes))
+        return [e for e in found if since <= e.time <= until]
 
     # ------------------------------------------------------------------ names
 

@@ -1,28 +1,42 @@
-"""``manager.logs(name)``: a container's last log lines, secret values masked."""
+"""``manager.logs(names | stack=)``: the log lines of one or several containers in one frame,
+in time order, secret values masked."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from infranb.core import labels as L
+from infranb.core.errors import ValidationError
 from infranb.core.frames import Schema
 from infranb.core.secrets import Redactor
 from infranb.views.base import EngineContext
+from infranb.views.when import When, moment
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA: Schema = {"container": "string", "time": "datetime64[ns, UTC]", "line": "string"}
+STREAMS = ("stdout", "stderr")
+SCHEMA: Schema = {
+    "time": "datetime64[ns, UTC]",
+    "container": "string",
+    "stream": STREAMS,
+    "line": "string",
+}
 
 
-def to_frame(name: str, lines: Sequence[str], secrets: Sequence[str] = ()) -> pd.DataFrame:
-    """Log lines as printed with ``timestamps=True`` ("<RFC3339> <text>")."""
+def to_frame(
+    name: str, lines: Sequence[str], secrets: Sequence[str] = (), stream: str = "stdout"
+) -> pd.DataFrame:
+    """One container's lines as printed with ``timestamps=True`` ("<RFC3339> <text>")."""
+    return _frame(_rows(name, lines, Redactor(secrets), stream))
+
+
+def _rows(name: str, lines: Sequence[str], redact: Redactor, stream: str) -> list[dict[str, Any]]:
     import pandas as pd
 
-    from infranb.core.frames import text_frame
-
-    redact = Redactor(secrets)
     rows = []
     for line in lines:
         stamp, _, text = line.partition(" ")
@@ -30,14 +44,68 @@ def to_frame(name: str, lines: Sequence[str], secrets: Sequence[str] = ()) -> pd
             when: pd.Timestamp | None = pd.Timestamp(stamp)
         except ValueError:
             when, text = None, line
-        rows.append({"container": name, "time": when, "line": redact(text)})
+        rows.append({"time": when, "container": name, "stream": stream, "line": redact(text)})
+    return rows
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    from infranb.core.frames import text_frame
+
     return text_frame(rows, SCHEMA)
 
 
 async def query(
-    ctx: EngineContext, name: str, *, tail: int | None = 100, since: datetime | None = None
+    ctx: EngineContext,
+    names: str | Sequence[str] | None = None,
+    *,
+    stack: str | None = None,
+    since: When | None = None,
+    until: When | None = None,
+    tail: int | None = 100,
+    grep: str | None = None,
 ) -> pd.DataFrame:
-    """A container's last log lines with their timestamps (secret values masked)."""
-    lines = await ctx.call(ctx.engine.container_logs, name, tail=tail, since=since, timestamps=True)
-    details = await ctx.call(ctx.engine.inspect_container, name)
-    return to_frame(name, lines, ctx.secrets_of(details))
+    """The last ``tail`` lines of each container (of ``names``, or of one ``stack``),
+    stdout and stderr, merged in time order; ``since``/``until`` as datetimes, epoch seconds
+    or "10m" ago. Secret values are masked first, then ``grep`` (a regular expression)
+    keeps the lines it finds."""
+    if isinstance(names, str):
+        names = [names]
+    if names is None:
+        if not stack:
+            raise ValidationError(["logs: name the containers, or give stack="])
+        listed = await L.in_stack(ctx.call, ctx.engine.list_containers, stack)
+        names = [c.name for c in listed]
+    pattern = None
+    if grep is not None:
+        try:
+            pattern = re.compile(grep)
+        except re.error as error:
+            problem = f"grep: {grep!r} is not a regular expression ({error})"
+            raise ValidationError([problem]) from None
+    start = moment(since, field="since") if since is not None else None
+    end = moment(until, field="until") if until is not None else None
+
+    async def one(name: str) -> list[dict[str, Any]]:
+        details = await ctx.call(ctx.engine.inspect_container, name)
+        redact = Redactor(ctx.secrets_of(details))
+        found: list[dict[str, Any]] = []
+        for stream in STREAMS:
+            lines = await ctx.call(
+                ctx.engine.container_logs,
+                name,
+                tail=tail,
+                since=start,
+                until=end,
+                timestamps=True,
+                stream=stream,
+            )
+            found += _rows(name, lines, redact, stream)
+        return found
+
+    rows = [row for found in await asyncio.gather(*(one(n) for n in names)) for row in found]
+    if pattern is not None:
+        rows = [r for r in rows if pattern.search(r["line"])]
+    import pandas as pd
+
+    rows.sort(key=lambda r: (r["time"] is None, r["time"] or pd.Timestamp(0, tz="UTC")))
+    return _frame(rows)

@@ -444,3 +444,41 @@ def test_a_containers_configuration_compares_equal_to_its_spec(
         default_network=net,
     )  # fmt: skip
     assert [d.field for d in differences(other, actual, image)] == ["environment.GREETING", "user"]
+
+
+def test_what_a_host_tells_about_its_containers(any_engine: Engine, made: list, name: str) -> None:
+    """Processes, filesystem changes, recorded events and disk usage: what exploring a host
+    reads, the same on each engine."""
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    cid = create(any_engine, made, name, command=["sleep", "60"])
+    with pytest.raises(Conflict):  # not running: no processes to list
+        any_engine.container_top(cid)
+    any_engine.put_file(cid, "/etc/inbt-added.txt", b"added")
+    any_engine.start_container(cid)
+    titles, processes = any_engine.container_top(cid)
+    assert "PID" in titles and len(processes) >= 1
+    command = next(t for t in titles if t.upper() in ("CMD", "COMMAND"))
+    assert any("sleep" in row[titles.index(command)] for row in processes)
+    changes = any_engine.container_changes(cid)
+    # Docker names the file; Podman 4.3 the folder it was added to
+    assert any(kind in "AC" and "/etc/inbt-added.txt".startswith(path) for kind, path in changes)
+    any_engine.stop_container(cid, timeout=0)
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    events = any_engine.past_events(before, after, {"type": ["container"], "container": [name]})
+    actions = [e.action for e in events]
+    assert "create" in actions and "start" in actions and "die" in actions, actions
+    assert all(e.name == name and e.type == "container" for e in events)
+    assert [e.time for e in events] == sorted(e.time for e in events)
+    assert all(before <= e.time <= after for e in events)
+    die = next(e for e in events if e.action == "die")
+    assert die.attributes.get("exitCode") not in (None, "")
+    assert any_engine.past_events(after, after + timedelta(seconds=1)) == []
+    usage = any_engine.disk_usage()
+    kinds = {u.kind for u in usage}
+    assert {"image", "container"} <= kinds
+    mine = [u for u in usage if u.kind == "container" and u.name == name]
+    assert len(mine) == 1 and mine[0].id == cid and mine[0].in_use_by == 0
+    base = [u for u in usage if u.kind == "image" and BASE in u.name]
+    assert base and base[0].size > 0 and base[0].in_use_by >= 1

@@ -176,7 +176,7 @@ def test_secrets_reach_the_container_and_nothing_else(
     details_env = engine.inspect_container(f"{uid}-db2").environment
     assert details_env["REF"] == "planted-secret-1"
     logs = manager.logs(f"{uid}-db2")
-    assert list(logs.columns) == ["container", "time", "line"]
+    assert list(logs.columns) == ["time", "container", "stream", "line"]
     assert list(logs["line"]) == ["token=••••••"]  # the container printed it; we mask it
     assert logs["time"].notna().all()
 

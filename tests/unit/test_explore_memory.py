@@ -1,0 +1,95 @@
+"""Exploring a host on the in-memory engine: each view's frame, its schema and its sentence
+for bad input (the real engine's answers are in tests/integration/test_explore.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
+from infranb.core.errors import NotFound, ValidationError
+from infranb.testing import MemoryEngine
+from infranb.views.when import moment
+
+
+@pytest.fixture
+def manager() -> InfrastructureManager:
+    engine = MemoryEngine(images=["redis:7"])
+    manager = InfrastructureManager(engine=engine, config=InfrastructureManagerConfig(min_uptime=0))
+    result = manager.run(
+        InfrastructureOperation(
+            operation="orchestrate_containers",
+            stack="ex",
+            containers=[
+                {
+                    "image": "redis:7",
+                    "name": "ex-a",
+                    "ports": {"6379": "127.0.0.1:16379"},
+                    "environment": {"MODE": "one", "DB_PASSWORD": "s3cret-one"},
+                },
+                {
+                    "image": "redis:7",
+                    "name": "ex-b",
+                    "ports": {"6379": "127.0.0.1:16380"},
+                    "environment": {"MODE": "two", "DB_PASSWORD": "s3cret-two"},
+                },
+            ],
+        )
+    )
+    assert result.success, result.error
+    return manager
+
+
+def test_times_are_datetimes_epoch_seconds_or_ago() -> None:
+    now = datetime.now(UTC)
+    assert abs((moment("10m", field="since") - (now - timedelta(minutes=10))).total_seconds()) < 2
+    assert moment(0, field="since") == datetime(1970, 1, 1, tzinfo=UTC)
+    assert moment(now, field="since") == now
+    with pytest.raises(ValidationError, match="since: cannot read 'yesterday'"):
+        moment("yesterday", field="since")
+
+
+def test_events_of_a_bring_up(manager: InfrastructureManager) -> None:
+    events = manager.events(since="5m", filters={"type": "container"})
+    assert list(events.columns)[:3] == ["time", "type", "action"]
+    mine = events[events.name == "ex-a"]
+    assert list(mine.action) == ["create", "start"]
+    assert events["time"].is_monotonic_increasing
+    assert manager.events(since="5m", until="4m").empty
+    assert "note" not in events.attrs
+
+
+def test_ports_restarts_diff_and_disk(manager: InfrastructureManager) -> None:
+    ports = manager.ports()
+    assert list(ports.host_port) == [16379, 16380] and set(ports["stack"]) == {"ex"}
+    restarts = manager.restarts(stack="ex")
+    assert set(restarts.name) == {"ex-a", "ex-b"} and list(restarts.restart_count) == [0, 0]
+    diff = manager.diff("ex-a", "ex-b")
+    fields = dict(zip(diff.field, zip(diff.a, diff.b, strict=True), strict=True))
+    assert fields["environment.MODE"] == ("one", "two")
+    assert fields["environment.DB_PASSWORD"] == ("••••••", "••••••")
+    assert "s3cret" not in diff.to_string()
+    assert diff.attrs["a"] == "ex-a" and diff.attrs["b"] == "ex-b"
+    alone = manager.diff("ex-a")
+    assert "environment.MODE" in set(alone.field) and alone.attrs["b"] == "ex-a"
+    with pytest.raises(NotFound, match="comparing ex-missing"):
+        manager.diff("ex-a", "ex-missing")
+    disk = manager.disk_usage()
+    assert set(disk.kind) >= {"image", "container"}
+    image = disk[disk.kind == "image"].iloc[0]
+    assert image["in_use_by"] == 2 and image["reclaimable_bytes"] == 0
+
+
+def test_logs_top_and_changes(manager: InfrastructureManager) -> None:
+    logs = manager.logs(["ex-a", "ex-b"])
+    assert list(logs.columns) == ["time", "container", "stream", "line"]
+    assert manager.logs(stack="ex", grep="^nothing-matches$").empty
+    with pytest.raises(ValidationError, match="name the containers"):
+        manager.logs()
+    with pytest.raises(ValidationError, match="grep"):
+        manager.logs("ex-a", grep="(")
+    top = manager.top("ex-a")
+    assert list(top.columns) == ["container", "pid", "ppid", "user", "cpu_time", "command"]
+    assert list(top.pid) == [1]
+    assert manager.fs_changes("ex-a").empty
