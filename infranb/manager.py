@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from infranb.core import labels as L
 from infranb.core.errors import (
     Conflict,
+    EngineError,
     EngineUnavailable,
     InfraError,
     NotFound,
     Problem,
     Refused,
+    RevertError,
     ValidationError,
     shown_as,
 )
@@ -77,6 +79,7 @@ HELPER_ACTIONS = {
     "container_stopped": "stop",
     "container_removed": "remove container",
     "container_restarted": "restart",
+    "container_updated": "update",
 }
 log = logging.getLogger("infranb")
 
@@ -122,6 +125,57 @@ def _needs_engine(
         return run
 
     return wrap
+
+
+def update_changes(**asked: Any) -> dict[str, Any]:
+    """``manager.update``'s arguments checked and in the engine's units (bytes, CPUs), the
+    ones given only; ``ValidationError`` naming each wrong one before anything is touched."""
+    from infranb.core.specs import RESTART_POLICIES, parse_size
+
+    changes: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in asked.items():
+        if value is None:
+            continue
+        try:
+            if key == "restart":
+                policy, _, count = str(value).partition(":")
+                if policy not in RESTART_POLICIES or (count and not count.isdigit()):
+                    raise ValueError(f"must be one of {', '.join(RESTART_POLICIES)}[:N]")
+                changes[key] = str(value)
+            elif key == "mem_limit":
+                changes[key] = 0 if value in (0, "0") else parse_size(value, "mem_limit")
+            elif key == "cpus":
+                if isinstance(value, bool) or float(value) < 0:
+                    raise ValueError("must be a number of CPUs, 0 for no limit")
+                changes[key] = float(value)
+            elif key == "pids_limit":
+                if isinstance(value, bool) or int(value) < 0 or int(value) != value:
+                    raise ValueError("must be a whole number, 0 for no limit")
+                changes[key] = int(value)
+        except (ValueError, TypeError, InfraError) as error:
+            problems.append(f"{key}: {value!r} {str(error).split(': ', 1)[-1]}")
+    if problems:
+        raise ValidationError(problems)
+    if not changes:
+        raise ValidationError(
+            [
+                "nothing to update: give restart=, mem_limit=, cpus= or pids_limit= "
+                "(anything else changes with a recreate)"
+            ]
+        )
+    return changes
+
+
+def _update_frame(rows: list[tuple[str, str, Any, Any]], run_id: str) -> pd.DataFrame:
+    from infranb.core.frames import frame
+
+    data = frame(
+        ({"container": c, "field": f, "before": str(b), "after": str(a)} for c, f, b, a in rows),
+        {"container": "string", "field": "string", "before": "string", "after": "string"},
+    )
+    data.attrs["run_id"] = run_id
+    return data
 
 
 def _empty_drift() -> pd.DataFrame:
@@ -524,6 +578,8 @@ class InfrastructureManager(EngineViews):
         try:
             journal = self._require_journal()
             entry = journal.entry(run_id)
+            if entry.operation == "update":
+                return await self._revert_update(entry, confirm)
             await self._secrets_of_unchanged(entry)
             later = journal.later_runs(entry.stack or "", entry.started_at)
             images = await self._revert_images(entry)
@@ -836,6 +892,80 @@ class InfrastructureManager(EngineViews):
         return list(names)
 
     restart = synchronous(arestart)
+
+    @_needs_engine(lambda: _update_frame([], ""))
+    async def aupdate(
+        self,
+        name: str,
+        *,
+        restart: str | None = None,
+        mem_limit: int | str | None = None,
+        cpus: float | None = None,
+        pids_limit: int | None = None,
+        confirm: bool = False,
+    ) -> pd.DataFrame:
+        """Change a container's restart policy or limits in place (the engine's live update;
+        0 removes a limit), whoever made it. Passes the gates (with
+        ``config.confirm_destructive`` it needs ``confirm=True``) and is journaled as an
+        ``update`` run with the values it replaced: ``manager.revert(run_id)`` puts them
+        back (``frame.attrs["run_id"]``). Returns one row per field: before and after, as the
+        engine reports them once it is done. Anything else needs a recreate, and an engine
+        that cannot update in place (Podman) says so in one sentence."""
+        from infranb.core.drift import live_values
+
+        changes = update_changes(
+            restart=restart, mem_limit=mem_limit, cpus=cpus, pids_limit=pids_limit
+        )
+        with self._recorded("update", {"name": name, "changes": changes}) as record:
+            (details,) = await self._gate_helper([name], confirm, record, verb="update")
+            if details is None or details.config is None:
+                raise NotFound(f"updating {name}: no such container", resource=name)
+            before = live_values(details.config)
+            if record.recorder is not None:
+                with contextlib.suppress(Exception):  # the journal never stops the work
+                    record.recorder.prior(
+                        {
+                            "update": {
+                                "name": details.name,
+                                "id": details.id,
+                                "values": {k: before[k] for k in changes},
+                            }
+                        }
+                    )
+            await self._call(self.engine.update_container, details.id, changes)
+            record.step("container_updated", details.name)
+            now = await self._call(self.engine.inspect_container, details.id)
+            after = live_values(now.config) if now is not None and now.config else {}
+            missed = [k for k, v in changes.items() if after.get(k) != v]
+            if missed:  # say only what is so: the engine took it, but does not report it
+                raise EngineError(
+                    f"updating {name}: the engine accepted the update but reports "
+                    + ", ".join(f"{k}={after.get(k)!r}" for k in missed)
+                    + " (asked: "
+                    + ", ".join(f"{k}={changes[k]!r}" for k in missed)
+                    + ")",
+                    resource=name,
+                )
+        run_id = record.recorder.run_id if record.recorder is not None else ""
+        return _update_frame([(details.name, k, before[k], after[k]) for k in changes], run_id)
+
+    update = synchronous(aupdate)
+
+    async def _revert_update(self, entry: JournalEntry, confirm: bool) -> InfrastructureResult:
+        """Put back the values an ``update`` run replaced (itself an ``update`` run)."""
+        prior = entry.prior.get("update") or {}
+        name, values = prior.get("name"), dict(prior.get("values") or {})
+        if not name or not values:
+            raise RevertError(f"run {entry.run_id} recorded no values to put back")
+        changed = await self.aupdate(str(name), confirm=confirm, **values)
+        said = ", ".join(f"{r.field}={r.after!r}" for r in changed.itertuples())
+        return InfrastructureResult(
+            success=True,
+            operation="update",
+            stack=entry.stack,
+            run_id=changed.attrs.get("run_id") or None,
+            warnings=[f"{name}: {said} again, as before run {entry.run_id}"],
+        )
 
     @_needs_engine(lambda: _empty_drift())
     async def adrift(self, target: Project | InfrastructureOperation | str) -> pd.DataFrame:

@@ -432,3 +432,31 @@ def _text(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+#: what an engine changes on a container in place (``manager.update``); the rest needs a
+#: recreate
+LIVE_FIELDS = ("restart", "mem_limit", "cpus", "pids_limit")
+
+
+def live_values(config: ContainerConfig) -> dict[str, Any]:
+    """A container's live-updatable settings, as ``manager.update`` takes them."""
+    return {
+        "restart": config.restart or "no",
+        "mem_limit": config.mem_limit or 0,
+        "cpus": config.cpus or 0.0,
+        "pids_limit": max(int(config.options.get("pids_limit") or 0), 0),  # -1: none
+    }
+
+
+def live_differences(desired: ContainerConfig, actual: ContainerConfig) -> list[str]:
+    """The live-updatable settings where a container no longer has what its request asks
+    (someone updated it in place): its fingerprints cannot tell, its inspect data can. A
+    setting the engine fills from its own defaults counts only where the request sets it."""
+    want, have = live_values(desired), live_values(actual)
+    return [
+        name
+        for name in LIVE_FIELDS
+        if want[name] != have[name]
+        and not (name == "pids_limit" and "pids_limit" in actual.engine_filled and not want[name])
+    ]

@@ -63,6 +63,8 @@ class Observed:
     made_by: str = "infranb"
     #: the Compose service it is a container of (its label), None when it has none
     service: str | None = None
+    #: live-updatable settings changed in place since it was made (its inspect data)
+    updated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ def plan_stack(
                 actions[spec.name] = ("adopt", f"the same as asked: {current.name}, {who}")
             continue
         reasons = changed_fields(current.fingerprints, fingerprints[spec.name])
+        reasons += [f"{f} (changed in place since it was made)" for f in current.updated]
         wanted_image = image_ids.get(spec.image)
         if current.spec_hash != hashes[spec.name] and not reasons:
             reasons = ["spec"]

@@ -52,7 +52,7 @@ class TextFrame(Frame):
     def _repr_html_(self) -> str:
         from infranb.notebook.tables import css, table
 
-        return f'<div class="inb-wrap"><style>{css()}</style>{table(self)}</div>'
+        return f'<div class="inb-wrap"><style>{css()}</style>{table(self, longest=0)}</div>'
 
 
 def shown(data: pd.DataFrame, first: Sequence[str] = ()) -> Frame:

@@ -136,6 +136,11 @@ class ContainerEngine(Protocol):
 
     def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]: ...
 
+    def update_container(self, ref: str, changes: Mapping[str, Any]) -> None:
+        """Change live-updatable settings (``LIVE_FIELDS``) of a container in place; an
+        engine that cannot raises ``EngineError`` saying so."""
+        ...
+
     def container_top(self, ref: str) -> tuple[list[str], list[list[str]]]:
         """The processes of a running container: column titles and rows, as ``top``."""
         ...

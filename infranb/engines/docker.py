@@ -619,6 +619,47 @@ class DockerEngine:
                 response.close()
         return found
 
+    def update_container(self, ref: str, changes: Mapping[str, Any]) -> None:
+        """Change a container's live-updatable settings (``LIVE_FIELDS``: restart, mem_limit,
+        cpus, pids_limit) without recreating it. A memory limit above the swap limit the
+        engine keeps (twice the old limit, where none was set) raises that too, to twice
+        the new one, as the engine would have set it."""
+        body: dict[str, Any] = {}
+        if "restart" in changes:
+            policy, _, count = str(changes["restart"] or "no").partition(":")
+            # "no" by its name: an empty name leaves the policy as it was
+            body["RestartPolicy"] = {
+                "Name": policy,
+                "MaximumRetryCount": int(count or 0),
+            }
+        data = self._inspect("containers", ref, self._api.inspect_container) or {}
+        host = data.get("HostConfig") or {}
+        # To the engine 0 means "leave as it is": a limit cannot be removed in place.
+        kept = [
+            name
+            for name, key in (("mem_limit", "Memory"), ("cpus", "NanoCpus"))
+            if name in changes and not changes[name] and host.get(key)
+        ]
+        if kept:
+            raise EngineError(
+                f"updating {ref}: the engine does not remove a {' or '.join(kept)} limit in "
+                "place; a recreate does (orchestrate the stack without it)",
+                resource=ref,
+            )
+        if "mem_limit" in changes:
+            memory = int(changes["mem_limit"] or 0)
+            body["Memory"] = memory
+            swap = int(host.get("MemorySwap") or 0)
+            if memory and 0 < swap < memory:
+                body["MemorySwap"] = 2 * memory
+        if "cpus" in changes:
+            body["NanoCpus"] = int(float(changes["cpus"] or 0) * NANO)
+        if "pids_limit" in changes:
+            body["PidsLimit"] = int(changes["pids_limit"] or 0) or -1  # -1: no limit
+        with self._errors(f"updating {ref}", ref):
+            url = self._api._url("/containers/{0}/update", ref)
+            self._api._raise_for_status(self._api._post_json(url, data=body))
+
     def container_top(self, ref: str) -> tuple[list[str], list[list[str]]]:
         """The processes of a running container: the engine's column titles and rows."""
         with self._errors(f"listing the processes of {ref}", ref):
@@ -642,8 +683,13 @@ class DockerEngine:
         """The events the engine recorded between ``since`` and ``until`` (it keeps only
         its last 256), oldest first."""
         with self._errors("reading engine events"):
+            # as seconds with their fraction (docker-py cuts a datetime to whole ones, which
+            # would leave out the last second's events)
             stream = self._api.events(
-                since=since, until=until, filters=dict(filters or {}), decode=True
+                since=f"{since.timestamp():.6f}",
+                until=f"{until.timestamp():.6f}",
+                filters=dict(filters or {}),
+                decode=True,
             )
             try:
                 return [past_event(raw) for raw in stream]

@@ -492,6 +492,24 @@ class MemoryEngine:
                 self._exit(c, 0)
                 self._emit(c, "stop")
 
+    def update_container(self, ref: str, changes: Mapping[str, Any]) -> None:
+        """The settings change in what the container reports (its configuration)."""
+        self._called("update_container")
+        with self._lock:
+            c = self._find(ref)
+            if c.spec is None:
+                return
+            fields: dict[str, Any] = {}
+            if "restart" in changes:
+                fields["restart"] = changes["restart"] or None
+            if "mem_limit" in changes:
+                fields["mem_limit"] = int(changes["mem_limit"] or 0) or None
+            if "cpus" in changes:
+                fields["cpus"] = float(changes["cpus"] or 0) or None
+            if "pids_limit" in changes:
+                fields["pids_limit"] = int(changes["pids_limit"] or 0) or None
+            c.spec = replace(c.spec, **fields)
+
     def restart_container(self, ref: str, timeout: float = 10) -> None:
         self._called("restart_container")
         self.stop_container(ref, timeout)

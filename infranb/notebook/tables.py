@@ -46,14 +46,19 @@ def essential_table(
 
 
 def table(
-    data: pd.DataFrame, *, status_columns: Sequence[str] = (), max_rows: int | None = None
+    data: pd.DataFrame,
+    *,
+    status_columns: Sequence[str] = (),
+    max_rows: int | None = None,
+    longest: int | None = None,
 ) -> str:
     """An escaped HTML table of a DataFrame, for people: status cells coloured by their value,
     booleans as ✓ or blank, missing values blank, sizes and durations in units, times in
     the local time zone (the date once in the header when every row has the same), ids of
     12 characters, long values cut with their full text on hover. The frame keeps its raw
     values; only its HTML reads this way. With ``max_rows``, a longer frame shows its first
-    and last rows and says how many it left out (as pandas does)."""
+    and last rows and says how many it left out (as pandas does). ``longest=0`` shows every
+    value whole (log lines)."""
     left_out = 0
     if max_rows is not None and len(data) > max_rows:
         half = max(max_rows // 2, 1)
@@ -104,9 +109,9 @@ def table(
                 # People read units; the frame keeps the raw number (shown on hover).
                 title = f' title="{esc(text)} bytes"'
                 text = human_bytes(int(value))
-            elif len(text) > LONGEST:
+            elif len(text) > (longest or LONGEST) and longest != 0:
                 title = f' title="{esc(text)}"'
-                text = text[: LONGEST - 1] + "…"
+                text = text[: (longest or LONGEST) - 1] + "…"
             cells.append(f"<td{css_class}{title}>{_words(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if not rows:

@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core import labels as L
 from infranb.core.drift import (
+    ContainerConfig,
     Difference,
     ImageConfig,
     desired_config,
     differences,
+    live_differences,
     request_of,
 )
 from infranb.core.errors import (
@@ -337,6 +339,7 @@ async def observe_and_plan(
     notes += [f"a real run would be refused: {p.path}: {p.message}" for p in shared]
     image_by_ref = dict(zip(wanted_images, image_ids, strict=True))
     compared, inspected = await compare_foreign(rt, desired, existing, image_by_ref)
+    updated = await updated_in_place(rt, desired, existing)
     observed = {
         name: Observed(
             id=row.id,
@@ -349,6 +352,7 @@ async def observe_and_plan(
             differences=compared.get(name),
             made_by=L.source_of(row.labels),
             service=row.labels.get(L.COMPOSE_SERVICE),
+            updated=updated.get(name, ()),
         )
         for name, row in [*existing.items(), *((r.name, r) for r in unmatched)]
     }
@@ -425,6 +429,33 @@ def match_containers(
             existing[spec.name] = row
             claimed.add(row.id)
     return existing, [r for r in stack_rows if r.id not in claimed]
+
+
+async def updated_in_place(
+    rt: Runtime, desired: Desired, existing: Mapping[str, ContainerInfo]
+) -> dict[str, tuple[str, ...]]:
+    """For each of infranb's own containers, the live-updatable settings (restart, limits)
+    someone changed in place since it was made (``docker update``, ``manager.update``):
+    its labels cannot say, its inspect data can."""
+    own = [s for s in desired.specs if s.name in existing and L.is_managed(existing[s.name].labels)]
+    details = await rt.gather(
+        *(rt.call(rt.engine.inspect_container, existing[s.name].id) for s in own)
+    )
+    found: dict[str, tuple[str, ...]] = {}
+    for spec, details_ in zip(own, details, strict=True):
+        if details_ is None or details_.config is None:
+            continue
+        asked = ContainerConfig(
+            image_id="",
+            restart=spec.restart or "no",
+            mem_limit=spec.mem_limit or 0,
+            cpus=spec.cpus or 0.0,
+            options={"pids_limit": spec.pids_limit} if spec.pids_limit else {},
+        )
+        changed = live_differences(asked, details_.config)
+        if changed:
+            found[spec.name] = tuple(changed)
+    return found
 
 
 async def compare_foreign(

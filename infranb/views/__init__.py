@@ -8,12 +8,12 @@ and one line below. ``engines`` is the fleet's own view (``Fleet.engines``).
 
 from __future__ import annotations
 
-from infranb.views import changes as changes_view
 from infranb.views import containers as containers_view
 from infranb.views import diff as diff_view
-from infranb.views import disk as disk_view
+from infranb.views import disk_usage as disk_usage_view
 from infranb.views import events as events_view
 from infranb.views import exec as exec_view
+from infranb.views import fs_changes as fs_changes_view
 from infranb.views import images as images_view
 from infranb.views import logs as logs_view
 from infranb.views import networks as networks_view
@@ -45,10 +45,10 @@ class EngineViews:
     astacks, stacks = view(stacks_view.query, stacks_view.SCHEMA)
     # exploring a host: what happened, what takes the disk, why it restarts, how two differ
     aevents, events = view(events_view.query, events_view.SCHEMA)
-    adisk_usage, disk_usage = view(disk_view.query, disk_view.SCHEMA)
+    adisk_usage, disk_usage = view(disk_usage_view.query, disk_usage_view.SCHEMA)
     arestarts, restarts = view(restarts_view.query, restarts_view.SCHEMA)
     adiff, diff = view(diff_view.query, diff_view.SCHEMA)
-    afs_changes, fs_changes = view(changes_view.query, changes_view.SCHEMA)
+    afs_changes, fs_changes = view(fs_changes_view.query, fs_changes_view.SCHEMA)
     aports, ports = view(ports_view.query, ports_view.SCHEMA)
     atop, top = view(top_view.query, top_view.SCHEMA)
 

@@ -482,3 +482,27 @@ def test_what_a_host_tells_about_its_containers(any_engine: Engine, made: list, 
     assert len(mine) == 1 and mine[0].id == cid and mine[0].in_use_by == 0
     base = [u for u in usage if u.kind == "image" and BASE in u.name]
     assert base and base[0].size > 0 and base[0].in_use_by >= 1
+
+
+def test_a_live_update_shows_in_the_containers_configuration(
+    any_engine: Engine, made: list, name: str
+) -> None:
+    """Docker and the in-memory engine change restart and limits in place; Podman says it
+    does not, and changes nothing."""
+    cid = create(any_engine, made, name, command=["sleep", "60"], mem_limit="64m")
+    any_engine.start_container(cid)
+    changes = {"restart": "on-failure:2", "mem_limit": 96 * 1024 * 1024, "pids_limit": 50}
+    if any_engine.info().kind == "podman":
+        with pytest.raises(EngineError, match="does not change a container's restart"):
+            any_engine.update_container(cid, changes)
+        after = any_engine.container_config(cid)
+        assert after is not None and after.restart == "no"
+        return
+    any_engine.update_container(cid, changes)
+    after = any_engine.container_config(cid)
+    assert after is not None
+    assert (after.restart, after.mem_limit, after.options.get("pids_limit")) == (
+        "on-failure:2",
+        96 * 1024 * 1024,
+        50,
+    )

@@ -216,3 +216,49 @@ def test_a_missing_container_is_one_sentence(manager: InfrastructureManager, vie
 
     with pytest.raises(NotFound, match="inbt-no-such"):
         getattr(manager, view)("inbt-no-such")
+
+
+def test_update_then_revert_checked_by_inspect(tmp_path, tracker: Tracker, stack, uid) -> None:
+    from tests.integration.conftest import fast_config
+
+    manager = InfrastructureManager(config=fast_config(journal=str(tmp_path / "j.sqlite")))
+    request = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack=stack,
+        containers=[
+            {
+                "image": BASE,
+                "name": f"{uid}-app",
+                "command": ["sleep", "60"],
+                "mem_limit": "64m",
+                "cpus": 1.0,
+            }
+        ],
+    )
+    assert manager.run(request).success
+    changed = manager.update(f"{uid}-app", restart="on-failure:3", mem_limit="96m", cpus=0.5)
+    host = raw_api().inspect_container(f"{uid}-app")["HostConfig"]
+    assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert host["Memory"] == 96 * 1024 * 1024 and host["NanoCpus"] == 500_000_000
+    assert host["MemorySwap"] >= host["Memory"]
+    assert list(changed.before) == ["no", str(64 * 1024 * 1024), "1.0"]
+    plan = manager.run(InfrastructureOperation(**{**request.__dict__, "dry_run": True}))
+    assert plan.plan[0].action == "recreate", plan.plan[0]
+    assert manager.revert(changed.attrs["run_id"]).success
+    host = raw_api().inspect_container(f"{uid}-app")["HostConfig"]
+    assert host["RestartPolicy"]["Name"] in ("", "no")
+    assert host["Memory"] == 64 * 1024 * 1024 and host["NanoCpus"] == 1_000_000_000
+    again = manager.run(InfrastructureOperation(**{**request.__dict__, "dry_run": True}))
+    assert again.plan[0].action == "unchanged", again.plan[0]
+    # a limit cannot be removed in place: one sentence, nothing changed
+    from infranb import EngineError
+
+    with pytest.raises(EngineError, match="does not remove a cpus limit in place; a recreate"):
+        manager.update(f"{uid}-app", cpus=0, restart="always")
+    host = raw_api().inspect_container(f"{uid}-app")["HostConfig"]
+    assert host["NanoCpus"] == 1_000_000_000 and host["RestartPolicy"]["Name"] == "no"
+    # a foreign container is updated in place too
+    foreign(tracker, f"{uid}-other", ["sleep", "60"])
+    assert manager.update(f"{uid}-other", pids_limit=64).after.iloc[0] == "64"
+    assert raw_api().inspect_container(f"{uid}-other")["HostConfig"]["PidsLimit"] == 64
+    assert manager.update(f"{uid}-other", pids_limit=0).after.iloc[0] == "0"

@@ -187,6 +187,27 @@ def test_a_taken_port_short_names_and_swarm_say_what_podman_does(
     assert f"port 127.0.0.1:{port}/tcp is already in use" in (clash.error or ""), clash.error
 
 
+def test_exploring_a_podman_host(on_podman: InfrastructureManager, stack: str) -> None:
+    """The views read Podman in Docker's words; an update in place is one sentence."""
+    from infranb import EngineError
+
+    up = on_podman.run(
+        InfrastructureOperation(
+            operation="orchestrate_containers", stack=stack,
+            containers=[{"image": BASE, "name": f"{stack}-a", "command": ["sleep", "300"]}],
+        )
+    )  # fmt: skip
+    assert up.success, up.error
+    events = on_podman.events(since="2m", filters={"container": f"{stack}-a"})
+    assert {"create", "start"} <= set(events.action)
+    assert any("sleep 300" in c for c in on_podman.top(f"{stack}-a").command)
+    disk = on_podman.disk_usage()
+    assert BASE in " ".join(disk[disk.kind == "image"].name)
+    assert f"{stack}-a" in set(on_podman.restarts(stack=stack).name)
+    with pytest.raises(EngineError, match="Podman does not change a container's restart"):
+        on_podman.update(f"{stack}-a", restart="always")
+
+
 def test_a_fleet_of_docker_and_podman_side_by_side(
     podman: Engine, podman_service: PodmanService, engine: Engine, stack: str
 ) -> None:

@@ -240,5 +240,6 @@ def test_log_lines_show_in_full_and_left_aligned() -> None:
     html = logs._repr_html_()
     assert "x" * 120 + " &lt;end&gt;" in html  # not cut at 50 characters, escaped
     assert 'class="inb-table"' in html  # our table: text-align left, wrapped
-    assert list(logs.columns) == ["container", "time", "line"]
+    assert "title=" not in html  # shown whole, not cut with its text on hover
+    assert list(logs.columns) == ["time", "container", "stream", "line"]
     assert isinstance(logs.head(1), TextFrame)

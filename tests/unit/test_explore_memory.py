@@ -93,3 +93,46 @@ def test_logs_top_and_changes(manager: InfrastructureManager) -> None:
     assert list(top.columns) == ["container", "pid", "ppid", "user", "cpu_time", "command"]
     assert list(top.pid) == [1]
     assert manager.fs_changes("ex-a").empty
+
+
+def test_update_in_place_is_gated_journaled_and_reverted(tmp_path) -> None:
+    from infranb import Refused
+
+    engine = MemoryEngine(images=["redis:7"])
+    config = InfrastructureManagerConfig(min_uptime=0, journal=str(tmp_path / "j.sqlite"))
+    manager = InfrastructureManager(engine=engine, config=config)
+    stack = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="up",
+        containers=[{"image": "redis:7", "name": "up-a", "restart": "no"}],
+    )
+    assert manager.run(stack).success
+    with pytest.raises(ValidationError, match="nothing to update"):
+        manager.update("up-a")
+    with pytest.raises(ValidationError, match="restart: 'sometimes'"):
+        manager.update("up-a", restart="sometimes", cpus=1)
+    changed = manager.update("up-a", restart="always", mem_limit="64m")
+    assert list(changed.field) == ["restart", "mem_limit"]
+    assert list(changed.after) == ["always", str(64 * 1024 * 1024)]
+    config_now = engine.container_config("up-a")
+    assert config_now is not None and config_now.restart == "always"
+    # the stack's re-run does not call it unchanged: it differs from its request now
+    plan = manager.run(InfrastructureOperation(**{**stack.__dict__, "dry_run": True}))
+    (step,) = plan.plan
+    assert step.action == "recreate" and "restart" in step.reason and "in place" in step.reason
+    history = manager.history(stack="up")
+    assert history.operation.iloc[0] == "update" and history.outcome.iloc[0] == "succeeded"
+    back = manager.revert(changed.attrs["run_id"])
+    assert back.success, back.error
+    config_back = engine.container_config("up-a")
+    assert config_back is not None and config_back.restart == "no" and config_back.mem_limit == 0
+    assert (
+        manager.run(InfrastructureOperation(**{**stack.__dict__, "dry_run": True})).plan[0].action
+        == "unchanged"
+    )
+    gated = InfrastructureManager(
+        engine=engine, config=InfrastructureManagerConfig(confirm_destructive=True)
+    )
+    with pytest.raises(Refused):
+        gated.update("up-a", cpus=0.5)
+    assert gated.update("up-a", cpus=0.5, confirm=True).after.iloc[0] == "0.5"

@@ -63,7 +63,14 @@ def test_fleet_twins_share_one_signature_and_docstring(
 def test_a_view_has_its_query_signature_less_the_context(manager: InfrastructureManager) -> None:
     parameters = list(inspect.signature(manager.containers).parameters)
     assert parameters == ["stack", "label", "state", "managed_only"]
-    assert list(inspect.signature(manager.logs).parameters) == ["name", "tail", "since"]
+    assert list(inspect.signature(manager.logs).parameters) == [
+        "names",
+        "stack",
+        "since",
+        "until",
+        "tail",
+        "grep",
+    ]
 
 
 def test_the_sync_twin_runs_the_async_one(manager: InfrastructureManager) -> None:
@@ -110,6 +117,13 @@ def test_the_views_table_names_each_view_by_its_module() -> None:
         "services",
         "tasks",
         "stacks",
+        "events",
+        "disk_usage",
+        "restarts",
+        "diff",
+        "fs_changes",
+        "ports",
+        "top",
     }
     for name, view in VIEWS.items():
         assert view.query.__module__ == f"infranb.views.{name}"
