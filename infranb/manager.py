@@ -14,8 +14,10 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import os
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -80,6 +82,7 @@ HELPER_ACTIONS = {
     "container_removed": "remove container",
     "container_restarted": "restart",
     "container_updated": "update",
+    "copied_in": "copy in",
 }
 log = logging.getLogger("infranb")
 
@@ -165,6 +168,39 @@ def update_changes(**asked: Any) -> dict[str, Any]:
             ]
         )
     return changes
+
+
+def _archive(source: Path, name: str) -> bytes:
+    """``source`` (a file or folder) as a tar archive whose top entry is ``name``."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(str(source), arcname=name)
+    return buffer.getvalue()
+
+
+def _unpack(archive: bytes, target: Path) -> Path:
+    """Unpack an engine's archive of one path into ``target`` (a folder: inside it; else as
+    it); tarfile's ``data`` filter refuses absolute paths, ``..`` and device files."""
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        members = tar.getmembers()
+        if not members:
+            raise NotFound(f"copying to {target}: the archive is empty")
+        top = members[0].name.split("/")[0]
+        if target.is_dir():
+            tar.extractall(target, filter="data")
+            return target / top
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for member in members:  # the top entry takes the target's name
+            rest = member.name.split("/", 1)[1:]
+            member.name = "/".join([target.name, *rest])
+        tar.extractall(target.parent, members=members, filter="data")
+    return target
 
 
 def _update_frame(rows: list[tuple[str, str, Any, Any]], run_id: str) -> pd.DataFrame:
@@ -950,6 +986,51 @@ class InfrastructureManager(EngineViews):
         return _update_frame([(details.name, k, before[k], after[k]) for k in changes], run_id)
 
     update = synchronous(aupdate)
+
+    @_needs_engine(str)
+    async def acopy_to(
+        self,
+        name: str,
+        host_path: str | os.PathLike[str],
+        container_path: str,
+        *,
+        confirm: bool = False,
+    ) -> str:
+        """Copy a file or folder of the kernel's machine into container ``name`` as
+        ``container_path`` (what it overwrites there is not kept). Passes the gates (consent
+        where ``config.confirm_destructive`` is on) and is journaled as a ``copy_to`` run."""
+        source = Path(host_path).expanduser()
+        problems = []
+        if not source.exists():
+            problems.append(f"host_path: {host_path} is not on this machine")
+        if not container_path.startswith("/") or container_path.rstrip("/") == "":
+            problems.append(f"container_path: {container_path!r} must be an absolute path")
+        if problems:
+            raise ValidationError(problems)
+        # Rooted at "/" with the whole path: the engine makes the folders on the way.
+        archive = _archive(source, container_path.strip("/"))
+        request = {"name": name, "host_path": str(source), "container_path": container_path}
+        with self._recorded("copy_to", request) as record:
+            (details,) = await self._gate_helper([name], confirm, record, verb="copy into")
+            if details is None:
+                raise NotFound(f"copying into {name}: no such container", resource=name)
+            await self._call(self.engine.put_archive, details.id, "/", archive)
+            record.step("copied_in", details.name)
+        return container_path
+
+    copy_to = synchronous(acopy_to)
+
+    @_needs_engine(Path)
+    async def acopy_from(
+        self, name: str, container_path: str, host_path: str | os.PathLike[str]
+    ) -> Path:
+        """Copy ``container_path`` (a file or folder) of container ``name`` to the kernel's
+        machine: into ``host_path`` when it is a folder, else as ``host_path``. Paths in the
+        archive that would land outside it are refused. Returns where it is now."""
+        archive = await self._call(self.engine.get_archive, name, container_path)
+        return _unpack(archive, Path(host_path).expanduser())
+
+    copy_from = synchronous(acopy_from)
 
     async def _revert_update(self, entry: JournalEntry, confirm: bool) -> InfrastructureResult:
         """Put back the values an ``update`` run replaced (itself an ``update`` run)."""

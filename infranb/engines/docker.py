@@ -546,6 +546,17 @@ class DockerEngine:
         with self._errors(f"writing {path} into container {ref}", ref):
             self._api.put_archive(ref, "/", _tar_of(path, data, mode))
 
+    def put_archive(self, ref: str, folder: str, archive: bytes) -> None:
+        """Unpack a tar ``archive`` into ``folder`` of the container (``docker cp`` in)."""
+        with self._errors(f"copying into {ref}:{folder}", ref):
+            self._api.put_archive(ref, folder, archive)
+
+    def get_archive(self, ref: str, path: str) -> bytes:
+        """``path`` of the container (a file or a folder) as a tar archive."""
+        with self._errors(f"copying {ref}:{path}", ref):
+            chunks, _stat = self._api.get_archive(ref, path)
+            return b"".join(chunks)
+
     def start_container(self, ref: str) -> None:
         with self._errors(f"starting container {ref}", ref):
             self._api.start(ref)

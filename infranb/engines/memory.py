@@ -411,6 +411,41 @@ class MemoryEngine:
         with self._lock:
             self._find(ref).files[path] = data
 
+    def put_archive(self, ref: str, folder: str, archive: bytes) -> None:
+        """Its files and folders' files become the container's files."""
+        import io
+        import tarfile
+
+        self._called("put_archive")
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar, self._lock:
+            c = self._find(ref)
+            for member in tar.getmembers():
+                if member.isfile():
+                    handle = tar.extractfile(member)
+                    path = f"{folder.rstrip('/')}/{member.name}"
+                    c.files[path] = handle.read() if handle else b""
+
+    def get_archive(self, ref: str, path: str) -> bytes:
+        """A file put into it, or the files under a folder, as Docker archives them."""
+        import io
+        import tarfile
+
+        self._called("get_archive")
+        with self._lock:
+            c = self._find(ref)
+            base = path.rstrip("/")
+            found = {p: d for p, d in c.files.items() if p == base or p.startswith(base + "/")}
+        if not found:
+            raise NotFound(f"copying {ref}:{path}: Could not find the file {path}", resource=ref)
+        parent = base.rpartition("/")[0]
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for file_path, data in sorted(found.items()):
+                info = tarfile.TarInfo(file_path[len(parent) :].lstrip("/"))
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
+
     def start_container(self, ref: str) -> None:
         self._called("start_container")
         with self._lock:

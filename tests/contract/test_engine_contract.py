@@ -506,3 +506,26 @@ def test_a_live_update_shows_in_the_containers_configuration(
         96 * 1024 * 1024,
         50,
     )
+
+
+def test_archives_go_in_and_come_out(any_engine: Engine, made: list, name: str) -> None:
+    import io
+    import tarfile
+
+    cid = create(any_engine, made, name, command=["sleep", "60"])
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path, text in (("srv/app/a.txt", b"alpha"), ("srv/app/sub/b.txt", b"beta")):
+            info = tarfile.TarInfo(path)
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text))
+    any_engine.put_archive(cid, "/", buffer.getvalue())
+    with tarfile.open(fileobj=io.BytesIO(any_engine.get_archive(cid, "/srv/app"))) as tar:
+        files = {
+            m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.isfile()
+        }
+    assert files == {"app/a.txt": b"alpha", "app/sub/b.txt": b"beta"}
+    with pytest.raises(NotFound):
+        any_engine.get_archive(cid, "/srv/none")

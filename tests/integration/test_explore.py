@@ -262,3 +262,36 @@ def test_update_then_revert_checked_by_inspect(tmp_path, tracker: Tracker, stack
     assert manager.update(f"{uid}-other", pids_limit=64).after.iloc[0] == "64"
     assert raw_api().inspect_container(f"{uid}-other")["HostConfig"]["PidsLimit"] == 64
     assert manager.update(f"{uid}-other", pids_limit=0).after.iloc[0] == "0"
+
+
+def test_copy_to_and_from_a_container(tmp_path, tracker: Tracker, uid) -> None:
+    from infranb import Refused
+    from tests.integration.conftest import fast_config
+
+    manager = InfrastructureManager(config=fast_config(journal=str(tmp_path / "j.sqlite")))
+    name = f"{uid}-files"
+    foreign(tracker, name, ["sleep", "60"])
+    source = tmp_path / "site"
+    (source / "css").mkdir(parents=True)
+    (source / "index.html").write_text("<h1>hello</h1>")
+    (source / "css" / "main.css").write_text("h1 { color: red }")
+    assert manager.copy_to(name, source, "/srv/site") == "/srv/site"
+    out = manager.exec(name, ["cat", "/srv/site/index.html", "/srv/site/css/main.css"])
+    assert list(out.line) == ["<h1>hello</h1>h1 { color: red }"]
+    history = manager.history()
+    assert history.operation.iloc[0] == "copy_to" and history.outcome.iloc[0] == "succeeded"
+    # back out: into a folder, and as a new name
+    back = manager.copy_from(name, "/srv/site", tmp_path / "back")
+    assert back == tmp_path / "back" and (back / "css" / "main.css").read_text().startswith("h1")
+    (tmp_path / "into").mkdir()
+    inside = manager.copy_from(name, "/srv/site/index.html", tmp_path / "into")
+    assert inside == tmp_path / "into" / "index.html" and inside.read_text() == "<h1>hello</h1>"
+    from infranb import NotFound, ValidationError
+
+    with pytest.raises(NotFound):
+        manager.copy_from(name, "/no/such/file", tmp_path / "x")
+    with pytest.raises(ValidationError, match="host_path"):
+        manager.copy_to(name, tmp_path / "missing", "/srv/x")
+    gated = InfrastructureManager(config=fast_config(confirm_destructive=True, journal=None))
+    with pytest.raises(Refused):
+        gated.copy_to(name, source, "/srv/other")
