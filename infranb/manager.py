@@ -15,7 +15,7 @@ import dataclasses
 import functools
 import logging
 import os
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from infranb.inputs.compose import Project
+    from infranb.notebook.feed import LiveFeed
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -986,6 +987,79 @@ class InfrastructureManager(EngineViews):
         return _update_frame([(details.name, k, before[k], after[k]) for k in changes], run_id)
 
     update = synchronous(aupdate)
+
+    def watch_events(
+        self,
+        *,
+        filters: Mapping[str, str | Sequence[str]] | None = None,
+        seconds: float | None = 60.0,
+        count: int | None = 1000,
+    ) -> LiveFeed:
+        """The engine's events as they happen (the rows of ``events()``): iterate it in
+        plain Python; shown in a notebook it is a live table with a Stop button that keeps
+        the kernel free. It ends after ``seconds`` or ``count`` events, or at ``stop()``."""
+        from infranb.notebook.feed import LiveFeed
+        from infranb.views import events as events_view
+
+        wanted = {k: [v] if isinstance(v, str) else list(v) for k, v in (filters or {}).items()}
+        return LiveFeed(
+            "engine events",
+            lambda: [self.engine.event_feed(wanted)],
+            events_view.event_row,
+            events_view.rows_frame,
+            seconds=seconds,
+            count=count,
+        )
+
+    def follow_logs(
+        self,
+        names: str | Sequence[str] | None = None,
+        *,
+        stack: str | None = None,
+        since: datetime | float | str | None = None,
+        grep: str | None = None,
+        seconds: float | None = 60.0,
+        count: int | None = 1000,
+    ) -> LiveFeed:
+        """New log lines of containers (``names`` or a ``stack``) as they print them, both
+        streams, masked, then kept by ``grep``; with ``since``, the lines since then first.
+        One object in both worlds, as ``watch_events``."""
+        from infranb.notebook.feed import LiveFeed, Tagged
+        from infranb.views import logs as logs_view
+        from infranb.views.when import moment
+
+        if isinstance(names, str):
+            names = [names]
+        if names is None:
+            if not stack:
+                raise ValidationError(["follow_logs: name the containers, or give stack="])
+            listed = self.engine.list_containers(labels={L.STACK: stack}) or [
+                c for c in self.engine.list_containers(labels={L.COMPOSE_PROJECT: stack})
+            ]
+            names = [c.name for c in listed]
+        pattern = logs_view.pattern_of(grep)
+        start = moment(since, field="since") if since is not None else None
+        redact = {
+            n: Redactor(self._context.secrets_of(self.engine.inspect_container(n))) for n in names
+        }
+
+        def row(item: tuple[tuple[str, str], str]) -> dict[str, Any] | None:
+            (name, stream), line = item
+            (found,) = logs_view.rows_of(name, [line], redact[name], stream)
+            return found if pattern is None or pattern.search(found["line"]) else None
+
+        return LiveFeed(
+            f"logs of {', '.join(names)}",
+            lambda: [
+                Tagged(self.engine.log_feed(n, s, start), (n, s))
+                for n in names
+                for s in logs_view.STREAMS
+            ],
+            row,
+            logs_view.rows_frame,
+            seconds=seconds,
+            count=count,
+        )
 
     @_needs_engine(str)
     async def acopy_to(

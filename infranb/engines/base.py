@@ -45,6 +45,14 @@ class EventStream(Protocol):
     def close(self) -> None: ...
 
 
+class Feed(Protocol):
+    """Items of a live stream (events, log lines); ``close`` (from any thread) ends it."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
 class ContainerEngine(Protocol):
     """Containers: what runs, its logs, stats and events."""
 
@@ -155,6 +163,16 @@ class ContainerEngine(Protocol):
 
     def container_changes(self, ref: str) -> list[tuple[str, str]]:
         """Filesystem changes since the container was made: (A, C or D, path)."""
+        ...
+
+    def event_feed(self, filters: Mapping[str, Sequence[str]] | None = None) -> Feed:
+        """Events of every type from now on, as they come (``close`` ends it, from any
+        thread)."""
+        ...
+
+    def log_feed(self, ref: str, stream: str, since: datetime | None = None) -> Feed:
+        """New log lines of one ``stream`` as the container prints them, each
+        "<RFC3339> <text>"; with ``since``, the lines since then first."""
         ...
 
     def past_events(

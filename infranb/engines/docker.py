@@ -25,7 +25,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import docker
 import docker.constants
@@ -75,6 +75,7 @@ from infranb.core.secrets import mask_url_credentials
 from infranb.core.specs import ContainerSpec, is_set, registry_of
 
 NANO = 1_000_000_000
+T = TypeVar("T")
 #: one disk-usage read at a time per engine address, across every client of this process
 _DISK_USAGE_LOCKS: collections.defaultdict[str, threading.Lock] = collections.defaultdict(
     threading.Lock
@@ -685,6 +686,28 @@ class DockerEngine:
         kinds = {0: "C", 1: "A", 2: "D"}
         return [(kinds.get(int(c.get("Kind", 0)), "C"), str(c.get("Path", ""))) for c in answer]
 
+    def event_feed(self, filters: Mapping[str, Sequence[str]] | None = None) -> Feed[PastEvent]:
+        """Events from now on, of every type (``filters`` as the events API takes them)."""
+        with self._errors("subscribing to engine events"):
+            stream = self._api.events(decode=True, filters=dict(filters or {}))
+        return Feed(stream, past_event)
+
+    def log_feed(self, ref: str, stream: str, since: datetime | None = None) -> Feed[str]:
+        """A container's new log lines of one ``stream`` (stdout, stderr) as it prints them,
+        each "<RFC3339> <text>" (after the ones since ``since``)."""
+        with self._errors(f"following logs of {ref}", ref):
+            chunks = self._api.logs(
+                ref,
+                stdout=stream == "stdout",
+                stderr=stream == "stderr",
+                stream=True,
+                follow=True,
+                timestamps=True,
+                since=since.timestamp() if since is not None else None,
+                tail=0 if since is None else "all",
+            )
+        return Feed(_Closing(chunks, _lines(chunks)), lambda line: line)
+
     def past_events(
         self,
         since: datetime,
@@ -1080,6 +1103,51 @@ class EventStream:
         # Closing must never fail the caller; the stream may already be gone.
         with contextlib.suppress(Exception):
             self._stream.close()
+
+
+class Feed(Generic[T]):
+    """Items of an engine stream as they come; ``close`` (from any thread) ends it."""
+
+    def __init__(self, stream: Any, item: Callable[[Any], T | None]) -> None:
+        self._stream, self._item = stream, item
+
+    def __iter__(self) -> Iterator[T]:
+        try:
+            for raw in self._stream:
+                found = self._item(raw)
+                if found is not None:
+                    yield found
+        except (requests.exceptions.RequestException, OSError, AttributeError, ValueError):
+            return  # closed from another thread
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stream.close()
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Whole lines of a stream of chunks (a chunk may end inside a line)."""
+    rest = b""
+    for chunk in chunks:
+        rest += chunk
+        *whole, rest = rest.split(b"\n")
+        for line in whole:
+            yield line.decode("utf-8", "replace")
+    if rest:
+        yield rest.decode("utf-8", "replace")
+
+
+class _Closing:
+    """An iterator over a closable stream (``close`` closes the stream)."""
+
+    def __init__(self, stream: Any, wrapped: Iterator[Any]) -> None:
+        self._stream, self._wrapped = stream, wrapped
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._wrapped
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 def _container_info(row: Mapping[str, Any]) -> ContainerInfo:

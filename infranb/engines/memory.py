@@ -144,6 +144,47 @@ class _Stream:
         self._queue.put(self._END)
 
 
+class _Feed:
+    """Items for one follower, as they come; ``close`` ends the iteration from any thread."""
+
+    _END = object()
+
+    def __init__(self, keep: Callable[[Any], Any], on_close: Callable[[_Feed], None]) -> None:
+        self._keep, self._on_close = keep, on_close
+        self._queue: queue.Queue[object] = queue.Queue()
+
+    def put(self, item: Any) -> None:
+        kept = self._keep(item)
+        if kept is not None:
+            self._queue.put(kept)
+
+    def __iter__(self) -> Iterator[Any]:
+        while (item := self._queue.get()) is not self._END:
+            yield item
+
+    def close(self) -> None:
+        self._on_close(self)
+        self._queue.put(self._END)
+
+
+def _wanted(event: PastEvent, filters: Mapping[str, Sequence[str]] | None) -> bool:
+    """Whether ``event`` passes the events API's ``filters`` (type, container, event,
+    label)."""
+    for key, values in (filters or {}).items():
+        if key == "type" and event.type not in values:
+            return False
+        if key in ("container", "name") and not (event.name in values or event.id in values):
+            return False
+        if key == "event" and event.action.partition(":")[0] not in values:
+            return False
+        if key == "label":
+            for label in values:
+                k, _, v = label.partition("=")
+                if k not in event.attributes or (v and event.attributes[k] != v):
+                    return False
+    return True
+
+
 class MemoryEngine:
     """An engine in memory. ``images`` are present locally; ``registry`` can be pulled."""
 
@@ -177,6 +218,7 @@ class MemoryEngine:
         self._streams: list[_Stream] = []
         #: the last 256 events, as an engine keeps them (containers' only, here)
         self._history: collections.deque[PastEvent] = collections.deque(maxlen=256)
+        self._feeds: list[_Feed] = []
         self._timers: list[threading.Timer] = []
         #: a swarm of this many nodes (0: not in a swarm); the first is the manager
         self.nodes = [
@@ -641,23 +683,36 @@ class MemoryEngine:
         filters: Mapping[str, Sequence[str]] | None = None,
     ) -> list[PastEvent]:
         self._called("past_events")
-        wanted = dict(filters or {})
         with self._lock:
             found = [e for e in self._history if since <= e.time <= until]
-        for key, values in wanted.items():
-            if key == "type":
-                found = [e for e in found if e.type in values]
-            elif key in ("container", "name"):
-                found = [e for e in found if e.name in values or e.id in values]
-            elif key == "event":
-                found = [e for e in found if e.action.partition(":")[0] in values]
-            elif key == "label":
-                for label in values:
-                    k, _, v = label.partition("=")
-                    found = [
-                        e for e in found if k in e.attributes and (not v or e.attributes[k] == v)
-                    ]
-        return found
+        return [e for e in found if _wanted(e, filters)]
+
+    def event_feed(self, filters: Mapping[str, Sequence[str]] | None = None) -> _Feed:
+        """Container events from now on (the only ones this engine has)."""
+        self._called("event_feed")
+        feed = _Feed(lambda e: e if _wanted(e, filters) else None, self._unfeed)
+        with self._lock:
+            self._feeds.append(feed)
+        return feed
+
+    def _unfeed(self, feed: _Feed) -> None:
+        with self._lock:
+            if feed in self._feeds:
+                self._feeds.remove(feed)
+
+    def log_feed(self, ref: str, stream: str, since: datetime | None = None) -> _Feed:
+        """The lines since ``since``; nothing new comes (these containers print nothing
+        while they run), so it ends when closed."""
+        self._called("log_feed")
+        lines = (
+            self.container_logs(ref, tail=None, since=since, timestamps=True, stream=stream)
+            if since is not None
+            else []
+        )
+        feed = _Feed(lambda line: line, lambda _feed: None)
+        for line in lines:
+            feed.put(line)
+        return feed
 
     def disk_usage(self) -> list[DiskUse]:
         self._called("disk_usage")
@@ -717,9 +772,10 @@ class MemoryEngine:
 
     def _emit(self, c: _Container, action: str, **attributes: str) -> None:
         event = EngineEvent(action, c.id, c.name, {"name": c.name, **c.labels, **attributes})
-        self._history.append(
-            PastEvent(datetime.now(UTC), "container", action, c.id, c.name, event.attributes)
-        )
+        past = PastEvent(datetime.now(UTC), "container", action, c.id, c.name, event.attributes)
+        self._history.append(past)
+        for feed in self._feeds:
+            feed.put(past)
         for stream in self._streams:
             if _matches(c.labels, stream.labels):
                 stream.put(event)

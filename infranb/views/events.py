@@ -34,30 +34,35 @@ SCHEMA: Schema = {
 _OWN_COLUMNS = {"name", "exitCode", "health_status"}
 
 
+def event_row(e: PastEvent) -> dict[str, object]:
+    """One event as a row of ``SCHEMA`` (exit code and health state in their columns)."""
+    action, _, detail = e.action.partition(": ")
+    code = e.attributes.get("exitCode")
+    return {
+        "time": e.time,
+        "type": e.type,
+        "action": action,
+        "name": e.name,
+        "id": e.id[:12],
+        "stack": L.stack_of(e.attributes) or e.attributes.get(L.COMPOSE_PROJECT),
+        "exit_code": int(code) if code not in (None, "") else None,
+        "health": detail if action == "health_status" else None,
+        "attributes": ", ".join(
+            f"{k}={mask_url_credentials(v)}"
+            for k, v in sorted(e.attributes.items())
+            if k not in _OWN_COLUMNS
+        ),
+    }
+
+
+def rows_frame(rows: Sequence[dict[str, object]]) -> pd.DataFrame:
+    return frame(rows, SCHEMA, first=FIRST_COLUMNS)
+
+
 def to_frame(events: Sequence[PastEvent], since: datetime) -> pd.DataFrame:
     """One row per event, oldest first; ``attrs["note"]`` says when the engine's window of
     kept events may not reach back to ``since``."""
-    rows = []
-    for e in events:
-        action, _, detail = e.action.partition(": ")
-        code = e.attributes.get("exitCode")
-        rows.append(
-            {
-                "time": e.time,
-                "type": e.type,
-                "action": action,
-                "name": e.name,
-                "id": e.id[:12],
-                "stack": L.stack_of(e.attributes) or e.attributes.get(L.COMPOSE_PROJECT),
-                "exit_code": int(code) if code not in (None, "") else None,
-                "health": detail if action == "health_status" else None,
-                "attributes": ", ".join(
-                    f"{k}={mask_url_credentials(v)}"
-                    for k, v in sorted(e.attributes.items())
-                    if k not in _OWN_COLUMNS
-                ),
-            }
-        )
+    rows = [event_row(e) for e in events]
     data = frame(rows, SCHEMA, first=FIRST_COLUMNS)
     if len(events) >= KEPT and events[0].time > since:
         data.attrs["note"] = (

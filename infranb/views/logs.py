@@ -31,10 +31,10 @@ def to_frame(
     name: str, lines: Sequence[str], secrets: Sequence[str] = (), stream: str = "stdout"
 ) -> pd.DataFrame:
     """One container's lines as printed with ``timestamps=True`` ("<RFC3339> <text>")."""
-    return _frame(_rows(name, lines, Redactor(secrets), stream))
+    return _frame(rows_of(name, lines, Redactor(secrets), stream))
 
 
-def _rows(name: str, lines: Sequence[str], redact: Redactor, stream: str) -> list[dict[str, Any]]:
+def rows_of(name: str, lines: Sequence[str], redact: Redactor, stream: str) -> list[dict[str, Any]]:
     import pandas as pd
 
     rows = []
@@ -46,6 +46,21 @@ def _rows(name: str, lines: Sequence[str], redact: Redactor, stream: str) -> lis
             when, text = None, line
         rows.append({"time": when, "container": name, "stream": stream, "line": redact(text)})
     return rows
+
+
+def pattern_of(grep: str | None) -> re.Pattern[str] | None:
+    """``grep`` compiled, or a ``ValidationError`` saying why it cannot be."""
+    if grep is None:
+        return None
+    try:
+        return re.compile(grep)
+    except re.error as error:
+        problem = f"grep: {grep!r} is not a regular expression ({error})"
+        raise ValidationError([problem]) from None
+
+
+def rows_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    return _frame(list(rows))
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -75,13 +90,7 @@ async def query(
             raise ValidationError(["logs: name the containers, or give stack="])
         listed = await L.in_stack(ctx.call, ctx.engine.list_containers, stack)
         names = [c.name for c in listed]
-    pattern = None
-    if grep is not None:
-        try:
-            pattern = re.compile(grep)
-        except re.error as error:
-            problem = f"grep: {grep!r} is not a regular expression ({error})"
-            raise ValidationError([problem]) from None
+    pattern = pattern_of(grep)
     start = moment(since, field="since") if since is not None else None
     end = moment(until, field="until") if until is not None else None
 
@@ -99,7 +108,7 @@ async def query(
                 timestamps=True,
                 stream=stream,
             )
-            found += _rows(name, lines, redact, stream)
+            found += rows_of(name, lines, redact, stream)
         return found
 
     rows = [row for found in await asyncio.gather(*(one(n) for n in names)) for row in found]

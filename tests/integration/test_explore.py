@@ -295,3 +295,39 @@ def test_copy_to_and_from_a_container(tmp_path, tracker: Tracker, uid) -> None:
     gated = InfrastructureManager(config=fast_config(confirm_destructive=True, journal=None))
     with pytest.raises(Refused):
         gated.copy_to(name, source, "/srv/other")
+
+
+def test_watching_events_and_following_logs_live(
+    manager: InfrastructureManager, tracker: Tracker, uid
+) -> None:
+    import threading
+
+    feed = manager.watch_events(
+        filters={"type": "container", "container": f"{uid}-live"}, seconds=20, count=3
+    )
+
+    def later() -> None:
+        time.sleep(0.5)
+        foreign(
+            tracker,
+            f"{uid}-live",
+            ["sh", "-c", "for i in 1 2 3 4; do echo line-$i; sleep 0.2; done; exit 5"],
+        )
+
+    threading.Thread(target=later).start()
+    began = time.monotonic()
+    actions = [row["action"] for row in feed]
+    assert actions[:2] == ["create", "start"] and len(actions) == 3, actions
+    assert feed.ended_because == "3 rows came" and time.monotonic() - began < 15
+    assert list(feed.to_frame().columns)[:3] == ["time", "type", "action"]
+    follow = manager.follow_logs(f"{uid}-live", since="1m", seconds=3, grep=r"line-[24]")
+    lines = [row["line"] for row in follow]
+    assert lines == ["line-2", "line-4"], lines
+    assert (
+        follow.ended_because.endswith("s passed") or follow.ended_because == "the engine ended it"
+    )
+    stopped = manager.watch_events(seconds=30)
+    threading.Timer(0.5, stopped.stop).start()
+    began = time.monotonic()
+    list(stopped)  # ends when stopped, whatever came
+    assert time.monotonic() - began < 5 and stopped.ended_because == "stopped"

@@ -136,3 +136,31 @@ def test_update_in_place_is_gated_journaled_and_reverted(tmp_path) -> None:
     with pytest.raises(Refused):
         gated.update("up-a", cpus=0.5)
     assert gated.update("up-a", cpus=0.5, confirm=True).after.iloc[0] == "0.5"
+
+
+def test_a_live_feed_is_bounded_and_ends_by_stop_time_or_count() -> None:
+    import threading
+    import time
+
+    engine = MemoryEngine(images=["redis:7"])
+    manager = InfrastructureManager(engine=engine, config=InfrastructureManagerConfig(min_uptime=0))
+    feed = manager.watch_events(filters={"type": "container"}, seconds=10, count=2)
+    up = InfrastructureOperation(
+        operation="orchestrate_containers", stack="lv",
+        containers=[{"image": "redis:7", "name": "lv-a"}],
+    )  # fmt: skip
+    threading.Timer(0.2, lambda: manager.run(up)).start()
+    rows = list(feed)
+    assert [r["action"] for r in rows] == [
+        "create",
+        "start",
+    ] and feed.ended_because == "2 rows came"
+    with pytest.raises(RuntimeError, match="read once"):
+        list(feed)
+    quiet = manager.watch_events(seconds=0.5)
+    began = time.monotonic()
+    assert list(quiet) == [] and quiet.ended_because == "0.5 s passed"
+    assert time.monotonic() - began < 2
+    with pytest.raises(ValueError, match="must end"):
+        manager.watch_events(seconds=None, count=None)
+    assert "lv-a" in repr(manager.follow_logs("lv-a", seconds=0.1))
