@@ -662,7 +662,8 @@ class DockerEngine:
             memory = int(changes["mem_limit"] or 0)
             body["Memory"] = memory
             swap = int(host.get("MemorySwap") or 0)
-            if memory and 0 < swap < memory:
+            if memory and swap != -1 and swap < memory:
+                # what the engine sets where none is given: twice the memory limit
                 body["MemorySwap"] = 2 * memory
         if "cpus" in changes:
             body["NanoCpus"] = int(float(changes["cpus"] or 0) * NANO)

@@ -162,6 +162,9 @@ class LiveFeed:
                     if time.monotonic() - last >= REDRAW:
                         draw()
                         last = time.monotonic()
+            except Exception as error:  # shown in the table's line, never a thread's traceback
+                first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                self.ended_because = f"failed: {first}"
             finally:
                 draw(final=True)
 

@@ -100,7 +100,16 @@ def _result_text(result: InfrastructureResult, data: pd.DataFrame) -> str:
             f"{s['containers_removed']} container(s), {s['images_removed']} image(s), "
             f"{s['networks_removed']} network(s), {s['volumes_removed']} volume(s)"
         )
+        if s.get("dry_run"):
+            lines.append(DISK_USAGE_HINT)
     return "\n".join(lines)
+
+
+#: what a cleanup's dry run adds: where the rest of the disk's use is
+DISK_USAGE_HINT = (
+    "manager.disk_usage() lists everything that takes space on the engine, "
+    "with what nothing uses (reclaimable_bytes)"
+)
 
 
 def result_bundle(result: InfrastructureResult) -> dict[str, str]:
@@ -140,6 +149,8 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
         parts.append(
             f'<div class="inb-muted">{verb} {esc(human_bytes(s["bytes_reclaimed"]))}</div>'
         )
+        if s.get("dry_run"):
+            parts.append(f'<div class="inb-muted">{esc(DISK_USAGE_HINT)}</div>')
     if (
         result.operation == "orchestrate_containers"
         and result.plan

@@ -20,6 +20,7 @@ EXPECTED = [
     "09-fleet",
     "10-swarm",
     "11-journal",
+    "12-explore-a-host",
 ]
 
 
