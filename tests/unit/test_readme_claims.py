@@ -12,6 +12,7 @@ REPO = Path(__file__).parents[2]
 #: the README's sections whose promises each need a row of their own (besides the operations
 #: table and the "Behaviour worth knowing" bullets)
 SECTIONS = (
+    "Exploring a host",
     "Compose projects",
     "Several engines",
     "Docker Swarm",
