@@ -120,6 +120,9 @@ def mask_url_credentials(text: str) -> str:
     """``postgres://app:pw@db/app`` -> ``postgres://app:••••••@db/app`` (a lone user or token
     is masked whole, except an ssh:// user: ssh authenticates with keys, not the URL)."""
 
+    if "@" not in text:  # no credentials without one (a fast test for long texts)
+        return text
+
     def hide(match: re.Match[str]) -> str:
         user, sep, _password = match["auth"].partition(":")
         if sep:

@@ -143,6 +143,17 @@ class ContainerEngine(Protocol):
         """Last log lines; ``stream`` "stdout" or "stderr" for one of them."""
         ...
 
+    def container_log_lines(
+        self,
+        ref: str,
+        *,
+        tail: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        """Both streams in one read, in order: (stdout or stderr, "<RFC3339> <text>")."""
+        ...
+
     def container_stats(self, ref: str) -> StatsSample: ...
 
     def container_stats_series(self, ref: str, samples: int) -> list[StatsSample]:

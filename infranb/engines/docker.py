@@ -603,6 +603,33 @@ class DockerEngine:
             )
         return raw.decode("utf-8", "replace").splitlines()
 
+    def container_log_lines(
+        self,
+        ref: str,
+        *,
+        tail: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        """Both streams in one read, in the engine's order: (stream, "<RFC3339> <text>").
+        The engine frames each stream's output apart (a TTY container's is all stdout)."""
+        params: dict[str, Any] = {
+            "stdout": 1,
+            "stderr": 1,
+            "timestamps": 1,
+            "tail": "all" if tail is None else tail,
+        }
+        if since is not None:
+            params["since"] = f"{since.timestamp():.6f}"
+        if until is not None:
+            params["until"] = f"{until.timestamp():.6f}"
+        with self._errors(f"reading logs of {ref}", ref):
+            url = self._api._url("/containers/{0}/logs", ref)
+            response = self._api._get(url, params=params, stream=True)
+            self._api._raise_for_status(response)
+            data = b"".join(response.iter_content(1 << 20))  # large reads: fewer loops
+        return _log_frames(data)
+
     def container_stats(self, ref: str) -> StatsSample:
         """One stats sample (the engine compares it with the previous second)."""
         with self._errors(f"reading stats of {ref}", ref):
@@ -695,19 +722,25 @@ class DockerEngine:
 
     def log_feed(self, ref: str, stream: str, since: datetime | None = None) -> Feed[str]:
         """A container's new log lines of one ``stream`` (stdout, stderr) as it prints them,
-        each "<RFC3339> <text>" (after the ones since ``since``)."""
-        with self._errors(f"following logs of {ref}", ref):
-            chunks = self._api.logs(
-                ref,
-                stdout=stream == "stdout",
-                stderr=stream == "stderr",
-                stream=True,
-                follow=True,
-                timestamps=True,
-                since=since.timestamp() if since is not None else None,
-                tail=0 if since is None else "all",
-            )
-        return Feed(_Closing(chunks, _lines(chunks)), lambda line: line)
+        each "<RFC3339> <text>" (after the ones since ``since``). The request is made when
+        the feed is first read, on the reader's thread: Podman answers a follow only once
+        there is a line to send."""
+
+        def follow() -> _Closing:
+            with self._errors(f"following logs of {ref}", ref):
+                chunks = self._api.logs(
+                    ref,
+                    stdout=stream == "stdout",
+                    stderr=stream == "stderr",
+                    stream=True,
+                    follow=True,
+                    timestamps=True,
+                    since=since.timestamp() if since is not None else None,
+                    tail=0 if since is None else "all",
+                )
+            return _Closing(chunks, _lines(chunks))
+
+        return Feed(_Lazy(follow), lambda line: line)
 
     def past_events(
         self,
@@ -1126,6 +1159,28 @@ class Feed(Generic[T]):
             self._stream.close()
 
 
+_STREAM_NAMES = {0: "stdout", 1: "stdout", 2: "stderr"}
+
+
+def _log_frames(data: bytes) -> list[tuple[str, str]]:
+    """The engine's multiplexed log answer as (stream, line); each frame is an 8-byte header
+    (stream, 0, 0, 0, length) and its bytes. A TTY container's answer has no frames."""
+    if len(data) < 8 or data[0] not in _STREAM_NAMES or data[1:4] != b"\0\0\0":
+        return [("stdout", line) for line in data.decode("utf-8", "replace").splitlines()]
+    found: list[tuple[str, str]] = []
+    rest = {"stdout": b"", "stderr": b""}
+    at = 0
+    while at + 8 <= len(data):
+        stream = _STREAM_NAMES.get(data[at], "stdout")
+        length = int.from_bytes(data[at + 4 : at + 8], "big")
+        chunk = rest[stream] + data[at + 8 : at + 8 + length]
+        at += 8 + length
+        *lines, rest[stream] = chunk.split(b"\n")
+        found += [(stream, line.decode("utf-8", "replace")) for line in lines]
+    found += [(s, left.decode("utf-8", "replace")) for s, left in rest.items() if left]
+    return found
+
+
 def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
     """Whole lines of a stream of chunks (a chunk may end inside a line)."""
     rest = b""
@@ -1136,6 +1191,28 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
             yield line.decode("utf-8", "replace")
     if rest:
         yield rest.decode("utf-8", "replace")
+
+
+class _Lazy:
+    """A stream opened when first iterated; closed before that, it is never opened."""
+
+    def __init__(self, opening: Callable[[], Any]) -> None:
+        self._opening, self._closed = opening, False
+        self._stream: Any = None
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._closed:
+            return iter(())
+        stream = self._stream = self._opening()
+        if self._closed:  # closed while it was being opened
+            stream.close()
+            return iter(())
+        return iter(stream)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._stream is not None:
+            self._stream.close()
 
 
 class _Closing:

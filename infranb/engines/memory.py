@@ -645,6 +645,18 @@ class MemoryEngine:
         ]
         return lines[-tail:] if tail else lines
 
+    def container_log_lines(
+        self,
+        ref: str,
+        *,
+        tail: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        self._called("container_log_lines")
+        lines = self.container_logs(ref, tail=tail, since=since, until=until, timestamps=True)
+        return [("stdout", line) for line in lines]
+
     def container_stats(self, ref: str) -> StatsSample:
         self._called("container_stats")
         with self._lock:

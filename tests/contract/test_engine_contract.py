@@ -273,6 +273,10 @@ def test_logs_with_timestamps_since_and_tail(any_engine: Engine, made: list, nam
     assert all(datetime.fromisoformat(line.split()[0][:26]) for line in stamped)
     later = datetime.now(UTC) + timedelta(seconds=60)
     assert any_engine.container_logs(cid, tail=None, since=later) == []
+    # both streams in one read, each line with its stream (these printed to stdout)
+    both = any_engine.container_log_lines(cid, since=before)
+    assert [line for _, line in both] == stamped and {s for s, _ in both} == {"stdout"}
+    assert any_engine.container_log_lines(cid, tail=1)[-1][1].endswith("second-line")
 
 
 def test_exec_and_stats_of_a_running_container(any_engine: Engine, made: list, name: str) -> None:
@@ -529,3 +533,44 @@ def test_archives_go_in_and_come_out(any_engine: Engine, made: list, name: str) 
     assert files == {"app/a.txt": b"alpha", "app/sub/b.txt": b"beta"}
     with pytest.raises(NotFound):
         any_engine.get_archive(cid, "/srv/none")
+
+
+def test_live_feeds_of_events_and_log_lines_end_when_closed(
+    any_engine: Engine, made: list, name: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    def first(feed, done, seconds: float = 20) -> list:  # type: ignore[no-untyped-def]
+        got: list = []
+
+        def read() -> None:
+            for item in feed:
+                got.append(item)
+                if done(got):
+                    return
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=seconds)
+        feed.close()
+        reader.join(timeout=5)
+        assert not reader.is_alive(), "close ended the feed"
+        return got
+
+    feed = any_engine.event_feed({"type": ["container"], "container": [name]})
+    time.sleep(0.3)  # subscribed before the events happen
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    cid = create(any_engine, made, name, command=["sh", "-c", "echo one; echo two; sleep 60"])
+    any_engine.start_container(cid)
+    events = first(feed, lambda got: any(e.action == "start" for e in got))
+    actions = [e.action for e in events]  # Podman has one of its own between: init
+    assert actions[0] == "create" and actions[-1] == "start" and events[0].name == name
+    wait_for(lambda: len(any_engine.container_logs(cid, tail=None)) >= 2, "two lines")
+    lines = first(any_engine.log_feed(cid, "stdout", since=before), lambda got: len(got) >= 2)
+    assert [line.partition(" ")[2] for line in lines] == ["one", "two"]
+    # a feed of lines that never come: made at once, closed at once (Podman answers the
+    # request under it only with a first line: its reader waits for that, on its own thread)
+    began = time.monotonic()
+    quiet = any_engine.log_feed(cid, "stderr")
+    quiet.close()
+    assert list(quiet) == [] and time.monotonic() - began < 2
