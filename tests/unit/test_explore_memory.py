@@ -9,6 +9,7 @@ import pytest
 
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
 from infranb.core.errors import NotFound, ValidationError
+from infranb.core.specs import parse_container
 from infranb.testing import MemoryEngine
 from infranb.views.when import moment
 
@@ -164,3 +165,22 @@ def test_a_live_feed_is_bounded_and_ends_by_stop_time_or_count() -> None:
     with pytest.raises(ValueError, match="must end"):
         manager.watch_events(seconds=None, count=None)
     assert "lv-a" in repr(manager.follow_logs("lv-a", seconds=0.1))
+
+
+def test_a_window_past_the_engines_last_256_events_says_so() -> None:
+    engine = MemoryEngine(images=["redis:7"])
+    manager = InfrastructureManager(engine=engine, config=InfrastructureManagerConfig(min_uptime=0))
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    few = manager.events(since=since)
+    assert "note" not in few.attrs
+    for i in range(140):  # 280 events: create and start each
+        engine.start_container(
+            engine.create_container(
+                parse_container({"image": "redis:7", "name": f"many-{i}"}, 0),
+                {},
+                {},
+                ["bridge"],
+            )
+        )
+    many = manager.events(since=since)
+    assert len(many) == 256 and "keeps only its last 256 events" in many.attrs["note"]
