@@ -50,6 +50,12 @@ def test_watch_events_live_then_stopped_by_its_button(browser, lab, engine: Dock
         page.locator(".jupyter-button:has-text('Stop')").click()
         page.wait_for_selector("text=ended: stopped", timeout=10_000)
         assert page.locator(".jupyter-button:has-text('Stop')").is_disabled()
+        # and after: the second cell runs again
+        second = page.locator(".jp-Cell").nth(1)
+        second.click()
+        page.keyboard.press("Control+Enter")
+        second.locator(".jp-InputPrompt:has-text('[3]')").wait_for(timeout=30_000)
+        assert "kernel answers 42" in second.inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "live-events.png"))
         wait_idle(page)
