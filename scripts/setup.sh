@@ -11,6 +11,9 @@ want_browser=0
 
 packages=(docker.io busybox-static docker-registry apache2-utils curl docker-compose openssh-server openssh-client openssl iproute2 podman runc)
 [ "$want_browser" = 1 ] && packages+=(chromium)
+# The main job's report fetches the widget manager from npm once (infranb report); Debian's
+# npm where the machine has no npm of its own.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
