@@ -1033,10 +1033,8 @@ class InfrastructureManager(EngineViews):
         if names is None:
             if not stack:
                 raise ValidationError(["follow_logs: name the containers, or give stack="])
-            listed = self.engine.list_containers(labels={L.STACK: stack}) or [
-                c for c in self.engine.list_containers(labels={L.COMPOSE_PROJECT: stack})
-            ]
-            names = [c.name for c in listed]
+            # the containers view finds a stack by each of its selectors (infranb's, Compose's)
+            names = [str(n) for n in self.containers(stack=stack)["name"]]
         pattern = logs_view.pattern_of(grep)
         start = moment(since, field="since") if since is not None else None
         redact = {

@@ -31,7 +31,7 @@ def to_frame(
     name: str, lines: Sequence[str], secrets: Sequence[str] = (), stream: str = "stdout"
 ) -> pd.DataFrame:
     """One container's lines as printed with ``timestamps=True`` ("<RFC3339> <text>")."""
-    return _frame(rows_of(name, lines, Redactor(secrets), stream))
+    return rows_frame(rows_of(name, lines, Redactor(secrets), stream))
 
 
 def rows_of(name: str, lines: Sequence[str], redact: Redactor, stream: str) -> list[dict[str, Any]]:
@@ -60,10 +60,7 @@ def pattern_of(grep: str | None) -> re.Pattern[str] | None:
 
 
 def rows_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    return _frame(list(rows))
-
-
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of ``SCHEMA`` as the view's frame (a live feed's too)."""
     from infranb.core.frames import text_frame
 
     return text_frame(rows, SCHEMA)
