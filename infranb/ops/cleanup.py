@@ -26,7 +26,7 @@ from infranb.core.records import (
 )
 from infranb.ops import deploy
 from infranb.ops.base import Operation, Outcome
-from infranb.ops.common import remove_containers, remove_networks, remove_volumes
+from infranb.ops.common import Kept, remove_containers, remove_networks, remove_volumes
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -235,17 +235,34 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
         gone_overlays = await deploy.remove_stack(rt, swarm)
         removed += [r for r in planned if r.kind in ("service", "secret")]
         removed += [r for r in planned if r.kind == "network" and r.name in gone_overlays]
-    gone_containers: list[str] = []
-    if containers:
-        gone_containers = await remove_containers(rt, containers)  # in removal order
-        by_name = {r.name: r for r in planned if r.kind == "container"}
-        removed += [by_name[name] for name in gone_containers]
-    planned += await volume_rows()
-    # Networks and volumes no longer depend on each other once the containers are gone.
-    (gone_networks, kept_networks), (gone_volumes, kept_volumes) = await rt.gather(
-        remove_networks(rt, [n.name for n in networks if n.name not in overlays], gone_containers),
-        remove_volumes(rt, [v.name for v in volumes]),
+    network_names = [n.name for n in networks if n.name not in overlays]
+    left = {name: asyncio.Event() for name in network_names}
+    leaving = [c.name for c in containers]
+
+    def network_left(name: str) -> None:
+        if name in left:
+            left[name].set()
+
+    async def containers_then_volumes() -> tuple[list[str], tuple[list[str], list[Kept]]]:
+        gone = await remove_containers(rt, containers, on_left=network_left)  # removal order
+        for event in left.values():  # the networks none of them held an endpoint on
+            event.set()
+        planned.extend(await volume_rows())  # sizes read before the volumes go
+        return gone, await remove_volumes(rt, [v.name for v in volumes])
+
+    async def network_goes(name: str) -> tuple[list[str], list[Kept]]:
+        # Once its endpoints are released it goes while the containers still stop and go
+        # (a bridge network's removal, the slowest here, no longer waits for the last one).
+        await left[name].wait()
+        return await remove_networks(rt, [name], leaving)
+
+    (gone_containers, (gone_volumes, kept_volumes)), *network_outcomes = await rt.gather(
+        containers_then_volumes(), *(network_goes(name) for name in network_names)
     )
+    by_name = {r.name: r for r in planned if r.kind == "container"}
+    removed += [by_name[name] for name in gone_containers]
+    gone_networks = {name for outcome in network_outcomes for name in outcome[0]}
+    kept_networks = [kept for outcome in network_outcomes for kept in outcome[1]]
     removed += [r for r in planned if r.kind == "network" and r.name in gone_networks]
     # Networks in scope that containers outside it still use are simply kept.
     outcome.warnings += [str(k) for k in kept_networks if k.reason != "in use"]

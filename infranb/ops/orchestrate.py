@@ -951,10 +951,13 @@ class BringUp:
 
     async def execute(self) -> None:
         await self.stop_replaced()
-        await self.provision()
-        created = self.create_containers()
+        await self.pull_images()
+        resources = self.provision()
+        created = self.create_containers(resources)
         await self.rt.gather(
-            *created.values(), *(self.start_when_ready(s, created) for s in self.desired.specs)
+            *resources.values(),
+            *created.values(),
+            *(self.start_when_ready(s, created) for s in self.desired.specs),
         )
         final = await self.verify()
         await self.finish(final)
@@ -979,10 +982,10 @@ class BringUp:
                 was_running = old.state == "running"
                 self.changes.replaced[step.name] = (old.id, temporary, was_running, old.name)
 
-    async def provision(self) -> None:
-        """Pull missing images first (an unpullable image then touches nothing), then
-        create networks and volumes concurrently."""
-        rt, plan = self.rt, self.plan
+    async def pull_images(self) -> None:
+        """Pull missing images before anything is made: an unpullable image then touches
+        nothing."""
+        rt = self.rt
 
         async def pull(image: str) -> None:
             began = time.monotonic()
@@ -992,7 +995,21 @@ class BringUp:
             self.outcome.images.append(ImageOutcome(image, "pulled", image_id, None, seconds))
             rt.emit("pull", image, f"pulled in {seconds:.1f}s")
 
+        await rt.gather(*(pull(i) for i in self.plan.images_to_pull))
+
+    def provision(self) -> dict[tuple[str, str], asyncio.Task[None]]:
+        """Begin creating the plan's networks and volumes; each container waits only for
+        its own (``("network" | "volume", name)`` -> its creation). The engine makes one
+        network at a time whatever the parallelism, so at most two creations wait at once
+        and the other call slots go to the containers whose networks are there."""
+        rt, plan = self.rt, self.plan
+        networks_at_once = asyncio.Semaphore(2)
+
         async def create_network(name: str) -> None:
+            async with networks_at_once:
+                await make_network(name)
+
+        async def make_network(name: str) -> None:
             self.changes.created_networks.append(name)  # before the call: rollback checks
             options = self.command.networks.get(name) or NetworkSpec(name)
             labels = {
@@ -1027,21 +1044,32 @@ class BringUp:
             )
             rt.emit("volume_created", name)
 
-        await rt.gather(*(pull(i) for i in plan.images_to_pull))
-        await rt.gather(
-            *(create_network(n) for n in plan.networks_to_create),
-            *(create_volume(v) for v in plan.volumes_to_create),
-        )
+        tasks = {
+            ("network", n): asyncio.ensure_future(create_network(n))
+            for n in plan.networks_to_create
+        }
+        tasks |= {
+            ("volume", v): asyncio.ensure_future(create_volume(v)) for v in plan.volumes_to_create
+        }
+        return tasks
 
-    def create_containers(self) -> dict[str, asyncio.Task[str]]:
-        """Begin creating every new container (creating starts nothing), so a dependent only
-        needs its start call once its dependencies are ready. At most ``max_parallel``
+    def create_containers(
+        self, resources: Mapping[tuple[str, str], asyncio.Task[None]]
+    ) -> dict[str, asyncio.Task[str]]:
+        """Begin creating every new container, each once its own networks and volumes exist
+        (creating starts nothing), so a dependent only needs its start call once its
+        dependencies are ready. At most ``max_parallel``
         creates wait at once, so the first containers' starts are not queued behind every
         other create (Podman starts 20 containers 0.4 s sooner so, as a threaded loop does)."""
         desired, rt = self.desired, self.rt
         limit = asyncio.Semaphore(rt.config.max_parallel)
 
         async def create(spec: ContainerSpec) -> str:
+            needs = [("network", n) for n in self.plan.step(spec.name).networks]
+            needs += [("volume", m.source) for m in spec.volumes if m.kind == "volume"]
+            for need in needs:
+                if need in resources:
+                    await resources[need]
             async with limit:
                 return await create_one(spec)
 

@@ -63,3 +63,50 @@ def test_podman_bench_quick_runs(engine, podman_service) -> None:
     for heading in ("on Podman to all running", "teardown of 2 containers", "on Docker"):
         assert heading in run.stdout, heading
     assert not engine.list_containers(labels={"infranb-bench": "1"})
+
+
+def test_floor_bench_quick_runs(engine) -> None:
+    """Every tool of the Compose v2 race brings up and tears down both shapes, and the census
+    after each run finds nothing left (the script exits non-zero otherwise)."""
+    bench = Path(__file__).parents[2] / "bench" / "floor_bench.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=280
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    for heading in (
+        "bring-up of 4 containers, one network",
+        "teardown of 2 containers, a network each",
+        "compose v2",
+        "docker-py threads",
+        "compose 1.29",
+        "min_uptime at N=4",
+    ):
+        assert heading in run.stdout, heading
+    assert not engine.list_containers(labels={"infranb-bench": "floor"})
+
+
+def test_floor_stress_three_rounds(engine) -> None:
+    """CI's share of the stress run: 3 bring-ups and teardowns of 20 containers on one
+    network, a census after each (the full run is 100 rounds, bench/README.md)."""
+    bench = Path(__file__).parents[2] / "bench" / "floor_bench.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--stress", "3"], capture_output=True, text=True, timeout=280
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "3 bring-ups and teardowns of 20 containers" in run.stdout
+    assert "failed: 0; rounds leaving anything: 0" in run.stdout
+    assert not engine.list_containers(labels={"infranb-bench": "floor"})
+
+
+def test_teardown_safety_runs() -> None:
+    """The stuck-network experiment runs on an engine of its own and stops it (tiny size:
+    whether a network sticks is not judged here)."""
+    bench = Path(__file__).parents[2] / "bench" / "teardown_safety.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--trials", "1", "--size", "3",
+         "--pairs", "infranb:infranb,v2:v2,loop:stop-remove"],
+        capture_output=True, text=True, timeout=280,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    for line in ("up infranb down infranb", "up v2    down v2", "up loop  down stop-remove"):
+        assert line in run.stdout, line
