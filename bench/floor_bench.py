@@ -12,11 +12,11 @@ networks); a named volume each. infranb runs with ``min_uptime=0``, so every too
 "running" (Compose's ``up -d`` returns once its containers are started); the default
 ``min_uptime``'s cost is its own line. Every tool tears down what it brought up, volumes too.
 
-Compose 1.29 is left out of 50 on one network: any teardown that releases many endpoints of
-one network at once can leave that network undeletable on Docker 20.10 until the engine
-restarts (``bench/teardown_safety.py`` shows it, on an engine of its own), and a benchmark must
-not break the engine it shares. Compose v2 takes the same risk; it is the peer to race, so it
-runs, and the census after each run says if it broke something.
+Compose 1.29 is left out of 50 on one network: releasing many endpoints of one network at
+once can leave that network undeletable on Docker 20.10 until the engine restarts (1.29 did
+in 2 of 2 tries on 2026-11-28; ``bench/teardown_safety.py`` pairs tools on an engine of its
+own), and a benchmark must not break the engine it shares. Compose v2 takes the same risk;
+it is the peer to race, so it runs, and the census after each run says if it broke something.
 
 The stress mode brings 20 containers up on one network and tears them down with infranb,
 ``--stress`` times, with a census of this run's containers, networks and volumes after each

@@ -13,9 +13,12 @@ Bring-ups: infranb, Compose 1.29 (``/usr/bin/docker-compose``), Compose v2
 (``.venv/bin/docker-compose``) and a threaded docker-py loop (network given at create).
 Teardowns: the same two Compose versions' ``down -v``; ``stop-all`` (stop every container at
 once, then remove each: what 1.29 and the loop do); ``stop-remove`` (each container stopped
-and then removed, all at once: what v2 does); infranb's ``down`` (per network, one endpoint
-released at a time). A Compose teardown only follows a Compose bring-up (it finds its
-containers by Compose's labels).
+and then removed, all at once: what v2 does); infranb's ``down``. A Compose teardown only
+follows a Compose bring-up (it finds its containers by Compose's labels).
+
+Whether a network sticks is rare and random (1 of 58 trials at 50 here, bench/README.md),
+so a verdict needs many trials; a teardown that releases one endpoint per network at a time
+has never left one here.
 """
 
 from __future__ import annotations

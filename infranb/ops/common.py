@@ -62,10 +62,13 @@ async def remove_containers(
     told a network's name once none of these containers holds an endpoint on it any more
     (a teardown can remove the network then, while the containers still go).
 
-    Within a wave every container is stopped and then removed at once (bounded by
-    ``max_parallel``), as Compose v2's ``down`` does. Releasing many endpoints of one network
-    at once is safe: Docker 20.10's per-network endpoint count can only be left too high by
-    endpoints *created* at the same moment, never by releases (``bench/README.md``).
+    The endpoints of one network are released one at a time (different networks at once):
+    Docker 20.10 keeps a count of each network's endpoints, and many releases on one network
+    at the same moment can leave it too high, the network undeletable ("has active
+    endpoints") until the engine restarts (seen with Compose v2's ``down`` and with stopping
+    a wave at once: ``bench/README.md``). Each container is stopped and removed as soon as
+    it has left its networks, while the next one leaves, so the serial part is only the
+    releases.
     """
     by_name = {c.name: c for c in containers}
     depends = {
@@ -75,19 +78,17 @@ async def remove_containers(
     for container in containers:
         if container.state in RUNNING_STATES:
             for network in container.networks:
-                if network not in BUILTIN_NETWORKS:
+                if network not in BUILTIN_NETWORKS:  # the chains' networks
                     holders[network] = holders.get(network, 0) + 1
 
-    def stopped(container: ContainerInfo) -> None:
-        for network in container.networks:
-            if network in holders:
-                holders[network] -= 1
-                if holders[network] == 0 and on_left is not None:
-                    on_left(network)
+    def released(network: str) -> None:
+        holders[network] -= 1
+        if holders[network] == 0 and on_left is not None:
+            on_left(network)
 
     removed: list[str] = []
     for wave in teardown_waves(depends):
-        removed += await _remove_wave(rt, [by_name[n] for n in wave], volumes, stopped)
+        removed += await _remove_wave(rt, [by_name[n] for n in wave], volumes, released)
     return removed
 
 
@@ -95,18 +96,47 @@ async def _remove_wave(
     rt: Runtime,
     members: Sequence[ContainerInfo],
     volumes: bool,
-    stopped: Callable[[ContainerInfo], None],
+    released: Callable[[str], None],
 ) -> list[str]:
-    """One teardown wave: each container stopped (which releases its endpoints), then
-    removed, all at once."""
+    """One teardown wave: per network a chain of endpoint releases; each container stops and
+    goes once it has left every network it was on."""
+    running = [c for c in members if c.state in RUNNING_STATES]
+    chains: dict[str, list[ContainerInfo]] = {}
+    for container in running:  # a stopped container holds no endpoint
+        for network in container.networks:
+            if network not in BUILTIN_NETWORKS:
+                chains.setdefault(network, []).append(container)
+    waiting = {c.id: sum(c in chain for chain in chains.values()) for c in members}
+    left = {c.id: asyncio.Event() for c in members}
+    for container in members:
+        if waiting[container.id] == 0:
+            left[container.id].set()
     removed: list[str] = []
 
+    async def release(network: str, chain: list[ContainerInfo]) -> None:
+        for container in chain:
+            try:
+                await rt.call(rt.engine.disconnect, network, container.id)
+            except (NotFound, Conflict):
+                pass
+            except EngineError:
+                # A container between two runs of its restart policy holds no endpoint, and
+                # the engine refuses to disconnect it; by the time one looks, the policy may
+                # have started it again. A stop ends the loop and releases whatever endpoint
+                # it has, still one at a time on this network (a real failure raises there).
+                with contextlib.suppress(NotFound):
+                    await rt.call(rt.engine.stop_container, container.id, rt.config.stop_timeout)
+            waiting[container.id] -= 1
+            if waiting[container.id] == 0:
+                left[container.id].set()
+            released(network)
+
     async def finish(container: ContainerInfo) -> None:
-        if container.state in RUNNING_STATES:
+        await left[container.id].wait()
+        if container in running:
             with contextlib.suppress(NotFound):
                 await rt.call(rt.engine.stop_container, container.id, rt.config.stop_timeout)
                 rt.stopped.append(container.name)
-            stopped(container)
         try:
             await rt.call(rt.engine.remove_container, container.id, force=False, volumes=volumes)
         except NotFound:
@@ -117,7 +147,10 @@ async def _remove_wave(
         removed.append(container.name)
         rt.emit("container_removed", container.name)
 
-    await rt.gather(*(finish(c) for c in members))
+    await rt.gather(
+        *(release(n, chain) for n, chain in chains.items()),
+        *(finish(c) for c in members),
+    )
     return removed
 
 
