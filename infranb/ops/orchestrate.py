@@ -1007,28 +1007,27 @@ class BringUp:
 
         async def create_network(name: str) -> None:
             async with networks_at_once:
-                await make_network(name)
-
-        async def make_network(name: str) -> None:
-            self.changes.created_networks.append(name)  # before the call: rollback checks
-            options = self.command.networks.get(name) or NetworkSpec(name)
-            labels = {
-                **options.labels,
-                **rt.labels(self.desired.stack),
-                **compose_resource_labels(self.desired.stack, L.COMPOSE_NETWORK, name, options.key),
-            }
-            await rt.call(
-                rt.engine.create_network,
-                name,
-                labels,
-                driver=options.driver,
-                internal=options.internal,
-                options=options.driver_opts,
-                ipam=options.ipam,
-                attachable=options.attachable,
-                enable_ipv6=options.enable_ipv6,
-            )
-            rt.emit("network_created", name)
+                self.changes.created_networks.append(name)  # before the call: rollback checks
+                options = self.command.networks.get(name) or NetworkSpec(name)
+                labels = {
+                    **options.labels,
+                    **rt.labels(self.desired.stack),
+                    **compose_resource_labels(
+                        self.desired.stack, L.COMPOSE_NETWORK, name, options.key
+                    ),
+                }
+                await rt.call(
+                    rt.engine.create_network,
+                    name,
+                    labels,
+                    driver=options.driver,
+                    internal=options.internal,
+                    options=options.driver_opts,
+                    ipam=options.ipam,
+                    attachable=options.attachable,
+                    enable_ipv6=options.enable_ipv6,
+                )
+                rt.emit("network_created", name)
 
         async def create_volume(name: str) -> None:
             self.changes.created_volumes.append(name)

@@ -10,13 +10,20 @@ import pytest
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
+BENCH = Path(__file__).parents[2] / "bench"
 
-def test_bench_quick_runs(engine) -> None:
-    bench = Path(__file__).parents[2] / "bench" / "bench.py"
+
+def run_bench(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a bench script with this interpreter; fail with its output's tail if it fails."""
     run = subprocess.run(
-        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=280
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=280
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    return run
+
+
+def test_bench_quick_runs(engine) -> None:
+    run = run_bench("bench.py", "--quick")
     for heading in (
         "bring-up of 2 containers",
         "teardown of 2 containers",
@@ -32,21 +39,13 @@ def test_bench_quick_runs(engine) -> None:
 
 
 def test_compose_bench_quick_runs(engine) -> None:
-    bench = Path(__file__).parents[2] / "bench" / "compose_bench.py"
-    run = subprocess.run(
-        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=280
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    run = run_bench("compose_bench.py", "--quick")
     for heading in ("load + plan of a 10-service", "bring-up of a 3-service", "teardown of"):
         assert heading in run.stdout, heading
 
 
 def test_journal_bench_quick_runs(engine) -> None:
-    bench = Path(__file__).parents[2] / "bench" / "journal_bench.py"
-    run = subprocess.run(
-        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=280
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    run = run_bench("journal_bench.py", "--quick")
     for heading in ("local engine", "in-memory engine", "journal cost", "history() of 500"):
         assert heading in run.stdout, heading
     assert not engine.list_containers(labels={"infranb.stack": "inbb-journal-on"})
@@ -54,12 +53,7 @@ def test_journal_bench_quick_runs(engine) -> None:
 
 def test_podman_bench_quick_runs(engine, podman_service) -> None:
     """On the session's Podman service (the bench starts its own when given none)."""
-    bench = Path(__file__).parents[2] / "bench" / "podman_bench.py"
-    run = subprocess.run(
-        [sys.executable, str(bench), "--quick", "--podman-host", podman_service.host],
-        capture_output=True, text=True, timeout=280,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    run = run_bench("podman_bench.py", "--quick", "--podman-host", podman_service.host)
     for heading in ("on Podman to all running", "teardown of 2 containers", "on Docker"):
         assert heading in run.stdout, heading
     assert not engine.list_containers(labels={"infranb-bench": "1"})
@@ -68,11 +62,7 @@ def test_podman_bench_quick_runs(engine, podman_service) -> None:
 def test_floor_bench_quick_runs(engine) -> None:
     """Every tool of the Compose v2 race brings up and tears down both shapes, and the census
     after each run finds nothing left (the script exits non-zero otherwise)."""
-    bench = Path(__file__).parents[2] / "bench" / "floor_bench.py"
-    run = subprocess.run(
-        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=280
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    run = run_bench("floor_bench.py", "--quick")
     for heading in (
         "bring-up of 4 containers, one network",
         "teardown of 2 containers, a network each",
@@ -88,11 +78,7 @@ def test_floor_bench_quick_runs(engine) -> None:
 def test_floor_stress_three_rounds(engine) -> None:
     """CI's share of the stress run: 3 bring-ups and teardowns of 20 containers on one
     network, a census after each (the full run is 100 rounds, bench/README.md)."""
-    bench = Path(__file__).parents[2] / "bench" / "floor_bench.py"
-    run = subprocess.run(
-        [sys.executable, str(bench), "--stress", "3"], capture_output=True, text=True, timeout=280
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    run = run_bench("floor_bench.py", "--stress", "3")
     assert "3 bring-ups and teardowns of 20 containers" in run.stdout
     assert "failed: 0; rounds leaving anything: 0" in run.stdout
     assert not engine.list_containers(labels={"infranb-bench": "floor"})
@@ -101,12 +87,14 @@ def test_floor_stress_three_rounds(engine) -> None:
 def test_teardown_safety_runs() -> None:
     """The stuck-network experiment runs on an engine of its own and stops it (tiny size:
     whether a network sticks is not judged here)."""
-    bench = Path(__file__).parents[2] / "bench" / "teardown_safety.py"
-    run = subprocess.run(
-        [sys.executable, str(bench), "--trials", "1", "--size", "3",
-         "--pairs", "infranb:infranb,v2:v2,loop:stop-remove"],
-        capture_output=True, text=True, timeout=280,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    run = run_bench(
+        "teardown_safety.py",
+        "--trials",
+        "1",
+        "--size",
+        "3",
+        "--pairs",
+        "infranb:infranb,v2:v2,loop:stop-remove",
+    )
     for line in ("up infranb down infranb", "up v2    down v2", "up loop  down stop-remove"):
         assert line in run.stdout, line
