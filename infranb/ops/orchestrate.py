@@ -1193,7 +1193,9 @@ class BringUp:
         """Every container this run started must have stayed up: no ``die`` during
         ``config.min_uptime`` after its start (a fast crash can follow a good start). The
         windows overlap the bring-up: what is left of the last one is waited for here, and
-        a death ends the wait at once. A container that exited 0 is a one-shot."""
+        a death ends the wait at once. A container that exited 0 is a one-shot. With the
+        window off (0) the ready wait's look is the last one: it was taken a moment ago, and
+        a death the event stream brought since still fails the run."""
         rt, specs = self.rt, self.desired.specs
         window = rt.config.min_uptime
         if window > 0 and self.start_marks:
@@ -1208,7 +1210,7 @@ class BringUp:
         final = await rt.gather(
             *(
                 rt.call(rt.engine.inspect_container, self.ids[s.name])
-                if s.name in self.start_marks
+                if s.name in self.start_marks and window > 0
                 else self.ready[s.name]
                 for s in specs
             )

@@ -389,3 +389,34 @@ def test_a_one_shot_that_exits_0_is_no_failure(memory: MemoryEngine) -> None:
 def test_min_uptime_is_validated() -> None:
     problems = InfrastructureManagerConfig(min_uptime=-1).validate()
     assert any("min_uptime" in p for p in problems)
+
+
+@pytest.mark.parametrize(("window", "inspects"), [(0.0, 4), (0.05, 7)])
+def test_without_the_window_the_ready_look_is_the_last(
+    memory: MemoryEngine, window: float, inspects: int
+) -> None:
+    """``min_uptime=0`` turns "stayed up" off: each container is inspected once, by its
+    ready wait (db's twice: health starting, then healthy); with a window, once more when
+    the window is over."""
+    result = manager(memory, min_uptime=window).run(stack_op())
+    assert result.success, result.error
+    assert memory.calls.count("inspect_container") == inspects
+
+
+def test_without_the_window_a_death_seen_since_the_start_still_fails(
+    memory: MemoryEngine,
+) -> None:
+    """db dies right after its ready wait looked: with ``min_uptime=0`` nothing inspects it
+    again, and the ``die`` the event stream brought still fails the run."""
+
+    def kill_db(event: Any) -> None:
+        if event.kind == "container_ready" and event.resource == "db":
+            with memory._lock:
+                memory._exit(memory._find("db"), 5)
+
+    op = stack_op()
+    op.containers[0]["healthcheck"] = HEALTHY  # web's ready wait outlasts the event's way
+    result = manager(memory, min_uptime=0).run(op, progress=kill_db)
+    assert not result.success
+    assert "container db exited with code 5" in (result.error or "")
+    assert result.rolled_back, result.error
