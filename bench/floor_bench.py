@@ -3,6 +3,7 @@ docker-py loop and Compose 1.29, on the same engine, alternating run by run.
 
     .venv/bin/python bench/floor_bench.py                  # 5 runs of each shape
     .venv/bin/python bench/floor_bench.py --runs 7
+    .venv/bin/python bench/floor_bench.py --one-network --runs 9   # 20 and 50 on one network
     .venv/bin/python bench/floor_bench.py --quick          # N = 4, 1 run (the smoke test)
     .venv/bin/python bench/floor_bench.py --stress 100     # 100 rounds of 20 on one network
 
@@ -218,12 +219,17 @@ def summary(samples: list[float]) -> str:
 
 
 def table(title: str, results: dict[str, list[float]]) -> None:
+    """Medians, the ratio of medians, and the median of the runs' own ratios (run i of each
+    tool ran back to back, so the engine's drift over the series cancels out of those)."""
     print(f"\n{title}")
-    base = statistics.median(results["infranb"])
-    print(f"  {'tool':20} {'median s (min-max)':>22} {'infranb / tool':>15}")
+    ours = results["infranb"]
+    base = statistics.median(ours)
+    print(f"  {'tool':20} {'median s (min-max)':>22} {'infranb / tool':>15} {'run by run':>19}")
     for tool, samples in results.items():
         ratio = base / statistics.median(samples)
-        print(f"  {tool:20} {summary(samples):>22} {ratio:14.2f}x")
+        paired = [a / b for a, b in zip(ours, samples, strict=True)]
+        spread = f"{statistics.median(paired):.2f}x ({min(paired):.2f}-{max(paired):.2f})"
+        print(f"  {tool:20} {summary(samples):>22} {ratio:14.2f}x {spread:>19}")
 
 
 SHAPES = [("shared", 20), ("shared", 50), ("per-container", 20), ("per-container", 25)]
@@ -237,8 +243,11 @@ def compare(shapes: list[tuple[str, int]], runs: int) -> int:
             del tools["compose 1.29"]  # see the docstring: not on the shared engine
         up: dict[str, list[float]] = {tool: [] for tool in tools}
         down: dict[str, list[float]] = {tool: [] for tool in tools}
-        for _ in range(runs):
-            for tool, bring_up in tools.items():  # alternating, run by run
+        order = list(tools.items())
+        for i in range(runs):
+            # Alternating, run by run, and each run starts with the next tool: none always
+            # follows the same one (a teardown leaves the engine work that the next run meets).
+            for tool, bring_up in order[i % len(order) :] + order[: i % len(order)]:
                 start = time.perf_counter()
                 teardown = bring_up(n, shape)
                 up[tool].append(time.perf_counter() - start)
@@ -299,6 +308,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--stress", type=int, default=0, help="rounds of 20 on one network")
     parser.add_argument("--size", type=int, default=20)
+    parser.add_argument(
+        "--one-network", action="store_true", help="only the shapes on one network (20, 50)"
+    )
     args = parser.parse_args()
     stuck = scrub()
     if stuck:
@@ -309,7 +321,8 @@ def main() -> None:
         problems = compare([("shared", 4), ("per-container", 2)], 1)
         uptime_cost(4, 1)
     else:
-        problems = compare(SHAPES, args.runs)
+        shapes = [s for s in SHAPES if s[0] == "shared"] if args.one_network else SHAPES
+        problems = compare(shapes, args.runs)
         uptime_cost(20, args.runs)
     scrub()
     sys.exit(1 if problems else 0)
