@@ -25,7 +25,7 @@ from infranb.core.records import (
     ServiceOutcome,
 )
 from infranb.core.secrets import mask_url_credentials, masked_container, shown_value
-from infranb.core.specs import ContainerSpec, SpecProblem, check_name, parse_containers
+from infranb.core.specs import ContainerSpec, SpecProblem, check_stack_name, parse_containers
 from infranb.ops.base import Outcome
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class InfrastructureOperation:
             problems.append(Problem("scope", f"{self.scope!r} must be 'managed' or 'all'"))
         if self.stack is not None:
             try:
-                check_name(self.stack, "stack", "stack name")
+                check_stack_name(self.stack, "stack")
             except SpecProblem as e:
                 problems.append(e.problem)
         command, own = operation.parse(self, config)

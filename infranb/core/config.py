@@ -8,7 +8,7 @@ from typing import Literal
 
 from infranb.core.errors import SpecProblem
 from infranb.core.secrets import DEFAULT_SECRET_MARKERS, mask_url_credentials
-from infranb.core.specs import check_name
+from infranb.core.specs import check_name, check_project_name
 
 #: where the journal lives unless ``config.journal`` says otherwise
 JOURNAL_PATH = "~/.local/share/infranb/journal.sqlite"
@@ -144,12 +144,9 @@ class InfrastructureManagerConfig:
                     f"config.tls: unknown key(s) {', '.join(sorted(unknown))}; use ca_cert, "
                     "client_cert, client_key, verify"
                 )
-        for what, value in (
-            ("default_network", self.default_network),
-            ("default_stack", self.default_stack),
-        ):
-            try:
-                check_name(value, f"config.{what}", what.replace("_", " "))
-            except SpecProblem as e:
-                problems.append(str(e))
+        try:
+            check_name(self.default_network, "config.default_network", "default network")
+            check_project_name(self.default_stack, "config.default_stack")
+        except SpecProblem as e:
+            problems.append(str(e))
         return problems

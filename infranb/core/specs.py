@@ -24,6 +24,10 @@ from infranb.core.secrets import SecretRef, mask_url_credentials
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 MAX_NAME_LENGTH = 128
+#: a stack to look at or tear down: the engine's names, and Compose's (one character will do)
+STACK_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+#: Compose's rule for project names, which every stack infranb brings up is
+PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 Condition = Literal["ready", "started", "healthy", "completed_successfully"]
 CONDITION_ALIASES: dict[str, Condition] = {
@@ -737,6 +741,45 @@ def check_name(value: object, where: str, what: str = "name") -> str:
             where,
             f"{shown!r} is not a valid {what}: use letters, digits, '_', '.', '-', starting with "
             f"a letter or digit, 2 to {MAX_NAME_LENGTH} characters",
+        )
+    return value
+
+
+def check_stack_name(value: object, where: str = "stack") -> str:
+    """A stack's name as the engine's labels can carry it (a Compose project's, an older
+    stack's); ``check_project_name`` is the rule for a stack infranb brings up."""
+    if not isinstance(value, str) or not value:
+        raise SpecProblem(where, "a stack name is required (a non-empty string)")
+    if len(value) > MAX_NAME_LENGTH or not STACK_RE.match(value):
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise SpecProblem(
+            where,
+            f"{shown!r} is not a valid stack name: use letters, digits, '_', '.', '-', starting "
+            f"with a letter or digit, 1 to {MAX_NAME_LENGTH} characters",
+        )
+    return value
+
+
+def normal_project_name(text: str) -> str:
+    """Compose's normalisation of a project name: lowercase, without the characters its
+    rule refuses, starting with a letter or digit ('' when nothing is left)."""
+    return re.sub(r"^[^a-z0-9]+", "", re.sub(r"[^a-z0-9_-]", "", text.lower()))
+
+
+def check_project_name(value: object, where: str = "stack") -> str:
+    """A stack infranb brings up is a Compose project, so its name follows Compose's rule
+    (``docker compose`` lowercases ``-p`` and never sees a project named otherwise)."""
+    check_stack_name(value, where)
+    assert isinstance(value, str)
+    if not PROJECT_RE.match(value):
+        normal = normal_project_name(value)
+        instead = f", e.g. {normal!r}" if normal else ""
+        raise SpecProblem(
+            where,
+            f"{value!r} is not a Compose project name, and the stack a bring-up makes is one "
+            "(docker compose finds it by that name): use lowercase letters, digits, '_' and "
+            f"'-', starting with a letter or digit{instead}; a stack already named so can "
+            "still be checked and torn down",
         )
     return value
 

@@ -74,7 +74,9 @@ from infranb.core.secrets import MASK, SecretRef, is_secret_key
 from infranb.core.specs import (
     ContainerSpec,
     NetworkSpec,
+    SpecProblem,
     VolumeSpec,
+    check_project_name,
     decode_fingerprints,
     encode_fingerprints,
     parse_containers,
@@ -146,6 +148,11 @@ def parse(
             Problem("containers", "list at least one container, e.g. [{'image': ..., 'name': ...}]")
         ]
     specs, problems = parse_containers(op.containers)
+    stack = op.stack or config.default_stack
+    try:
+        check_project_name(stack, "stack" if op.stack else "config.default_stack")
+    except SpecProblem as e:
+        problems.append(e.problem)
     if not problems:
         try:
             dependency_waves(specs)
@@ -158,7 +165,6 @@ def parse(
     problems += network_problems + volume_problems
     if problems:
         return None, problems
-    stack = op.stack or config.default_stack
     command = Orchestrate(
         stack,
         tuple(specs),

@@ -420,3 +420,25 @@ def test_without_the_window_a_death_seen_since_the_start_still_fails(
     assert not result.success
     assert "container db exited with code 5" in (result.error or "")
     assert result.rolled_back, result.error
+
+
+def test_a_stack_brought_up_is_named_as_compose_names_projects(memory: MemoryEngine) -> None:
+    """docker compose lowercases ``-p`` and never sees a project labelled ``MyShop``: such a
+    bring-up is refused before anything is touched, with the name that would do."""
+    result = manager(memory).run(stack_op(stack="MyShop"))
+    assert not result.success
+    assert "'MyShop' is not a Compose project name" in (result.error or "")
+    assert "e.g. 'myshop'" in (result.error or "")
+    assert not MUTATING & set(memory.calls)
+    one = manager(memory).run(stack_op(stack="x"))  # Compose's rule allows one character
+    assert one.success, one.error
+
+
+def test_a_stack_named_otherwise_can_still_be_checked_and_torn_down(memory: MemoryEngine) -> None:
+    cleanup = InfrastructureOperation(
+        operation="cleanup_resources", stack="Old.Stack", cleanup_stopped_containers=True
+    )
+    for result in (manager(memory).run(cleanup), manager(memory).down("Old.Stack")):
+        assert result.success, result.error
+    problems = InfrastructureManagerConfig(default_stack="Prod").validate()
+    assert any("config.default_stack" in p and "'prod'" in p for p in problems)

@@ -7,7 +7,6 @@ talks to an engine. ``manager.up(project)`` runs what ``builds()`` and ``operati
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from infranb.core.errors import ComposeError, Problem
 from infranb.core.options import OPTIONS
 from infranb.core.secrets import SecretRef, is_secret_key, masked_container
-from infranb.core.specs import parse_containers
+from infranb.core.specs import normal_project_name, parse_containers
 from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
 from infranb.inputs.compose.loader import Loader, Model, find_files, project_variables
 
@@ -130,12 +129,6 @@ def _device(value: object) -> str:
     return str(value)
 
 
-def normalise_name(text: str) -> str:
-    """Compose's project name rule: lowercase letters, digits, '-' and '_', starting with a
-    letter or digit."""
-    return re.sub(r"^[^a-z0-9]+", "", re.sub(r"[^a-z0-9_-]", "", text.lower()))
-
-
 def load(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -167,7 +160,7 @@ def load(
         origins.update({k: "" for k in environment})
     interpolate = Interpolator(variables)
     model = Loader(interpolate, variables).load(files, directory)
-    name = normalise_name(
+    name = normal_project_name(
         project_name or variables.get("COMPOSE_PROJECT_NAME") or model.name or directory.name
     )
     if not name:
