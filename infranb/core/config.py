@@ -144,9 +144,12 @@ class InfrastructureManagerConfig:
                     f"config.tls: unknown key(s) {', '.join(sorted(unknown))}; use ca_cert, "
                     "client_cert, client_key, verify"
                 )
-        try:
-            check_name(self.default_network, "config.default_network", "default network")
-            check_project_name(self.default_stack, "config.default_stack")
-        except SpecProblem as e:
-            problems.append(str(e))
+        for check in (
+            lambda: check_name(self.default_network, "config.default_network", "default network"),
+            lambda: check_project_name(self.default_stack, "config.default_stack"),
+        ):
+            try:
+                check()
+            except SpecProblem as e:
+                problems.append(str(e))
         return problems
