@@ -24,7 +24,7 @@ from infranb.core.secrets import SecretRef, mask_url_credentials
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 MAX_NAME_LENGTH = 128
-#: a stack to look at or tear down: the engine's names, and Compose's (one character will do)
+#: the engine's names, one character long too: a stack to look at or tear down (Compose's too)
 STACK_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 #: Compose's rule for project names, which every stack infranb brings up is
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -731,16 +731,18 @@ def _reject_unknown(value: Mapping[Any, Any], known: Sequence[str], where: str) 
             raise SpecProblem(f"{where}.{key}", f"unknown key {key!r}{hint}")
 
 
-def check_name(value: object, where: str, what: str = "name") -> str:
-    """A name that follows the engine's rule ``[a-zA-Z0-9][a-zA-Z0-9_.-]+``."""
+def check_name(value: object, where: str, what: str = "name", *, shortest: int = 2) -> str:
+    """A name that follows the engine's rule ``[a-zA-Z0-9][a-zA-Z0-9_.-]+`` (``shortest=1``:
+    one character will do, as in a Compose project's name)."""
     if not isinstance(value, str) or not value:
         raise SpecProblem(where, f"a {what} is required (a non-empty string)")
-    if len(value) > MAX_NAME_LENGTH or not NAME_RE.match(value):
+    pattern = STACK_RE if shortest == 1 else NAME_RE
+    if len(value) > MAX_NAME_LENGTH or not pattern.match(value):
         shown = value if len(value) <= 40 else value[:40] + "…"
         raise SpecProblem(
             where,
             f"{shown!r} is not a valid {what}: use letters, digits, '_', '.', '-', starting with "
-            f"a letter or digit, 2 to {MAX_NAME_LENGTH} characters",
+            f"a letter or digit, {shortest} to {MAX_NAME_LENGTH} characters",
         )
     return value
 
@@ -748,16 +750,7 @@ def check_name(value: object, where: str, what: str = "name") -> str:
 def check_stack_name(value: object, where: str = "stack") -> str:
     """A stack's name as the engine's labels can carry it (a Compose project's, an older
     stack's); ``check_project_name`` is the rule for a stack infranb brings up."""
-    if not isinstance(value, str) or not value:
-        raise SpecProblem(where, "a stack name is required (a non-empty string)")
-    if len(value) > MAX_NAME_LENGTH or not STACK_RE.match(value):
-        shown = value if len(value) <= 40 else value[:40] + "…"
-        raise SpecProblem(
-            where,
-            f"{shown!r} is not a valid stack name: use letters, digits, '_', '.', '-', starting "
-            f"with a letter or digit, 1 to {MAX_NAME_LENGTH} characters",
-        )
-    return value
+    return check_name(value, where, "stack name", shortest=1)
 
 
 def normal_project_name(text: str) -> str:
@@ -769,19 +762,18 @@ def normal_project_name(text: str) -> str:
 def check_project_name(value: object, where: str = "stack") -> str:
     """A stack infranb brings up is a Compose project, so its name follows Compose's rule
     (``docker compose`` lowercases ``-p`` and never sees a project named otherwise)."""
-    check_stack_name(value, where)
-    assert isinstance(value, str)
-    if not PROJECT_RE.match(value):
-        normal = normal_project_name(value)
+    name = check_stack_name(value, where)
+    if not PROJECT_RE.match(name):
+        normal = normal_project_name(name)
         instead = f", e.g. {normal!r}" if normal else ""
         raise SpecProblem(
             where,
-            f"{value!r} is not a Compose project name, and the stack a bring-up makes is one "
+            f"{name!r} is not a Compose project name, and the stack a bring-up makes is one "
             "(docker compose finds it by that name): use lowercase letters, digits, '_' and "
             f"'-', starting with a letter or digit{instead}; a stack already named so can "
             "still be checked and torn down",
         )
-    return value
+    return name
 
 
 def parse_container(raw: object, index: int) -> ContainerSpec:
