@@ -761,7 +761,8 @@ def normal_project_name(text: str) -> str:
 
 def check_project_name(value: object, where: str = "stack") -> str:
     """A stack infranb brings up is a Compose project, so its name follows Compose's rule
-    (``docker compose`` lowercases ``-p`` and never sees a project named otherwise)."""
+    (neither CLI can name a project labelled otherwise: v2 refuses ``-p MyShop``, 1.29
+    lowercases it)."""
     name = check_stack_name(value, where)
     if not PROJECT_RE.match(name):
         normal = normal_project_name(name)

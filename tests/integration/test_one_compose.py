@@ -12,6 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import docker
 import pytest
 
 from infranb import InfrastructureManager, InfrastructureOperation, compose
@@ -155,6 +156,50 @@ def test_a_project_infranb_made_is_a_compose_project(
     assert ids(engine, project_name) == remade
     cli(which, project_name, folder, "down", "-v")
     assert ids(engine, project_name) == set()
+
+
+@pytest.mark.parametrize("which", ["v2", "v1"])
+def test_a_project_name_with_capitals_is_no_project_to_compose(
+    which: str,
+    engine: DockerEngine,
+    manager: InfrastructureManager,
+    folder: Path,
+    uid: str,
+    census: Census,
+) -> None:
+    """Why a stack a bring-up makes is named by Compose's rule: a container labelled with
+    project ``Inbt-…`` is in no project either CLI can name (v2 refuses ``-p Inbt-…`` with a
+    file, 1.29 lowercases it, and the lowercase name is another project); infranb refuses
+    that bring-up before anything is touched."""
+    project = uid.capitalize()
+    api = docker.from_env(version="auto").api
+    made = api.create_container(
+        BASE,
+        name=f"{uid}-web",
+        labels={
+            "com.docker.compose.project": project,
+            "com.docker.compose.service": "web",
+            "com.docker.compose.oneoff": "False",
+            "com.docker.compose.container-number": "1",
+        },
+    )
+    try:
+        command = [CLIS[which], "-p", project, "-f", str(folder / "compose.yaml"), "ps", "-a"]
+        named = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120)
+        assert named.returncode != 0 or uid not in named.stdout, named.stdout
+        assert cli(which, uid, folder, "ps", "-a", "-q").split() == []
+    finally:
+        api.remove_container(made["Id"])
+    refused = manager.run(
+        InfrastructureOperation(
+            operation="orchestrate_containers",
+            stack=project,
+            containers=[{"name": f"{uid}-web", "image": BASE}],
+        )
+    )
+    assert not refused.success
+    assert f"{project!r} is not a Compose project name" in str(refused.error)
+    assert f"e.g. {uid!r}" in str(refused.error)
 
 
 def test_a_compose_made_down_passes_the_gates_and_is_journaled(
