@@ -17,7 +17,7 @@ from typing import Any
 from infranb.core.labels import BUILTIN_NETWORKS, RESERVED_PREFIXES
 from infranb.core.options import OPTIONS, configured
 from infranb.core.options import shown as option_text
-from infranb.core.specs import ContainerSpec, Healthcheck
+from infranb.core.specs import MOUNT_MODES, ContainerSpec, Healthcheck
 
 NANO = 1_000_000_000
 
@@ -222,8 +222,12 @@ IMAGE_TEST = "(the image's test)"
 
 def mount_text(mount: Any) -> str:
     """A mount as ``drift`` compares it: no ``nocopy`` (it only matters when a volume is
-    first made, and the engine does not report it)."""
-    modes = (("ro",) if mount.read_only else ()) + tuple(o for o in mount.options if o != "nocopy")
+    first made, and the engine does not report it), and no ``z`` on a volume (Docker
+    reports ``z`` on every volume it labels itself, asked or not; ``Z`` it reports as asked)."""
+    left_out = {"nocopy", "z"} if mount.kind == "volume" else {"nocopy"}
+    modes = (("ro",) if mount.read_only else ()) + tuple(
+        sorted((o for o in mount.options if o not in left_out), key=MOUNT_MODES.index)
+    )
     head = f"{mount.source}:{mount.target}" if mount.source else mount.target
     return head + (":" + ",".join(modes) if modes else "")
 

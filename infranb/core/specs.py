@@ -112,7 +112,8 @@ class Mount:
     target: str
     kind: Literal["volume", "bind"]
     read_only: bool = False
-    #: "z"/"Z" (relabel for SELinux), "nocopy" (do not fill a new volume from the image)
+    #: "z"/"Z" (relabel for SELinux), "nocopy" (do not fill a new volume from the image),
+    #: a bind's propagation ("rshared", "slave", ... as ``MOUNT_PROPAGATION``)
     options: tuple[str, ...] = ()
 
     def __str__(self) -> str:
@@ -440,7 +441,9 @@ def _is_host_path(source: str) -> bool:
     return source.startswith(("/", "./", "../", "~")) or source in (".", "..")
 
 
-MOUNT_MODES = ("ro", "rw", "z", "Z", "nocopy")
+#: a bind mount's propagation modes (the engine's default is rprivate)
+MOUNT_PROPAGATION = ("shared", "rshared", "slave", "rslave", "private", "rprivate")
+MOUNT_MODES = ("ro", "rw", "z", "Z", "nocopy", *MOUNT_PROPAGATION)
 
 
 def _mount(source: str, target: str, mode: str, where: str) -> Mount:
@@ -456,18 +459,23 @@ def _mount(source: str, target: str, mode: str, where: str) -> Mount:
             )
     if "ro" in modes and "rw" in modes:
         raise SpecProblem(where, f"mount mode {mode!r} says both ro and rw")
+    if len(set(modes) & {"z", "Z"}) > 1 or len(set(modes) & set(MOUNT_PROPAGATION)) > 1:
+        raise SpecProblem(where, f"mount mode {mode!r} gives two relabels or two propagations")
+    propagation = set(modes) & set(MOUNT_PROPAGATION)
     read_only = "ro" in modes
     options = tuple(m for m in modes if m not in ("ro", "rw"))
     target = posixpath.normpath(target)  # "/etc/x/" is "/etc/x", as Compose has it
-    if not source:  # an anonymous volume: the engine names it
-        return Mount("", target, "volume", read_only, options)
     if _is_host_path(source):
         host = os.path.abspath(os.path.expanduser(source))
         if "nocopy" in options:
             raise SpecProblem(where, "nocopy is for volumes, not host paths")
         return Mount(host, target, "bind", read_only, options)
-    if set(options) & {"z", "Z"}:
-        raise SpecProblem(where, "z and Z relabel host paths; a volume needs neither")
+    if propagation:  # the engine refuses it ("BindOptions must not be specified")
+        raise SpecProblem(
+            where, f"{min(propagation)} is a host path's propagation; a volume has none"
+        )
+    if not source:  # an anonymous volume: the engine names it
+        return Mount("", target, "volume", read_only, options)
     if not NAME_RE.match(source):
         raise SpecProblem(
             where,

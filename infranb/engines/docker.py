@@ -72,7 +72,7 @@ from infranb.core.records import (
     VolumeInfo,
 )
 from infranb.core.secrets import mask_url_credentials
-from infranb.core.specs import ContainerSpec, is_set, registry_of
+from infranb.core.specs import ContainerSpec, Mount, is_set, registry_of
 
 NANO = 1_000_000_000
 T = TypeVar("T")
@@ -433,11 +433,18 @@ class DockerEngine:
             policy, _, count = spec.restart.partition(":")
             restart = {"Name": policy, "MaximumRetryCount": int(count or 0)}
         # Host paths go as binds: the engine creates a missing one, as Compose has it do,
-        # on a remote engine too; volumes as mounts (nocopy is a mount's option).
+        # on a remote engine too; volumes as mounts (nocopy is a mount's option), except a
+        # named one relabelled with z/Z, which the Mount API cannot say (it has no relabel
+        # field and ignores an unknown one): a bind entry "name:/path:ro,Z" can.
         binds = [
             f"{m.source}:{m.target}:" + ",".join(("ro" if m.read_only else "rw", *m.options))
             for m in spec.volumes
             if m.kind == "bind"
+        ]
+        binds += [
+            f"{m.source}:{m.target}:" + ",".join((*(("ro",) if m.read_only else ()), *m.options))
+            for m in spec.volumes
+            if m.kind == "volume" and m.source and _relabelled(m)
         ]
         mounts = [
             docker.types.Mount(
@@ -448,7 +455,7 @@ class DockerEngine:
                 no_copy="nocopy" in m.options,
             )
             for m in spec.volumes
-            if m.kind == "volume"
+            if m.kind == "volume" and not (m.source and _relabelled(m))
         ]
         # The rest: volumes the image declares, kept from the container this one replaces.
         mounts += [
@@ -1568,11 +1575,19 @@ def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
     )
 
 
+def _relabelled(mount: Mount) -> bool:
+    return bool({"z", "Z"} & set(mount.options))
+
+
 def _mount_modes(mount: Mapping[str, Any]) -> str:
-    """ ":ro", ":z", ":ro,Z" or "" as a request writes them (SELinux relabel from its mode)."""
+    """ ":ro", ":z", ":ro,Z,rshared" or "" as a request writes them (``drift.mount_text``):
+    the relabel from the mode, a bind's propagation unless the default. Docker reports "z"
+    on every volume it labels itself, asked or not, so a volume's "z" is left out."""
     modes = [] if mount.get("RW", True) else ["ro"]
-    if mount.get("Type") == "bind":  # the engine reports "z" on every volume it labels itself
-        modes += [m for m in (mount.get("Mode") or "").split(",") if m in ("z", "Z")]
+    relabels = ("z", "Z") if mount.get("Type") == "bind" else ("Z",)
+    modes += [m for m in (mount.get("Mode") or "").split(",") if m in relabels]
+    if mount.get("Type") == "bind" and mount.get("Propagation") not in (None, "", "rprivate"):
+        modes.append(str(mount["Propagation"]))
     return ":" + ",".join(modes) if modes else ""
 
 

@@ -651,12 +651,14 @@ def _external(resources: Mapping[str, NetworkSpec | VolumeSpec], name: str) -> b
 async def _taken_ports(
     rt: Runtime,
     desired: Desired,
-    stack_rows: Sequence[ContainerInfo],
+    matched: Sequence[ContainerInfo],
     running: Sequence[ContainerInfo],
 ) -> list[Problem]:
-    """Host ports that another container publishes, or that a host process holds."""
-    names = {s.name for s in desired.specs}
-    own = {row.id for row in stack_rows if row.name in names}  # kept or replaced by this run
+    """Host ports that a container other than ``matched`` (the request's own) publishes,
+    or that a host process holds."""
+    # The containers this run keeps or replaces, by id: a project docker-compose 1.29 made
+    # names them "P_S_1", not as the request does, and they are its own all the same.
+    own = {row.id for row in matched}
     published = [
         p
         for row in running

@@ -35,6 +35,7 @@ COMPARED = (
     "security_opt", "network_mode", "stop_grace_period", "stop_signal", "expose",
     "mem_limit", "cpus", "init", "privileged", "platform", "pull_policy", "scale",
     "container_name", "profiles", "env_file", "build", "links", "secrets", "configs",
+    "pid", "ipc", "pids_limit",
 )  # fmt: skip
 
 
@@ -101,8 +102,9 @@ def theirs(name: str, service: dict[str, Any], model: dict[str, Any]) -> dict[st
             {
                 (m.get("bind") or {}).get("selinux"),
                 "nocopy" if (m.get("volume") or {}).get("nocopy") else None,
+                (m.get("bind") or {}).get("propagation"),
             }
-            - {None}
+            - {None, "rprivate"}
         )
         mounts.add((m["type"], source, m["target"], bool(m.get("read_only")), tuple(options)))
     # File secrets and configs are bind mounts, read-only, where Compose puts them.
@@ -207,6 +209,8 @@ def theirs(name: str, service: dict[str, Any], model: dict[str, Any]) -> dict[st
         "pids_limit": service.get("pids_limit") or limits.get("pids"),
         "init": service.get("init"),
         "platform": service.get("platform") or None,
+        "pid": service.get("pid"),
+        "ipc": service.get("ipc"),
     }
 
 
@@ -278,6 +282,8 @@ def ours(name: str, spec: ContainerSpec, project: Any) -> dict[str, Any]:
         "pids_limit": spec.pids_limit,
         "init": spec.init,
         "platform": spec.platform,
+        "pid": spec.options.get("pid"),
+        "ipc": spec.options.get("ipc"),
     }
 
 

@@ -9,7 +9,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import docker
 import pytest
 
 from infranb.core.errors import Conflict, EngineError, NotFound, PullFailed
@@ -448,6 +450,40 @@ def test_a_containers_configuration_compares_equal_to_its_spec(
         default_network=net,
     )  # fmt: skip
     assert [d.field for d in differences(other, actual, image)] == ["environment.GREETING", "user"]
+
+
+def test_a_relabelled_volume_and_a_binds_propagation_reach_the_engine(
+    any_engine: Engine, made: list, name: str, tmp_path: Path
+) -> None:
+    """Issue 43: ``:Z`` on a named volume (Compose passes it; the stock files of an ELK
+    stack and a mail suite use it) is sent as a bind entry, since the Mount API has no
+    relabel field; a bind's propagation too. The engine's inspect says each as asked, and
+    the container compares equal to its spec (no drift, no recreate on a re-run)."""
+    from infranb.core.drift import desired_config, differences
+
+    volumes = [f"{name}-z:/z:Z", f"{name}-r:/r:ro,Z", f"{name}-l:/l:z", f"{tmp_path}:/h:rshared"]
+    cid = any_engine.create_container(spec(name, volumes=volumes), {}, {}, ["bridge"])
+    made.extend(("volume", f"{name}-{v}") for v in "zrl")
+    made.append(("container", cid))
+    image = any_engine.image_config(BASE)
+    assert image is not None
+    want = desired_config(
+        spec(name, volumes=volumes), {}, any_engine.image_id(BASE) or "", image,
+        default_network="bridge",
+    )  # fmt: skip
+    actual = any_engine.container_config(cid)
+    assert actual is not None
+    assert differences(want, actual, image) == []
+    if isinstance(any_engine, MemoryEngine):
+        return
+    with docker.APIClient(base_url=any_engine.host) as api:
+        mounts = {m["Destination"]: m for m in api.inspect_container(cid)["Mounts"]}
+    assert (mounts["/z"]["Type"], mounts["/z"]["Name"]) == ("volume", f"{name}-z")
+    assert "Z" in mounts["/z"]["Mode"].split(",") and mounts["/z"]["RW"]
+    assert "Z" in mounts["/r"]["Mode"].split(",") and not mounts["/r"]["RW"]
+    assert mounts["/h"]["Propagation"] == "rshared"
+    # The trap the issue measured: no extra anonymous volume at "/z:Z".
+    assert sorted(mounts) == ["/h", "/l", "/r", "/z"]
 
 
 def test_what_a_host_tells_about_its_containers(any_engine: Engine, made: list, name: str) -> None:

@@ -19,6 +19,7 @@ from infranb import InfrastructureManager, InfrastructureOperation, compose
 from infranb.engines.docker import DockerEngine
 from tests.compose_cli import V1, V2
 from tests.conftest import Census
+from tests.engines import free_port
 from tests.integration.conftest import BASE, Tracker, fast_config
 
 FILE = """\
@@ -156,6 +157,66 @@ def test_a_project_infranb_made_is_a_compose_project(
     assert ids(engine, project_name) == remade
     cli(which, project_name, folder, "down", "-v")
     assert ids(engine, project_name) == set()
+
+
+@pytest.mark.parametrize("which", ["v2", "v1"])
+def test_a_project_publishing_a_port_is_adopted_from_either_cli(
+    which: str,
+    engine: DockerEngine,
+    manager: InfrastructureManager,
+    tmp_path: Path,
+    project_name: str,
+    census: Census,
+) -> None:
+    """Issue 43: a project 1.29 started names its containers ``P_S_1``; the port its own
+    web container publishes was read as taken by another container."""
+    port = free_port()
+    (tmp_path / "compose.yaml").write_text(
+        FILE.replace("    image: infranb-demo/base:1\n    depends_on:",
+                     f"    image: infranb-demo/base:1\n    ports: ['127.0.0.1:{port}:80']\n"
+                     "    depends_on:")
+    )  # fmt: skip
+    cli(which, project_name, tmp_path, "up", "-d")
+    made = ids(engine, project_name)
+    project = compose.load(tmp_path, project_name=project_name)
+    plan = manager.up(project, dry_run=True)
+    assert plan.success, plan.error
+    result = manager.up(project)
+    assert result.success, result.error
+    assert [c.action for c in result.containers] == ["adopt", "adopt"]
+    assert ids(engine, project_name) == made
+    assert manager.down(project_name, volumes=True).success
+
+
+@pytest.mark.parametrize("which", ["v2", "v1"])
+def test_a_relabelled_volume_is_read_and_adopted_as_either_cli_made_it(
+    which: str,
+    engine: DockerEngine,
+    manager: InfrastructureManager,
+    tmp_path: Path,
+    project_name: str,
+    census: Census,
+) -> None:
+    """Issue 43: ``data:/data:Z`` refused the whole file; now the project loads, the
+    container a CLI made compares equal (no drift) and is adopted, and infranb's own
+    bring-up mounts the volume with the relabel the CLI gives it."""
+    (tmp_path / "compose.yaml").write_text(FILE.replace("[data:/data]", "['data:/data:Z']"))
+    cli(which, project_name, tmp_path, "up", "-d")
+    made = ids(engine, project_name)
+    project = compose.load(tmp_path, project_name=project_name)
+    assert manager.drift(project).empty, manager.drift(project).to_string()
+    result = manager.up(project)
+    assert result.success, result.error
+    assert [c.action for c in result.containers] == ["adopt", "adopt"]
+    assert ids(engine, project_name) == made
+    cli(which, project_name, tmp_path, "down")
+    ours = manager.up(project)
+    assert ours.success, ours.error
+    db = next(c for c in ours.containers if "db" in c.name)
+    with docker.APIClient() as api:
+        [mount] = api.inspect_container(db.container_id)["Mounts"]
+    assert (mount["Name"], "Z" in mount["Mode"].split(",")) == (f"{project_name}_data", True)
+    assert manager.down(project_name, volumes=True).success
 
 
 @pytest.mark.parametrize("which", ["v2", "v1"])

@@ -70,6 +70,34 @@ def test_volumes_named_bind_and_read_only(tmp_path) -> None:
     assert parse_volumes({"data": {"bind": "/d", "mode": "ro"}}, "v")[0].read_only
 
 
+def test_a_volume_takes_a_relabel_and_a_bind_its_propagation(tmp_path) -> None:
+    """Issue 43: Compose passes ``:Z`` on a named volume (an ELK stack's and a mail
+    suite's stock files use it) and a bind's propagation (``ro,rslave`` in node
+    exporter's example); the request dicts take both as the files do."""
+    mounts = parse_volumes(["data:/d:Z", "logs:/l:ro,Z"], "v")
+    assert mounts == (
+        Mount("data", "/d", "volume", False, ("Z",)),
+        Mount("logs", "/l", "volume", True, ("Z",)),
+    )
+    assert parse_volumes({"cache": {"bind": "/c", "mode": "z"}}, "v")[0].options == ("z",)
+    [host] = parse_volumes([f"{tmp_path}:/host:ro,rslave"], "v")
+    assert (host.kind, host.read_only, host.options) == ("bind", True, ("rslave",))
+    assert str(host) == f"{tmp_path}:/host:ro,rslave"
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [
+        (["data:/d:rshared"], "rshared is a host path's propagation; a volume has none"),
+        (["data:/d:z,Z"], "two relabels"),
+        (["./x:/x:shared,slave"], "two propagations"),
+    ],
+)
+def test_mount_modes_that_cannot_apply_are_refused(bad: object, said: str) -> None:
+    with pytest.raises(SpecProblem, match=said):
+        parse_volumes(bad, "v")
+
+
 @pytest.mark.parametrize(
     "bad",
     [

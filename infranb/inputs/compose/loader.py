@@ -12,7 +12,7 @@ import difflib
 import os
 import posixpath
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +173,62 @@ def project_variables(
         if origins is not None:
             origins.update({k: str(file.resolve()) for k in found if k not in environ})
     return {**values, **environ}
+
+
+#: the variable Compose sets to the project name in force, for interpolation
+PROJECT_NAME_VARIABLE = "COMPOSE_PROJECT_NAME"
+
+
+def name_key(files: Sequence[Path], variables: Mapping[str, str]) -> str:
+    """The top-level ``name:`` of the last file that has one, interpolated ("" for none),
+    read on its own, before the project: compose-go reads it so to know the name first."""
+    found = ""
+    interpolate = Interpolator({k: v for k, v in variables.items() if k != PROJECT_NAME_VARIABLE})
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            continue  # the project's own read says what is wrong with the file
+        if isinstance(data, dict) and data.get("name"):
+            found = interpolate(str(data["name"]))
+    return found
+
+
+class ProjectVariables(Mapping[str, str]):
+    """The variables a project interpolates with, ``COMPOSE_PROJECT_NAME`` among them as
+    the project name in force (compose-go sets it so: ``-p p`` makes it ``p`` whatever
+    ``.env`` says). That name may come from the files' ``name:`` key, so it is worked out
+    (by ``name_in_force``) only when something reads it."""
+
+    def __init__(self, values: Mapping[str, str], name_in_force: Callable[[], str]) -> None:
+        self._values = dict(values)
+        self._name_in_force: Callable[[], str] | None = name_in_force
+
+    def _resolve(self) -> None:
+        if self._name_in_force is not None:
+            resolve, self._name_in_force = self._name_in_force, None
+            self._values[PROJECT_NAME_VARIABLE] = resolve()
+
+    @property
+    def name(self) -> str | None:
+        """The project name, when something has read it already (else None)."""
+        return None if self._name_in_force else self._values[PROJECT_NAME_VARIABLE]
+
+    def __getitem__(self, key: str) -> str:
+        if key == PROJECT_NAME_VARIABLE:
+            self._resolve()
+        return self._values[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key == PROJECT_NAME_VARIABLE or key in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        self._resolve()
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        self._resolve()
+        return len(self._values)
 
 
 # ---------------------------------------------------------------- loading a project
@@ -462,7 +518,12 @@ def _expand_port_range(port: dict[str, Any], where: str) -> list[dict[str, Any]]
     return [{**port, "target": low + i, "published": str(p_low + i)} for i in range(high - low + 1)]
 
 
-_SHORT_MODES = {"ro", "rw", "z", "Z", "nocopy", "cached", "delegated", "consistent"}
+#: a short-syntax mount's modes, as compose-go reads them (``format/volume.go``): access,
+#: relabel, nocopy, a bind's propagation, and macOS's consistency (no effect on Linux)
+_SHORT_MODES = {
+    "ro", "rw", "z", "Z", "nocopy", "cached", "delegated", "consistent",
+    "shared", "rshared", "slave", "rslave", "private", "rprivate",
+}  # fmt: skip
 
 
 def _volumes(value: object, directory: Path, where: str) -> list[dict[str, Any]]:

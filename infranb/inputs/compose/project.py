@@ -7,7 +7,7 @@ talks to an engine. ``manager.up(project)`` runs what ``builds()`` and ``operati
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,9 +15,17 @@ from typing import TYPE_CHECKING, Any
 from infranb.core.errors import ComposeError, Problem
 from infranb.core.options import OPTIONS
 from infranb.core.secrets import SecretRef, is_secret_key, masked_container
-from infranb.core.specs import normal_project_name, parse_containers
+from infranb.core.specs import MOUNT_PROPAGATION, normal_project_name, parse_containers
 from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
-from infranb.inputs.compose.loader import Loader, Model, find_files, project_variables
+from infranb.inputs.compose.loader import (
+    PROJECT_NAME_VARIABLE,
+    Loader,
+    Model,
+    ProjectVariables,
+    find_files,
+    name_key,
+    project_variables,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +96,9 @@ VOLUME_APPLIED = ("name", "external", "driver", "labels", "driver_opts")
 PORT_APPLIED = ("target", "published", "host_ip", "protocol")
 MOUNT_APPLIED = ("type", "source", "target", "read_only", "tmpfs", "bind", "volume", "options")
 #: long-syntax mount options applied (others are listed)
-BIND_APPLIED = ("create_host_path", "selinux")
+BIND_APPLIED = ("create_host_path", "selinux", "propagation")
+#: the short-syntax modes a mount keeps (cached, delegated, consistent: macOS only)
+APPLIED_MODES = ("z", "Z", "nocopy", *MOUNT_PROPAGATION)
 VOLUME_OPTIONS_APPLIED = ("nocopy",)
 
 
@@ -142,7 +152,8 @@ def load(
 
     ``environ`` replaces ``os.environ`` for interpolation (and wins over the ``.env`` file,
     or ``env_files`` when given). The name is ``project_name``, else ``COMPOSE_PROJECT_NAME``,
-    else the top-level ``name:``, else the folder's name, normalised as Compose does.
+    else the top-level ``name:``, else the folder's name, normalised as Compose does (the
+    order compose-go follows); ``${COMPOSE_PROJECT_NAME}`` in the files is that name.
     ``profiles`` (default: ``COMPOSE_PROFILES``) enables services that name a profile.
     """
     paths = [path] if isinstance(path, str | os.PathLike) else list(path)
@@ -155,14 +166,21 @@ def load(
     directory = files[0].parent
     environment = dict(os.environ if environ is None else environ)
     origins: dict[str, str] = {}
-    variables = project_variables(directory, env_files, environment, origins)
+    found = project_variables(directory, env_files, environment, origins)
     if environ is None:  # the process's own: a revert can read these variables again
         origins.update({k: "" for k in environment})
+
+    def name_in_force(key: Callable[[], str]) -> str:
+        # compose-go's order (cli/options.go): -p, COMPOSE_PROJECT_NAME from the
+        # environment and then .env (``found`` has the environment's winning), the
+        # ``name:`` key, the folder's name.
+        given = project_name or found.get(PROJECT_NAME_VARIABLE) or key() or directory.name
+        return normal_project_name(given)
+
+    variables = ProjectVariables(found, lambda: name_in_force(lambda: name_key(files, found)))
     interpolate = Interpolator(variables)
     model = Loader(interpolate, variables).load(files, directory)
-    name = normal_project_name(
-        project_name or variables.get("COMPOSE_PROJECT_NAME") or model.name or directory.name
-    )
+    name = variables.name or name_in_force(lambda: model.name or "")
     if not name:
         raise ComposeError(
             f"{files[0]}: no usable project name (from {directory.name!r}); pass project_name='...'"
@@ -175,7 +193,8 @@ def load(
         for v in interpolate.unset
     ]
     return Project(
-        name, directory, files, model, variables, tuple(profiles), warnings,
+        name, directory, files, model, {**found, PROJECT_NAME_VARIABLE: name}, tuple(profiles),
+        warnings,
         (interpolate.whole, origins),
     )  # fmt: skip
 
@@ -802,11 +821,14 @@ class Project:
                     self._note(service, f"volumes.{key}", "mount option not applied")
             target, kind, source = mount["target"], mount["type"], mount.get("source")
             modes = ["ro"] if mount.get("read_only") else []
-            modes += [m for m in mount.get("options") or [] if m in ("z", "Z", "nocopy")]
+            modes += [m for m in mount.get("options") or [] if m in APPLIED_MODES]
             for key, value in (mount.get("bind") or {}).items():
                 if key == "selinux" and value in ("z", "Z"):
                     modes.append(str(value))
-                elif key not in BIND_APPLIED and not (key == "propagation" and value == "rprivate"):
+                elif key == "propagation" and value in MOUNT_PROPAGATION:
+                    if value != "rprivate":  # the engine's default
+                        modes.append(str(value))
+                elif key not in BIND_APPLIED:
                     self._note(service, f"volumes.bind.{key}", "bind option not applied")
             for key, value in (mount.get("volume") or {}).items():
                 if key == "nocopy" and value:
