@@ -8,6 +8,7 @@
 Importing infranb loads neither pandas nor ipywidgets; they load when first used.
 """
 
+from infranb.core import hooks
 from infranb.core.config import TLSFiles
 from infranb.core.errors import (
     BuildFailed,
@@ -51,6 +52,22 @@ from infranb.models import (
 )
 
 __version__ = "0.1.0"
+
+
+def _operation_table() -> object:
+    from infranb.ops import table
+
+    return table
+
+
+def _notebook_face() -> object:
+    import infranb.notebook
+
+    return infranb.notebook
+
+
+# The types in infranb.core hand work up through these hooks, loaded on first use.
+hooks.register(operations=_operation_table, display=_notebook_face)
 
 __all__ = [
     "BuildFailed",

@@ -36,7 +36,8 @@ from infranb.core.secrets import MASK, Redactor, SecretRef, masked_files
 if TYPE_CHECKING:
     import pandas as pd
 
-    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.core.request import InfrastructureOperation
+    from infranb.core.result import InfrastructureResult
 
 #: ``stored``'s redactor when none is given: the default markers, no known values
 _NOTHING_KNOWN = Redactor()

@@ -34,6 +34,7 @@ from infranb.core.errors import (
     ValidationError,
     shown_as,
 )
+from infranb.core.outcome import Outcome
 from infranb.core.records import ContainerDetails, EngineInfo, ImageOutcome, ProgressEvent
 from infranb.core.secrets import MASK, Redactor, mask_url_credentials
 from infranb.core.sync import in_notebook, run_sync, synchronous
@@ -57,7 +58,6 @@ from infranb.models import (
     InfrastructureOperation,
     InfrastructureResult,
 )
-from infranb.ops.base import Outcome
 from infranb.runtime import (
     Gates,
     ProgressCallback,

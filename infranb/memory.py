@@ -1,4 +1,4 @@
-"""``infranb.memory``: kept as an alias of ``infranb.testing`` (code written against 0.1)."""
+"""``infranb.memory``: the documented alias of ``infranb.testing``."""
 
 from infranb.engines.memory import MemoryEngine
 

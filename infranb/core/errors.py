@@ -144,7 +144,7 @@ class NotFound(EngineError):
 
 class UnknownRun(NotFound, KeyError):
     """No run with that id in the journal. A ``KeyError`` too, as a mapping's missing key
-    is (code written against 0.1 caught that)."""
+    is."""
 
     def __str__(self) -> str:  # KeyError's own str would quote the sentence
         return str(self.args[0]) if self.args else "unknown run"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from infranb.core import hooks
 from infranb.core.columns import CHART, FIRST
 
 #: columns coloured by their value
@@ -27,18 +28,16 @@ class Frame(pd.DataFrame):
         return Frame
 
     def _repr_html_(self) -> str:
-        from infranb.notebook.pictures import line_charts
-        from infranb.notebook.tables import css, essential_table
-
-        charts = line_charts(self, self.attrs[CHART]) if self.attrs.get(CHART) else ""
+        face = hooks.display()
+        charts = face.line_charts(self, self.attrs[CHART]) if self.attrs.get(CHART) else ""
         first = [c for c in self.attrs.get(FIRST, ()) if c in self.columns]
-        body = essential_table(
+        body = face.essential_table(
             self,
             first or list(self.columns),
             status_columns=STATUS_COLUMNS,
             max_rows=pd.get_option("display.max_rows"),
         )
-        return f'<div class="inb-wrap"><style>{css()}</style>{charts}{body}</div>'
+        return f'<div class="inb-wrap"><style>{face.css()}</style>{charts}{body}</div>'
 
 
 class TextFrame(Frame):
@@ -50,9 +49,10 @@ class TextFrame(Frame):
         return TextFrame
 
     def _repr_html_(self) -> str:
-        from infranb.notebook.tables import css, table
-
-        return f'<div class="inb-wrap"><style>{css()}</style>{table(self, longest=0)}</div>'
+        face = hooks.display()
+        return (
+            f'<div class="inb-wrap"><style>{face.css()}</style>{face.table(self, longest=0)}</div>'
+        )
 
 
 def shown(data: pd.DataFrame, first: Sequence[str] = ()) -> Frame:

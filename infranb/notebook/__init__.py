@@ -6,17 +6,25 @@ manager's public API, never an engine. Imported lazily, by reprs and by ``infran
 """
 
 from infranb.notebook.html import (
+    compose_bundle,
     manager_bundle,
     operation_bundle,
     plan_bundle,
     result_bundle,
     select,
 )
+from infranb.notebook.pictures import line_charts
+from infranb.notebook.tables import css, essential_table, table
 
 __all__ = [
+    "compose_bundle",
+    "css",
+    "essential_table",
+    "line_charts",
     "manager_bundle",
     "operation_bundle",
     "plan_bundle",
     "result_bundle",
     "select",
+    "table",
 ]

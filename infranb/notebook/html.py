@@ -25,10 +25,8 @@ if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
     from infranb.core.planning import PlanStep
     from infranb.core.records import EngineStatus
-    from infranb.fleet import Fleet
-    from infranb.inputs.compose.project import Project
-    from infranb.manager import InfrastructureManager
-    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.core.request import InfrastructureOperation
+    from infranb.core.result import InfrastructureResult
 
 _renderings = itertools.count(1)
 
@@ -293,8 +291,9 @@ def operation_bundle(
 # ---------------------------------------------------------------- manager
 
 
-def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
-    """What the manager already knows, without calling the engine (a repr must never block
+def manager_bundle(manager: Any) -> dict[str, str]:
+    """An ``InfrastructureManager`` (typed loosely: the face imports nothing above it), as
+    far as it already knows, without calling the engine (a repr must never block
     on an engine that does not answer): its address and the last ``info()`` it read."""
     info, error = manager.last_info, manager.last_info_error
     host = mask_url_credentials(manager.engine.host)
@@ -332,8 +331,9 @@ def manager_bundle(manager: InfrastructureManager) -> dict[str, str]:
 # ---------------------------------------------------------------- compose project
 
 
-def compose_bundle(project: Project) -> dict[str, str]:
-    """A Compose project: its services, the keys infranb does not apply (``up`` refuses
+def compose_bundle(project: Any) -> dict[str, str]:
+    """A Compose ``Project`` (typed loosely: the face imports nothing above it): its
+    services, the keys infranb does not apply (``up`` refuses
     them unless allowed) and the ones that do not change a container, the warnings."""
     services, unsupported = project.to_frame(), project.unsupported
     moot = project.not_applicable
@@ -381,8 +381,9 @@ def compose_bundle(project: Project) -> dict[str, str]:
 # ---------------------------------------------------------------- fleet
 
 
-def fleet_bundle(fleet: Fleet) -> dict[str, str]:
-    """A fleet as its last ``engines()`` read it: one section per engine (no engine call)."""
+def fleet_bundle(fleet: Any) -> dict[str, str]:
+    """A ``Fleet`` (typed loosely: the face imports nothing above it) as its last
+    ``engines()`` read it: one section per engine (no engine call)."""
     statuses = fleet.last_status
     if not statuses:
         text = f"FLEET {len(fleet)} engine(s): {', '.join(fleet)}; fleet.engines() reads them"

@@ -21,7 +21,7 @@ from infranb.core.records import ProgressEvent
 from infranb.core.sync import in_notebook
 
 if TYPE_CHECKING:
-    from infranb.models import InfrastructureResult
+    from infranb.core.result import InfrastructureResult
 
 DONE_LAYER = ("Pull complete", "Already exists", "Pushed", "Layer already exists")
 

@@ -14,47 +14,17 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from infranb.core.errors import Problem
 from infranb.core.frames import Schema
-from infranb.core.planning import PlanStep
-from infranb.core.records import (
-    ContainerOutcome,
-    HealthRecord,
-    ImageOutcome,
-    RemovedResource,
-    ServiceOutcome,
-)
+from infranb.core.outcome import Outcome
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
-    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.core.request import InfrastructureOperation
+    from infranb.core.result import InfrastructureResult
     from infranb.runtime import Runtime
 
+__all__ = ["Command", "Operation", "Outcome"]
+
 Command = TypeVar("Command")
-
-
-@dataclass
-class Outcome:
-    """The records one run produced; the result's spec fields are derived from these."""
-
-    stack: str | None = None
-    dry_run: bool = False
-    scope: str | None = None
-    plan: list[PlanStep] = field(default_factory=list)
-    containers: list[ContainerOutcome] = field(default_factory=list)
-    orphans: list[str] = field(default_factory=list)
-    images: list[ImageOutcome] = field(default_factory=list)
-    removed: list[RemovedResource] = field(default_factory=list)
-    health: list[HealthRecord] = field(default_factory=list)
-    networks_created: list[str] = field(default_factory=list)
-    volumes_created: list[str] = field(default_factory=list)
-    build_logs: list[str] = field(default_factory=list)
-    services: list[ServiceOutcome] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    #: containers this run stopped (teardowns, recreates), by name
-    stopped: list[str] = field(default_factory=list)
-    #: a failure whose changes were all undone
-    rolled_back: bool = False
-    #: what a rollback had to leave in place (then ``rolled_back`` is False), one sentence each
-    remaining: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from infranb.ops.common import Kept, remove_containers, remove_networks, remove_
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
-    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.core.request import InfrastructureOperation
+    from infranb.core.result import InfrastructureResult
     from infranb.runtime import Runtime
 
 T = TypeVar("T")

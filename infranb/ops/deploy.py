@@ -71,7 +71,8 @@ from infranb.ops.orchestrate import resolve_environments
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
-    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.core.request import InfrastructureOperation
+    from infranb.core.result import InfrastructureResult
     from infranb.runtime import Runtime
 
 POLL_SECONDS = 0.1

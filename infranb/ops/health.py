@@ -18,7 +18,8 @@ from infranb.ops.base import Operation, Outcome
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
-    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.core.request import InfrastructureOperation
+    from infranb.core.result import InfrastructureResult
     from infranb.runtime import Runtime
 
 PASSING = ("healthy", "running")

@@ -99,7 +99,8 @@ from infranb.ops.common import (
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
-    from infranb.models import InfrastructureOperation, InfrastructureResult
+    from infranb.core.request import InfrastructureOperation
+    from infranb.core.result import InfrastructureResult
     from infranb.runtime import Runtime
 
 LOG_LINES_ON_FAILURE = 20

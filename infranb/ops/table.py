@@ -16,7 +16,7 @@ from infranb.ops.base import Operation
 if TYPE_CHECKING:
     import pandas as pd
 
-    from infranb.models import InfrastructureResult
+    from infranb.core.result import InfrastructureResult
 
 OPERATIONS: dict[str, Operation[Any]] = {
     op.name: op

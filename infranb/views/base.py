@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
@@ -163,8 +163,3 @@ def view(query: Query[P], schema: Schema) -> tuple[AsyncView[P], SyncView[P]]:
     """The async and the sync method of one view, from its query (named after it)."""
     declared = View(query.__module__.rsplit(".", 1)[-1], query, schema)
     return AsyncView(declared, "a" + declared.name), SyncView(declared, declared.name)
-
-
-def names_of(names: str | Sequence[str]) -> list[str]:
-    """One name or several, as a list."""
-    return [names] if isinstance(names, str) else list(names)

@@ -71,13 +71,6 @@ def test_documented_module_paths_keep_working() -> None:
         assert getattr(widgets, name) is getattr(notebook_widgets, name)
 
 
-def test_the_deprecated_operation_names_alias_follows_the_table() -> None:
-    from infranb.models import OPERATIONS
-    from infranb.ops.table import OPERATIONS as TABLE
-
-    assert tuple(TABLE) == OPERATIONS
-
-
 def test_import_infranb_loads_no_operation_handler_and_no_engine_sdk() -> None:
     """The table of operations loads on first use (a request's validation), so the first
     ``import infranb`` cell of a notebook stays fast."""
@@ -89,4 +82,4 @@ def test_import_infranb_loads_no_operation_handler_and_no_engine_sdk() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(('infranb.ops.', 'docker'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['infranb.ops.base']"
+    assert out.stdout.strip() == "[]"  # the types live in core: not even ops.base loads

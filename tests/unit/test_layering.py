@@ -3,16 +3,17 @@ a circle.
 
     core      imports nothing above it
     engines   import only core (and only modules in engines/ import docker)
-    inputs    import core, and models for the requests a project becomes
+    inputs    import core
     views     import core and engines.base
     ops       import core, engines.base and inputs
     notebook  renders what it is given: no engine, runtime or view, no operation's module
     (top)     manager, fleet, runtime, journal, models: anything below
 
 Imports inside functions count (a lazy import is still a dependency); imports under
-``if TYPE_CHECKING:`` do not (they never run). One kind of lazy import is allowed upwards: a
-repr method (``_repr_mimebundle_``, ``__str__``, ...) handing its object to
-``infranb.notebook``, as objects that render themselves do.
+``if TYPE_CHECKING:`` count in ``core`` and ``engines`` (the types live in ``core``, below
+everything), elsewhere not. One kind of lazy import is allowed upwards above ``core``: a repr
+method (``_repr_mimebundle_``, ``__str__``, ...) handing its object to ``infranb.notebook``;
+the types in ``core`` reach it through ``core.hooks`` instead.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def imports_of(path: Path, *, hooks: bool = True) -> set[str]:
+def imports_of(path: Path, *, hooks: bool = True, typing: bool = False) -> set[str]:
     """Every module this file imports at run time (absolute names); with ``hooks=False``,
-    less the notebook imports of its repr methods."""
+    less the notebook imports of its repr methods; with ``typing=True``, those under
+    ``if TYPE_CHECKING:`` too."""
     found: set[str] = set()
 
     def visit(node: ast.AST, in_hook: bool) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
+        if isinstance(node, ast.If) and _is_type_checking(node) and not typing:
             for child in node.orelse:
                 visit(child, in_hook)
             return
@@ -71,11 +73,12 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for p in PACKAGE.rglob("*.py")}
 
 
-def graph(*, hooks: bool = True) -> dict[str, set[str]]:
+def graph(*, hooks: bool = True, typing: bool = False) -> dict[str, set[str]]:
     known = modules()
     edges: dict[str, set[str]] = {}
     for name, path in known.items():
-        targets = {t for t in imports_of(path, hooks=hooks) if t in known and t != name}
+        found = imports_of(path, hooks=hooks, typing=typing)
+        targets = {t for t in found if t in known and t != name}
         # A module's own packages run before it ("from infranb.ops import images" names
         # infranb.ops): they are not a dependency of it.
         edges[name] = {t for t in targets if not name.startswith(t + ".")}
@@ -131,15 +134,38 @@ def in_folders(targets: set[str], allowed: set[str]) -> set[str]:
 RULES = {
     "core": {"core"},
     "engines": {"core", "engines"},
-    "inputs": {"core", "inputs", "models"},
+    "inputs": {"core", "inputs"},
     "views": {"core", "engines.base", "views"},
     "ops": {"core", "engines.base", "inputs", "ops"},
 }
 
 
 def test_no_import_cycle_inside_infranb() -> None:
-    cycle = find_cycle(graph())
+    """None at all: imports for typing and in repr methods count too."""
+    cycle = find_cycle(graph(typing=True))
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+@pytest.mark.parametrize("layer", ["core", "engines"])
+def test_the_types_and_engines_import_nothing_above_them_even_for_typing(layer: str) -> None:
+    """The request, result, config, plan and outcome types live in ``core``: nothing there
+    or in ``engines`` imports ``ops``, ``views``, ``notebook``, ``inputs`` or the top, not
+    under ``TYPE_CHECKING``, not inside a function, not in a repr (those reach the layers
+    above through ``core.hooks``, which the top registers)."""
+    edges = graph(typing=True)
+    wrong = {
+        name: sorted(in_folders(targets, RULES[layer]))
+        for name, targets in edges.items()
+        if folder(name) == layer and in_folders(targets, RULES[layer])
+    }
+    assert not wrong, wrong
+
+
+def test_the_types_module_users_import_only_names_the_core_types() -> None:
+    """``infranb.models`` is the documented import path of the types, nothing more."""
+    assert {t for t in graph(typing=True)["infranb.models"]} <= {
+        m for m in modules() if folder(m) == "core"
+    }
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

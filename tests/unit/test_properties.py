@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from infranb import InfrastructureManager, InfrastructureOperation
 from infranb.core.specs import CONTAINER_KEYS
-from infranb.models import OPERATIONS
+from infranb.ops.table import OPERATIONS
 
 HOSTILE = st.sampled_from(
     [
@@ -52,7 +52,7 @@ VALUE = st.recursive(
 CONTAINER = st.dictionaries(st.one_of(st.sampled_from(CONTAINER_KEYS), TEXT), VALUE, max_size=6)
 OPERATION = st.builds(
     InfrastructureOperation,
-    operation=st.one_of(st.sampled_from(OPERATIONS), TEXT),
+    operation=st.one_of(st.sampled_from(tuple(OPERATIONS)), TEXT),
     containers=st.lists(CONTAINER, max_size=3),
     image_params=st.dictionaries(
         st.sampled_from(["action", "image", "path", "tag", "x"]), VALUE, max_size=4

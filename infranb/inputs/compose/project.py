@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from infranb.core import hooks
 from infranb.core.errors import ComposeError, Problem
 from infranb.core.options import OPTIONS
+from infranb.core.request import InfrastructureOperation
 from infranb.core.secrets import SecretRef, is_secret_key, masked_container
 from infranb.core.specs import MOUNT_PROPAGATION, normal_project_name, parse_containers
 from infranb.inputs.compose.interpolation import Interpolator, parse_env_file
@@ -29,8 +31,6 @@ from infranb.inputs.compose.loader import (
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from infranb.models import InfrastructureOperation
 
 #: service keys infranb applies (the rest is listed in ``unsupported`` or ``not_applicable``)
 APPLIED = frozenset(
@@ -266,8 +266,6 @@ class Project:
     def operation(self, **fields: Any) -> InfrastructureOperation:
         """The ``orchestrate_containers`` request that brings the project up; ``fields``
         (``dry_run``, ``remove_orphans``, ...) are passed to the request."""
-        from infranb.models import InfrastructureOperation
-
         return InfrastructureOperation(
             operation="orchestrate_containers",
             stack=self.name,
@@ -284,7 +282,6 @@ class Project:
         per Compose service (named as Compose names them), its ``deploy:`` key applied,
         networks as overlay networks. ``fields`` are passed to the request."""
         from infranb.core.swarm import DEPLOY_KEYS
-        from infranb.models import InfrastructureOperation
 
         service_of = {n: s for s in self.services for n in self.container_names(s)}
         containers = []
@@ -344,8 +341,6 @@ class Project:
 
     def builds(self) -> list[InfrastructureOperation]:
         """One ``manage_images`` build request per service with ``build:``."""
-        from infranb.models import InfrastructureOperation
-
         requests = []
         tags: set[str] = set()
         for service, spec in self.services.items():
@@ -456,14 +451,13 @@ class Project:
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from infranb.notebook.html import compose_bundle, select
-
-        return select(compose_bundle(self), include, exclude)
+        face = hooks.display()
+        bundle: dict[str, str] = face.select(face.compose_bundle(self), include, exclude)
+        return bundle
 
     def _repr_html_(self) -> str:
-        from infranb.notebook.html import compose_bundle
-
-        return compose_bundle(self)["text/html"]
+        html: str = hooks.display().compose_bundle(self)["text/html"]
+        return html
 
     # ---------------------------------------------------------------- translation
 

@@ -1,0 +1,40 @@
+"""The records one run of an operation produced, before they become its result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from infranb.core.planning import PlanStep
+from infranb.core.records import (
+    ContainerOutcome,
+    HealthRecord,
+    ImageOutcome,
+    RemovedResource,
+    ServiceOutcome,
+)
+
+
+@dataclass
+class Outcome:
+    """The records one run produced; the result's spec fields are derived from these."""
+
+    stack: str | None = None
+    dry_run: bool = False
+    scope: str | None = None
+    plan: list[PlanStep] = field(default_factory=list)
+    containers: list[ContainerOutcome] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    images: list[ImageOutcome] = field(default_factory=list)
+    removed: list[RemovedResource] = field(default_factory=list)
+    health: list[HealthRecord] = field(default_factory=list)
+    networks_created: list[str] = field(default_factory=list)
+    volumes_created: list[str] = field(default_factory=list)
+    build_logs: list[str] = field(default_factory=list)
+    services: list[ServiceOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: containers this run stopped (teardowns, recreates), by name
+    stopped: list[str] = field(default_factory=list)
+    #: a failure whose changes were all undone
+    rolled_back: bool = False
+    #: what a rollback had to leave in place (then ``rolled_back`` is False), one sentence each
+    remaining: list[str] = field(default_factory=list)
