@@ -20,7 +20,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
         return 0 if given else 2
     command, rest = given[0], given[1:]
     if command == "report":
-        from infranb.notebook.report import main as report
+        from infranb.runbook.runner import main as report
 
         return report(rest)
     print(f"infranb: no command {command!r}\n{USAGE}", file=sys.stderr)

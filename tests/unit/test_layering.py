@@ -7,6 +7,7 @@ a circle.
     views     import core and engines.base
     ops       import core, engines.base and inputs
     notebook  renders what it is given: no engine, runtime or view, no operation's module
+    runbook   runs a runbook notebook headless (papermill) into a report: core, notebook
     (top)     manager, fleet, runtime, journal, models: anything below
 
 Imports inside functions count (a lazy import is still a dependency); imports under
@@ -112,13 +113,14 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
 
 
 def folder(module: str) -> str:
-    """``core``, ``engines``, ``inputs``, ``views``, ``ops``, ``notebook``, or ``top``."""
+    """``core``, ``engines``, ``inputs``, ``views``, ``ops``, ``notebook``, ``runbook``, or
+    ``top``."""
     parts = module.split(".")
     return parts[1] if len(parts) > 2 or module in FOLDER_PACKAGES else "top"
 
 
 FOLDER_PACKAGES = {
-    f"infranb.{f}" for f in ("core", "engines", "inputs", "views", "ops", "notebook")
+    f"infranb.{f}" for f in ("core", "engines", "inputs", "views", "ops", "notebook", "runbook")
 }
 
 
@@ -137,6 +139,7 @@ RULES = {
     "inputs": {"core", "inputs"},
     "views": {"core", "engines.base", "views"},
     "ops": {"core", "engines.base", "inputs", "ops"},
+    "runbook": {"core", "notebook", "runbook"},
 }
 
 
@@ -178,7 +181,7 @@ def test_every_module_is_in_a_folder_or_the_top() -> None:
     assert top == {
         "infranb",
         "infranb.__main__",  # python -m infranb: the command
-        "infranb.cli",  # the infranb command (its report lives in notebook.report)
+        "infranb.cli",  # the infranb command (its runner lives in runbook.runner)
         "infranb.compose",  # the documented alias of inputs.compose
         "infranb.fleet",
         "infranb.journal",

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from infranb.notebook.report import (
+from infranb.runbook.runner import (
     NO_VERDICT,
     SUMMARY_TAG,
     parameter_value,
