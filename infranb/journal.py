@@ -931,27 +931,13 @@ def report(
 ) -> Path:
     """Write a self-contained HTML audit report of the journal's runs (offline: no scripts,
     no remote assets) and return its path."""
+    from infranb.notebook.html import audit_page
+
     book = journal if isinstance(journal, Journal) else Journal(journal)
     frame = book.history(stack=stack, since=since)
-    counts = frame["outcome"].value_counts().to_dict() if len(frame) else {}
-    summary = ", ".join(f"{n} {o}" for o, n in counts.items()) or "no runs"
-    title = "infranb audit report"
     scope = f"since {since}" if since is not None else "all runs"
-    body = frame.to_html(index=False, border=0, na_rep="", escape=True)
     out = Path(path)
     out.write_text(
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{title}</title><style>{_REPORT_CSS}</style></head><body>"
-        f"<h1>{title}</h1><p>Journal {html.escape(str(book.path))} · {html.escape(scope)}"
-        f"{' · stack ' + html.escape(stack) if stack else ''} · written {now()} · "
-        f"{len(frame)} run(s): {html.escape(summary)}</p>{body}</body></html>"
+        audit_page(frame, journal=str(book.path), scope=scope, stack=stack, written=now())
     )
     return out
-
-
-_REPORT_CSS = (
-    "body{font-family:system-ui,sans-serif;margin:2em}"
-    "table{border-collapse:collapse;font-size:13px}"
-    "th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
-    "th{background:#f4f4f4}"
-)

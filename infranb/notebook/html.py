@@ -446,3 +446,25 @@ def fleet_results_bundle(results: Mapping[str, InfrastructureResult]) -> dict[st
         )
     )
     return wrap(text, body)
+
+
+def audit_page(
+    frame: pd.DataFrame, *, journal: str, scope: str, stack: str | None, written: str
+) -> str:
+    """The journal's audit report (``journal.report``): a page of its own with the runs of
+    ``history()`` in the face and stylesheet every frame has, values in full. Offline: no
+    script, nothing loaded from elsewhere."""
+    counts = frame["outcome"].value_counts().to_dict() if len(frame) else {}
+    summary = ", ".join(f"{n} {o}" for o, n in counts.items()) or "no runs"
+    title = "infranb audit report"
+    where = f" · stack {stack}" if stack else ""
+    line = (
+        f"Journal {journal} · {scope}{where} · written {written} · {len(frame)} run(s): {summary}"
+    )
+    body = table(frame, status_columns=("outcome",), longest=0)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{title}</title><style>{css()}</style></head><body>"
+        f'<div class="inb-wrap"><div class="inb-header"><span class="inb-title">{title}</span>'
+        f"</div><p>{esc(line)}</p>{body}</div></body></html>"
+    )
