@@ -743,6 +743,10 @@ def change_counts(result: InfrastructureResult) -> dict[str, int]:
     for s in result.services:
         if s.action != "unchanged":
             add(f"{s.action} service")
+    for _ in {u.container for u in result.updated}:
+        add("update")
+    for _ in result.copied:
+        add("copy in")
     return counts
 
 

@@ -15,27 +15,23 @@ import dataclasses
 import functools
 import logging
 import os
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from infranb.core import labels as L
 from infranb.core.errors import (
     Conflict,
-    EngineError,
     EngineUnavailable,
     InfraError,
     NotFound,
     Problem,
-    Refused,
-    RevertError,
     ValidationError,
     shown_as,
 )
 from infranb.core.outcome import Outcome
-from infranb.core.records import ContainerDetails, EngineInfo, ImageOutcome, ProgressEvent
+from infranb.core.records import EngineInfo, ImageOutcome
 from infranb.core.secrets import MASK, Redactor, mask_url_credentials
 from infranb.core.sync import in_notebook, run_sync, synchronous
 from infranb.engines import connect
@@ -62,7 +58,6 @@ from infranb.runtime import (
     Gates,
     ProgressCallback,
     Runtime,
-    check_gates,
     context_value,
     correlation_id_of,
     new_run_id,
@@ -77,32 +72,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 P = ParamSpec("P")
-#: how a helper's steps are counted in the journal's ``changes``
-HELPER_ACTIONS = {
-    "container_stopped": "stop",
-    "container_removed": "remove container",
-    "container_restarted": "restart",
-    "container_updated": "update",
-    "copied_in": "copy in",
-}
 log = logging.getLogger("infranb")
-
-
-@dataclasses.dataclass
-class HelperRecord:
-    """What a helper (stop, restart) does, as its journal record hears it."""
-
-    recorder: Recorder | None
-    #: the stack the helper's containers share (known once it has looked at them)
-    stack: str | None = None
-    changes: dict[str, int] = dataclasses.field(default_factory=dict)
-
-    def step(self, kind: str, name: str) -> None:
-        action = HELPER_ACTIONS[kind]
-        self.changes[action] = self.changes.get(action, 0) + 1
-        if self.recorder is not None:
-            with contextlib.suppress(Exception):  # the journal never stops the work
-                self.recorder.step(ProgressEvent(kind, name))
 
 
 def _needs_engine(
@@ -131,57 +101,6 @@ def _needs_engine(
     return wrap
 
 
-def update_changes(**asked: Any) -> dict[str, Any]:
-    """``manager.update``'s arguments checked and in the engine's units (bytes, CPUs), the
-    ones given only; ``ValidationError`` naming each wrong one before anything is touched."""
-    from infranb.core.specs import RESTART_POLICIES, parse_size
-
-    changes: dict[str, Any] = {}
-    problems: list[str] = []
-    for key, value in asked.items():
-        if value is None:
-            continue
-        try:
-            if key == "restart":
-                policy, _, count = str(value).partition(":")
-                if policy not in RESTART_POLICIES or (count and not count.isdigit()):
-                    raise ValueError(f"must be one of {', '.join(RESTART_POLICIES)}[:N]")
-                changes[key] = str(value)
-            elif key == "mem_limit":
-                changes[key] = 0 if value in (0, "0") else parse_size(value, "mem_limit")
-            elif key == "cpus":
-                if isinstance(value, bool) or float(value) < 0:
-                    raise ValueError("must be a number of CPUs, 0 for no limit")
-                changes[key] = float(value)
-            elif key == "pids_limit":
-                if isinstance(value, bool) or int(value) < 0 or int(value) != value:
-                    raise ValueError("must be a whole number, 0 for no limit")
-                changes[key] = int(value)
-        except (ValueError, TypeError, InfraError) as error:
-            problems.append(f"{key}: {value!r} {str(error).split(': ', 1)[-1]}")
-    if problems:
-        raise ValidationError(problems)
-    if not changes:
-        raise ValidationError(
-            [
-                "nothing to update: give restart=, mem_limit=, cpus= or pids_limit= "
-                "(anything else changes with a recreate)"
-            ]
-        )
-    return changes
-
-
-def _archive(source: Path, name: str) -> bytes:
-    """``source`` (a file or folder) as a tar archive whose top entry is ``name``."""
-    import io
-    import tarfile
-
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        tar.add(str(source), arcname=name)
-    return buffer.getvalue()
-
-
 def _unpack(archive: bytes, target: Path) -> Path:
     """Unpack an engine's archive of one path into ``target`` (a folder: inside it; else as
     it); tarfile's ``data`` filter refuses absolute paths, ``..`` and device files."""
@@ -202,17 +121,6 @@ def _unpack(archive: bytes, target: Path) -> Path:
             member.name = "/".join([target.name, *rest])
         tar.extractall(target.parent, members=members, filter="data")
     return target
-
-
-def _update_frame(rows: list[tuple[str, str, Any, Any]], run_id: str) -> pd.DataFrame:
-    from infranb.core.frames import frame
-
-    data = frame(
-        ({"container": c, "field": f, "before": str(b), "after": str(a)} for c, f, b, a in rows),
-        {"container": "string", "field": "string", "before": "string", "after": "string"},
-    )
-    data.attrs["run_id"] = run_id
-    return data
 
 
 def _empty_drift() -> pd.DataFrame:
@@ -548,6 +456,7 @@ class InfrastructureManager(EngineViews):
                 plan=[stored(dataclasses.asdict(s), redact) for s in outcome.plan],
                 result=stored(result_summary(result), redact),
                 engine_id=engine_id,
+                stack=outcome.stack,  # known only once the run looked (named containers)
             )
         except Exception as e:
             result.warnings.append(f"journal: the end of this run was not recorded ({e})")
@@ -615,8 +524,14 @@ class InfrastructureManager(EngineViews):
         try:
             journal = self._require_journal()
             entry = journal.entry(run_id)
-            if entry.operation == "update":
-                return await self._revert_update(entry, confirm)
+            from infranb.ops.table import OPERATIONS
+
+            declared = OPERATIONS.get(entry.operation)
+            undo = declared.revert if declared is not None else None
+            if undo is not None:  # an operation whose undo is a request of its own
+                request = undo(entry.prior, run_id)
+                request.dry_run = dry_run
+                return await self._execute(request, None, progress, confirm=confirm, reverts=run_id)
             await self._secrets_of_unchanged(entry)
             later = journal.later_runs(entry.stack or "", entry.started_at)
             images = await self._revert_images(entry)
@@ -825,112 +740,43 @@ class InfrastructureManager(EngineViews):
             raise
         return self.last_info
 
-    @contextlib.contextmanager
-    def _recorded(self, operation: str, request: dict[str, Any]) -> Iterator[HelperRecord]:
-        """Journal a helper that changes the engine outside an operation (stop, restart):
-        one record written before its first engine call, a step per container, its outcome
-        (``refused`` when a gate refused it) and the stack its containers share. The
-        journal never stops the work."""
-        recorder = None
-        if self.journal is not None:
-            with contextlib.suppress(Exception):
-                recorder = self._begin_record(new_run_id(), operation, None, request)
-        record = HelperRecord(recorder)
+    def _request(
+        self, operation: str, names: Sequence[str], dry_run: bool, **params: Any
+    ) -> InfrastructureOperation:
+        """The request a helper stands for: named containers and the operation's params."""
+        given = {k: v for k, v in params.items() if v is not None}
+        return InfrastructureOperation(
+            operation=operation, container_ids=list(names), params=given, dry_run=dry_run
+        )
 
-        def finish(outcome: str, error: str | None) -> None:
-            if recorder is not None:
-                with contextlib.suppress(Exception):
-                    recorder.finish(
-                        outcome,
-                        changes=record.changes,
-                        error=error,
-                        plan=[],
-                        result={},
-                        stack=record.stack,
-                    )
-
-        try:
-            yield record
-        except Refused as e:
-            finish("refused", str(e))
-            raise
-        except BaseException as e:
-            finish("failed", mask_url_credentials(str(e)) or type(e).__name__)
-            raise
-        finish("succeeded", None)
-
-    async def _gate_helper(
+    async def astop(
         self,
         names: Sequence[str],
-        confirm: bool,
-        record: HelperRecord,
         *,
-        verb: str,
-        remove: bool = False,
-    ) -> list[ContainerDetails | None]:
-        """Before a helper touches anything: each container's details, the stack they share
-        (on the journal ``record``), and the gates (a stop or restart needs consent where
-        ``confirm_destructive`` is on; removals count toward ``max_removals``)."""
-        details = list(
-            await asyncio.gather(*(self._call(self.engine.inspect_container, n) for n in names))
-        )
-        removals = [
-            f"remove container {n}"
-            for n, d in zip(names, details, strict=True)
-            if remove and d is not None and L.is_managed(d.labels)
-        ]
-        stacks = {d.labels.get(L.STACK) for d in details if d is not None}
-        record.stack = stacks.pop() if len(stacks) == 1 else None
-        gates = Gates(self.config.max_removals, self.config.confirm_destructive, confirm)
-        check_gates(gates, removals, [f"{verb} container {n}" for n in names])
-        return details
-
-    @_needs_engine(list[str])
-    async def astop(
-        self, names: Sequence[str], *, remove: bool | None = None, confirm: bool = False
-    ) -> list[str]:
+        remove: bool | None = None,
+        confirm: bool = False,
+        dry_run: bool = False,
+    ) -> InfrastructureResult:
         """Stop containers, then remove those infranb made when ``remove`` (default:
         ``config.auto_remove_containers``); a container infranb did not create is never
-        removed. Passes the gates first (``max_removals`` counts the removals; with
-        ``config.confirm_destructive`` it needs ``confirm=True``), raising ``Refused`` with
-        the steps when one refuses. Journaled as a ``stop`` run."""
-        remove = self.config.auto_remove_containers if remove is None else remove
-        request = {"names": list(names), "remove": remove}
-        with self._recorded("stop", request) as record:
-            details = await self._gate_helper(names, confirm, record, verb="stop", remove=remove)
-
-            async def stop(name: str, before: ContainerDetails | None) -> str:
-                await self._call(self.engine.stop_container, name, self.config.stop_timeout)
-                record.step("container_stopped", name)
-                # A container infranb did not create is stopped as asked, never removed.
-                if remove and before is not None and L.is_managed(before.labels):
-                    await self._call(self.engine.remove_container, name)
-                    record.step("container_removed", name)
-                return name
-
-            stops = (stop(n, d) for n, d in zip(names, details, strict=True))
-            return list(await asyncio.gather(*stops))
+        removed. The ``stop`` operation: passes the gates first (``max_removals`` counts the
+        removals; with ``config.confirm_destructive`` it needs ``confirm=True``), is
+        journaled, and ``dry_run=True`` shows its plan. ``result.containers_stopped`` names
+        what it stopped."""
+        request = self._request("stop", names, dry_run, remove=remove)
+        return await self._execute(request, confirm=confirm)
 
     stop = synchronous(astop)
 
-    @_needs_engine(list[str])
-    async def arestart(self, names: Sequence[str], *, confirm: bool = False) -> list[str]:
-        """Restart containers. Passes the gates first (with ``config.confirm_destructive`` it
-        needs ``confirm=True``), raising ``Refused`` when one refuses. Journaled as a
-        ``restart`` run."""
-        with self._recorded("restart", {"names": list(names)}) as record:
-            await self._gate_helper(names, confirm, record, verb="restart")
-
-            async def restart(name: str) -> None:
-                await self._call(self.engine.restart_container, name, self.config.stop_timeout)
-                record.step("container_restarted", name)
-
-            await asyncio.gather(*(restart(n) for n in names))
-        return list(names)
+    async def arestart(
+        self, names: Sequence[str], *, confirm: bool = False, dry_run: bool = False
+    ) -> InfrastructureResult:
+        """Restart containers: the ``restart`` operation (gates, journal, ``dry_run``).
+        ``result.containers_started`` names what runs again; one left down fails it."""
+        return await self._execute(self._request("restart", names, dry_run), confirm=confirm)
 
     restart = synchronous(arestart)
 
-    @_needs_engine(lambda: _update_frame([], ""))
     async def aupdate(
         self,
         name: str,
@@ -940,51 +786,20 @@ class InfrastructureManager(EngineViews):
         cpus: float | None = None,
         pids_limit: int | None = None,
         confirm: bool = False,
-    ) -> pd.DataFrame:
+        dry_run: bool = False,
+    ) -> InfrastructureResult:
         """Change a container's restart policy or limits in place (the engine's live update;
-        0 removes a limit), whoever made it. Passes the gates (with
-        ``config.confirm_destructive`` it needs ``confirm=True``) and is journaled as an
-        ``update`` run with the values it replaced: ``manager.revert(run_id)`` puts them
-        back (``frame.attrs["run_id"]``). Returns one row per field: before and after, as the
-        engine reports them once it is done. Anything else needs a recreate, and an engine
-        that cannot update in place (Podman) says so in one sentence."""
-        from infranb.core.drift import live_values
-
-        changes = update_changes(
-            restart=restart, mem_limit=mem_limit, cpus=cpus, pids_limit=pids_limit
-        )
-        with self._recorded("update", {"name": name, "changes": changes}) as record:
-            (details,) = await self._gate_helper([name], confirm, record, verb="update")
-            if details is None or details.config is None:
-                raise NotFound(f"updating {name}: no such container", resource=name)
-            before = live_values(details.config)
-            if record.recorder is not None:
-                with contextlib.suppress(Exception):  # the journal never stops the work
-                    record.recorder.prior(
-                        {
-                            "update": {
-                                "name": details.name,
-                                "id": details.id,
-                                "values": {k: before[k] for k in changes},
-                            }
-                        }
-                    )
-            await self._call(self.engine.update_container, details.id, changes)
-            record.step("container_updated", details.name)
-            now = await self._call(self.engine.inspect_container, details.id)
-            after = live_values(now.config) if now is not None and now.config else {}
-            missed = [k for k, v in changes.items() if after.get(k) != v]
-            if missed:  # say only what is so: the engine took it, but does not report it
-                raise EngineError(
-                    f"updating {name}: the engine accepted the update but reports "
-                    + ", ".join(f"{k}={after.get(k)!r}" for k in missed)
-                    + " (asked: "
-                    + ", ".join(f"{k}={changes[k]!r}" for k in missed)
-                    + ")",
-                    resource=name,
-                )
-        run_id = record.recorder.run_id if record.recorder is not None else ""
-        return _update_frame([(details.name, k, before[k], after[k]) for k in changes], run_id)
+        0 removes a limit), whoever made it: the ``update`` operation. It passes the gates
+        (with ``config.confirm_destructive`` it needs ``confirm=True``) and is journaled with
+        the values it replaced: ``manager.revert(result.run_id)`` puts them back.
+        ``result.to_frame()`` has one row per field, before and after, as the engine reports
+        them once it is done. Anything else needs a recreate, and an engine that cannot
+        update in place (Podman) says so in one sentence."""
+        request = self._request(
+            "update", [name], dry_run,
+            restart=restart, mem_limit=mem_limit, cpus=cpus, pids_limit=pids_limit,
+        )  # fmt: skip
+        return await self._execute(request, confirm=confirm)
 
     update = synchronous(aupdate)
 
@@ -1059,7 +874,6 @@ class InfrastructureManager(EngineViews):
             count=count,
         )
 
-    @_needs_engine(str)
     async def acopy_to(
         self,
         name: str,
@@ -1067,28 +881,16 @@ class InfrastructureManager(EngineViews):
         container_path: str,
         *,
         confirm: bool = False,
-    ) -> str:
+        dry_run: bool = False,
+    ) -> InfrastructureResult:
         """Copy a file or folder of the kernel's machine into container ``name`` as
-        ``container_path`` (what it overwrites there is not kept). Passes the gates (consent
-        where ``config.confirm_destructive`` is on) and is journaled as a ``copy_to`` run."""
-        source = Path(host_path).expanduser()
-        problems = []
-        if not source.exists():
-            problems.append(f"host_path: {host_path} is not on this machine")
-        if not container_path.startswith("/") or container_path.rstrip("/") == "":
-            problems.append(f"container_path: {container_path!r} must be an absolute path")
-        if problems:
-            raise ValidationError(problems)
-        # Rooted at "/" with the whole path: the engine makes the folders on the way.
-        archive = _archive(source, container_path.strip("/"))
-        request = {"name": name, "host_path": str(source), "container_path": container_path}
-        with self._recorded("copy_to", request) as record:
-            (details,) = await self._gate_helper([name], confirm, record, verb="copy into")
-            if details is None:
-                raise NotFound(f"copying into {name}: no such container", resource=name)
-            await self._call(self.engine.put_archive, details.id, "/", archive)
-            record.step("copied_in", details.name)
-        return container_path
+        ``container_path``: the ``copy_to`` operation (gates, journal, ``dry_run``). What it
+        overwrites there is not kept, so it has no undo. ``result.copied`` says what went
+        where, with its size."""
+        request = self._request(
+            "copy_to", [name], dry_run, host_path=str(host_path), container_path=container_path
+        )
+        return await self._execute(request, confirm=confirm)
 
     copy_to = synchronous(acopy_to)
 
@@ -1103,22 +905,6 @@ class InfrastructureManager(EngineViews):
         return _unpack(archive, Path(host_path).expanduser())
 
     copy_from = synchronous(acopy_from)
-
-    async def _revert_update(self, entry: JournalEntry, confirm: bool) -> InfrastructureResult:
-        """Put back the values an ``update`` run replaced (itself an ``update`` run)."""
-        prior = entry.prior.get("update") or {}
-        name, values = prior.get("name"), dict(prior.get("values") or {})
-        if not name or not values:
-            raise RevertError(f"run {entry.run_id} recorded no values to put back")
-        changed = await self.aupdate(str(name), confirm=confirm, **values)
-        said = ", ".join(f"{r.field}={r.after!r}" for r in changed.itertuples())
-        return InfrastructureResult(
-            success=True,
-            operation="update",
-            stack=entry.stack,
-            run_id=changed.attrs.get("run_id") or None,
-            warnings=[f"{name}: {said} again, as before run {entry.run_id}"],
-        )
 
     @_needs_engine(lambda: _empty_drift())
     async def adrift(self, target: Project | InfrastructureOperation | str) -> pd.DataFrame:

@@ -208,16 +208,18 @@ class Runtime:
             self._progress = None
             self.warnings.append(f"progress callback failed and was disabled: {e!r}")
 
-    def gate(self, destructive: Sequence[str], *, dry_run: bool = False) -> None:
+    def gate(
+        self, destructive: Sequence[str], disruptive: Sequence[str] = (), *, dry_run: bool = False
+    ) -> None:
         """Refuse the run before it touches anything (``check_gates``). A dry run is never
         refused: it is warned that the real run would be."""
         if dry_run:
             try:
-                check_gates(self.gates, destructive)
+                check_gates(self.gates, destructive, disruptive)
             except Refused as e:
                 self.warnings.append(f"a real run would be {e}")
             return
-        check_gates(self.gates, destructive)
+        check_gates(self.gates, destructive, disruptive)
 
     def record_prior(self, state: Mapping[str, Any]) -> None:
         """Journal the state before this run changes anything (for revert)."""

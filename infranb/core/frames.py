@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from infranb.core.columns import FIRST, PLAN_FIRST, RESULT_FIRST
+from infranb.core.columns import FIRST, PLAN_FIRST
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = [
     "FIRST",
     "PLAN_FIRST",
-    "RESULT_FIRST",
     "Schema",
     "frame",
     "join",

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from infranb.core.planning import PlanStep
 from infranb.core.records import (
     ContainerOutcome,
+    CopiedPath,
+    FieldChange,
     HealthRecord,
     ImageOutcome,
     RemovedResource,
@@ -38,3 +40,7 @@ class Outcome:
     rolled_back: bool = False
     #: what a rollback had to leave in place (then ``rolled_back`` is False), one sentence each
     remaining: list[str] = field(default_factory=list)
+    #: the settings a live update changed
+    updated: list[FieldChange] = field(default_factory=list)
+    #: what ``copy_to`` put into containers
+    copied: list[CopiedPath] = field(default_factory=list)

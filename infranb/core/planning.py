@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Action = Literal[
-    "create", "adopt", "recreate", "start", "restart", "unchanged", "remove-orphan", "scale-down"
-]
+    "create", "adopt", "recreate", "start", "restart", "unchanged", "remove-orphan", "scale-down",
+    "stop", "remove", "update", "copy",
+]  # fmt: skip
 ACTIONS: tuple[str, ...] = get_args(Action)
 
 

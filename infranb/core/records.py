@@ -257,6 +257,26 @@ class RemovedResource:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """One setting a live ``update`` changed, as the engine reports it before and after."""
+
+    container: str
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class CopiedPath:
+    """A file or folder ``copy_to`` put into a container (in a dry run: would put)."""
+
+    container: str
+    host_path: str
+    container_path: str
+    bytes: int
+
+
+@dataclass(frozen=True)
 class HealthRecord:
     """The last observed health of one requested container."""
 

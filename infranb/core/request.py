@@ -46,7 +46,10 @@ class InfrastructureOperation:
     touching nothing, when its plan removes or recreates more than this; overrides
     ``config.max_removals``), ``project_dir`` / ``config_files`` (orchestrate: the Compose
     project's folder and files, written on its containers as Compose writes them; set by
-    ``Project.operation()``).
+    ``Project.operation()``), ``params`` (what an operation takes beyond these fields, as
+    ``manage_images`` takes ``image_params``: ``stop``'s ``remove``, ``update``'s ``restart``,
+    ``mem_limit``, ``cpus``, ``pids_limit``, ``copy_to``'s ``host_path`` and
+    ``container_path``).
     """
 
     operation: str
@@ -67,6 +70,7 @@ class InfrastructureOperation:
     max_removals: int | None = None
     project_dir: str | None = None
     config_files: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
 
     def validate(self, config: InfrastructureManagerConfig | None = None) -> list[Problem]:
         """Every problem with this request, each naming its field (``Problem.path``); empty
@@ -105,6 +109,8 @@ class InfrastructureOperation:
             isinstance(f, str) for f in self.config_files
         ):
             problems.append(Problem("config_files", "use a list of Compose file paths"))
+        if not isinstance(self.params, dict):
+            problems.append(Problem("params", "use a dict of the operation's parameters"))
         if self.scope not in ("managed", "all"):
             problems.append(Problem("scope", f"{self.scope!r} must be 'managed' or 'all'"))
         if self.stack is not None:

@@ -17,6 +17,8 @@ from infranb.core.outcome import Outcome
 from infranb.core.planning import PlanStep
 from infranb.core.records import (
     ContainerOutcome,
+    CopiedPath,
+    FieldChange,
     HealthRecord,
     ImageOutcome,
     RemovedResource,
@@ -99,6 +101,10 @@ class InfrastructureResult:
     refused: bool = False
     #: deploy_stack: one record per service (its plan in a dry run)
     services: list[ServiceOutcome] = field(default_factory=list)
+    #: update: each setting changed, before and after, as the engine reports them
+    updated: list[FieldChange] = field(default_factory=list)
+    #: copy_to: what was put into which container, and where
+    copied: list[CopiedPath] = field(default_factory=list)
 
     @classmethod
     def from_outcome(
@@ -120,7 +126,9 @@ class InfrastructureResult:
         result = cls(
             success=error is None,
             operation=operation,
-            containers_started=[c.name for c in outcome.containers if c.action != "unchanged"],
+            containers_started=[
+                c.name for c in outcome.containers if c.action not in ("unchanged", "stop")
+            ],
             containers_removed=[r.name for r in removed if r.kind == "container"]
             if not outcome.dry_run
             else [],
@@ -170,6 +178,8 @@ class InfrastructureResult:
             containers_stopped=list(dict.fromkeys(outcome.stopped)) if not outcome.dry_run else [],
             refused=isinstance(error, Refused),
             services=list(outcome.services),
+            updated=list(outcome.updated),
+            copied=list(outcome.copied),
         )
         if isinstance(error, InfraError) and getattr(error, "resource", None):
             last_logs = getattr(error, "last_logs", None)
@@ -202,6 +212,8 @@ class InfrastructureResult:
             or self.images
             or self.removed
             or self.health
+            or self.updated
+            or self.copied
             or self.plan
         )
         if rows:

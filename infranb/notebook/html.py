@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from infranb.core.frames import PLAN_FIRST, RESULT_FIRST
+from infranb.core.frames import PLAN_FIRST
 from infranb.core.secrets import mask_url_credentials, masked_environment
 from infranb.notebook.pictures import Node, stack_diagram, timeline
 from infranb.notebook.tables import css, esc, essential_table, human_bytes, table
@@ -132,10 +132,11 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
     parts += [f'<div class="inb-warning">{esc(w)}</div>' for w in result.warnings]
     if result.dry_run and result.plan:
         parts.append(plan_diagram(result.plan))
+    entry = OPERATIONS.get(result.operation)
     parts.append(
         essential_table(
             data,
-            RESULT_FIRST.get(result.operation, tuple(data.columns)),
+            (entry.first_columns if entry else ()) or tuple(data.columns),
             status_columns=("action", "state", "health", "status"),
         )
     )
@@ -150,9 +151,10 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
         if s.get("dry_run"):
             parts.append(f'<div class="inb-muted">{esc(DISK_USAGE_HINT)}</div>')
     if (
-        result.operation == "orchestrate_containers"
+        entry is not None
+        and entry.plan_table
         and result.plan
-        and not result.containers
+        and not (result.containers or result.updated or result.copied)
         and not result.dry_run
     ):
         from infranb.core.planning import plan_frame
@@ -237,7 +239,7 @@ def operation_bundle(
     if problems:
         lines += [f"problem: {p}" for p in problems]
         body += [f'<div class="inb-error">{esc(p)}</div>' for p in problems]
-    if op.operation == "orchestrate_containers" and isinstance(op.containers, list | tuple):
+    if isinstance(op.containers, list | tuple) and op.containers:
         specs, _ = parse_containers(op.containers)
         try:
             waves = dependency_waves(specs)

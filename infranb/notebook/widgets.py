@@ -120,6 +120,8 @@ class _Form(w.VBox):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "kind" not in cls.__dict__:
+            return  # a base that forms share (``_PickContainersForm``), no form of its own
         if cls.kind not in OPERATIONS:
             raise TypeError(f"{cls.__name__}.kind {cls.kind!r} is not an operation of the table")
         FORMS[cls.kind] = cls
@@ -852,11 +854,8 @@ class CleanupForm(_Form):
 # ---------------------------------------------------------------- health
 
 
-class HealthCheckForm(_Form):
+class _PickContainersForm(_Form):
     """Pick containers from the engine (refreshable) or type names or ids."""
-
-    kind = "health_check"
-    title = "Health"
 
     def __init__(
         self,
@@ -874,7 +873,11 @@ class HealthCheckForm(_Form):
         self.refresh_button = w.Button(description="Refresh list", icon="refresh")
         self.refresh_button.on_click(lambda _b: self.load_containers())
         self.load_containers()
-        self._layout([self.picked, self.refresh_button, self.typed])
+        self._layout([self.picked, self.refresh_button, self.typed, *self._extra_widgets()])
+
+    def _extra_widgets(self) -> list[w.Widget]:
+        """What a form asks beyond the containers."""
+        return []
 
     def load_containers(self) -> None:
         """List the engine's containers (off the loop in a kernel)."""
@@ -893,6 +896,53 @@ class HealthCheckForm(_Form):
         return {"container_ids": self.typed}
 
 
+class HealthCheckForm(_PickContainersForm):
+    """Check the health of the containers picked or typed."""
+
+    kind = "health_check"
+    title = "Health"
+
+
+# ---------------------------------------------------------------- stop, restart
+
+
+class StopForm(_PickContainersForm):
+    """Stop the containers picked or typed (removing the ones infranb made, if ticked)."""
+
+    kind = "stop"
+    title = "Stop"
+
+    def _extra_widgets(self) -> list[w.Widget]:
+        remove = self._template.params.get("remove")
+        self.remove = w.Checkbox(
+            value=bool(remove) if remove is not None else False,
+            description="remove the ones infranb made",
+        )
+        self.dry_run = w.Checkbox(value=self._template.dry_run, description="dry run")
+        return [self.remove, self.dry_run]
+
+    def _values(self) -> dict[str, Any]:
+        return {
+            **super()._values(),
+            "params": {"remove": self.remove.value},
+            "dry_run": self.dry_run.value,
+        }
+
+
+class RestartForm(_PickContainersForm):
+    """Restart the containers picked or typed."""
+
+    kind = "restart"
+    title = "Restart"
+
+    def _extra_widgets(self) -> list[w.Widget]:
+        self.dry_run = w.Checkbox(value=self._template.dry_run, description="dry run")
+        return [self.dry_run]
+
+    def _values(self) -> dict[str, Any]:
+        return {**super()._values(), "dry_run": self.dry_run.value}
+
+
 def operation_form(manager: InfrastructureManager) -> w.Tab:
     """A form for every operation of the table that has one, in the table's order, in a Tab."""
     classes = [FORMS[name] for name in OPERATIONS if name in FORMS]
@@ -909,5 +959,7 @@ __all__ = [
     "HealthCheckForm",
     "ImageForm",
     "OrchestrateForm",
+    "RestartForm",
+    "StopForm",
     "operation_form",
 ]

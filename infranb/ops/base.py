@@ -49,3 +49,10 @@ class Operation(Generic[Command]):
     variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: whether a run can change the engine (then it is journaled)
     changes_engine: bool = True
+    #: whether a dry run's table is its plan (one row per step) rather than its records
+    plan_table: bool = False
+    #: the columns the result's HTML shows first (the others one click away); () shows all
+    first_columns: tuple[str, ...] = ()
+    #: where a run's undo is a request of this table: that request, from the run's journaled
+    #: prior state and id (raises ``RevertError`` when the state cannot be put back)
+    revert: Callable[[Mapping[str, Any], str], InfrastructureOperation] | None = None

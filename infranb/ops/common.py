@@ -1,20 +1,32 @@
-"""Steps shared by orchestrate, rollback and teardown."""
+"""Steps shared by the operations: stopping and removing (orchestrate, rollback, teardown,
+``stop``), and naming the containers an operation acts on (``stop``, ``restart``,
+``update``, ``copy_to``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from infranb.core.errors import Conflict, EngineError, InfraError, NotFound, append_note
-from infranb.core.labels import BUILTIN_NETWORKS, DEPENDS_ON
+from infranb.core.errors import (
+    Conflict,
+    EngineError,
+    InfraError,
+    NotFound,
+    Problem,
+    append_note,
+)
+from infranb.core.frames import Schema
+from infranb.core.labels import BUILTIN_NETWORKS, DEPENDS_ON, STACK
 from infranb.core.planning import teardown_waves
-from infranb.core.records import ContainerInfo
+from infranb.core.records import ContainerDetails, ContainerInfo, short_id
 from infranb.ops.base import Outcome
 
 if TYPE_CHECKING:
+    from infranb.core.request import InfrastructureOperation
+    from infranb.core.result import InfrastructureResult
     from infranb.runtime import Runtime
 
 #: states in which a container holds its endpoints
@@ -259,3 +271,67 @@ async def after_failure(
             f"the rollback could not finish ({e}); once the engine answers, tear the stack "
             f"down: manager.down({stack!r})",
         )
+
+
+def parse_names(op: InfrastructureOperation, verb: str) -> tuple[tuple[str, ...], list[Problem]]:
+    """The containers a request names in ``container_ids`` (names or ids, each once)."""
+    ids = op.container_ids
+    if not isinstance(ids, list | tuple) or not ids:
+        return (), [Problem("container_ids", f"list the names or ids of the containers to {verb}")]
+    problems = [
+        Problem(f"container_ids[{i}]", "must be a container name or id")
+        for i, cid in enumerate(ids)
+        if not isinstance(cid, str) or not cid.strip()
+    ]
+    return tuple(dict.fromkeys(ids)), problems
+
+
+def unknown_params(op: InfrastructureOperation, takes: Collection[str]) -> list[Problem]:
+    """A problem for each key of ``params`` the operation does not take."""
+    if not isinstance(op.params, dict):
+        return []  # the request's own check names it
+    offered = ", ".join(sorted(takes)) or "nothing"
+    return [
+        Problem(f"params.{key}", f"{op.operation} does not take {key!r}; it takes {offered}")
+        for key in op.params
+        if key not in takes
+    ]
+
+
+async def inspect_named(rt: Runtime, names: Sequence[str]) -> list[ContainerDetails]:
+    """Each named container's details, read at once, before anything is touched: a missing
+    one is ``NotFound`` naming it (so nothing was done to the others either)."""
+    found = await rt.gather(*(rt.call(rt.engine.inspect_container, n) for n in names))
+    missing = [n for n, d in zip(names, found, strict=True) if d is None]
+    if missing:
+        raise NotFound(
+            f"no such container: {', '.join(missing)}; nothing was touched", resource=missing[0]
+        )
+    return list(found)
+
+
+def shared_stack(details: Sequence[ContainerDetails]) -> str | None:
+    """The stack every one of these containers belongs to, if they share one."""
+    stacks = {d.labels.get(STACK) for d in details}
+    return stacks.pop() if len(stacks) == 1 else None
+
+
+#: the table of an operation on named containers (``stop``, ``restart``)
+CONTAINER_ACTIONS: Schema = {
+    "name": "string",
+    "action": "string",
+    "state": "string",
+    "container_id": "string",
+}
+
+
+def container_action_rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
+    """One row per container the run acted on: what it did and the state it left."""
+    removed = {r.name for r in result.removed if r.kind == "container"}
+    for c in result.containers:
+        yield {
+            "name": c.name,
+            "action": "stop and remove" if c.name in removed else c.action,
+            "state": "removed" if c.name in removed else c.state,
+            "container_id": short_id(c.container_id),
+        }

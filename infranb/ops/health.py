@@ -162,4 +162,5 @@ OPERATION = Operation(
     rows=rows,
     shown_fields=("container_ids",),
     changes_engine=False,
+    first_columns=("name", "status", "exit_code", "failing_streak", "last_output"),
 )

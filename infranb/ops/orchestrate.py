@@ -1514,4 +1514,6 @@ OPERATION = Operation(
     schema=SCHEMA,
     rows=rows,
     shown_fields=("stack", "containers", "remove_orphans", "dry_run"),
+    first_columns=("name", "action", "state", "health", "seconds_to_ready"),
+    plan_table=True,
 )

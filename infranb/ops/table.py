@@ -10,7 +10,7 @@ import difflib
 from typing import TYPE_CHECKING, Any
 
 from infranb.core.errors import Problem
-from infranb.ops import cleanup, deploy, health, images, orchestrate
+from infranb.ops import cleanup, copy_to, deploy, health, images, orchestrate, restart, stop, update
 from infranb.ops.base import Operation
 
 if TYPE_CHECKING:
@@ -26,6 +26,10 @@ OPERATIONS: dict[str, Operation[Any]] = {
         cleanup.OPERATION,
         health.OPERATION,
         deploy.OPERATION,
+        stop.OPERATION,
+        restart.OPERATION,
+        update.OPERATION,
+        copy_to.OPERATION,
     )
 }
 
@@ -45,17 +49,16 @@ def lookup(name: object) -> tuple[Operation[Any] | None, list[Problem]]:
 
 
 def result_frame(result: InfrastructureResult) -> pd.DataFrame:
-    """The result's table, as its operation declares it (the plan for a dry-run orchestrate)."""
+    """The result's table, as its operation declares it (its plan for a dry run, where the
+    operation says its plan is its table)."""
     import pandas as pd
 
-    from infranb.core.frames import RESULT_FIRST, frame
+    from infranb.core.frames import frame
     from infranb.core.planning import plan_frame
 
     operation = OPERATIONS.get(result.operation)
     if operation is None:
         return pd.DataFrame()
-    if result.dry_run and result.operation == orchestrate.OPERATION.name:
+    if result.dry_run and operation.plan_table:
         return plan_frame(result.plan)
-    return frame(
-        operation.rows(result), operation.schema, first=RESULT_FIRST.get(result.operation, ())
-    )
+    return frame(operation.rows(result), operation.schema, first=operation.first_columns)

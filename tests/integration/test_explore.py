@@ -237,14 +237,15 @@ def test_update_then_revert_checked_by_inspect(tmp_path, tracker: Tracker, stack
     )
     assert manager.run(request).success
     changed = manager.update(f"{uid}-app", restart="on-failure:3", mem_limit="96m", cpus=0.5)
+    assert changed.success, changed.error
     host = raw_api().inspect_container(f"{uid}-app")["HostConfig"]
     assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
     assert host["Memory"] == 96 * 1024 * 1024 and host["NanoCpus"] == 500_000_000
     assert host["MemorySwap"] >= host["Memory"]
-    assert list(changed.before) == ["no", str(64 * 1024 * 1024), "1.0"]
+    assert list(changed.to_frame().before) == ["no", str(64 * 1024 * 1024), "1.0"]
     plan = manager.run(InfrastructureOperation(**{**request.__dict__, "dry_run": True}))
     assert plan.plan[0].action == "recreate", plan.plan[0]
-    assert manager.revert(changed.attrs["run_id"]).success
+    assert manager.revert(str(changed.run_id)).success
     host = raw_api().inspect_container(f"{uid}-app")["HostConfig"]
     assert host["RestartPolicy"]["Name"] in ("", "no")
     assert host["Memory"] == 64 * 1024 * 1024 and host["NanoCpus"] == 1_000_000_000
@@ -253,15 +254,16 @@ def test_update_then_revert_checked_by_inspect(tmp_path, tracker: Tracker, stack
     # a limit cannot be removed in place: one sentence, nothing changed
     from infranb import EngineError
 
-    with pytest.raises(EngineError, match="does not remove a cpus limit in place; a recreate"):
-        manager.update(f"{uid}-app", cpus=0, restart="always")
+    kept = manager.update(f"{uid}-app", cpus=0, restart="always")
+    assert isinstance(kept.exception, EngineError)
+    assert "does not remove a cpus limit in place; a recreate" in str(kept.error)
     host = raw_api().inspect_container(f"{uid}-app")["HostConfig"]
     assert host["NanoCpus"] == 1_000_000_000 and host["RestartPolicy"]["Name"] == "no"
     # a foreign container is updated in place too
     foreign(tracker, f"{uid}-other", ["sleep", "60"])
-    assert manager.update(f"{uid}-other", pids_limit=64).after.iloc[0] == "64"
+    assert manager.update(f"{uid}-other", pids_limit=64).to_frame().after.iloc[0] == "64"
     assert raw_api().inspect_container(f"{uid}-other")["HostConfig"]["PidsLimit"] == 64
-    assert manager.update(f"{uid}-other", pids_limit=0).after.iloc[0] == "0"
+    assert manager.update(f"{uid}-other", pids_limit=0).to_frame().after.iloc[0] == "0"
 
 
 def test_copy_to_and_from_a_container(tmp_path, tracker: Tracker, uid) -> None:
@@ -275,7 +277,11 @@ def test_copy_to_and_from_a_container(tmp_path, tracker: Tracker, uid) -> None:
     (source / "css").mkdir(parents=True)
     (source / "index.html").write_text("<h1>hello</h1>")
     (source / "css" / "main.css").write_text("h1 { color: red }")
-    assert manager.copy_to(name, source, "/srv/site") == "/srv/site"
+    plan = manager.copy_to(name, source, "/srv/site", dry_run=True)
+    assert [(s.name, s.action) for s in plan.plan] == [(name, "copy")]
+    copied = manager.copy_to(name, source, "/srv/site")
+    assert [c.container_path for c in copied.copied] == ["/srv/site"]
+    assert copied.copied[0].bytes == len("<h1>hello</h1>") + len("h1 { color: red }")
     out = manager.exec(name, ["cat", "/srv/site/index.html", "/srv/site/css/main.css"])
     assert list(out.line) == ["<h1>hello</h1>h1 { color: red }"]
     history = manager.history()
@@ -290,11 +296,11 @@ def test_copy_to_and_from_a_container(tmp_path, tracker: Tracker, uid) -> None:
 
     with pytest.raises(NotFound):
         manager.copy_from(name, "/no/such/file", tmp_path / "x")
-    with pytest.raises(ValidationError, match="host_path"):
-        manager.copy_to(name, tmp_path / "missing", "/srv/x")
+    invalid = manager.copy_to(name, tmp_path / "missing", "/srv/x")
+    assert isinstance(invalid.exception, ValidationError)
+    assert [p.path for p in invalid.problems] == ["params.host_path"]
     gated = InfrastructureManager(config=fast_config(confirm_destructive=True, journal=None))
-    with pytest.raises(Refused):
-        gated.copy_to(name, source, "/srv/other")
+    assert isinstance(gated.copy_to(name, source, "/srv/other").exception, Refused)
 
 
 def test_watching_events_and_following_logs_live(

@@ -239,14 +239,14 @@ def test_inventory_helpers(manager, engine, stack, uid) -> None:
     with pytest.raises(ValidationError, match="samples"):
         manager.stats(f"{uid}-web", samples=0)
     first_start = engine.inspect_container(f"{uid}-web").started_at
-    assert manager.restart([f"{uid}-web"]) == [f"{uid}-web"]
+    assert manager.restart([f"{uid}-web"]).containers_started == [f"{uid}-web"]
     restarted = engine.inspect_container(f"{uid}-web")
     assert restarted.state == "running" and restarted.started_at > first_start
     with pytest.raises(NotFound) as missing:
         manager.exec(f"{uid}-missing", ["true"])
     assert f"{uid}-missing" in str(missing.value)
     assert missing.value.__cause__ is None and missing.value.__suppress_context__  # one error
-    assert manager.stop([f"{uid}-web"]) == [f"{uid}-web"]
+    assert manager.stop([f"{uid}-web"]).containers_stopped == [f"{uid}-web"]
     assert engine.inspect_container(f"{uid}-web") is None  # auto_remove_containers
 
 
@@ -255,5 +255,6 @@ def test_stop_never_removes_a_foreign_container(engine, tracker, uid) -> None:
 
     foreign = foreign_container(engine, tracker, f"{uid}-foreign")
     with InfrastructureManager(config=fast_config()) as manager:
-        manager.stop([f"{uid}-foreign"])
+        stopped = manager.stop([f"{uid}-foreign"])
+    assert stopped.success and stopped.containers_removed == []
     assert engine.inspect_container(foreign).state == "exited"

@@ -108,13 +108,20 @@ def test_update_in_place_is_gated_journaled_and_reverted(tmp_path) -> None:
         containers=[{"image": "redis:7", "name": "up-a", "restart": "no"}],
     )
     assert manager.run(stack).success
-    with pytest.raises(ValidationError, match="nothing to update"):
-        manager.update("up-a")
-    with pytest.raises(ValidationError, match="restart: 'sometimes'"):
-        manager.update("up-a", restart="sometimes", cpus=1)
+    # A helper is an operation now: a bad request or a refusal is in the result, not raised.
+    nothing = manager.update("up-a")
+    assert not nothing.success and "nothing to update" in str(nothing.error)
+    wrong = manager.update("up-a", restart="sometimes", cpus=1)
+    assert [p.path for p in wrong.problems] == ["params.restart"]
+    assert "restart: 'sometimes'" in str(wrong.error)
+    plan = manager.update("up-a", restart="always", dry_run=True)
+    assert [(s.name, s.action) for s in plan.plan] == [("up-a", "update")]
+    assert engine.container_config("up-a").restart == "no"  # type: ignore[union-attr]
     changed = manager.update("up-a", restart="always", mem_limit="64m")
-    assert list(changed.field) == ["restart", "mem_limit"]
-    assert list(changed.after) == ["always", str(64 * 1024 * 1024)]
+    assert changed.success, changed.error
+    frame = changed.to_frame()
+    assert list(frame.field) == ["restart", "mem_limit"]
+    assert list(frame.after) == ["always", str(64 * 1024 * 1024)]
     config_now = engine.container_config("up-a")
     assert config_now is not None and config_now.restart == "always"
     # the stack's re-run does not call it unchanged: it differs from its request now
@@ -123,8 +130,9 @@ def test_update_in_place_is_gated_journaled_and_reverted(tmp_path) -> None:
     assert step.action == "recreate" and "restart" in step.reason and "in place" in step.reason
     history = manager.history(stack="up")
     assert history.operation.iloc[0] == "update" and history.outcome.iloc[0] == "succeeded"
-    back = manager.revert(changed.attrs["run_id"])
+    back = manager.revert(str(changed.run_id))
     assert back.success, back.error
+    assert manager.history_entry(str(back.run_id)).reverts == changed.run_id
     config_back = engine.container_config("up-a")
     assert config_back is not None and config_back.restart == "no" and config_back.mem_limit == 0
     assert (
@@ -134,9 +142,9 @@ def test_update_in_place_is_gated_journaled_and_reverted(tmp_path) -> None:
     gated = InfrastructureManager(
         engine=engine, config=InfrastructureManagerConfig(confirm_destructive=True)
     )
-    with pytest.raises(Refused):
-        gated.update("up-a", cpus=0.5)
-    assert gated.update("up-a", cpus=0.5, confirm=True).after.iloc[0] == "0.5"
+    refused = gated.update("up-a", cpus=0.5)
+    assert refused.refused and isinstance(refused.exception, Refused)
+    assert gated.update("up-a", cpus=0.5, confirm=True).to_frame().after.iloc[0] == "0.5"
 
 
 def test_a_live_feed_is_bounded_and_ends_by_stop_time_or_count() -> None:

@@ -346,8 +346,8 @@ def test_stop_and_restart_helpers_are_journaled_too(memory: MemoryEngine, book: 
     m.run(op())
     m.restart(["db"])
     m.stop(["web"])
-    with pytest.raises(InfraError):
-        m.stop(["no-such-container"])
+    missing = m.stop(["no-such-container"])  # a result, as every operation's
+    assert not missing.success and isinstance(missing.exception, InfraError)
     rows = m.history()
     assert rows[["operation", "outcome", "changes"]].values.tolist()[:3] == [
         ["stop", "failed", ""],
@@ -359,7 +359,7 @@ def test_stop_and_restart_helpers_are_journaled_too(memory: MemoryEngine, book: 
         ("container_stopped", "web"),
         ("container_removed", "web"),
     ]
-    assert entry.request == {"names": ["web"], "remove": True}
+    assert entry.request["container_ids"] == ["web"]
     assert "no-such-container" in (rows.error[0] or "")
 
 
@@ -429,15 +429,14 @@ def test_every_helper_that_changes_an_engine_takes_consent(
     assert m.run(op()).success
     memory.calls.clear()
     assert m.down("shop").refused
-    with pytest.raises(Refused) as stopping:
-        m.stop(["web"])
-    assert stopping.value.needs_consent  # auto_remove_containers is on by default:
-    assert stopping.value.steps == ["remove container web", "stop container web"]
-    with pytest.raises(Refused):
-        m.restart(["db"])
+    stopping = m.stop(["web"])
+    assert stopping.refused and isinstance(stopping.exception, Refused)
+    assert stopping.exception.needs_consent  # auto_remove_containers is on by default:
+    assert stopping.exception.steps == ["remove container web", "stop container web"]
+    assert m.restart(["db"]).refused
     assert not MUTATING & set(memory.calls)  # nothing was touched
-    assert m.restart(["db"], confirm=True) == ["db"]
-    assert m.stop(["web"], confirm=True) == ["web"]
+    assert m.restart(["db"], confirm=True).containers_started == ["db"]
+    assert m.stop(["web"], confirm=True).containers_stopped == ["web"]
     assert m.down("shop", confirm=True).success
     fleet = Fleet({"local": m})
     assert fleet.run(op())["local"].success
@@ -451,11 +450,12 @@ def test_stop_with_removal_counts_toward_max_removals(memory: MemoryEngine, book
     m = manager(memory, book, max_removals=0, auto_remove_containers=True)
     assert m.run(op()).success
     memory.calls.clear()
-    with pytest.raises(Refused) as refused:
-        m.stop(["web", "db"])
-    assert refused.value.steps[:2] == ["remove container web", "remove container db"]
+    refused = m.stop(["web", "db"])
+    assert isinstance(refused.exception, Refused)
+    assert refused.exception.steps[:2] == ["remove container web", "remove container db"]
     assert not MUTATING & set(memory.calls)
-    assert m.stop(["web"], remove=False) == ["web"]  # a stop alone removes nothing
+    alone = m.stop(["web"], remove=False)  # a stop alone removes nothing
+    assert (alone.containers_stopped, alone.containers_removed) == (["web"], [])
 
 
 def test_helper_runs_are_journaled_with_their_stack_and_refusals(
@@ -470,8 +470,7 @@ def test_helper_runs_are_journaled_with_their_stack_and_refusals(
     history = m.history(stack="shop")
     assert list(history["operation"][:2]) == ["stop", "restart"]
     strict = manager(memory, book, confirm_destructive=True)
-    with pytest.raises(Refused):
-        strict.restart(["db"])
+    assert isinstance(strict.restart(["db"]).exception, Refused)
     newest = strict.history(stack="shop").iloc[0]
     assert (newest.operation, newest.outcome) == ("restart", "refused")
 

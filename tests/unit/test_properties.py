@@ -62,11 +62,17 @@ OPERATION = st.builds(
     container_ids=st.lists(TEXT, max_size=3),
     stack=st.one_of(st.none(), TEXT),
     scope=st.sampled_from(["managed", "all", "host"]),
+    params=st.dictionaries(
+        st.sampled_from(["remove", "restart", "cpus", "host_path", "container_path", "x"]),
+        VALUE,
+        max_size=4,
+    ),
 )
 FIELDS = (
     "operation",
     "containers",
     "image_params",
+    "params",
     "cleanup_",
     "container_ids",
     "stack",
