@@ -9,8 +9,9 @@ from pathlib import Path
 REPO = Path(__file__).parents[2]
 
 
-#: the README's sections whose promises each need a row of their own (besides the operations
-#: table and the "Behaviour worth knowing" bullets)
+#: the documentation's sections whose promises each need a row of their own (besides the
+#: operations table and the "Behaviour worth knowing" bullets): a page's title or a section
+#: of one, under ``docs/``
 SECTIONS = (
     "Exploring a host",
     "Compose projects",
@@ -23,19 +24,25 @@ SECTIONS = (
 )
 
 
+def docs_text() -> str:
+    return "\n".join(p.read_text() for p in sorted((REPO / "docs").glob("*.md")))
+
+
 def readme_claims() -> list[str]:
-    """The operations table's first cells, the "Behaviour worth knowing" bullets' leads, and
-    the sections of ``SECTIONS``."""
+    """The README's operations table's first cells, the "Behaviour worth knowing" bullets'
+    leads (``docs/operations.md``), and the sections of ``SECTIONS`` (pages of ``docs/``)."""
     text = (REPO / "README.md").read_text()
     claims = re.findall(r"^\| `(\w+)` \| (?!what)", text, re.M)
     claims = [c for c in claims if c in text.split("| operation | what it does |")[1][:4000]]
-    section = text.split("Behaviour worth knowing:")[1].split("\n\n")[1]
+    operations = (REPO / "docs" / "operations.md").read_text()
+    section = operations.split("Behaviour worth knowing:")[1].split("\n\n")[1]
     for bullet in re.findall(r"^- (.+)$", section, re.M):
         lead = re.match(r"\*\*(.+?)\.?\*\*|`(\w+)`", bullet)
-        assert lead, f"a README bullet without a bold or code lead: {bullet[:60]}"
+        assert lead, f"a bullet without a bold or code lead: {bullet[:60]}"
         claims.append((lead[1] or lead[2]).rstrip("."))
+    docs = docs_text()
     for section in SECTIONS:
-        assert f"\n## {section}\n" in text, f"the README has no section {section!r}"
+        assert re.search(rf"^##? {re.escape(section)}$", docs, re.M), f"no page for {section!r}"
         claims.append(f"## {section}")
     return claims
 
