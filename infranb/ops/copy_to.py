@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core.errors import Problem
 from infranb.core.frames import Schema
-from infranb.core.planning import PlanStep
-from infranb.core.records import CopiedPath, short_id
+from infranb.core.records import CopiedPath
 from infranb.ops.base import Operation, Outcome
-from infranb.ops.common import inspect_named, parse_names, shared_stack, unknown_params
+from infranb.ops.common import parse_names, plan_named, unknown_params
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -74,22 +73,20 @@ def _size(source: Path) -> int:
 
 
 async def run(command: CopyTo, rt: Runtime, outcome: Outcome) -> None:
-    (details,) = await inspect_named(rt, [command.name])
-    outcome.stack = shared_stack([details])
-    outcome.dry_run = command.dry_run
     size = _size(command.source)
-    outcome.plan = [
-        PlanStep(
-            details.name, "copy", 0, short_id(details.image_id),
-            reason=f"put {command.source} at {command.container_path} (no undo: what it "
-            "overwrites is not kept)",
-        )
-    ]  # fmt: skip
-    rt.gate([], [f"copy into container {details.name}"], dry_run=command.dry_run)
-    copied = CopiedPath(details.name, str(command.source), command.container_path, size)
-    if command.dry_run:
+    copied = CopiedPath(command.name, str(command.source), command.container_path, size)
+    reason = (
+        f"put {command.source} at {command.container_path} (no undo: what it overwrites "
+        "is not kept)"
+    )
+    found = await plan_named(
+        rt, outcome, [command.name], "copy", lambda d: reason, dry_run=command.dry_run
+    )
+    if found is None:
         outcome.copied.append(copied)
         return
+    (details,) = found
+    copied = CopiedPath(details.name, str(command.source), command.container_path, size)
     # Rooted at "/" with the whole path: the engine makes the folders on the way.
     data = await rt.call(archive, command.source, command.container_path.strip("/"))
     await rt.call(rt.engine.put_archive, details.id, "/", data)

@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from infranb.core.errors import ContainerFailed, Problem
-from infranb.core.planning import PlanStep
-from infranb.core.records import ContainerOutcome, short_id
+from infranb.core.records import ContainerOutcome
 from infranb.ops.base import Operation, Outcome
 from infranb.ops.common import (
     CONTAINER_ACTIONS,
     container_action_rows,
-    inspect_named,
     parse_names,
-    shared_stack,
+    plan_named,
     unknown_params,
 )
 
@@ -41,15 +39,11 @@ def parse(
 
 
 async def run(command: Restart, rt: Runtime, outcome: Outcome) -> None:
-    details = await inspect_named(rt, command.names)
-    outcome.stack = shared_stack(details)
-    outcome.dry_run = command.dry_run
-    outcome.plan = [
-        PlanStep(d.name, "restart", 0, short_id(d.image_id), reason=f"{d.state}: restart it")
-        for d in details
-    ]
-    rt.gate([], [f"restart container {d.name}" for d in details], dry_run=command.dry_run)
-    if command.dry_run:
+    details = await plan_named(
+        rt, outcome, command.names, "restart", lambda d: f"{d.state}: restart it",
+        dry_run=command.dry_run,
+    )  # fmt: skip
+    if details is None:
         return
 
     async def restart(name: str, container_id: str) -> None:

@@ -7,15 +7,13 @@ from typing import TYPE_CHECKING
 
 from infranb.core import labels as L
 from infranb.core.errors import Problem
-from infranb.core.planning import PlanStep
-from infranb.core.records import ContainerOutcome, RemovedResource, short_id
+from infranb.core.records import ContainerDetails, ContainerOutcome, RemovedResource
 from infranb.ops.base import Operation, Outcome
 from infranb.ops.common import (
     CONTAINER_ACTIONS,
     container_action_rows,
-    inspect_named,
     parse_names,
-    shared_stack,
+    plan_named,
     unknown_params,
 )
 
@@ -48,26 +46,17 @@ def parse(
 
 
 async def run(command: Stop, rt: Runtime, outcome: Outcome) -> None:
-    details = await inspect_named(rt, command.names)
-    outcome.stack = shared_stack(details)
-    outcome.dry_run = command.dry_run
     # A container infranb did not create is stopped as asked, never removed.
-    removed = [d for d in details if command.remove and L.is_managed(d.labels)]
-    outcome.plan = [
-        PlanStep(d.name, "stop", 0, short_id(d.image_id), reason=f"{d.state}: stop it")
-        for d in details
-    ] + [
-        PlanStep(d.name, "remove", 1, short_id(d.image_id), reason="infranb made it: remove it")
-        for d in removed
-    ]
-    rt.gate(
-        [f"remove container {d.name}" for d in removed],
-        [f"stop container {d.name}" for d in details],
-        dry_run=command.dry_run,
-    )
-    if command.dry_run:
+    def removes(d: ContainerDetails) -> bool:
+        return command.remove and L.is_managed(d.labels)
+
+    details = await plan_named(
+        rt, outcome, command.names, "stop", lambda d: f"{d.state}: stop it",
+        dry_run=command.dry_run, removes=removes,
+    )  # fmt: skip
+    if details is None:
         return
-    removing = {d.id for d in removed}
+    removing = {d.id for d in details if removes(d)}
 
     async def stop(name: str, container_id: str) -> None:
         await rt.call(rt.engine.stop_container, container_id, rt.config.stop_timeout)

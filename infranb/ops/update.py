@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 from infranb.core.drift import live_values
 from infranb.core.errors import EngineError, InfraError, Problem, RevertError
 from infranb.core.frames import Schema
-from infranb.core.planning import PlanStep
-from infranb.core.records import FieldChange, short_id
+from infranb.core.records import FieldChange
 from infranb.core.specs import RESTART_POLICIES, parse_size
 from infranb.ops.base import Operation, Outcome
-from infranb.ops.common import inspect_named, parse_names, shared_stack, unknown_params
+from infranb.ops.common import parse_names, plan_named, unknown_params
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -85,18 +84,14 @@ def parse(
 
 
 async def run(command: Update, rt: Runtime, outcome: Outcome) -> None:
-    details = await inspect_named(rt, command.names)
-    outcome.stack = shared_stack(details)
-    outcome.dry_run = command.dry_run
-    before = {d.id: live_values(d.config) if d.config else {} for d in details}
     said = ", ".join(f"{k}={v!r}" for k, v in command.changes.items())
-    outcome.plan = [
-        PlanStep(d.name, "update", 0, short_id(d.image_id), reason=f"set {said} in place")
-        for d in details
-    ]
-    rt.gate([], [f"update container {d.name}" for d in details], dry_run=command.dry_run)
-    if command.dry_run:
+    details = await plan_named(
+        rt, outcome, command.names, "update", lambda d: f"set {said} in place",
+        dry_run=command.dry_run,
+    )  # fmt: skip
+    if details is None:
         return
+    before = {d.id: live_values(d.config) if d.config else {} for d in details}
     rt.record_prior(
         {
             "update": {
