@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from infranb.core import labels as L
@@ -24,7 +24,7 @@ from infranb.core.records import (
     VolumeInfo,
     short_id,
 )
-from infranb.ops import deploy
+from infranb.ops import swarm_stack
 from infranb.ops.base import Operation, Outcome
 from infranb.ops.common import Kept, remove_containers, remove_networks, remove_volumes
 
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from infranb.runtime import Runtime
 
 T = TypeVar("T")
+#: a network or a volume: what a stack's teardown may find shared with another stack
+Shared = TypeVar("Shared", NetworkInfo, VolumeInfo)
 FLAGS = ("cleanup_stopped_containers", "cleanup_unused_images", "cleanup_volumes")
 
 
@@ -96,99 +98,188 @@ def parse(
     return command, []
 
 
-async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
+@dataclass
+class Observed:
+    """What a cleanup reads of the engine, all before it decides anything."""
+
+    swarm: swarm_stack.StackResources = field(default_factory=swarm_stack.StackResources)
+    #: the containers in scope (with their sizes), and every container
+    in_scope: list[ContainerInfo] = field(default_factory=list)
+    containers: list[ContainerInfo] = field(default_factory=list)
+    images: list[ImageInfo] = field(default_factory=list)
+    #: networks and volumes in scope, and (for a stack's teardown) every managed one
+    networks: list[NetworkInfo] = field(default_factory=list)
+    managed_networks: list[NetworkInfo] = field(default_factory=list)
+    volumes: list[VolumeInfo] = field(default_factory=list)
+    managed_volumes: list[VolumeInfo] = field(default_factory=list)
+    #: network name -> the containers with an endpoint on it
+    endpoints: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class CleanupPlan:
+    """What a cleanup removes, in its order, and what it keeps with the reason."""
+
+    swarm: swarm_stack.StackResources
+    containers: list[ContainerInfo]
+    images: list[ImageInfo]
+    networks: list[NetworkInfo]
+    volumes: list[VolumeInfo]
+    #: the rows of what goes (volumes get their sizes when the run reads them)
+    rows: list[RemovedResource]
+    warnings: list[str]
+
+    @property
+    def destructive(self) -> list[str]:
+        return [f"remove {r.kind} {r.name}" for r in self.rows] + [
+            f"remove volume {v.name}" for v in self.volumes
+        ]
+
+
+async def observe(rt: Runtime, op: Cleanup) -> Observed:
+    """Every engine read a cleanup needs, gathered at once (then the users of the networks
+    that could go)."""
     engine = rt.engine
-    outcome.stack = op.stack
-    outcome.dry_run = op.dry_run
-    outcome.scope = op.scope
-    planned: list[RemovedResource] = []
-    skipped_running: list[str] = []
+    forced_stack = op.stopped_containers and op.force_remove and op.scope == "managed"
+    shared = op.stack is not None  # a stack's teardown also reads the managed ones it uses
 
-    # A Swarm stack's services (and their overlay networks) go with a forced stack teardown.
-    swarm = deploy.StackResources()
-    if op.stopped_containers and op.force_remove and op.scope == "managed":
-        swarm = await deploy.find_stack(rt, op.stack)
-        planned += [
-            RemovedResource("service", s.name, s.id, 0, L.stack_of(s.labels))
-            for s in swarm.services
-        ]
-        planned += [
-            RemovedResource("secret", s.name, s.id, 0, L.stack_of(s.labels)) for s in swarm.secrets
-        ]
-    overlays = {n.name for n in swarm.networks}
+    async def nothing() -> list[Any]:
+        return []
 
-    containers: list[ContainerInfo] = []
-    if op.stopped_containers:
-        for c in await op.in_scope(rt, engine.list_containers, size=True):
-            if c.state in ("running", "restarting", "paused") and not op.force_remove:
-                skipped_running.append(c.name)
-            else:
-                containers.append(c)
-        planned += [
-            RemovedResource("container", c.name, c.id, c.size or 0, L.stack_of(c.labels))
-            for c in containers
-        ]
+    async def no_swarm() -> swarm_stack.StackResources:
+        return swarm_stack.StackResources()
+
+    needs_all = op.unused_images or op.volumes or op.stopped_containers
+    (
+        swarm, in_scope, containers, images, networks, managed_networks, volumes,
+        managed_volumes,
+    ) = await rt.gather(
+        swarm_stack.find_stack(rt, op.stack) if forced_stack else no_swarm(),
+        op.in_scope(rt, engine.list_containers, size=True) if op.stopped_containers else nothing(),
+        rt.call(engine.list_containers) if needs_all else nothing(),
+        rt.call(engine.list_images) if op.unused_images else nothing(),
+        op.in_scope(rt, engine.list_networks) if op.stopped_containers else nothing(),
+        rt.call(engine.list_networks, labels=L.managed())
+        if op.stopped_containers and shared
+        else nothing(),
+        op.in_scope(rt, engine.list_volumes) if op.volumes else nothing(),
+        rt.call(engine.list_volumes, labels=L.managed()) if op.volumes and shared else nothing(),
+    )  # fmt: skip
+    observed = Observed(
+        swarm, in_scope, containers, images, networks, managed_networks, volumes, managed_volumes
+    )
+    candidates = _networks_that_could_go(op, observed)
+    users = await rt.gather(*(rt.call(engine.network_containers, n.id) for n in candidates))
+    observed.endpoints = {n.name: list(u) for n, u in zip(candidates, users, strict=True)}
+    return observed
+
+
+def _going(op: Cleanup, observed: Observed) -> tuple[list[ContainerInfo], list[str]]:
+    """The containers that go, and the running ones kept (without ``force_remove``)."""
+    going, kept = [], []
+    for c in observed.in_scope:
+        if c.state in ("running", "restarting", "paused") and not op.force_remove:
+            kept.append(c.name)
+        else:
+            going.append(c)
+    return going, kept
+
+
+def _in_scope_or_shared(
+    op: Cleanup,
+    in_scope: Sequence[Shared],
+    managed: Sequence[Shared],
+    going: Sequence[ContainerInfo],
+    attribute: str,
+) -> list[Shared]:
+    """The networks (or volumes) in scope, plus, for a stack teardown, the managed ones the
+    stack's containers use although another stack created them (labels cannot change after
+    creation, so a shared network carries only its creator's stack)."""
+    if not op.stack:
+        return list(in_scope)
+    used = {name for c in going for name in getattr(c, attribute)}
+    names = {item.name for item in in_scope}
+    extra: list[Shared] = [i for i in managed if i.name in used and i.name not in names]
+    return list(in_scope) + extra
+
+
+def _networks_that_could_go(op: Cleanup, observed: Observed) -> list[NetworkInfo]:
+    if not op.stopped_containers:
+        return []
+    going, _ = _going(op, observed)
+    overlays = {n.name for n in observed.swarm.networks}
+    return [
+        n
+        for n in _in_scope_or_shared(
+            op, observed.networks, observed.managed_networks, going, "networks"
+        )
+        if n.name not in L.BUILTIN_NETWORKS and n.name not in overlays
+    ]
+
+
+def plan(op: Cleanup, observed: Observed) -> CleanupPlan:
+    """What goes and what is kept, and why: pure, from what ``observe`` read."""
+    swarm = observed.swarm
+    rows = [
+        RemovedResource("service", s.name, s.id, 0, L.stack_of(s.labels)) for s in swarm.services
+    ] + [RemovedResource("secret", s.name, s.id, 0, L.stack_of(s.labels)) for s in swarm.secrets]
+    warnings: list[str] = []
+    containers, skipped_running = _going(op, observed)
+    rows += [
+        RemovedResource("container", c.name, c.id, c.size or 0, L.stack_of(c.labels))
+        for c in containers
+    ]
+    going = {c.id for c in containers}
+    staying = [c for c in observed.containers if c.id not in going]
 
     images: list[ImageInfo] = []
-    going = {c.id for c in containers}
-    staying = (
-        [c for c in await rt.call(engine.list_containers) if c.id not in going]
-        if op.unused_images or op.volumes or op.stopped_containers
-        else []
-    )
     if op.unused_images:
         in_use = {c.image_id for c in staying}
-        candidates = await rt.call(engine.list_images)
         images = [
             i
-            for i in candidates
+            for i in observed.images
             if i.id not in in_use and (op.scope == "all" or i.dangling or L.is_managed(i.labels))
         ]
-        planned += [RemovedResource("image", image_name(i), i.id, i.size) for i in images]
+        rows += [RemovedResource("image", image_name(i), i.id, i.size) for i in images]
 
     networks: list[NetworkInfo] = []
     if op.stopped_containers:
-        candidates_n = [
-            n
-            for n in await _in_scope_or_shared(rt, op, engine.list_networks, containers, "networks")
-            if n.name not in L.BUILTIN_NETWORKS and n.name not in overlays
-        ]
-        users = await rt.gather(*(rt.call(engine.network_containers, n.id) for n in candidates_n))
         going_names = {c.name for c in containers}
         # Only networks that nothing outside this cleanup still uses.
-        for network, used_by in zip(candidates_n, users, strict=True):
+        for network in _networks_that_could_go(op, observed):
             # A stopped container that names the network needs it to start again.
             referenced = {c.name for c in staying if network.name in c.networks}
-            others = sorted((set(used_by) | referenced) - going_names)
+            used_by = set(observed.endpoints.get(network.name, ()))
+            others = sorted((used_by | referenced) - going_names)
             if not others:
                 networks.append(network)
             elif op.stack:
-                outcome.warnings.append(
+                warnings.append(
                     f"network {network.name} kept: still used by {', '.join(others)}; it goes "
                     "with the last stack that uses it"
                 )
         networks += swarm.networks
-        planned += [
+        rows += [
             RemovedResource("network", n.name, n.id, 0, L.stack_of(n.labels)) for n in networks
         ]
 
     volumes: list[VolumeInfo] = []
-    sizes: asyncio.Future[dict[str, int]] | None = None
     if op.volumes:
         users_of: dict[str, list[str]] = {}
         for c in staying:
             for v in c.volumes:
                 users_of.setdefault(v, []).append(c.name)
-        candidates_v = await _in_scope_or_shared(rt, op, engine.list_volumes, containers, "volumes")
-        for volume in candidates_v:
-            if volume.name in users_of:
-                outcome.warnings.append(
-                    f"volume {volume.name} kept: still used by "
-                    f"{', '.join(sorted(users_of[volume.name]))}"
-                )
+        candidates = _in_scope_or_shared(
+            op, observed.volumes, observed.managed_volumes, containers, "volumes"
+        )
+        warnings += [
+            f"volume {v.name} kept: still used by {', '.join(sorted(users_of[v.name]))}"
+            for v in candidates
+            if v.name in users_of
+        ]
         # The anonymous volumes of the containers that go, go with them (down -v); one
         # carried over by a recreate is mounted by name, so the engine would keep it.
-        named = {v.name for v in candidates_v}
+        named = {v.name for v in candidates}
         anonymous = [
             VolumeInfo(v, "local", {})
             for v in sorted(
@@ -197,18 +288,34 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
             if v not in users_of and v not in named
         ]
         volumes = sorted(
-            [*(v for v in candidates_v if v.name not in users_of), *anonymous],
+            [*(v for v in candidates if v.name not in users_of), *anonymous],
             key=lambda v: v.name,
         )
-        # The engine's disk-usage report is slow: read while the containers go, not before.
-        if volumes:
-            sizes = asyncio.ensure_future(rt.call(engine.volume_sizes))
-
     if skipped_running:
-        outcome.warnings.append(
+        warnings.append(
             f"{len(skipped_running)} running container(s) kept ({', '.join(skipped_running)}); "
             "set force_remove=True to stop and remove them"
         )
+    return CleanupPlan(swarm, containers, images, networks, volumes, rows, warnings)
+
+
+async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
+    outcome.stack = op.stack
+    outcome.dry_run = op.dry_run
+    outcome.scope = op.scope
+    planned = plan(op, await observe(rt, op))
+    outcome.warnings += planned.warnings
+    await execute(rt, op, planned, outcome)
+
+
+async def execute(rt: Runtime, op: Cleanup, planned: CleanupPlan, outcome: Outcome) -> None:
+    """Gate the whole plan, then remove what it says: the swarm stack's services first,
+    containers in reverse dependency order, each network as soon as its endpoints are
+    released, then volumes and images. A dry run only reads the volumes' sizes."""
+    engine = rt.engine
+    rows, volumes, networks = list(planned.rows), planned.volumes, planned.networks
+    # The engine's disk-usage report is slow: read while the containers go, not before.
+    sizes = asyncio.ensure_future(rt.call(engine.volume_sizes)) if volumes else None
 
     async def volume_rows() -> list[RemovedResource]:
         found = await sizes if sizes is not None else {}
@@ -217,38 +324,37 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
             for v in volumes
         ]
 
-    destructive = [f"remove {r.kind} {r.name}" for r in planned]
-    destructive += [f"remove volume {v.name}" for v in volumes]
     if op.dry_run:
-        rt.gate(destructive, dry_run=True)
-        outcome.removed = planned + await volume_rows()
+        rt.gate(planned.destructive, dry_run=True)
+        outcome.removed = rows + await volume_rows()
         return
     try:
-        rt.gate(destructive)
+        rt.gate(planned.destructive)
     except Refused:
         if sizes is not None:
             sizes.cancel()  # only a read, but nothing of a refused run may linger
         raise
 
     removed: list[RemovedResource] = []
-    gone_overlays: list[str] = []
+    swarm = planned.swarm
+    overlays = {n.name for n in swarm.networks}
     if swarm:
-        gone_overlays = await deploy.remove_stack(rt, swarm)
-        removed += [r for r in planned if r.kind in ("service", "secret")]
-        removed += [r for r in planned if r.kind == "network" and r.name in gone_overlays]
+        gone_overlays = await swarm_stack.remove_stack(rt, swarm)
+        removed += [r for r in rows if r.kind in ("service", "secret")]
+        removed += [r for r in rows if r.kind == "network" and r.name in gone_overlays]
     network_names = [n.name for n in networks if n.name not in overlays]
     left = {name: asyncio.Event() for name in network_names}
-    leaving = [c.name for c in containers]
+    leaving = [c.name for c in planned.containers]
 
     def network_left(name: str) -> None:
         if name in left:
             left[name].set()
 
     async def containers_then_volumes() -> tuple[list[str], tuple[list[str], list[Kept]]]:
-        gone = await remove_containers(rt, containers, on_left=network_left)  # removal order
+        gone = await remove_containers(rt, planned.containers, on_left=network_left)
         for event in left.values():  # the networks none of them held an endpoint on
             event.set()
-        planned.extend(await volume_rows())  # sizes read before the volumes go
+        rows.extend(await volume_rows())  # sizes read before the volumes go
         return gone, await remove_volumes(rt, [v.name for v in volumes])
 
     async def network_goes(name: str) -> tuple[list[str], list[Kept]]:
@@ -260,18 +366,18 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     (gone_containers, (gone_volumes, kept_volumes)), *network_outcomes = await rt.gather(
         containers_then_volumes(), *(network_goes(name) for name in network_names)
     )
-    by_name = {r.name: r for r in planned if r.kind == "container"}
+    by_name = {r.name: r for r in rows if r.kind == "container"}
     removed += [by_name[name] for name in gone_containers]
-    gone_networks = {name for outcome in network_outcomes for name in outcome[0]}
-    kept_networks = [kept for outcome in network_outcomes for kept in outcome[1]]
-    removed += [r for r in planned if r.kind == "network" and r.name in gone_networks]
+    gone_networks = {name for result in network_outcomes for name in result[0]}
+    kept_networks = [kept for result in network_outcomes for kept in result[1]]
+    removed += [r for r in rows if r.kind == "network" and r.name in gone_networks]
     # Networks in scope that containers outside it still use are simply kept.
     outcome.warnings += [str(k) for k in kept_networks if k.reason != "in use"]
-    for image in images:
+    for image in planned.images:
         if await _remove_image(rt, image):
-            removed.append(next(r for r in planned if r.id == image.id))
+            removed.append(next(r for r in rows if r.id == image.id))
     outcome.warnings += [str(k) for k in kept_volumes]
-    removed += [r for r in planned if r.kind == "volume" and r.name in gone_volumes]
+    removed += [r for r in rows if r.kind == "volume" and r.name in gone_volumes]
     outcome.removed = removed
 
 
@@ -286,29 +392,6 @@ async def _remove_image(rt: Runtime, image: ImageInfo) -> bool:
         rt.warnings.append(f"image {', '.join(image.tags) or short_id(image.id)} kept: {e}")
         return False
     return True
-
-
-async def _in_scope_or_shared(
-    rt: Runtime,
-    op: Cleanup,
-    list_them: Callable[..., list[Any]],
-    going: Sequence[ContainerInfo],
-    attribute: str,
-) -> list[Any]:
-    """The networks (or volumes) in scope, plus, for a stack teardown, the managed ones the
-    stack's containers use although another stack created them (labels cannot change after
-    creation, so a shared network carries only its creator's stack)."""
-    in_scope = await op.in_scope(rt, list_them)
-    if not op.stack:
-        return list(in_scope)
-    used = {name for c in going for name in getattr(c, attribute)}
-    names = {item.name for item in in_scope}
-    shared = [
-        item
-        for item in await rt.call(list_them, labels=L.managed())
-        if item.name in used and item.name not in names
-    ]
-    return [*in_scope, *shared]
 
 
 def image_name(image: ImageInfo) -> str:

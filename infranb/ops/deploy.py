@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core import labels as L
 from infranb.core.errors import (
-    Conflict,
     CycleError,
     InfraError,
     NotFound,
@@ -40,7 +39,7 @@ from infranb.core.errors import (
 )
 from infranb.core.frames import Schema
 from infranb.core.planning import dependency_waves
-from infranb.core.records import NetworkInfo, SecretInfo, ServiceInfo, ServiceOutcome, TaskInfo
+from infranb.core.records import ServiceInfo, ServiceOutcome, TaskInfo
 from infranb.core.specs import (
     ContainerSpec,
     NetworkSpec,
@@ -67,7 +66,8 @@ from infranb.core.swarm import (
 )
 from infranb.ops.base import Operation, Outcome
 from infranb.ops.common import Undone, after_failure
-from infranb.ops.orchestrate import resolve_environments
+from infranb.ops.environments import resolve_environments
+from infranb.ops.swarm_stack import remove_overlay_networks
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -639,33 +639,6 @@ async def rollback(rt: Runtime, stack: str, deployed: Deployed) -> Undone:
     return "; ".join(parts) or "nothing else to undo", []
 
 
-async def remove_overlay_networks(rt: Runtime, names: Sequence[str]) -> list[str]:
-    """Remove overlay networks once the tasks of removed services have left them (the
-    swarm takes a moment to shut them down)."""
-    removed = []
-    deadline = time.monotonic() + rt.config.container_start_timeout
-    for name in names:
-        while True:
-            try:
-                await rt.call(rt.engine.remove_network, name)
-                removed.append(name)
-                break
-            except NotFound:
-                break
-            except Conflict:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(POLL_SECONDS)
-    # The manager forgets a removed overlay network at once; this node's copy goes when its
-    # last task has left it. Wait for that, so "removed" means gone from every listing.
-    while removed and time.monotonic() < deadline:
-        listed = {n.name for n in await rt.call(rt.engine.list_networks)}
-        if not listed & set(removed):
-            break
-        await asyncio.sleep(POLL_SECONDS)
-    return removed
-
-
 async def remove_unused_secrets(rt: Runtime, stack: str) -> list[str]:
     """Remove the stack's secrets no service of the stack uses any more (the versions an
     update replaced); returns their names."""
@@ -682,47 +655,6 @@ async def remove_unused_secrets(rt: Runtime, stack: str) -> list[str]:
             with contextlib.suppress(NotFound):
                 await rt.call(engine.remove_secret, secret.id)
                 removed.append(secret.name)
-    return removed
-
-
-@dataclass
-class StackResources:
-    """A Swarm stack's services, overlay networks and secrets (infranb's labels)."""
-
-    services: list[ServiceInfo] = field(default_factory=list)
-    networks: list[NetworkInfo] = field(default_factory=list)
-    secrets: list[SecretInfo] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.services or self.networks or self.secrets)
-
-
-async def find_stack(rt: Runtime, stack: str | None) -> StackResources:
-    """A stack's Swarm resources (every managed stack's with ``None``); none on an engine
-    that is not a swarm manager."""
-    engine = rt.engine
-    if await rt.call(engine.swarm_role) != "manager":
-        return StackResources()
-    networks = await rt.call(engine.list_networks, labels=L.managed(stack))
-    return StackResources(
-        await rt.call(engine.list_services, labels=L.managed(stack)),
-        [n for n in networks if n.driver == "overlay"],
-        await rt.call(engine.list_secrets, labels=L.managed(stack)),
-    )
-
-
-async def remove_stack(rt: Runtime, found: StackResources) -> list[str]:
-    """Remove the services, then the overlay networks and secrets they leave unused;
-    returns the networks removed."""
-    engine = rt.engine
-    for service in found.services:
-        with contextlib.suppress(NotFound):
-            await rt.call(engine.remove_service, service.id)
-            rt.emit("service_removed", service.name)
-    removed = await remove_overlay_networks(rt, [n.name for n in found.networks])
-    for secret in found.secrets:
-        with contextlib.suppress(NotFound):
-            await rt.call(engine.remove_secret, secret.id)
     return removed
 
 

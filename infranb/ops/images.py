@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 from infranb.core.errors import BuildFailed, Problem
 from infranb.core.frames import Schema
 from infranb.core.labels import RUN
-from infranb.core.records import ImageOutcome, PullProgress, short_id
+from infranb.core.records import ImageOutcome, short_id
 from infranb.core.secrets import secret_values
 from infranb.core.specs import registry_of
 from infranb.ops.base import Operation, Outcome
+from infranb.ops.registry import pull, push
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -212,38 +213,6 @@ async def run(command: ImageCommand, rt: Runtime, outcome: Outcome) -> None:
         removed_id = await rt.call(rt.engine.image_id, action.image)
         await rt.call(rt.engine.remove_image, action.image, force=action.force)
         outcome.images.append(ImageOutcome(action.image, "removed", removed_id, None, seconds()))
-
-
-async def pull(rt: Runtime, ref: str, *, platform: str | None = None) -> str:
-    """Pull ``ref``, reporting progress per layer (only when a layer's status changes, or
-    its bytes move); return the image id. Shared with orchestrate's auto-pull."""
-    loop = asyncio.get_running_loop()
-    layers: dict[str, str] = {}
-    rt.emit("pull", ref, "pulling")
-
-    def on_progress(report: PullProgress) -> None:
-        if report.layer and layers.get(report.layer) == report.status and report.current is None:
-            return
-        layers[report.layer] = report.status
-        text = f"{report.layer} {report.status}".strip()
-        loop.call_soon_threadsafe(
-            lambda: rt.emit("pull", ref, text, current=report.current, total=report.total)
-        )
-
-    return await rt.call(rt.engine.pull_image, ref, on_progress, platform=platform)
-
-
-async def push(rt: Runtime, ref: str) -> None:
-    """Push ``ref``, reporting each layer's status as it changes."""
-    loop = asyncio.get_running_loop()
-    rt.emit("push", ref, "pushing")
-
-    def on_progress(report: PullProgress) -> None:
-        if report.current is None:  # byte counts would flood the progress
-            text = f"{report.layer} {report.status}".strip()
-            loop.call_soon_threadsafe(lambda: rt.emit("push", ref, text))
-
-    await rt.call(rt.engine.push_image, ref, on_progress)
 
 
 async def _build(action: BuildImage, rt: Runtime, outcome: Outcome) -> tuple[str, int | None]:

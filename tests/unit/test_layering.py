@@ -229,6 +229,19 @@ def test_no_module_outside_ops_imports_an_operation_module() -> None:
         assert reached <= {"infranb.ops.table", "infranb.ops.base"}, (name, reached)
 
 
+def test_operations_share_steps_through_modules_never_through_each_other() -> None:
+    """An operation's module (an entry of the table) is imported by the table alone; what
+    operations share lives in modules named for what they hold (``common``, ``registry``,
+    ``environments``, ``swarm_stack``)."""
+    from infranb.ops.table import OPERATIONS
+
+    operation_modules = {OPERATIONS[name].run.__module__ for name in OPERATIONS}
+    for name, targets in graph(typing=True).items():
+        if name == "infranb.ops.table":
+            continue
+        assert not (targets & operation_modules) - {name}, (name, targets & operation_modules)
+
+
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=module_name)
 def test_only_modules_in_engines_import_docker(path: Path) -> None:
     uses_docker = any(name == "docker" or name.startswith("docker.") for name in imports_of(path))
