@@ -33,7 +33,7 @@ from infranb.core.errors import (
 from infranb.core.outcome import Outcome
 from infranb.core.records import EngineInfo, ImageOutcome
 from infranb.core.secrets import MASK, Redactor, mask_url_credentials
-from infranb.core.sync import in_notebook, run_sync, synchronous
+from infranb.core.sync import gather_all, in_notebook, run_sync, synchronous
 from infranb.engines import connect
 from infranb.engines.base import Engine
 from infranb.journal import (
@@ -575,7 +575,7 @@ class InfrastructureManager(EngineViews):
             for ref in ((c.get("spec") or {}).get("image"), c.get("image_id"))
             if isinstance(ref, str) and ref
         }
-        ids = await asyncio.gather(*(self._image_id(r) for r in sorted(refs)))
+        ids = await gather_all(*(self._image_id(r) for r in sorted(refs)))
         return dict(zip(sorted(refs), ids, strict=True))
 
     async def adown(

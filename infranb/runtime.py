@@ -23,6 +23,7 @@ from infranb.core.config import InfrastructureManagerConfig
 from infranb.core.errors import Refused
 from infranb.core.records import ProgressEvent
 from infranb.core.secrets import Redactor
+from infranb.core.sync import gather_all
 from infranb.engines.base import Engine
 
 T = TypeVar("T")
@@ -160,14 +161,7 @@ class Runtime:
 
     async def gather(self, *calls: Any) -> list[Any]:
         """Await coroutines together; on the first failure cancel the rest, then re-raise."""
-        tasks = [asyncio.ensure_future(c) for c in calls]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        return await gather_all(*calls)
 
     async def drain(self) -> None:
         """Wait until no engine call of this run is still running on a thread."""

@@ -6,10 +6,11 @@ infranb passes ``{label: value}`` mappings.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
+
+from infranb.core.sync import gather_all
 
 #: the name the engine gives an anonymous volume (64 hex digits)
 ANONYMOUS_VOLUME = re.compile(r"[0-9a-f]{64}")
@@ -112,7 +113,7 @@ async def in_stack(
     """Everything ``list_them`` lists for ``stack`` (by any of its selectors, each with
     ``labels`` too), once each, in the engine's order. ``call`` runs an engine call off the
     loop (a runtime's or a view's)."""
-    groups = await asyncio.gather(
+    groups: list[list[T]] = await gather_all(
         *(
             call(list_them, labels={**selector, **(labels or {})}, **kwargs)
             for selector in stack_selectors(stack)

@@ -1,5 +1,5 @@
 """Where code runs: synchronous twins of async methods (each made from its one definition),
-``run_sync`` under them, and ``in_notebook``.
+``run_sync`` under them, ``gather_all`` for calls awaited together, and ``in_notebook``.
 
     class InfrastructureManager:
         async def aup(self, project, *, dry_run=False) -> InfrastructureResult:
@@ -18,12 +18,28 @@ import concurrent.futures
 import inspect
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 S = TypeVar("S")
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+async def gather_all(*calls: Awaitable[Any]) -> list[Any]:
+    """Await ``calls`` together, their results in order. On the first failure the others
+    are cancelled and awaited before it is raised, so none is left running, or failing
+    unseen, once the caller has gone on. (A plain ``asyncio.gather`` leaves them: when the
+    loop then shuts down it cancels one whose own gather had failed already, and asyncio
+    logs "exception was never retrieved" into the cell's output.)"""
+    tasks = [asyncio.ensure_future(c) for c in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

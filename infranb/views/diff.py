@@ -5,7 +5,6 @@ this calls a difference."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from infranb.core.drift import ContainerConfig, Difference, ImageConfig, differe
 from infranb.core.errors import NotFound
 from infranb.core.frames import Schema, frame
 from infranb.core.secrets import MASK, is_secret_key, mask_url_credentials
+from infranb.core.sync import gather_all
 from infranb.views.base import EngineContext
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ async def query(ctx: EngineContext, a: str, b: str | None = None) -> pd.DataFram
     secrets masked, ports, mounts, networks, limits, restart policy, labels, run options);
     with ``b`` left out, where ``a`` differs from its image's defaults."""
     names = [a] if b is None else [a, b]
-    details = await asyncio.gather(*(ctx.call(ctx.engine.inspect_container, n) for n in names))
+    details = await gather_all(*(ctx.call(ctx.engine.inspect_container, n) for n in names))
     configs: list[ContainerConfig] = []
     for name, each in zip(names, details, strict=True):
         if each is None or each.config is None:
@@ -68,7 +68,7 @@ async def query(ctx: EngineContext, a: str, b: str | None = None) -> pd.DataFram
             return MASK
         return mask_url_credentials(value)
 
-    images = await asyncio.gather(*(ctx.call(ctx.engine.image_config, c.image_id) for c in configs))
+    images = await gather_all(*(ctx.call(ctx.engine.image_config, c.image_id) for c in configs))
     own = [own_labels(c, i or ImageConfig()) for c, i in zip(configs, images, strict=True)]
     image = images[-1] or ImageConfig()
     if b is None:

@@ -3,7 +3,6 @@ in time order, secret values masked."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ from infranb.core import labels as L
 from infranb.core.errors import ValidationError
 from infranb.core.frames import Schema
 from infranb.core.secrets import Redactor
+from infranb.core.sync import gather_all
 from infranb.views.base import EngineContext
 from infranb.views.when import When, moment
 
@@ -92,7 +92,7 @@ async def query(
     end = moment(until, field="until") if until is not None else None
 
     async def one(name: str) -> tuple[str, list[str], list[str]]:
-        details, read = await asyncio.gather(
+        details, read = await gather_all(
             ctx.call(ctx.engine.inspect_container, name),
             ctx.call(ctx.engine.container_log_lines, name, tail=tail, since=start, until=end),
         )
@@ -100,7 +100,7 @@ async def query(
         masked = Redactor(ctx.secrets_of(details))("\n".join(line for _, line in read))
         return name, [stream for stream, _ in read], masked.split("\n") if read else []
 
-    parts = await asyncio.gather(*(one(n) for n in names))
+    parts = await gather_all(*(one(n) for n in names))
     return merged(parts, pattern)
 
 

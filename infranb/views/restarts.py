@@ -3,13 +3,13 @@ kill, when its last run ended, and its restart policy, per container."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from infranb.core import labels as L
 from infranb.core.frames import Schema, frame
 from infranb.core.records import STATES, ContainerDetails
+from infranb.core.sync import gather_all
 from infranb.views.base import EngineContext
 
 if TYPE_CHECKING:
@@ -54,5 +54,5 @@ async def query(ctx: EngineContext, *, stack: str | None = None) -> pd.DataFrame
         rows = await L.in_stack(ctx.call, ctx.engine.list_containers, stack)
     else:
         rows = await ctx.call(ctx.engine.list_containers)
-    found = await asyncio.gather(*(ctx.call(ctx.engine.inspect_container, r.id) for r in rows))
+    found = await gather_all(*(ctx.call(ctx.engine.inspect_container, r.id) for r in rows))
     return to_frame([d for d in found if d is not None])

@@ -7,7 +7,6 @@ A stack is what infranb made for it, a project ``docker compose`` made (its
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from infranb.core import labels as L
 from infranb.core.frames import Schema, frame
 from infranb.core.records import ContainerInfo, NetworkInfo, ServiceInfo, VolumeInfo
 from infranb.core.swarm import TASK_STACK
+from infranb.core.sync import gather_all
 from infranb.views.base import EngineContext
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ async def query(ctx: EngineContext) -> pd.DataFrame:
     folder and files."""
     engine = ctx.engine
     role = await ctx.call(engine.swarm_role)
-    containers, networks, volumes, services = await asyncio.gather(
+    containers, networks, volumes, services = await gather_all(
         ctx.call(engine.list_containers),
         ctx.call(engine.list_networks),
         ctx.call(engine.list_volumes),

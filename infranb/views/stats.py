@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from infranb.core.columns import CHART
 from infranb.core.errors import ValidationError
 from infranb.core.frames import Schema, frame
 from infranb.core.records import StatsSample
+from infranb.core.sync import gather_all
 from infranb.views.base import EngineContext
 
 if TYPE_CHECKING:
@@ -76,9 +76,9 @@ async def query(
             rows = await ctx.call(ctx.engine.list_containers, state="running")
         names = [r.name for r in rows]
     if samples == 1:
-        one = await asyncio.gather(*(ctx.call(ctx.engine.container_stats, n) for n in names))
+        one = await gather_all(*(ctx.call(ctx.engine.container_stats, n) for n in names))
         return to_frame(one)
-    series = await asyncio.gather(
+    series = await gather_all(
         *(ctx.call(ctx.engine.container_stats_series, n, samples) for n in names)
     )
     return series_frame([sample for found in series for sample in found])
