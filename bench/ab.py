@@ -4,7 +4,8 @@ on the same engine (A B A B ...), so that the machine's drift hits both alike.
     .venv/bin/python bench/ab.py OLD_TREE NEW_TREE [N ...] [--rounds 5]
 
 OLD_TREE and NEW_TREE are folders holding an ``infranb`` package (e.g. a ``git worktree`` of
-an older commit). Prints medians with min-max per tree and size.
+an older commit). Prints medians with min-max per tree and size, and the median of the
+per-pair new/old ratios.
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ def main() -> None:
                 f"({min(ups):.2f}-{max(ups):.2f}), teardown {statistics.median(downs):.2f} s "
                 f"({min(downs):.2f}-{max(downs):.2f})"
             )
+        # Round i of each tree ran back to back: the ratio of each pair cancels the engine's
+        # drift over the series, where single runs spread widely.
+        pairs = list(zip(times["old"], times["new"], strict=True))
+        up_ratio = statistics.median(new[0] / old[0] for old, new in pairs)
+        down_ratio = statistics.median(new[1] / old[1] for old, new in pairs)
+        print(
+            f"N={n:<3} new/old, median of {len(pairs)} pairs: bring-up {up_ratio:.3f}, "
+            f"teardown {down_ratio:.3f}"
+        )
 
 
 if __name__ == "__main__":
