@@ -28,26 +28,19 @@ from infranb.core.errors import (
     NotFound,
     Problem,
     ValidationError,
-    shown_as,
 )
 from infranb.core.outcome import Outcome
 from infranb.core.records import EngineInfo, ImageOutcome
 from infranb.core.secrets import MASK, Redactor, mask_url_credentials
-from infranb.core.sync import gather_all, in_notebook, run_sync, synchronous
+from infranb.core.sync import gather_all, run_sync, synchronous
 from infranb.engines import connect
 from infranb.engines.base import Engine
+from infranb.executor import EngineIdentity, Executor
 from infranb.journal import (
     Journal,
     JournalEntry,
-    Recorder,
-    RunStart,
-    change_counts,
     plan_revert,
     restored,
-    result_summary,
-    run_outcome,
-    stored,
-    stored_request,
 )
 from infranb.models import (
     InfrastructureManagerConfig,
@@ -55,10 +48,8 @@ from infranb.models import (
     InfrastructureResult,
 )
 from infranb.runtime import (
-    Gates,
     ProgressCallback,
     Runtime,
-    context_value,
     correlation_id_of,
     new_run_id,
 )
@@ -156,24 +147,6 @@ class DescribedOperation:
     __repr__ = __str__
 
 
-def cancelled_sentence(
-    operation: str, seconds: float, cancelled: BaseException, outcome: Outcome
-) -> str:
-    """What a cancelled run did, in one sentence: how long it ran, what it rolled back."""
-    notes = [n for n in getattr(cancelled, "__notes__", ()) if "roll" in n]
-    done = notes[-1] if notes else "it had nothing to roll back"
-    if outcome.remaining:
-        done += f" (left in place: {', '.join(outcome.remaining)})"
-    return f"{operation} was cancelled after {seconds:.1f} s; {done}"
-
-
-#: how a form asks for consent: always, and with its Confirm button
-FORM_CONSENT = {
-    "asked_by": "this form asks before it removes, replaces or stops anything",
-    "how_to_consent": "press the form's Confirm button",
-}
-
-
 def down_operation(
     stack: str, *, volumes: bool = False, dry_run: bool = False
 ) -> InfrastructureOperation:
@@ -209,14 +182,34 @@ class InfrastructureManager(EngineViews):
         # making a manager never waits on an engine.
         self.engine: Engine = engine or connect(self.config)
         #: what ``info()`` last read (reprs show this and never call the engine)
-        self.last_info: EngineInfo | None = None
-        self.last_info_error: str | None = None
+        self._identity = EngineIdentity()
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.config.max_parallel + 2, thread_name_prefix="infranb"
         )
         self._context = EngineContext(self.engine, self.config, self._executor)
         #: the journal every run that changes the engine is written to (None: off)
         self.journal: Journal | None = Journal(self.config.journal) if self.config.journal else None
+        self._runs = Executor(
+            self.engine, self.config, self._executor, self.journal, self._identity
+        )
+
+    @property
+    def last_info(self) -> EngineInfo | None:
+        """What ``info()`` last read (reprs show this and never call the engine)."""
+        return self._identity.info
+
+    @last_info.setter
+    def last_info(self, info: EngineInfo | None) -> None:
+        self._identity.info = info
+
+    @property
+    def last_info_error(self) -> str | None:
+        """Why the last ``info()`` failed (None when it answered)."""
+        return self._identity.error
+
+    @last_info_error.setter
+    def last_info_error(self, error: str | None) -> None:
+        self._identity.error = error
 
     @classmethod
     def from_context(
@@ -290,200 +283,15 @@ class InfrastructureManager(EngineViews):
         reverts: str | None = None,
         from_form: bool = False,
     ) -> InfrastructureResult:
-        """``execute``, with what the forms and ``revert`` add: ``ask_consent`` overrides
-        ``config.confirm_destructive``; ``reverts`` names the run being reverted;
-        ``from_form``: a refusal points at the form's Confirm button."""
-        correlation_id = correlation_id_of(context)
-        run_id = new_run_id()
-        name = str(operation.operation)
-        spec, command, problems = operation.parse(self.config)
-        if spec is None or command is None:
-            error = ValidationError(problems)
-            return InfrastructureResult.from_outcome(
-                name, Outcome(), error=error, correlation_id=correlation_id, run_id=run_id
-            )
-        limit = operation.max_removals
-        gates = Gates(
-            self.config.max_removals if limit is None else limit,
-            self.config.confirm_destructive if ask_consent is None else ask_consent,
-            confirm,
-            **(FORM_CONSENT if from_form else {}),
-        )
-        recorder, journal_note = None, None
-        if self.journal is not None and spec.changes_engine and not operation.dry_run:
-            try:
-                fields = {f.name: getattr(operation, f.name) for f in dataclasses.fields(operation)}
-                recorder = self._begin_record(
-                    run_id,
-                    name,
-                    getattr(command, "stack", operation.stack),
-                    stored_request(fields, Redactor(markers=self.config.secret_markers)),
-                    correlation_id,
-                    reverts,
-                    notebook=context_value(context, "notebook"),
-                )
-            except Exception as e:  # an unwritable journal must not stop the work
-                journal_note = f"journal {self.journal.path} unavailable ({e}): run not recorded"
-        engine_info: asyncio.Future[EngineInfo] | None = None
-        if recorder is not None and self.last_info is None:
-            # The record names the engine's id: read it while the run works (Podman takes
-            # about 1 s to answer /version and /info here), not after it.
-            engine_info = asyncio.ensure_future(self._call(self.engine.info))
-        live = None
-        wants_live = progress is None and self.config.live_progress and not operation.dry_run
-        if wants_live and in_notebook():  # checked first: scripts never import the display
-            from infranb.notebook.live import LiveProgress
-
-            live = LiveProgress(name)
-        rt = Runtime(
-            self.engine,
-            self.config,
-            self._executor,
-            correlation_id=correlation_id,
-            progress=progress or live,
-            run_id=run_id,
-            recorder=recorder,
-            gates=gates,
-        )
-        outcome = Outcome()
-        failure: BaseException | None = None
-        try:
-            await spec.run(command, rt, outcome)
-        except asyncio.CancelledError as cancelled:
-            if engine_info is not None:
-                engine_info.cancel()
-            # One sentence in a notebook, not a traceback into asyncio; it still raises, so
-            # Run All stops before the cells after it.
-            sentence = cancelled_sentence(name, rt.elapsed(), cancelled, outcome)
-            shown_as(cancelled, sentence)
-            if live is not None:
-                live.finish(False, sentence)
-            if recorder is not None:
-                self._record_cancelled(recorder, outcome, rt.redact)
-            raise
-        except InfraError as e:
-            failure = e
-        except Exception as e:
-            log.exception("infranb: unexpected error in %s", name)
-            failure = InfraError(
-                f"unexpected {type(e).__name__} in {name}: {e}; this is a bug in infranb, "
-                "please report it"
-            )
-            failure.__cause__ = e
-        outcome.warnings.extend(rt.warnings)
-        outcome.stopped.extend(rt.stopped)
-        if journal_note:
-            outcome.warnings.append(journal_note)
-        result = InfrastructureResult.from_outcome(
-            name,
-            outcome,
-            error=failure,
-            redact=rt.redact,
-            correlation_id=correlation_id,
-            duration_seconds=round(rt.elapsed(), 3),
-            run_id=run_id,
-        )
-        if recorder is not None:
-            await self._finish_record(recorder, outcome, result, rt.redact, engine_info)
-        if live is not None:
-            from infranb.notebook.live import outcome_line
-
-            live.finish(result.success, outcome_line(result))
-        log.info(
-            "%s %s in %.2fs%s",
-            name,
-            "succeeded" if result.success else "failed",
-            result.duration_seconds,
-            f": {result.error}" if result.error else "",
-        )
-        return result
+        """``execute``, with what the forms and ``revert`` add (``Executor.run``)."""
+        return await self._runs.run(
+            operation, context, progress, confirm=confirm, ask_consent=ask_consent,
+            reverts=reverts, from_form=from_form,
+        )  # fmt: skip
 
     run = synchronous(execute)
 
     # ------------------------------------------------------------------ journal
-
-    def _begin_record(
-        self,
-        run_id: str,
-        operation: str,
-        stack: str | None,
-        request: dict[str, Any],
-        correlation_id: str | None = None,
-        reverts: str | None = None,
-        *,
-        notebook: str | None = None,
-    ) -> Recorder:
-        """Write the ``running`` record of a run (operations and helpers alike); the notebook
-        is the run's context's, else the config's, else what the kernel tells."""
-        assert self.journal is not None
-        start = RunStart(
-            run_id=run_id,
-            operation=operation,
-            stack=stack,
-            engine=mask_url_credentials(self.engine.host),
-            engine_id=self.last_info.engine_id if self.last_info else None,
-            request=request,
-            correlation_id=correlation_id,
-            reverts=reverts,
-            notebook=notebook or self.config.notebook,
-        )
-        return self.journal.begin(start)
-
-    async def _finish_record(
-        self,
-        recorder: Recorder,
-        outcome: Outcome,
-        result: InfrastructureResult,
-        redact: Redactor,
-        engine_info: asyncio.Future[EngineInfo] | None = None,
-    ) -> None:
-        """Complete the run's record; the engine's id is read once per manager (by
-        ``engine_info``, started with the run, when given)."""
-        engine_id = self.last_info.engine_id if self.last_info else None
-        # An engine that did not answer the run is not waited for again.
-        if isinstance(result.exception, EngineUnavailable):
-            if engine_info is not None:
-                engine_info.cancel()
-        elif engine_id is None:
-            with contextlib.suppress(InfraError):
-                self.last_info = await (engine_info or self._call(self.engine.info))
-                engine_id = self.last_info.engine_id
-        try:
-            recorder.finish(
-                run_outcome(result),
-                changes=change_counts(result),
-                error=result.error,
-                plan=[stored(dataclasses.asdict(s), redact) for s in outcome.plan],
-                result=stored(result_summary(result), redact),
-                engine_id=engine_id,
-                stack=outcome.stack,  # known only once the run looked (named containers)
-            )
-        except Exception as e:
-            result.warnings.append(f"journal: the end of this run was not recorded ({e})")
-
-    def _record_unrun(
-        self, result: InfrastructureResult, request: dict[str, Any], *, reverts: str
-    ) -> None:
-        """The record of a run that ended before it could start (a revert that cannot be
-        planned): failed, with its one sentence."""
-        with contextlib.suppress(Exception):
-            recorder = self._begin_record(
-                str(result.run_id), result.operation, None, request, reverts=reverts
-            )
-            recorder.finish("failed", changes={}, error=result.error, plan=[], result={})
-
-    @staticmethod
-    def _record_cancelled(recorder: Recorder, outcome: Outcome, redact: Redactor) -> None:
-        """A cancelled run's end (no awaiting here: the task is being cancelled)."""
-        rolled_back = outcome.rolled_back
-        with contextlib.suppress(Exception):
-            recorder.finish(
-                "rolled back" if rolled_back else "interrupted",
-                changes={},
-                error="cancelled" + (" and rolled back" if rolled_back else ""),
-                plan=[stored(dataclasses.asdict(s), redact) for s in outcome.plan],
-                result={},
-            )
 
     def _require_journal(self) -> Journal:
         if self.journal is None:
@@ -541,7 +349,7 @@ class InfrastructureManager(EngineViews):
                 "orchestrate_containers", Outcome(stack=None), error=e, run_id=new_run_id()
             )
             if self.journal is not None and not dry_run:  # a revert that cannot run: a row
-                self._record_unrun(result, {"revert": run_id}, reverts=run_id)
+                self._runs.record_unrun(result, {"revert": run_id}, reverts=run_id)
             return result
         result = await self._execute(request, None, progress, confirm=confirm, reverts=run_id)
         result.warnings += notes

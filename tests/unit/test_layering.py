@@ -183,6 +183,7 @@ def test_every_module_is_in_a_folder_or_the_top() -> None:
         "infranb.__main__",  # python -m infranb: the command
         "infranb.cli",  # the infranb command (its runner lives in runbook.runner)
         "infranb.compose",  # the documented alias of inputs.compose
+        "infranb.executor",  # the one executor every operation runs through
         "infranb.fleet",
         "infranb.journal",
         "infranb.manager",
