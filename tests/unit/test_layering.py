@@ -143,6 +143,15 @@ RULES = {
 }
 
 
+def outside_rules(edges: dict[str, set[str]], layer: str) -> dict[str, list[str]]:
+    """Each module of ``layer`` with the imports its folder's rule does not allow."""
+    return {
+        name: sorted(in_folders(targets, RULES[layer]))
+        for name, targets in edges.items()
+        if folder(name) == layer and in_folders(targets, RULES[layer])
+    }
+
+
 def test_no_import_cycle_inside_infranb() -> None:
     """None at all: imports for typing and in repr methods count too."""
     cycle = find_cycle(graph(typing=True))
@@ -155,12 +164,7 @@ def test_the_types_and_engines_import_nothing_above_them_even_for_typing(layer: 
     or in ``engines`` imports ``ops``, ``views``, ``notebook``, ``inputs`` or the top, not
     under ``TYPE_CHECKING``, not inside a function, not in a repr (those reach the layers
     above through ``core.hooks``, which the top registers)."""
-    edges = graph(typing=True)
-    wrong = {
-        name: sorted(in_folders(targets, RULES[layer]))
-        for name, targets in edges.items()
-        if folder(name) == layer and in_folders(targets, RULES[layer])
-    }
+    wrong = outside_rules(graph(typing=True), layer)
     assert not wrong, wrong
 
 
@@ -197,12 +201,7 @@ def test_every_module_is_in_a_folder_or_the_top() -> None:
 
 @pytest.mark.parametrize("layer", sorted(RULES))
 def test_each_folder_imports_only_the_layers_below_it(layer: str) -> None:
-    edges = graph(hooks=False)
-    wrong = {
-        name: sorted(in_folders(targets, RULES[layer]))
-        for name, targets in edges.items()
-        if folder(name) == layer and in_folders(targets, RULES[layer])
-    }
+    wrong = outside_rules(graph(hooks=False), layer)
     assert not wrong, wrong
 
 
