@@ -7,9 +7,10 @@ executes them wave by wave.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from infranb.core.errors import CycleError
 from infranb.core.frames import PLAN_FIRST, Schema, frame, join
@@ -96,7 +97,8 @@ class Observation:
 
 @dataclass(frozen=True)
 class PlanStep:
-    """What orchestrate will do (or did) with one container."""
+    """One step of an operation's plan: what it will do (or did) with one container. Plain
+    data: ``to_json`` and ``from_json`` round-trip it (a saved plan reads back equal)."""
 
     name: str
     action: Action
@@ -115,6 +117,19 @@ class PlanStep:
     depends_on: tuple[tuple[str, str], ...] = ()
     #: a recreate's changed fields (its ``reason`` says them in a sentence)
     changed: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as JSON's types (tuples as lists)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlanStep:
+        """The step ``to_json`` gave (lists back to tuples, pairs included)."""
+
+        def tupled(value: Any) -> Any:
+            return tuple(tupled(v) for v in value) if isinstance(value, list) else value
+
+        return cls(**{key: tupled(value) for key, value in data.items()})
 
 
 @dataclass

@@ -103,3 +103,36 @@ def test_copy_to_puts_the_file_and_says_where(running: MemoryEngine, tmp_path: P
     assert list(copied.to_frame().container_path) == ["/etc/motd.txt"]
     missing = m.copy_to("web", tmp_path / "nope", "relative/path")
     assert [p.path for p in missing.problems] == ["params.host_path", "params.container_path"]
+
+
+@pytest.mark.parametrize(
+    "request_fields",
+    [
+        {"operation": "stop", "container_ids": ["web", "api"]},
+        {"operation": "restart", "container_ids": ["db"]},
+        {"operation": "update", "container_ids": ["db"], "params": {"cpus": 0.5}},
+        {"operation": "cleanup_resources", "stack": "shop", "cleanup_stopped_containers": True,
+         "force_remove": True},
+        {**vars(stack_op())},
+    ],
+    ids=["stop", "restart", "update", "cleanup", "orchestrate"],
+)  # fmt: skip
+def test_a_plan_is_plain_data_and_the_same_twice_against_the_same_host(
+    running: MemoryEngine, request_fields: dict
+) -> None:
+    """Steps hold no value made at plan time (a run id, a temporary name): planning the same
+    request twice gives equal steps, and each step reads back equal from JSON."""
+    import json
+
+    from infranb.core.planning import PlanStep
+
+    m = manager(running)
+    request = InfrastructureOperation(**{**request_fields, "dry_run": True})
+    first, second = m.run(request), m.run(request)
+    assert first.success, first.error
+    assert list(first.plan) == list(second.plan)
+    assert first.removed == second.removed  # a cleanup's plan is what it would remove
+    assert first.plan or first.removed  # there is something to compare
+    for step in first.plan:
+        assert PlanStep.from_json(json.loads(json.dumps(step.to_json()))) == step
+    assert not MUTATING & set(running.calls)
