@@ -653,11 +653,14 @@ class Journal:
         return {r["run_id"]: _loads(r["request"], {}) for r in rows}
 
     def last_request(self, stack: str) -> dict[str, Any] | None:
-        """The stored request of the last orchestrate run on ``stack`` that succeeded."""
+        """The stored request of the last run on ``stack`` that succeeded and is a stack's
+        desired state (an operation of the table that says so: orchestrate)."""
+        names = _desired_state_operations()
+        marks = ", ".join("?" * len(names))
         rows = self._read(
-            "SELECT request FROM runs WHERE stack = ? AND operation = 'orchestrate_containers' "
+            f"SELECT request FROM runs WHERE stack = ? AND operation IN ({marks}) "
             "AND outcome = 'succeeded' ORDER BY started_at DESC LIMIT 1",
-            (stack,),
+            (stack, *names),
         )
         return _loads(rows[0]["request"], {}) if rows else None
 
@@ -789,7 +792,7 @@ def plan_revert(
     from infranb.models import InfrastructureOperation
 
     run = entry.run_id
-    if entry.operation != "orchestrate_containers":
+    if entry.operation not in _desired_state_operations():
         raise RevertError(
             f"run {run} was a {entry.operation}: only orchestrate runs can be reverted "
             "(their prior state is recorded); nothing was changed"
@@ -945,3 +948,10 @@ def report(
         audit_page(frame, journal=str(book.path), scope=scope, stack=stack, written=now())
     )
     return out
+
+
+def _desired_state_operations() -> list[str]:
+    """The operations whose requests are a stack's desired state, as the table says."""
+    from infranb.ops.table import OPERATIONS
+
+    return [name for name, op in OPERATIONS.items() if op.desired_state]

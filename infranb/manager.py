@@ -737,7 +737,10 @@ class InfrastructureManager(EngineViews):
         self, target: Project | InfrastructureOperation | str
     ) -> InfrastructureOperation:
         if isinstance(target, InfrastructureOperation):
-            if target.operation != "orchestrate_containers":
+            from infranb.ops.table import OPERATIONS
+
+            declared = OPERATIONS.get(str(target.operation))
+            if declared is None or not declared.desired_state:
                 raise ValidationError(
                     [Problem("operation", "drift compares an orchestrate_containers request")]
                 )

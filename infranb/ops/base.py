@@ -53,6 +53,10 @@ class Operation(Generic[Command]):
     plan_table: bool = False
     #: the columns the result's HTML shows first (the others one click away); () shows all
     first_columns: tuple[str, ...] = ()
+    #: whether a request is a stack's desired state (its containers, networks, volumes):
+    #: ``drift`` compares it with what runs, and the journal's last successful one is what
+    #: ``drift(stack)`` and a revert of the stack read
+    desired_state: bool = False
     #: where a run's undo is a request of this table: that request, from the run's journaled
     #: prior state and id (raises ``RevertError`` when the state cannot be put back)
     revert: Callable[[Mapping[str, Any], str], InfrastructureOperation] | None = None

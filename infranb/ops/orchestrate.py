@@ -1454,4 +1454,5 @@ OPERATION = Operation(
     shown_fields=("stack", "containers", "remove_orphans", "dry_run"),
     first_columns=("name", "action", "state", "health", "seconds_to_ready"),
     plan_table=True,
+    desired_state=True,
 )
