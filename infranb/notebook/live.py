@@ -106,11 +106,15 @@ def outcome_line(result: InfrastructureResult) -> str:
     if result.dry_run:
         planned = _counts(step.action for step in result.plan) or "nothing to do"
         return f"{name}: plan: {planned} · nothing was touched"
+    # A bring-up's removals are its containers' own actions (remove-orphan, scale-down).
+    said = any(c.action in ("remove-orphan", "scale-down") for c in result.containers)
     parts = [
         _counts(c.action for c in result.containers),
         _counts(h.status for h in result.health),
-        _counts(f"{r.kind}(s) removed" for r in result.removed) if not result.containers else "",
+        _counts(f"{r.kind}(s) removed" for r in result.removed) if not said else "",
         _counts(i.action for i in result.images),
+        f"{len(result.updated)} setting(s) changed" if result.updated else "",
+        f"{len(result.copied)} copied" if result.copied else "",
     ]
     shown = ", ".join(p for p in parts if p)
     return f"{name}: done" + (f": {shown}" if shown else ": nothing to change")
