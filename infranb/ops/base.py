@@ -51,6 +51,8 @@ class Operation(Generic[Command]):
     changes_engine: bool = True
     #: whether a dry run's table is its plan (one row per step) rather than its records
     plan_table: bool = False
+    #: the plan's columns this operation fills (() for all of them)
+    plan_columns: tuple[str, ...] = ()
     #: the columns the result's HTML shows first (the others one click away); () shows all
     first_columns: tuple[str, ...] = ()
     #: whether a request is a stack's desired state (its containers, networks, volumes):

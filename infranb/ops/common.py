@@ -316,6 +316,9 @@ def shared_stack(details: Sequence[ContainerDetails]) -> str | None:
     return stacks.pop() if len(stacks) == 1 else None
 
 
+#: the plan's columns an operation on named containers fills
+NAMED_PLAN_COLUMNS = ("wave", "name", "action", "image", "reason")
+
 #: the table of an operation on named containers (``stop``, ``restart``)
 CONTAINER_ACTIONS: Schema = {
     "name": "string",

@@ -10,6 +10,7 @@ from infranb.core.records import ContainerOutcome
 from infranb.ops.base import Operation, Outcome
 from infranb.ops.common import (
     CONTAINER_ACTIONS,
+    NAMED_PLAN_COLUMNS,
     container_action_rows,
     parse_names,
     plan_named,
@@ -81,4 +82,5 @@ OPERATION: Operation[Restart] = Operation(
     rows=container_action_rows,
     shown_fields=("container_ids",),
     plan_table=True,
+    plan_columns=NAMED_PLAN_COLUMNS,
 )

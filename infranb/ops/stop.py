@@ -11,6 +11,7 @@ from infranb.core.records import ContainerDetails, ContainerOutcome, RemovedReso
 from infranb.ops.base import Operation, Outcome
 from infranb.ops.common import (
     CONTAINER_ACTIONS,
+    NAMED_PLAN_COLUMNS,
     container_action_rows,
     parse_names,
     plan_named,
@@ -82,4 +83,5 @@ OPERATION: Operation[Stop] = Operation(
     rows=container_action_rows,
     shown_fields=("container_ids", "params"),
     plan_table=True,
+    plan_columns=NAMED_PLAN_COLUMNS,
 )

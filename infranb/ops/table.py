@@ -60,5 +60,6 @@ def result_frame(result: InfrastructureResult) -> pd.DataFrame:
     if operation is None:
         return pd.DataFrame()
     if result.dry_run and operation.plan_table:
-        return plan_frame(result.plan)
+        steps = plan_frame(result.plan)
+        return steps[list(operation.plan_columns)] if operation.plan_columns else steps
     return frame(operation.rows(result), operation.schema, first=operation.first_columns)

@@ -13,7 +13,7 @@ from infranb.core.frames import Schema
 from infranb.core.records import FieldChange
 from infranb.core.specs import RESTART_POLICIES, parse_size
 from infranb.ops.base import Operation, Outcome
-from infranb.ops.common import parse_names, plan_named, unknown_params
+from infranb.ops.common import NAMED_PLAN_COLUMNS, parse_names, plan_named, unknown_params
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -165,5 +165,6 @@ OPERATION: Operation[Update] = Operation(
     rows=rows,
     shown_fields=("container_ids", "params"),
     plan_table=True,
+    plan_columns=NAMED_PLAN_COLUMNS,
     revert=revert,
 )
