@@ -30,7 +30,12 @@ import traitlets
 
 from infranb.core.errors import Problem, Refused
 from infranb.core.secrets import DEFAULT_SECRET_MARKERS, SecretRef, is_secret_key
-from infranb.models import InfrastructureOperation, InfrastructureResult, ProgressEvent
+from infranb.models import (
+    InfrastructureManagerConfig,
+    InfrastructureOperation,
+    InfrastructureResult,
+    ProgressEvent,
+)
 from infranb.notebook.live import ProgressLine, outcome_line
 from infranb.ops.table import OPERATIONS
 
@@ -914,10 +919,10 @@ class StopForm(_PickContainersForm):
 
     def _extra_widgets(self) -> list[w.Widget]:
         remove = self._template.params.get("remove")
-        self.remove = w.Checkbox(
-            value=bool(remove) if remove is not None else False,
-            description="remove the ones infranb made",
-        )
+        if remove is None:  # what a stop does unless told: the config's default
+            config = self.manager.config if self.manager else InfrastructureManagerConfig()
+            remove = config.auto_remove_containers
+        self.remove = w.Checkbox(value=bool(remove), description="remove the ones infranb made")
         self.dry_run = w.Checkbox(value=self._template.dry_run, description="dry run")
         return [self.remove, self.dry_run]
 

@@ -9,6 +9,8 @@ from infranb.notebook.widgets import (
     HealthCheckForm,
     ImageForm,
     OrchestrateForm,
+    RestartForm,
+    StopForm,
     parse_value,
     render_value,
 )
@@ -89,12 +91,18 @@ ROUND_TRIPS = [
         operation="cleanup_resources", cleanup_unused_images=True, scope="all", dry_run=True
     ),
     InfrastructureOperation(operation="health_check", container_ids=["web", "db", "cache"]),
+    InfrastructureOperation(
+        operation="stop", container_ids=["web", "db"], params={"remove": False}, dry_run=True
+    ),
+    InfrastructureOperation(operation="restart", container_ids=["web"]),
 ]
 FORMS = {
     "orchestrate_containers": OrchestrateForm,
     "manage_images": ImageForm,
     "cleanup_resources": CleanupForm,
     "health_check": HealthCheckForm,
+    "stop": StopForm,
+    "restart": RestartForm,
 }
 
 
