@@ -26,6 +26,7 @@ from infranb.core.secrets import Redactor, mask_url_credentials
 from infranb.core.sync import in_notebook
 from infranb.engines.base import Engine
 from infranb.journal import (
+    REVERT,
     Journal,
     Recorder,
     RunStart,
@@ -130,7 +131,7 @@ class Executor:
                 fields = {f.name: getattr(operation, f.name) for f in dataclasses.fields(operation)}
                 recorder = self._begin_record(
                     run_id,
-                    name,
+                    REVERT if reverts else name,  # a revert is a run of its own kind
                     getattr(command, "stack", operation.stack),
                     stored_request(fields, Redactor(markers=self.config.secret_markers)),
                     correlation_id,
@@ -276,11 +277,11 @@ class Executor:
     def record_unrun(
         self, result: InfrastructureResult, request: dict[str, Any], *, reverts: str
     ) -> None:
-        """The record of a run that ended before it could start (a revert that cannot be
-        planned): failed, with its one sentence."""
+        """The record of a revert that ended before it could start (it cannot be planned):
+        failed, with its one sentence."""
         with contextlib.suppress(Exception):
             recorder = self._begin_record(
-                str(result.run_id), result.operation, None, request, reverts=reverts
+                str(result.run_id), REVERT, None, request, reverts=reverts
             )
             recorder.finish("failed", changes={}, error=result.error, plan=[], result={})
 

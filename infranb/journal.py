@@ -318,6 +318,10 @@ def masked_paths(value: Any, path: str = "") -> list[str]:
 # ---------------------------------------------------------------------- records
 
 
+#: how the journal names a revert's run (its request is the operation it ran)
+REVERT = "revert"
+
+
 @dataclass(frozen=True)
 class RunStart:
     """What is known about a run before its first engine call."""
@@ -657,10 +661,12 @@ class Journal:
         desired state (an operation of the table that says so: orchestrate)."""
         names = _desired_state_operations()
         marks = ", ".join("?" * len(names))
+        # A revert of such a run puts a desired state back: its request is one too.
         rows = self._read(
-            f"SELECT request FROM runs WHERE stack = ? AND operation IN ({marks}) "
+            f"SELECT request FROM runs WHERE stack = ? AND (operation IN ({marks}) OR "
+            f"(operation = ? AND json_extract(request, '$.operation') IN ({marks}))) "
             "AND outcome = 'succeeded' ORDER BY started_at DESC LIMIT 1",
-            (stack, *names),
+            (stack, *names, REVERT, *names),
         )
         return _loads(rows[0]["request"], {}) if rows else None
 
@@ -792,7 +798,7 @@ def plan_revert(
     from infranb.models import InfrastructureOperation
 
     run = entry.run_id
-    if entry.operation not in _desired_state_operations():
+    if undone_operation(entry) not in _desired_state_operations():
         raise RevertError(
             f"run {run} was a {entry.operation}: only orchestrate runs can be reverted "
             "(their prior state is recorded); nothing was changed"
@@ -948,6 +954,14 @@ def report(
         audit_page(frame, journal=str(book.path), scope=scope, stack=stack, written=now())
     )
     return out
+
+
+def undone_operation(entry: JournalEntry) -> str:
+    """The operation a run ran: a revert's is the one its request holds (the undo of an
+    orchestrate is an orchestrate, of an update an update)."""
+    if entry.operation == REVERT:
+        return str((entry.request or {}).get("operation") or entry.operation)
+    return entry.operation
 
 
 def _desired_state_operations() -> list[str]:

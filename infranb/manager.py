@@ -41,6 +41,7 @@ from infranb.journal import (
     JournalEntry,
     plan_revert,
     restored,
+    undone_operation,
 )
 from infranb.models import (
     InfrastructureManagerConfig,
@@ -334,7 +335,7 @@ class InfrastructureManager(EngineViews):
             entry = journal.entry(run_id)
             from infranb.ops.table import OPERATIONS
 
-            declared = OPERATIONS.get(entry.operation)
+            declared = OPERATIONS.get(undone_operation(entry))
             undo = declared.revert if declared is not None else None
             if undo is not None:  # an operation whose undo is a request of its own
                 request = undo(entry.prior, run_id)

@@ -174,6 +174,9 @@ def test_revert_after_a_recreate_restores_the_recorded_spec(
     assert web.image_id == memory.image_id(BASE)
     entry = m.history_entry(back.run_id or "")
     assert entry.reverts == second.run_id
+    # A revert is a run of its own kind; the stack's desired state is the one it put back.
+    assert (entry.operation, m.history().operation.iloc[0]) == ("revert", "revert")
+    assert m.drift("shop").empty, m.drift("shop").to_string()
     prior = m.history_entry(second.run_id or "").prior
     assert [c["run_id"] for c in prior["containers"]] == [first.run_id] * 2
     assert prior["containers"][0]["spec"]["environment"] == {"MODE": "one"}
