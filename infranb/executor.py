@@ -15,14 +15,21 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from infranb.core.errors import EngineUnavailable, InfraError, ValidationError, shown_as
+from infranb.core.errors import (
+    EngineUnavailable,
+    InfraError,
+    ValidationError,
+    append_note,
+    shown_as,
+)
 from infranb.core.outcome import Outcome
 from infranb.core.records import EngineInfo
 from infranb.core.secrets import Redactor, mask_url_credentials
+from infranb.core.steps import Step, waves
 from infranb.core.sync import in_notebook
 from infranb.engines.base import Engine
 from infranb.journal import (
@@ -50,6 +57,9 @@ from infranb.runtime import (
     new_run_id,
 )
 
+if TYPE_CHECKING:
+    from infranb.ops.base import Operation
+
 T = TypeVar("T")
 log = logging.getLogger("infranb")
 
@@ -69,6 +79,65 @@ def cancelled_sentence(
     if outcome.remaining:
         done += f" (left in place: {', '.join(outcome.remaining)})"
     return f"{operation} was cancelled after {seconds:.1f} s; {done}"
+
+
+async def run_steps(steps: Sequence[Step], rt: Runtime, outcome: Outcome) -> None:
+    """Run ``steps`` wave by wave (a wave's steps together, each to its end). On a failure or
+    a cancel, undo the finished steps in reverse, then re-raise with what was undone:
+    ``rolled_back`` only when nothing is left, else each step left in ``remaining``."""
+    from infranb.ops.table import STEP_KINDS as KINDS
+
+    done: list[Step] = []
+    running: list[Step] = []
+
+    async def one(step: Step) -> None:
+        running.append(step)
+        await KINDS[step.kind].run(rt, step, outcome)
+        running.remove(step)
+        done.append(step)
+
+    try:
+        for wave in waves(steps):
+            ended = await asyncio.gather(*(one(s) for s in wave), return_exceptions=True)
+            failed = [e for e in ended if isinstance(e, BaseException)]
+            if failed:
+                raise failed[0]
+    except BaseException as failure:
+        if not isinstance(failure, asyncio.CancelledError):
+            running.clear()  # a failed step's call ended: it changed nothing to undo
+        await rt.drain()  # a cancelled step's call still runs on its thread
+        if done or running:
+            await _undo(done, running, rt, outcome, failure)
+        raise
+
+
+async def _undo(
+    done: Sequence[Step],
+    cut_short: Sequence[Step],
+    rt: Runtime,
+    outcome: Outcome,
+    failure: BaseException,
+) -> None:
+    from infranb.ops.table import STEP_KINDS as KINDS
+
+    left: list[str] = [
+        f"{KINDS[s.kind].verb} {s.target}: cancelled while its call ran" for s in cut_short
+    ]
+    undone: list[str] = []
+    for step in reversed(done):
+        said = f"{KINDS[step.kind].verb} {step.target}"
+        if step.undo is None:
+            left.append(f"{said} ({step.no_undo or 'it has no undo'})")
+            continue
+        try:
+            await KINDS[step.undo.kind].run(rt, step.undo, Outcome())
+            undone.append(said)
+        except InfraError as e:
+            left.append(f"{said} (its undo failed: {e})")
+    outcome.remaining.extend(left)
+    outcome.rolled_back = not left
+    note = f"rolled back: undid {', '.join(undone)}" if undone else "nothing was undone"
+    append_note(failure, note + (f"; left in place: {'; '.join(left)}" if left else ""))
 
 
 @dataclass
@@ -164,7 +233,10 @@ class Executor:
         outcome = Outcome()
         failure: BaseException | None = None
         try:
-            await spec.run(command, rt, outcome)
+            if spec.run is not None:
+                await spec.run(command, rt, outcome)
+            else:
+                await self._run_plan(spec, command, rt, outcome, dry_run=operation.dry_run)
         except asyncio.CancelledError as cancelled:
             if engine_info is not None:
                 engine_info.cancel()
@@ -213,6 +285,27 @@ class Executor:
             f": {result.error}" if result.error else "",
         )
         return result
+
+    @staticmethod
+    async def _run_plan(
+        spec: Operation[Any], command: object, rt: Runtime, outcome: Outcome, *, dry_run: bool
+    ) -> None:
+        """A stepped operation: observe, plan (pure), gate the whole plan, journal the prior
+        state, run the steps. A dry run stops at the plan."""
+        from infranb.ops.table import gate_lists
+
+        assert spec.observe is not None and spec.plan is not None
+        observation = await spec.observe(command, rt)
+        plan = spec.plan(command, observation, rt.config)
+        outcome.stack, outcome.dry_run = plan.stack, dry_run
+        outcome.steps = list(plan.steps)
+        outcome.plan = [step.row() for step in plan.steps]
+        rt.gate(*gate_lists(plan.steps), dry_run=dry_run)
+        if dry_run:
+            return
+        if plan.prior:
+            rt.record_prior(plan.prior)
+        await run_steps(plan.steps, rt, outcome)
 
     def _begin_record(
         self,

@@ -14,6 +14,7 @@ from infranb.core.records import (
     RemovedResource,
     ServiceOutcome,
 )
+from infranb.core.steps import Step
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Outcome:
     dry_run: bool = False
     scope: str | None = None
     plan: list[PlanStep] = field(default_factory=list)
+    #: the executor's steps behind ``plan`` (a stepped operation's)
+    steps: list[Step] = field(default_factory=list)
     containers: list[ContainerOutcome] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     images: list[ImageOutcome] = field(default_factory=list)

@@ -8,6 +8,7 @@ operation's (``core.hooks.operations()``) and its face the notebook's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +25,20 @@ from infranb.core.records import (
     RemovedResource,
     ServiceOutcome,
 )
+from infranb.core.steps import Step
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
 class Plan(list[PlanStep]):
-    """The steps of an orchestrate plan (a list); shows itself as a table in a notebook."""
+    """An operation's plan: one row per container and action (a list), and ``steps``, the
+    executor's steps in waves where the operation is stepped. Shows itself as a table in a
+    notebook."""
+
+    def __init__(self, rows: Iterable[PlanStep] = (), steps: Iterable[Step] = ()) -> None:
+        super().__init__(rows)
+        self.steps: list[Step] = list(steps)
 
     def to_frame(self) -> pd.DataFrame:
         from infranb.core.planning import plan_frame
@@ -163,7 +171,7 @@ class InfrastructureResult:
             networks_created=list(outcome.networks_created),
             volumes_created=list(outcome.volumes_created),
             containers=list(outcome.containers),
-            plan=Plan(outcome.plan),
+            plan=Plan(outcome.plan, outcome.steps),
             orphans=list(outcome.orphans),
             images=list(images),
             removed=list(removed),

@@ -1,7 +1,8 @@
 """What an operation declares, and the records it produces.
 
 Each operation is one module in ``infranb/ops`` declaring an ``Operation``: its typed command
-(parsed once from the request, with every problem named by path), its handler and its result
+(parsed once from the request, with every problem named by path), what it observes and its
+pure plan of steps (``infranb.core.steps``) or a handler that runs itself, and its result
 table (schema and rows). ``infranb.ops.table`` lists them; nothing else switches on operation
 names. Forms register themselves for an operation's name in ``infranb.notebook.widgets``.
 """
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
     from infranb.core.request import InfrastructureOperation
     from infranb.core.result import InfrastructureResult
+    from infranb.core.steps import StepPlan
     from infranb.runtime import Runtime
 
 __all__ = ["Command", "Operation", "Outcome"]
@@ -37,8 +39,6 @@ class Operation(Generic[Command]):
     parse: Callable[
         [InfrastructureOperation, InfrastructureManagerConfig], tuple[Command | None, list[Problem]]
     ]
-    #: run the command, filling the outcome; raises infranb errors
-    run: Callable[[Command, Runtime, Outcome], Awaitable[None]]
     #: the result table: fixed columns and dtypes, and one row per record
     schema: Schema
     rows: Callable[[InfrastructureResult], Iterable[dict[str, Any]]]
@@ -62,3 +62,15 @@ class Operation(Generic[Command]):
     #: where a run's undo is a request of this table: that request, from the run's journaled
     #: prior state and id (raises ``RevertError`` when the state cannot be put back)
     revert: Callable[[Mapping[str, Any], str], InfrastructureOperation] | None = None
+    #: a stepped operation: the engine reads its plan needs, gathered at once ...
+    observe: Callable[[Command, Runtime], Awaitable[Any]] | None = None
+    #: ... and, pure, from the command and that observation to the steps the executor runs
+    #: (``infranb.core.steps``): the gates, the journal, the undo and the dry run follow
+    plan: Callable[[Command, Any, InfrastructureManagerConfig], StepPlan] | None = None
+    #: an operation that runs itself (its own rollback): fill the outcome, raise infranb
+    #: errors. Every operation has ``observe`` and ``plan`` or ``run``.
+    run: Callable[[Command, Runtime, Outcome], Awaitable[None]] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.run is None) == (self.observe is None or self.plan is None):
+            raise TypeError(f"operation {self.name}: give observe and plan, or run")

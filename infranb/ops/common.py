@@ -20,7 +20,7 @@ from infranb.core.errors import (
 )
 from infranb.core.frames import Schema
 from infranb.core.labels import BUILTIN_NETWORKS, DEPENDS_ON, STACK
-from infranb.core.planning import Action, PlanStep, teardown_waves
+from infranb.core.planning import teardown_waves
 from infranb.core.records import ContainerDetails, ContainerInfo, short_id
 from infranb.ops.base import Outcome
 
@@ -340,34 +340,7 @@ def container_action_rows(result: InfrastructureResult) -> Iterable[dict[str, An
         }
 
 
-async def plan_named(
-    rt: Runtime,
-    outcome: Outcome,
-    names: Sequence[str],
-    action: Action,
-    reason: Callable[[ContainerDetails], str],
-    *,
-    dry_run: bool,
-    removes: Callable[[ContainerDetails], bool] | None = None,
-) -> list[ContainerDetails] | None:
-    """Observe, plan and gate an operation on named containers (``stop``, ``restart``,
-    ``update``, ``copy_to``): their details read at once, one ``action`` step each (and a
-    ``remove`` step for each that ``removes`` picks), the gates on the whole plan. Returns
-    the details to act on, or None for a dry run (the plan is its result)."""
-    details = await inspect_named(rt, names)
-    outcome.stack = shared_stack(details)
-    outcome.dry_run = dry_run
-    removed = [d for d in details if removes is not None and removes(d)]
-    outcome.plan = [
-        PlanStep(d.name, action, 0, short_id(d.image_id), reason=reason(d)) for d in details
-    ] + [
-        PlanStep(d.name, "remove", 1, short_id(d.image_id), reason="infranb made it: remove it")
-        for d in removed
-    ]
-    verb = {"copy": "copy into"}.get(action, action)
-    rt.gate(
-        [f"remove container {d.name}" for d in removed],
-        [f"{verb} container {d.name}" for d in details],
-        dry_run=dry_run,
-    )
-    return None if dry_run else details
+async def observe_named(command: Any, rt: Runtime) -> list[ContainerDetails]:
+    """The observation of an operation on named containers (``command.names``): their
+    details, read at once before anything is touched."""
+    return await inspect_named(rt, command.names)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,15 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core.errors import Problem
 from infranb.core.frames import Schema
-from infranb.core.records import CopiedPath
-from infranb.ops.base import Operation, Outcome
-from infranb.ops.common import parse_names, plan_named, unknown_params
+from infranb.core.records import ContainerDetails, short_id
+from infranb.core.steps import Step, StepPlan
+from infranb.ops.base import Operation
+from infranb.ops.common import (
+    NAMED_PLAN_COLUMNS,
+    observe_named,
+    parse_names,
+    shared_stack,
+    unknown_params,
+)
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
     from infranb.core.request import InfrastructureOperation
     from infranb.core.result import InfrastructureResult
-    from infranb.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,10 @@ class CopyTo:
     source: Path
     container_path: str
     dry_run: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name,)
 
 
 def parse(
@@ -58,40 +66,18 @@ def parse(
     return CopyTo(names[0], source, container_path, op.dry_run), []
 
 
-def archive(source: Path, name: str) -> bytes:
-    """``source`` (a file or folder) as a tar archive whose top entry is ``name``."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        tar.add(str(source), arcname=name)
-    return buffer.getvalue()
-
-
-def _size(source: Path) -> int:
-    if source.is_file():
-        return source.stat().st_size
-    return sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
-
-
-async def run(command: CopyTo, rt: Runtime, outcome: Outcome) -> None:
-    size = _size(command.source)
-    copied = CopiedPath(command.name, str(command.source), command.container_path, size)
-    reason = (
-        f"put {command.source} at {command.container_path} (no undo: what it overwrites "
-        "is not kept)"
-    )
-    found = await plan_named(
-        rt, outcome, [command.name], "copy", lambda d: reason, dry_run=command.dry_run
-    )
-    if found is None:
-        outcome.copied.append(copied)
-        return
-    (details,) = found
-    copied = CopiedPath(details.name, str(command.source), command.container_path, size)
-    # Rooted at "/" with the whole path: the engine makes the folders on the way.
-    data = await rt.call(archive, command.source, command.container_path.strip("/"))
-    await rt.call(rt.engine.put_archive, details.id, "/", data)
-    rt.emit("copied_in", details.name)
-    outcome.copied.append(copied)
+def plan(
+    command: CopyTo, details: list[ContainerDetails], config: InfrastructureManagerConfig
+) -> StepPlan:
+    """One copy into the container; nothing undoes it (what it overwrites is not kept)."""
+    (d,) = details
+    step = Step(
+        "copy", d.name, 0,
+        {"id": d.id, "host_path": str(command.source), "container_path": command.container_path},
+        no_undo="what it overwrites is not kept",
+        reason=f"put {command.source} at {command.container_path}", image=short_id(d.image_id),
+    )  # fmt: skip
+    return StepPlan((step,), stack=shared_stack(details))
 
 
 def rows(result: InfrastructureResult) -> Iterable[dict[str, Any]]:
@@ -115,8 +101,11 @@ OPERATION: Operation[CopyTo] = Operation(
     name="copy_to",
     summary="Copy a file or folder of this machine into a container",
     parse=parse,
-    run=run,
+    observe=observe_named,
+    plan=plan,
     schema=SCHEMA,
     rows=rows,
     shown_fields=("container_ids", "params"),
+    plan_table=True,
+    plan_columns=NAMED_PLAN_COLUMNS,
 )

@@ -5,22 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from infranb.core.errors import ContainerFailed, Problem
-from infranb.core.records import ContainerOutcome
-from infranb.ops.base import Operation, Outcome
+from infranb.core.errors import Problem
+from infranb.core.records import ContainerDetails, short_id
+from infranb.core.steps import Step, StepPlan
+from infranb.ops.base import Operation
 from infranb.ops.common import (
     CONTAINER_ACTIONS,
     NAMED_PLAN_COLUMNS,
     container_action_rows,
+    observe_named,
     parse_names,
-    plan_named,
+    shared_stack,
     unknown_params,
 )
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
     from infranb.core.request import InfrastructureOperation
-    from infranb.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -39,45 +40,24 @@ def parse(
     return (None, problems) if problems else (Restart(names, op.dry_run), [])
 
 
-async def run(command: Restart, rt: Runtime, outcome: Outcome) -> None:
-    details = await plan_named(
-        rt, outcome, command.names, "restart", lambda d: f"{d.state}: restart it",
-        dry_run=command.dry_run,
+def plan(
+    command: Restart, details: list[ContainerDetails], config: InfrastructureManagerConfig
+) -> StepPlan:
+    """A restart of each, awaited running again; nothing undoes a restart."""
+    steps = tuple(
+        Step("restart", d.name, 0, {"id": d.id}, no_undo="a restart cannot be undone",
+             reason=f"{d.state}: restart it", image=short_id(d.image_id))
+        for d in details
     )  # fmt: skip
-    if details is None:
-        return
-
-    async def restart(name: str, container_id: str) -> None:
-        await rt.call(rt.engine.restart_container, container_id, rt.config.stop_timeout)
-        rt.emit("container_restarted", name)
-        after = await rt.call(rt.engine.inspect_container, container_id)
-        state = after.state if after is not None else "gone"
-        outcome.containers.append(
-            ContainerOutcome(
-                name, "", "restart", 0, state, health=after.health if after else None,
-                container_id=container_id,
-                started_at=after.started_at if after else None,
-            )
-        )  # fmt: skip
-        code = after.exit_code if after is not None else None
-        # Say only what is so: a restart that left it down failed (a one-shot that ran
-        # again and exited 0 did not).
-        if state not in ("running", "restarting") and not (state == "exited" and code == 0):
-            raise ContainerFailed(
-                f"container {name} is {state} after its restart"
-                + (f" (exit code {code})" if code is not None else ""),
-                resource=name,
-                last_logs=[],
-            )
-
-    await rt.gather(*(restart(d.name, d.id) for d in details))
+    return StepPlan(steps, stack=shared_stack(details))
 
 
 OPERATION: Operation[Restart] = Operation(
     name="restart",
     summary="Restart containers",
     parse=parse,
-    run=run,
+    observe=observe_named,
+    plan=plan,
     schema=CONTAINER_ACTIONS,
     rows=container_action_rows,
     shown_fields=("container_ids",),

@@ -7,21 +7,22 @@ from typing import TYPE_CHECKING
 
 from infranb.core import labels as L
 from infranb.core.errors import Problem
-from infranb.core.records import ContainerDetails, ContainerOutcome, RemovedResource
-from infranb.ops.base import Operation, Outcome
+from infranb.core.records import ContainerDetails, short_id
+from infranb.core.steps import Step, StepPlan
+from infranb.ops.base import Operation
 from infranb.ops.common import (
     CONTAINER_ACTIONS,
     NAMED_PLAN_COLUMNS,
     container_action_rows,
+    observe_named,
     parse_names,
-    plan_named,
+    shared_stack,
     unknown_params,
 )
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
     from infranb.core.request import InfrastructureOperation
-    from infranb.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -46,39 +47,31 @@ def parse(
     return (None, problems) if problems else (Stop(names, remove, op.dry_run), [])
 
 
-async def run(command: Stop, rt: Runtime, outcome: Outcome) -> None:
-    # A container infranb did not create is stopped as asked, never removed.
-    def removes(d: ContainerDetails) -> bool:
-        return command.remove and L.is_managed(d.labels)
-
-    details = await plan_named(
-        rt, outcome, command.names, "stop", lambda d: f"{d.state}: stop it",
-        dry_run=command.dry_run, removes=removes,
-    )  # fmt: skip
-    if details is None:
-        return
-    removing = {d.id for d in details if removes(d)}
-
-    async def stop(name: str, container_id: str) -> None:
-        await rt.call(rt.engine.stop_container, container_id, rt.config.stop_timeout)
-        rt.stopped.append(name)
-        rt.emit("container_stopped", name)
-        outcome.containers.append(
-            ContainerOutcome(name, "", "stop", 0, "exited", container_id=container_id)
-        )
-        if container_id in removing:
-            await rt.call(rt.engine.remove_container, container_id)
-            rt.emit("container_removed", name)
-            outcome.removed.append(RemovedResource("container", name, container_id))
-
-    await rt.gather(*(stop(d.name, d.id) for d in details))
+def plan(
+    command: Stop, details: list[ContainerDetails], config: InfrastructureManagerConfig
+) -> StepPlan:
+    """A stop of each (undone by a start), then a remove of each infranb made when asked.
+    A container infranb did not create is stopped as asked, never removed."""
+    stops = [
+        Step("stop", d.name, 0, {"id": d.id}, undo=Step("start", d.name, 0, {"id": d.id}),
+             reason=f"{d.state}: stop it", image=short_id(d.image_id))
+        for d in details
+    ]  # fmt: skip
+    removes = [
+        Step("remove", d.name, 1, {"id": d.id}, no_undo="a removed container is gone",
+             reason="infranb made it: remove it", image=short_id(d.image_id))
+        for d in details
+        if command.remove and L.is_managed(d.labels)
+    ]  # fmt: skip
+    return StepPlan((*stops, *removes), stack=shared_stack(details))
 
 
 OPERATION: Operation[Stop] = Operation(
     name="stop",
     summary="Stop containers (and remove the ones infranb made, with remove=True)",
     parse=parse,
-    run=run,
+    observe=observe_named,
+    plan=plan,
     schema=CONTAINER_ACTIONS,
     rows=container_action_rows,
     shown_fields=("container_ids", "params"),

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from infranb.core.errors import Problem
 from infranb.ops import cleanup, copy_to, deploy, health, images, orchestrate, restart, stop, update
 from infranb.ops.base import Operation
+from infranb.ops.steps import KINDS as STEP_KINDS
+from infranb.ops.steps import gate_lists
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,6 +35,16 @@ OPERATIONS: dict[str, Operation[Any]] = {
     )
 }
 
+
+__all__ = [
+    "DRIFT_SCHEMA",
+    "OPERATIONS",
+    "STEP_KINDS",
+    "drift",
+    "gate_lists",
+    "lookup",
+    "result_frame",
+]
 
 #: the comparison of an orchestrate request with what runs (``manager.drift``)
 drift = orchestrate.drift

@@ -8,18 +8,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from infranb.core.drift import live_values
-from infranb.core.errors import EngineError, InfraError, Problem, RevertError
+from infranb.core.errors import InfraError, Problem, RevertError
 from infranb.core.frames import Schema
-from infranb.core.records import FieldChange
+from infranb.core.records import ContainerDetails, short_id
 from infranb.core.specs import RESTART_POLICIES, parse_size
-from infranb.ops.base import Operation, Outcome
-from infranb.ops.common import NAMED_PLAN_COLUMNS, parse_names, plan_named, unknown_params
+from infranb.core.steps import Step, StepPlan
+from infranb.ops.base import Operation
+from infranb.ops.common import (
+    NAMED_PLAN_COLUMNS,
+    observe_named,
+    parse_names,
+    shared_stack,
+    unknown_params,
+)
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
     from infranb.core.request import InfrastructureOperation
     from infranb.core.result import InfrastructureResult
-    from infranb.runtime import Runtime
 
 #: what a live update can change; anything else needs a recreate
 FIELDS = ("restart", "mem_limit", "cpus", "pids_limit")
@@ -83,51 +89,28 @@ def parse(
     return (None, problems) if problems else (Update(names, changes, op.dry_run), [])
 
 
-async def run(command: Update, rt: Runtime, outcome: Outcome) -> None:
+def plan(
+    command: Update, details: list[ContainerDetails], config: InfrastructureManagerConfig
+) -> StepPlan:
+    """An update of each in place, undone by an update back to the values it replaces
+    (journaled too, for ``revert``)."""
     said = ", ".join(f"{k}={v!r}" for k, v in command.changes.items())
-    details = await plan_named(
-        rt, outcome, command.names, "update", lambda d: f"set {said} in place",
-        dry_run=command.dry_run,
-    )  # fmt: skip
-    if details is None:
-        return
-    before = {d.id: live_values(d.config) if d.config else {} for d in details}
-    rt.record_prior(
-        {
-            "update": {
-                "containers": [
-                    {
-                        "name": d.name,
-                        "id": d.id,
-                        "values": {k: before[d.id][k] for k in command.changes},
-                    }
-                    for d in details
-                ]
-            }
-        }
-    )
-
-    async def update(name: str, container_id: str) -> None:
-        await rt.call(rt.engine.update_container, container_id, dict(command.changes))
-        rt.emit("container_updated", name)
-        now = await rt.call(rt.engine.inspect_container, container_id)
-        after = live_values(now.config) if now is not None and now.config else {}
-        outcome.updated.extend(
-            FieldChange(name, k, str(before[container_id][k]), str(after.get(k)))
-            for k in command.changes
+    steps: list[Step] = []
+    prior: list[dict[str, Any]] = []
+    for d in details:
+        now = live_values(d.config) if d.config else {}
+        before = {k: now.get(k) for k in command.changes}
+        back = Step(
+            "update", d.name, 0, {"id": d.id, "changes": before, "before": dict(command.changes)}
         )
-        missed = [k for k, v in command.changes.items() if after.get(k) != v]
-        if missed:  # say only what is so: the engine took it, but does not report it
-            raise EngineError(
-                f"updating {name}: the engine accepted the update but reports "
-                + ", ".join(f"{k}={after.get(k)!r}" for k in missed)
-                + " (asked: "
-                + ", ".join(f"{k}={command.changes[k]!r}" for k in missed)
-                + ")",
-                resource=name,
-            )
-
-    await rt.gather(*(update(d.name, d.id) for d in details))
+        steps.append(
+            Step("update", d.name, 0, {"id": d.id, "changes": dict(command.changes),
+                 "before": before}, undo=back, reason=f"set {said} in place",
+                 image=short_id(d.image_id))
+        )  # fmt: skip
+        prior.append({"name": d.name, "id": d.id, "values": before})
+    prior_state = {"update": {"containers": prior}}
+    return StepPlan(tuple(steps), stack=shared_stack(details), prior=prior_state)
 
 
 def revert(prior: Mapping[str, Any], run_id: str) -> InfrastructureOperation:
@@ -160,7 +143,8 @@ OPERATION: Operation[Update] = Operation(
     name="update",
     summary="Change containers' restart policy or limits in place",
     parse=parse,
-    run=run,
+    observe=observe_named,
+    plan=plan,
     schema=SCHEMA,
     rows=rows,
     shown_fields=("container_ids", "params"),

@@ -235,7 +235,7 @@ def test_operations_share_steps_through_modules_never_through_each_other() -> No
     ``environments``, ``swarm_stack``)."""
     from infranb.ops.table import OPERATIONS
 
-    operation_modules = {OPERATIONS[name].run.__module__ for name in OPERATIONS}
+    operation_modules = {OPERATIONS[name].parse.__module__ for name in OPERATIONS}
     for name, targets in graph(typing=True).items():
         if name == "infranb.ops.table":
             continue
