@@ -8,9 +8,7 @@ worker thread with its own event loop, so no global asyncio patching is needed).
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import contextlib
 import dataclasses
 import functools
 import logging
@@ -22,7 +20,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from infranb.core.errors import (
-    Conflict,
     EngineUnavailable,
     InfraError,
     NotFound,
@@ -30,7 +27,7 @@ from infranb.core.errors import (
     ValidationError,
 )
 from infranb.core.outcome import Outcome
-from infranb.core.records import EngineInfo, ImageOutcome
+from infranb.core.records import EngineInfo
 from infranb.core.secrets import MASK, Redactor, mask_url_credentials
 from infranb.core.sync import gather_all, run_sync, synchronous
 from infranb.engines import connect
@@ -387,6 +384,12 @@ class InfrastructureManager(EngineViews):
         ids = await gather_all(*(self._image_id(r) for r in sorted(refs)))
         return dict(zip(sorted(refs), ids, strict=True))
 
+    async def _image_id(self, reference: str) -> str | None:
+        try:
+            return await self._call(self.engine.image_id, reference)
+        except EngineUnavailable:
+            return None  # a dry run without an engine plans against an empty one
+
     async def adown(
         self,
         stack: str | Project,
@@ -440,70 +443,12 @@ class InfrastructureManager(EngineViews):
                 correlation_id=correlation_id_of(context),
                 run_id=new_run_id(),
             )
-        if request.validate(self.config):  # a failed result that names each problem
-            return await self.execute(request, context, progress)
-        built: list[tuple[str, str | None]] = []  # (tag, the image it named before)
-        images: list[ImageOutcome] = []
-        logs: list[str] = []
-        notes: list[str] = []
-        try:
-            for build_request in project.builds():
-                tag = str(build_request.image_params["tag"])
-                previous = await self._image_id(tag)
-                if previous is not None and not build:
-                    continue
-                build_request.dry_run = dry_run
-                step = await self.execute(build_request, context, progress)
-                images += step.images
-                logs += step.build_logs
-                if not step.success:
-                    step.warnings += await self._unbuild(built)
-                    step.images, step.build_logs = images, logs
-                    return step
-                if dry_run:
-                    step_note = f"{tag} is built from {build_request.image_params['path']}"
-                    notes.append(f"{step_note} before the containers are created, not pulled")
-                else:
-                    built.append((tag, previous))
-            result = await self.execute(request, context, progress, confirm=confirm)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._unbuild(built))
-            raise
-        if not result.success:
-            result.warnings += await self._unbuild(built)
-        result.images = images + result.images
-        result.images_built = [i.reference for i in result.images if i.action == "built"]
-        result.build_logs = logs + result.build_logs
-        result.warnings += notes
-        return result
+        builds = [b.image_params for b in project.builds()]
+        if builds:  # built before the bring-up, in the same run and under its rollback
+            request.params = {"builds": builds, "rebuild": build}
+        return await self.execute(request, context, progress, confirm=confirm)
 
     up = synchronous(aup)
-
-    async def _image_id(self, reference: str) -> str | None:
-        try:
-            return await self._call(self.engine.image_id, reference)
-        except EngineUnavailable:
-            return None  # a dry run without an engine plans against an empty one
-
-    async def _unbuild(self, built: Sequence[tuple[str, str | None]]) -> list[str]:
-        """Undo the builds of a failed ``up``: remove what they made, give a rebuilt tag
-        its previous image back. Returns warnings for what could not be undone."""
-        warnings = []
-        for tag, previous in reversed(built):
-            try:
-                if previous is None:
-                    # The tag is what this run added; the image goes with its last tag (a
-                    # cached build can share its id with images tagged by others).
-                    await self._call(self.engine.remove_image, tag)
-                    continue
-                made = await self._call(self.engine.image_id, tag)
-                await self._call(self.engine.tag_image, previous, tag)
-                if made is not None and made != previous:
-                    with contextlib.suppress(Conflict):  # still tagged or used elsewhere
-                        await self._call(self.engine.remove_image, made)
-            except InfraError as e:
-                warnings.append(f"rollback: could not undo the build of {tag}: {e}")
-        return warnings
 
     # ------------------------------------------------------------------ inventory
 
@@ -755,7 +700,8 @@ class InfrastructureManager(EngineViews):
                 "Compose project or the request to compare with",
                 resource=target,
             )
-        fields = {f.name for f in dataclasses.fields(InfrastructureOperation)}
+        # The containers are what drift compares; a run's builds (params) are not state.
+        fields = {f.name for f in dataclasses.fields(InfrastructureOperation)} - {"params"}
         return InfrastructureOperation(**{k: v for k, v in restored(stored).items() if k in fields})
 
     def describe(self, operation: InfrastructureOperation) -> DescribedOperation:

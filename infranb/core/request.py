@@ -187,4 +187,12 @@ def _masked(name: str, value: Any) -> Any:
         if isinstance(buildargs, dict):
             shown["buildargs"] = {k: shown_value(str(k), v) for k, v in buildargs.items()}
         return shown
+    if name == "params" and isinstance(value, dict):
+        # an operation's parameters: values under secret-looking keys masked, and the
+        # build arguments of the builds an orchestrate runs first
+        shown = {k: shown_value(str(k), v) if isinstance(v, str) else v for k, v in value.items()}
+        builds = value.get("builds")
+        if isinstance(builds, list | tuple):
+            shown["builds"] = [_masked("image_params", b) for b in builds]
+        return shown
     return value

@@ -7,21 +7,24 @@ from here). A dry run touches nothing and says what would happen.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from infranb.core.errors import BuildFailed, Problem
+from infranb.core.errors import Problem
 from infranb.core.frames import Schema
-from infranb.core.labels import RUN
 from infranb.core.records import ImageOutcome, short_id
-from infranb.core.secrets import secret_values
 from infranb.core.specs import registry_of
 from infranb.ops.base import Operation, Outcome
+from infranb.ops.builds import (
+    BuildImage,
+    build,
+    build_values,
+    check_build_context,
+    preview_build,
+)
 from infranb.ops.registry import pull, push
 
 if TYPE_CHECKING:
@@ -37,22 +40,6 @@ class PullImage:
 
     image: str
     platform: str | None = None
-
-
-@dataclass(frozen=True)
-class BuildImage:
-    """Build the context directory ``path`` as ``tag``."""
-
-    path: str
-    tag: str
-    dockerfile: str | None = None
-    buildargs: Mapping[str, str] = field(default_factory=dict, repr=False)
-    nocache: bool = False
-    pull: bool = False
-    #: the stage of a multi-stage Dockerfile to build (default: the last)
-    target: str | None = None
-    #: labels on the built image, besides infranb's own
-    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,38 +134,15 @@ def parse(
             Problem("image_params.platform", f"{platform!r} must look like 'linux/amd64'")
         )
     if action == "build" and isinstance(params.get("path"), str):
-        problems += _check_build_context(params)
+        problems += check_build_context(params, "image_params")
     if problems:
         return None, problems
     values = {k: v for k, v in params.items() if k != "action"}
     if action == "build":
-        values["buildargs"] = {str(k): str(v) for k, v in (values.get("buildargs") or {}).items()}
-        values["labels"] = {str(k): str(v) for k, v in (values.get("labels") or {}).items()}
-        values["nocache"] = bool(values.get("nocache", False))
-        values["pull"] = bool(values.get("pull", False))
+        values = build_values(values)
     if action == "remove":
         values["force"] = bool(values.get("force", False))
     return ImageCommand(ACTIONS[action](**values), dry_run=op.dry_run), []
-
-
-def _check_build_context(params: Mapping[str, Any]) -> list[Problem]:
-    path = params["path"]
-    dockerfile = params.get("dockerfile") or "Dockerfile"
-    if not os.path.isdir(path):
-        return [Problem("image_params.path", f"build context {path!r} is not a directory")]
-    problems = []
-    if not os.path.isfile(os.path.join(path, dockerfile)):
-        problems.append(Problem("image_params.dockerfile", f"{dockerfile!r} not found in {path!r}"))
-    buildargs = params.get("buildargs")
-    if buildargs is not None and not isinstance(buildargs, Mapping):
-        problems.append(Problem("image_params.buildargs", "must be a dict of build arguments"))
-    labels = params.get("labels")
-    if labels is not None and not isinstance(labels, Mapping):
-        problems.append(Problem("image_params.labels", "must be a dict of labels"))
-    target = params.get("target")
-    if target is not None and not isinstance(target, str):
-        problems.append(Problem("image_params.target", "must be the name of a build stage"))
-    return problems
 
 
 async def run(command: ImageCommand, rt: Runtime, outcome: Outcome) -> None:
@@ -197,7 +161,7 @@ async def run(command: ImageCommand, rt: Runtime, outcome: Outcome) -> None:
         size = await rt.call(rt.engine.image_size, image_id)
         outcome.images.append(ImageOutcome(action.image, "pulled", image_id, size, seconds()))
     elif isinstance(action, BuildImage):
-        image_id, size = await _build(action, rt, outcome)
+        image_id, size = await build(action, rt, outcome)
         outcome.images.append(ImageOutcome(action.tag, "built", image_id, size, seconds()))
     elif isinstance(action, PushImage):
         await push(rt, action.image)
@@ -215,47 +179,12 @@ async def run(command: ImageCommand, rt: Runtime, outcome: Outcome) -> None:
         outcome.images.append(ImageOutcome(action.image, "removed", removed_id, None, seconds()))
 
 
-async def _build(action: BuildImage, rt: Runtime, outcome: Outcome) -> tuple[str, int | None]:
-    loop = asyncio.get_running_loop()
-    rt.redact = rt.redact.extend(secret_values(action.buildargs, rt.config.secret_markers))
-
-    def on_log(line: str) -> None:
-        loop.call_soon_threadsafe(lambda: rt.emit("build", action.tag, line))
-
-    try:
-        image_id, logs = await rt.call(
-            rt.engine.build_image,
-            action.path,
-            action.tag,
-            dockerfile=action.dockerfile,
-            buildargs=dict(action.buildargs),
-            nocache=action.nocache,
-            pull=action.pull,
-            # No run label: it would change every build and defeat the layer cache.
-            labels={**action.labels, **{k: v for k, v in rt.labels(None).items() if k != RUN}},
-            target=action.target,
-            on_log=on_log,
-        )
-    except BuildFailed as e:
-        outcome.build_logs = [rt.redact(line) for line in e.logs]
-        raise
-    outcome.build_logs = [rt.redact(line) for line in logs]
-    return image_id, await rt.call(rt.engine.image_size, image_id)
-
-
 async def _preview(
     action: PullImage | BuildImage | TagImage | PushImage | RemoveImage, rt: Runtime
 ) -> ImageOutcome:
     """What the action would do, read from the engine without changing it."""
     if isinstance(action, BuildImage):
-        context = _context_bytes(action.path)
-        return ImageOutcome(
-            action.tag,
-            "build",
-            size=context,
-            detail=f"context {action.path} ({context} bytes before .dockerignore), "
-            f"dockerfile {action.dockerfile or 'Dockerfile'}",
-        )
+        return preview_build(action)
     ref = action.image
     image_id = await rt.call(rt.engine.image_id, ref)
     size: int | None = await rt.call(rt.engine.image_size, image_id) if image_id else None
@@ -282,17 +211,6 @@ async def _preview(
 
 def action_name(action: object) -> str:
     return next(name for name, cls in ACTIONS.items() if isinstance(action, cls))
-
-
-def _context_bytes(path: str) -> int:
-    total = 0
-    for folder, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                continue
-    return total
 
 
 SCHEMA: Schema = {

@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from secrets import token_hex
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,7 @@ from infranb.core.errors import (
     NotFound,
     Problem,
     ValidationError,
+    append_note,
 )
 from infranb.core.frames import Schema
 from infranb.core.planning import (
@@ -87,6 +88,7 @@ from infranb.core.specs import (
 from infranb.engines.base import EventStream
 from infranb.ops import registry
 from infranb.ops.base import Operation, Outcome
+from infranb.ops.builds import BuildImage, build, parse_build, preview_build, unbuild
 from infranb.ops.common import (
     Undone,
     after_failure,
@@ -131,6 +133,10 @@ class Orchestrate:
     #: the Compose project's folder and files (its containers' Compose labels)
     project_dir: str | None = None
     config_files: tuple[str, ...] = ()
+    #: images to build before the bring-up (a Compose project's ``build:``), under its
+    #: rollback: the missing ones, or all of them with ``rebuild``
+    builds: tuple[BuildImage, ...] = ()
+    rebuild: bool = False
 
     def must_complete(self, name: str) -> bool:
         """A dependent waits for this container to exit 0 (a one-shot job)."""
@@ -164,6 +170,8 @@ def parse(
     networks, network_problems = parse_resources(op.networks, "networks")
     volumes, volume_problems = parse_resources(op.volumes, "volumes")
     problems += network_problems + volume_problems
+    builds, build_problems = _parse_builds(op.params)
+    problems += build_problems
     if problems:
         return None, problems
     command = Orchestrate(
@@ -175,8 +183,34 @@ def parse(
         volumes,
         op.project_dir,
         tuple(op.config_files),
+        builds,
+        bool((op.params or {}).get("rebuild", False)) if isinstance(op.params, dict) else False,
     )
     return command, []
+
+
+def _parse_builds(params: object) -> tuple[tuple[BuildImage, ...], list[Problem]]:
+    """``params``: ``builds`` (each a build's ``image_params``) and ``rebuild``."""
+    if not isinstance(params, dict):
+        return (), []  # the request's own check names it
+    problems = [
+        Problem(f"params.{key}", f"orchestrate_containers does not take {key!r}; it takes "
+                "builds, rebuild")
+        for key in params
+        if key not in ("builds", "rebuild")
+    ]  # fmt: skip
+    if not isinstance(params.get("rebuild", False), bool):
+        problems.append(Problem("params.rebuild", "must be True or False"))
+    listed = params.get("builds") or []
+    if not isinstance(listed, list | tuple):
+        return (), [*problems, Problem("params.builds", "must be a list of builds")]
+    builds = []
+    for i, each in enumerate(listed):
+        found, wrong = parse_build(each, f"params.builds[{i}]")
+        problems += wrong
+        if found is not None:
+            builds.append(found)
+    return tuple(builds), problems
 
 
 def _sensitive_problems(specs: list[ContainerSpec]) -> list[Problem]:
@@ -750,11 +784,66 @@ class RunChanges:
 
 
 async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
-    """Bring the stack to the desired state, recording what was done in ``outcome``."""
+    """Build the images the request builds, then bring the stack to the desired state,
+    recording what was done in ``outcome``. One rollback for both: on a failure or a cancel
+    the builds are undone after the containers."""
     outcome.stack = command.stack
     outcome.dry_run = command.dry_run
+    building = await _builds_to_run(command, rt)
+    if command.dry_run:
+        outcome.images += [preview_build(b) for b, _ in building]
+        await _bring_up(command, rt, outcome, building=[b for b, _ in building])
+        return
+    built: list[tuple[str, str | None]] = []  # (tag, the image it named before)
+    try:
+        for action, previous in building:
+            started = time.monotonic()
+            image_id, size = await build(action, rt, outcome)
+            built.append((action.tag, previous))
+            seconds = round(time.monotonic() - started, 3)
+            outcome.images.append(ImageOutcome(action.tag, "built", image_id, size, seconds))
+        await _bring_up(command, rt, outcome)
+    except BaseException as failure:
+        if built:
+            left = await asyncio.shield(unbuild(rt, built))
+            if left:
+                outcome.rolled_back = False
+                outcome.remaining += left
+                append_note(failure, f"left in place: {'; '.join(left)}")
+        raise
+
+
+async def _builds_to_run(command: Orchestrate, rt: Runtime) -> list[tuple[BuildImage, str | None]]:
+    """The builds to run (the missing images, or all with ``rebuild``), each with the
+    image its tag names now."""
+    try:
+        ids = await rt.gather(*(rt.call(rt.engine.image_id, b.tag) for b in command.builds))
+    except EngineUnavailable:
+        if not command.dry_run:
+            raise
+        ids = [None] * len(command.builds)  # a dry run without an engine plans them all
+    return [
+        (b, image_id)
+        for b, image_id in zip(command.builds, ids, strict=True)
+        if image_id is None or command.rebuild
+    ]
+
+
+async def _bring_up(
+    command: Orchestrate, rt: Runtime, outcome: Outcome, *, building: Sequence[BuildImage] = ()
+) -> None:
+    """Plan against what runs, gate, and carry the plan out (a dry run's ``building``: the
+    images it would build first, so not pulled)."""
     environments = resolve_environments(command.specs, rt)
     plan, existing, desired, inspected = await observe_and_plan(rt, command, environments)
+    tags = {b.tag for b in building}
+    if tags:
+        plan.images_to_pull = [i for i in plan.images_to_pull if i not in tags]
+        plan.steps = [replace(s, pull=False) if s.image in tags else s for s in plan.steps]
+        plan.notes += [
+            f"{b.tag} is built from {b.path} before the containers are created, not pulled"
+            for b in building
+        ]
     outcome.plan = list(plan.steps)
     outcome.orphans = list(plan.orphans)
     outcome.warnings.extend(plan.notes)
