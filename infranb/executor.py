@@ -30,6 +30,7 @@ from infranb.core.outcome import Outcome
 from infranb.core.records import EngineInfo
 from infranb.core.secrets import Redactor, mask_url_credentials
 from infranb.core.steps import Step, waves
+from infranb.core.stored import stored, stored_request
 from infranb.core.sync import in_notebook
 from infranb.engines.base import Engine
 from infranb.journal import (
@@ -40,8 +41,6 @@ from infranb.journal import (
     change_counts,
     result_summary,
     run_outcome,
-    stored,
-    stored_request,
 )
 from infranb.models import (
     InfrastructureManagerConfig,
@@ -182,6 +181,23 @@ class Executor:
         run_id = new_run_id()
         name = str(operation.operation)
         spec, command, problems = operation.parse(self.config)
+        notes: list[str] = []
+        if spec is not None and command is not None and spec.resolve is not None:
+            # An operation run as another request (a revert): that request is the run.
+            try:
+                looked = Runtime(self.engine, self.config, self.pool, journal=self.journal)
+                resolved = await spec.resolve(command, looked)
+            except InfraError as e:
+                failed = InfrastructureResult.from_outcome(
+                    name, Outcome(), error=e, correlation_id=correlation_id, run_id=run_id
+                )
+                if self.journal is not None and not operation.dry_run:
+                    reverts = getattr(command, "run_id", None)
+                    self.record_unrun(failed, stored(dataclasses.asdict(operation)), reverts)
+                return failed
+            operation, notes, reverts = resolved.request, resolved.notes, resolved.reverts
+            name = str(operation.operation)
+            spec, command, problems = operation.parse(self.config)
         if spec is None or command is None:
             error = ValidationError(problems)
             return InfrastructureResult.from_outcome(
@@ -229,6 +245,7 @@ class Executor:
             run_id=run_id,
             recorder=recorder,
             gates=gates,
+            journal=self.journal,
         )
         outcome = Outcome()
         failure: BaseException | None = None
@@ -258,7 +275,7 @@ class Executor:
                 "please report it"
             )
             failure.__cause__ = e
-        outcome.warnings.extend(rt.warnings)
+        outcome.warnings.extend(rt.warnings + notes)
         outcome.stopped.extend(rt.stopped)
         if journal_note:
             outcome.warnings.append(journal_note)
@@ -368,13 +385,13 @@ class Executor:
             result.warnings.append(f"journal: the end of this run was not recorded ({e})")
 
     def record_unrun(
-        self, result: InfrastructureResult, request: dict[str, Any], *, reverts: str
+        self, result: InfrastructureResult, request: dict[str, Any], reverts: str | None
     ) -> None:
-        """The record of a revert that ended before it could start (it cannot be planned):
-        failed, with its one sentence."""
+        """The record of a run that ended before it could start (a revert that cannot be
+        planned): failed, with its one sentence."""
         with contextlib.suppress(Exception):
             recorder = self._begin_record(
-                str(result.run_id), REVERT, None, request, reverts=reverts
+                str(result.run_id), result.operation, None, request, reverts=reverts
             )
             recorder.finish("failed", changes={}, error=result.error, plan=[], result={})
 

@@ -14,7 +14,6 @@ version lives in ``PRAGMA user_version`` and is migrated on open.
 from __future__ import annotations
 
 import getpass
-import html
 import json
 import os
 import socket
@@ -22,21 +21,23 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infranb.core.config import JOURNAL_PATH
+from infranb.core.entry import JournalEntry, changes_text
 from infranb.core.errors import UnknownRun
-from infranb.core.labels import RESERVED_PREFIXES
 from infranb.core.records import ProgressEvent
-from infranb.core.secrets import MASK, Redactor, SecretRef, masked_files
+from infranb.core.secrets import Redactor
+from infranb.core.stored import (
+    stored_request,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from infranb.core.request import InfrastructureOperation
     from infranb.core.result import InfrastructureResult
 
 #: ``stored``'s redactor when none is given: the default markers, no known values
@@ -179,142 +180,6 @@ def process_alive(token: str | None) -> bool | None:
 # ---------------------------------------------------------------------- masking
 
 
-#: request fields that hold identifiers (names, images, paths, addresses): stored as written,
-#: whatever secret they happen to spell (masking goes by role, never by coincidence)
-IDENTIFIER_FIELDS = frozenset(
-    {
-        "name", "service", "image", "stack", "networks", "volumes", "hostname", "domainname",
-        "container_name", "project_dir", "config_files", "working_dir", "key", "depends_on",
-        "network_mode", "platform", "user", "extra_hosts", "dns", "dns_search", "tmpfs",
-        "ports", "expose", "devices", "tag", "path", "dockerfile", "target", "operation",
-        "container_number", "aliases", "ipv4_address", "ipv6_address", "id", "container_id",
-    }
-)  # fmt: skip
-
-
-def stored(value: Any, redact: Redactor = _NOTHING_KNOWN) -> Any:
-    """``value`` as the journal may keep it: JSON-ready, values under secret keys (by the
-    redactor's markers) and known secret values masked, secret references kept by name
-    (``{"$secret": "env", "name": ...}``) so a revert re-reads them. Identifier fields
-    (``IDENTIFIER_FIELDS``) and the labels infranb and Compose set are kept as written."""
-    if isinstance(value, SecretRef):
-        return _reference(value)
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if redact.is_secret_key(str(key)) and isinstance(item, str | int | float | bytes):
-                out[str(key)] = MASK
-            elif str(key) in IDENTIFIER_FIELDS:
-                out[str(key)] = _as_json(item)
-            elif str(key) == "files" and isinstance(item, Mapping):
-                out[str(key)] = stored(masked_files(item), redact)
-            elif str(key) == "labels" and isinstance(item, Mapping):
-                out[str(key)] = {
-                    str(k): _as_json(v)
-                    if str(k).startswith(RESERVED_PREFIXES)
-                    else stored(v, redact)
-                    for k, v in item.items()
-                }
-            else:
-                out[str(key)] = stored(item, redact)
-        return out
-    if isinstance(value, list | tuple | set | frozenset):
-        return [stored(item, redact) for item in value]
-    if isinstance(value, str):
-        return redact(value)
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return redact(str(value))
-
-
-def _reference(ref: SecretRef) -> dict[str, Any]:
-    """A secret reference as stored: where to read it again, never its value."""
-    found: dict[str, Any] = {"$secret": ref.source, "name": ref.name}
-    if ref.file is not None:
-        found["file"] = ref.file
-    return found
-
-
-def _as_json(value: Any) -> Any:
-    """An identifier field as JSON: as written (a secret reference inside still by name)."""
-    if isinstance(value, SecretRef):
-        return _reference(value)
-    if isinstance(value, Mapping):
-        return {str(k): _as_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_as_json(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def stored_request(fields: Mapping[str, Any], redact: Redactor) -> dict[str, Any]:
-    """A request's fields as stored: every value under a secret-looking key masked (in
-    ``KEY=VALUE`` lists too), and those values masked wherever else they appear (a command
-    that echoes a password)."""
-    found = _secret_values_in(fields, redact)
-    return stored(_mask_env_lists(fields, redact), redact.extend(found))
-
-
-def _secret_values_in(value: Any, redact: Redactor) -> list[str]:
-    found: list[str] = []
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if redact.is_secret_key(str(key)) and isinstance(item, str | int | float):
-                found.append(str(item))
-            else:
-                found += _secret_values_in(item, redact)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            key, sep, text = item.partition("=") if isinstance(item, str) else ("", "", "")
-            if sep and redact.is_secret_key(key):
-                found.append(text)
-            else:
-                found += _secret_values_in(item, redact)
-    return found
-
-
-def _mask_env_lists(value: Any, redact: Redactor) -> Any:
-    """Environments given as ``KEY=VALUE`` lists, with secret values masked."""
-    if isinstance(value, Mapping):
-        return {
-            k: (
-                [
-                    f"{e.partition('=')[0]}={MASK}"
-                    if isinstance(e, str) and redact.is_secret_key(e.partition("=")[0])
-                    else e
-                    for e in v
-                ]
-                if k == "environment" and isinstance(v, list | tuple)
-                else _mask_env_lists(v, redact)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_mask_env_lists(v, redact) for v in value]
-    return value
-
-
-def restored(value: Any) -> Any:
-    """The inverse of ``stored`` for what can be restored: secret references come back."""
-    if isinstance(value, dict):
-        if set(value) in ({"$secret", "name"}, {"$secret", "name", "file"}):
-            return SecretRef(value["$secret"], value["name"], value.get("file"))
-        return {k: restored(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [restored(v) for v in value]
-    return value
-
-
-def masked_paths(value: Any, path: str = "") -> list[str]:
-    """Where in a stored value a secret was masked (the value is gone for good)."""
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in masked_paths(v, f"{path}.{k}" if path else k)]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in masked_paths(v, f"{path}[{i}]")]
-    return [path] if isinstance(value, str) and MASK in value else []
-
-
 # ---------------------------------------------------------------------- records
 
 
@@ -336,70 +201,6 @@ class RunStart:
     reverts: str | None = None
     #: the notebook that ran it, when the caller knows it (else found by ``notebook_path``)
     notebook: str | None = None
-
-
-@dataclass
-class JournalEntry:
-    """One run as the journal holds it (``manager.history_entry(run_id)``)."""
-
-    run_id: str
-    started_at: str
-    finished_at: str | None
-    user: str | None
-    host: str | None
-    notebook: str | None
-    engine: str | None
-    engine_id: str | None
-    operation: str
-    stack: str | None
-    outcome: str
-    changes: dict[str, int]
-    error: str | None
-    correlation_id: str | None
-    reverts: str | None
-    request: dict[str, Any]
-    plan: list[dict[str, Any]]
-    result: dict[str, Any]
-    prior: dict[str, Any]
-    steps: list[dict[str, Any]] = field(default_factory=list)
-
-    def steps_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame(self.steps, columns=["seq", "at", "kind", "resource", "message"])
-
-    def __repr__(self) -> str:
-        return (
-            f"JournalEntry({self.run_id!r}, {self.operation!r}, stack={self.stack!r}, "
-            f"outcome={self.outcome!r}, changes={changes_text(self.changes)!r}, "
-            f"{len(self.steps)} step(s))"
-        )
-
-    def _repr_html_(self) -> str:
-        rows = [
-            ("run", self.run_id),
-            ("operation", self.operation),
-            ("stack", self.stack or ""),
-            ("outcome", self.outcome),
-            ("who", f"{self.user} on {self.host}"),
-            ("notebook", self.notebook or ""),
-            ("engine", f"{self.engine} ({self.engine_id or 'id unknown'})"),
-            ("started / finished", f"{self.started_at} / {self.finished_at or '-'}"),
-            ("changes", changes_text(self.changes)),
-            ("error", self.error or ""),
-            ("reverts", self.reverts or ""),
-        ]
-        head = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>"
-            for k, v in rows
-        )
-        steps = self.steps_frame().to_html(index=False, border=0)
-        return f"<table>{head}</table><h4>Steps</h4>{steps}"
-
-
-def changes_text(changes: Mapping[str, int]) -> str:
-    return ", ".join(f"{action} {count}" for action, count in changes.items())
 
 
 def _loads(text: str | None, empty: Any) -> Any:
@@ -784,154 +585,6 @@ def result_summary(result: InfrastructureResult) -> dict[str, Any]:
 # ---------------------------------------------------------------------- revert
 
 
-def plan_revert(
-    entry: JournalEntry,
-    image_ids: Mapping[str, str | None],
-    dry_run: bool = False,
-    later_runs: Sequence[str] = (),
-) -> tuple[InfrastructureOperation, list[str]]:
-    """The request that puts ``entry``'s stack back to its recorded prior state, and notes
-    for the result. ``image_ids``: each image reference and prior image id the prior state
-    names, with the id it has on the engine now (``None``: gone). Raises ``RevertError``
-    naming what is missing when the state cannot be restored exactly."""
-    from infranb.core.errors import RevertError
-    from infranb.models import InfrastructureOperation
-
-    run = entry.run_id
-    if undone_operation(entry) not in _desired_state_operations():
-        raise RevertError(
-            f"run {run} was a {entry.operation}: only orchestrate runs can be reverted "
-            "(their prior state is recorded); nothing was changed"
-        )
-    if entry.outcome in ("refused", "rolled back") or not entry.prior:
-        why = {
-            "refused": "was refused and changed nothing",
-            "rolled back": "was already rolled back",
-        }.get(entry.outcome, "recorded no prior state (it never reached the engine)")
-        raise RevertError(f"run {run} {why}: there is nothing to revert")
-    stack = str(entry.prior.get("stack") or entry.stack)
-    notes: list[str] = []
-    if later_runs:
-        notes.append(
-            f"runs after {run} changed stack {stack} too ({', '.join(later_runs)}): going back "
-            "to the state before it undoes them as well"
-        )
-    kept_volumes = (entry.result or {}).get("volumes_created") or []
-    if kept_volumes:
-        notes.append(
-            f"volumes made by run {run} are kept ({', '.join(kept_volumes)}): a revert never "
-            f"deletes data; manager.down({stack!r}, volumes=True) removes them"
-        )
-    containers = entry.prior.get("containers", [])
-    made_networks = (entry.result or {}).get("networks_created") or []
-    if containers and made_networks:
-        notes.append(
-            f"networks made by run {run} are kept ({', '.join(made_networks)}); the reverted "
-            "containers no longer use them"
-        )
-    if not containers:  # the run made the stack: going back is tearing it down
-        teardown = InfrastructureOperation(
-            operation="cleanup_resources",
-            stack=stack,
-            cleanup_stopped_containers=True,
-            force_remove=True,
-            dry_run=dry_run,
-        )
-        return teardown, notes
-    specs = []
-    for prior in containers:
-        name, spec = prior["name"], prior.get("spec")
-        if spec is None:
-            raise RevertError(
-                f"cannot revert run {run}: the spec of container {name} is not in the journal "
-                f"(it was made by run {prior.get('run_id') or 'unknown'}, not recorded here); "
-                "nothing was changed"
-            )
-        gone = masked_paths(spec)
-        if gone:
-            raise RevertError(
-                f"cannot revert run {run}: container {name} needs {', '.join(gone)}, a secret "
-                "value the journal never stores; nothing was changed. Give secrets as "
-                "secret_from_env(...) references so a revert can read them again"
-            )
-        spec = restored(spec)
-        _check_references(run, name, spec, prior)
-        was, now_id = prior.get("image_id"), image_ids.get(str(spec.get("image")))
-        if was and now_id != was:
-            if image_ids.get(was) is None:
-                raise RevertError(
-                    f"cannot revert run {run}: container {name} ran image {spec.get('image')} "
-                    f"({was[:19]}), which is no longer on the engine; nothing was changed. "
-                    "Pull or build it back first"
-                )
-            notes.append(
-                f"{name}: {spec.get('image')} names another image now; reverted to the image "
-                f"it ran before, {was[:19]}"
-            )
-            spec = {**spec, "image": was}
-        if prior.get("state") not in (None, "running"):
-            notes.append(f"{name} was {prior['state']} before run {run}; it is started now")
-        specs.append(spec)
-    request = InfrastructureOperation(
-        operation="orchestrate_containers",
-        stack=stack,
-        containers=specs,
-        networks=restored(entry.prior.get("networks") or {}),
-        volumes=restored(entry.prior.get("volumes") or {}),
-        remove_orphans=True,
-        dry_run=dry_run,
-    )
-    return request, notes
-
-
-def _check_references(
-    run: str, name: str, spec: Mapping[str, Any], prior: Mapping[str, Any]
-) -> None:
-    """Each secret reference of a container to put back is read again now and checked
-    against the salted fingerprint the container carried: a value that changed since (the
-    .env file was edited) would make another container, so the revert is refused."""
-    from infranb.core.errors import RevertError
-    from infranb.core.specs import environment_fingerprint, file_fingerprint
-    from infranb.inputs.compose.interpolation import env_file_values
-
-    prints = prior.get("environment_prints") or {}
-    for path, item in (spec.get("files") or {}).items():
-        content = item.get("content") if isinstance(item, Mapping) else item
-        if not isinstance(content, SecretRef):
-            continue
-        try:
-            now = content.resolve(env_file_values)
-        except LookupError as e:
-            raise RevertError(
-                f"cannot revert run {run}: container {name} needs its file {path} from "
-                f"{content.where}: {e}; nothing was changed"
-            ) from None
-        mode = item.get("mode", 0o444) if isinstance(item, Mapping) else 0o444
-        recorded = prints.get(f"files.{path}")
-        if recorded and file_fingerprint(path, now, mode, prior.get("salt", "")) != recorded:
-            raise RevertError(
-                f"cannot revert run {run}: the file {path} of container {name} came from "
-                f"{content.where}, whose value changed since; nothing was changed"
-            )
-    for key, value in (spec.get("environment") or {}).items():
-        if not isinstance(value, SecretRef):
-            continue
-        try:
-            now = value.resolve(env_file_values)
-        except LookupError as e:
-            raise RevertError(
-                f"cannot revert run {run}: container {name} needs environment.{key} from "
-                f"{value.where}: {e}; nothing was changed"
-            ) from None
-        recorded = prints.get(f"environment.{key}")
-        if recorded and environment_fingerprint(key, now, prior.get("salt", "")) != recorded:
-            raise RevertError(
-                f"cannot revert run {run}: environment.{key} of container {name} came from "
-                f"{value.where}, whose value changed since; nothing was changed. Set it back "
-                "to the value it had, or bring the stack up with the new one"
-            )
-
-
 # ---------------------------------------------------------------------- the audit report
 
 
@@ -954,14 +607,6 @@ def report(
         audit_page(frame, journal=str(book.path), scope=scope, stack=stack, written=now())
     )
     return out
-
-
-def undone_operation(entry: JournalEntry) -> str:
-    """The operation a run ran: a revert's is the one its request holds (the undo of an
-    orchestrate is an orchestrate, of an update an update)."""
-    if entry.operation == REVERT:
-        return str((entry.request or {}).get("operation") or entry.operation)
-    return entry.operation
 
 
 def _desired_state_operations() -> list[str]:

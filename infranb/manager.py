@@ -28,18 +28,13 @@ from infranb.core.errors import (
 )
 from infranb.core.outcome import Outcome
 from infranb.core.records import EngineInfo
-from infranb.core.secrets import MASK, Redactor, mask_url_credentials
-from infranb.core.sync import gather_all, run_sync, synchronous
+from infranb.core.secrets import Redactor, mask_url_credentials
+from infranb.core.stored import restored
+from infranb.core.sync import run_sync, synchronous
 from infranb.engines import connect
 from infranb.engines.base import Engine
 from infranb.executor import EngineIdentity, Executor
-from infranb.journal import (
-    Journal,
-    JournalEntry,
-    plan_revert,
-    restored,
-    undone_operation,
-)
+from infranb.journal import Journal, JournalEntry
 from infranb.models import (
     InfrastructureManagerConfig,
     InfrastructureOperation,
@@ -327,68 +322,12 @@ class InfrastructureManager(EngineViews):
         that run: the containers it had, with their specs and images. A revert that needs
         something that is gone (a secret value never stored, an image removed since, a run
         not in the journal) changes nothing and says what is missing."""
-        try:
-            journal = self._require_journal()
-            entry = journal.entry(run_id)
-            from infranb.ops.table import OPERATIONS
-
-            declared = OPERATIONS.get(undone_operation(entry))
-            undo = declared.revert if declared is not None else None
-            if undo is not None:  # an operation whose undo is a request of its own
-                request = undo(entry.prior, run_id)
-                request.dry_run = dry_run
-                return await self._execute(request, None, progress, confirm=confirm, reverts=run_id)
-            await self._secrets_of_unchanged(entry)
-            later = journal.later_runs(entry.stack or "", entry.started_at)
-            images = await self._revert_images(entry)
-            request, notes = plan_revert(entry, images, dry_run, [r for r in later if r != run_id])
-        except InfraError as e:
-            result = InfrastructureResult.from_outcome(
-                "orchestrate_containers", Outcome(stack=None), error=e, run_id=new_run_id()
-            )
-            if self.journal is not None and not dry_run:  # a revert that cannot run: a row
-                self._runs.record_unrun(result, {"revert": run_id}, reverts=run_id)
-            return result
-        result = await self._execute(request, None, progress, confirm=confirm, reverts=run_id)
-        result.warnings += notes
-        return result
+        request = InfrastructureOperation(
+            operation="revert", params={"run_id": run_id}, dry_run=dry_run
+        )
+        return await self._execute(request, None, progress, confirm=confirm)
 
     revert = synchronous(arevert)
-
-    async def _secrets_of_unchanged(self, entry: JournalEntry) -> None:
-        """A container the reverted run did not replace is still there, with the values the
-        journal masked: read them from it, so a revert needs secrets only for what the run
-        changed."""
-        for prior in entry.prior.get("containers", []):
-            env = (prior.get("spec") or {}).get("environment")
-            if not isinstance(env, dict) or MASK not in env.values():
-                continue
-            try:
-                config = await self._call(self.engine.container_config, prior["id"])
-            except (NotFound, EngineUnavailable):
-                continue
-            if config is None:
-                continue
-            for key, value in env.items():
-                if value == MASK and key in config.environment:
-                    env[key] = config.environment[key]
-
-    async def _revert_images(self, entry: JournalEntry) -> dict[str, str | None]:
-        """For each image the prior state names (by reference and by id): its id now."""
-        refs = {
-            ref
-            for c in entry.prior.get("containers", [])
-            for ref in ((c.get("spec") or {}).get("image"), c.get("image_id"))
-            if isinstance(ref, str) and ref
-        }
-        ids = await gather_all(*(self._image_id(r) for r in sorted(refs)))
-        return dict(zip(sorted(refs), ids, strict=True))
-
-    async def _image_id(self, reference: str) -> str | None:
-        try:
-            return await self._call(self.engine.image_id, reference)
-        except EngineUnavailable:
-            return None  # a dry run without an engine plans against an empty one
 
     async def adown(
         self,

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from infranb.core import labels as L
 from infranb.core.config import InfrastructureManagerConfig
+from infranb.core.entry import JournalEntry
 from infranb.core.errors import Refused
 from infranb.core.records import ProgressEvent
 from infranb.core.secrets import Redactor
@@ -37,6 +38,14 @@ class RunRecorder(Protocol):
     def step(self, event: ProgressEvent) -> None: ...
 
     def prior(self, state: Mapping[str, Any], redact: Redactor | None = None) -> None: ...
+
+
+class JournalReader(Protocol):
+    """What an operation may read of the journal (``revert`` plans from it)."""
+
+    def entry(self, run_id: str) -> JournalEntry: ...
+
+    def later_runs(self, stack: str, after: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -117,8 +126,11 @@ class Runtime:
         run_id: str | None = None,
         recorder: RunRecorder | None = None,
         gates: Gates | None = None,
+        journal: JournalReader | None = None,
     ) -> None:
         self.engine = engine
+        #: the manager's journal, read by an operation that plans from it (``revert``)
+        self.journal = journal
         self.config = config
         self.correlation_id = correlation_id
         self.run_id = run_id or new_run_id()

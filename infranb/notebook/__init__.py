@@ -7,6 +7,7 @@ manager's public API, never an engine. Imported lazily, by reprs and by ``infran
 
 from infranb.notebook.html import (
     compose_bundle,
+    entry_bundle,
     manager_bundle,
     operation_bundle,
     plan_bundle,
@@ -19,6 +20,7 @@ from infranb.notebook.tables import css, essential_table, table
 __all__ = [
     "compose_bundle",
     "css",
+    "entry_bundle",
     "essential_table",
     "line_charts",
     "manager_bundle",

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from infranb.core.config import InfrastructureManagerConfig
+    from infranb.core.entry import JournalEntry
     from infranb.core.planning import PlanStep
     from infranb.core.records import EngineStatus
     from infranb.core.request import InfrastructureOperation
@@ -448,6 +449,17 @@ def fleet_results_bundle(results: Mapping[str, InfrastructureResult]) -> dict[st
         )
     )
     return wrap(text, body)
+
+
+def entry_bundle(entry: JournalEntry) -> dict[str, str]:
+    """A journal record: its head as a two-column table, then its steps."""
+    import pandas as pd
+
+    head = pd.DataFrame(entry.summary(), columns=["field", "value"])
+    text = "\n".join(f"{k:>20}  {v}" for k, v in entry.summary())
+    steps = entry.steps_frame()
+    body = table(head) + "<h4>Steps</h4>" + table(steps)
+    return wrap(text + f"\n\n{len(steps)} step(s)", body)
 
 
 def audit_page(

@@ -24,9 +24,19 @@ if TYPE_CHECKING:
     from infranb.core.steps import StepPlan
     from infranb.runtime import Runtime
 
-__all__ = ["Command", "Operation", "Outcome"]
+__all__ = ["Command", "Operation", "Outcome", "Resolved"]
 
 Command = TypeVar("Command")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The request an operation runs in its place (``revert``'s), the notes for its result,
+    and the run it reverts (the journal names it)."""
+
+    request: InfrastructureOperation
+    notes: list[str] = field(default_factory=list)
+    reverts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,11 @@ class Operation(Generic[Command]):
     #: errors. Every operation has ``observe`` and ``plan`` or ``run``.
     run: Callable[[Command, Runtime, Outcome], Awaitable[None]] | None = None
 
+    #: an operation that runs another request of the table in its place (``revert``): that
+    #: request and notes for its result, read from the engine and the journal
+    resolve: Callable[[Command, Runtime], Awaitable[Resolved]] | None = None
+
     def __post_init__(self) -> None:
-        if (self.run is None) == (self.observe is None or self.plan is None):
-            raise TypeError(f"operation {self.name}: give observe and plan, or run")
+        ways = [self.run is not None, self.observe is not None, self.resolve is not None]
+        if sum(ways) != 1 or (self.observe is None) != (self.plan is None):
+            raise TypeError(f"operation {self.name}: give observe and plan, run, or resolve")

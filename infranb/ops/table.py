@@ -10,7 +10,18 @@ import difflib
 from typing import TYPE_CHECKING, Any
 
 from infranb.core.errors import Problem
-from infranb.ops import cleanup, copy_to, deploy, health, images, orchestrate, restart, stop, update
+from infranb.ops import (
+    cleanup,
+    copy_to,
+    deploy,
+    health,
+    images,
+    orchestrate,
+    restart,
+    revert,
+    stop,
+    update,
+)
 from infranb.ops.base import Operation
 from infranb.ops.steps import KINDS as STEP_KINDS
 from infranb.ops.steps import gate_lists
@@ -32,6 +43,7 @@ OPERATIONS: dict[str, Operation[Any]] = {
         restart.OPERATION,
         update.OPERATION,
         copy_to.OPERATION,
+        revert.OPERATION,
     )
 }
 
