@@ -193,6 +193,7 @@ def test_every_module_is_in_a_folder_or_the_top() -> None:
         "infranb.manager",
         "infranb.memory",  # kept alias of infranb.testing
         "infranb.models",
+        "infranb.reading",  # what a manager reads beyond the views (feeds, copy_from, drift)
         "infranb.runtime",
         "infranb.testing",
         "infranb.widgets",  # the documented alias of notebook.widgets
