@@ -308,17 +308,22 @@ async def observe_and_plan(
     )
     existing, unmatched = match_containers(command.specs, stack_rows)
     desired = desired_state(command, environments, existing, resolve_files(command.specs, rt))
-    problems = _held_names(desired, holders, stack_rows)
-    problems += await _taken_ports(rt, desired, list(existing.values()), running)
+    image_by_ref = dict(zip(wanted_images, image_ids, strict=True))
+    # The second and last round of reads, each needing the first: the host ports, and the
+    # inspect of each container the request names (infranb's own for what was changed in
+    # place, the others for the adoption check), all at once.
+    taken, (compared, inspected), updated = await rt.gather(
+        _taken_ports(rt, desired, list(existing.values()), running),
+        compare_foreign(rt, desired, existing, image_by_ref),
+        updated_in_place(rt, desired, existing),
+    )
+    problems = _held_names(desired, holders, stack_rows) + taken
     if problems:
         raise ValidationError(problems)
     shared = _shared_volumes(command, stack_rows, running)
     if shared and not command.dry_run:
         raise ValidationError(shared)
     notes += [f"a real run would be refused: {p.path}: {p.message}" for p in shared]
-    image_by_ref = dict(zip(wanted_images, image_ids, strict=True))
-    compared, inspected = await compare_foreign(rt, desired, existing, image_by_ref)
-    updated = await updated_in_place(rt, desired, existing)
     observed = {
         name: Observed(
             id=row.id,
@@ -653,18 +658,25 @@ async def _taken_ports(
         held.add(spec.name)
     if not rt.engine.host.startswith("unix://"):
         return problems  # a remote engine's host ports cannot be probed from here
-    for index, spec in enumerate(desired.specs):
-        for port in spec.ports:
-            key = (port.host_port, port.protocol)
-            if port.host_port is None or spec.name in held or key in own_ports:
-                continue
-            if await rt.call(host_port_taken, port.host_ip, port.host_port, port.protocol):
-                address = f"{port.host_ip or '0.0.0.0'}:{port.host_port}/{port.protocol}"
-                message = (
-                    f"port {address} is already in use by a process on the host; stop it or "
-                    "publish another port"
-                )
-                problems.append(spec_problem(index, spec.name, "ports", message))
+    probed = [
+        (index, spec, port)
+        for index, spec in enumerate(desired.specs)
+        for port in spec.ports
+        if port.host_port is not None
+        and spec.name not in held
+        and (port.host_port, port.protocol) not in own_ports
+    ]
+    taken = await rt.gather(
+        *(rt.call(host_port_taken, p.host_ip, p.host_port, p.protocol) for _, _, p in probed)
+    )
+    for (index, spec, port), in_use in zip(probed, taken, strict=True):
+        if in_use:
+            address = f"{port.host_ip or '0.0.0.0'}:{port.host_port}/{port.protocol}"
+            message = (
+                f"port {address} is already in use by a process on the host; stop it or "
+                "publish another port"
+            )
+            problems.append(spec_problem(index, spec.name, "ports", message))
     return problems
 
 
