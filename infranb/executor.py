@@ -57,7 +57,7 @@ from infranb.runtime import (
 )
 
 if TYPE_CHECKING:
-    from infranb.ops.base import Operation
+    from infranb.ops.base import Operation, Resolved
 
 T = TypeVar("T")
 log = logging.getLogger("infranb")
@@ -170,34 +170,24 @@ class Executor:
         *,
         confirm: bool = False,
         ask_consent: bool | None = None,
-        reverts: str | None = None,
         from_form: bool = False,
     ) -> InfrastructureResult:
         """Parse, gate, journal and run ``operation``; the result, never a raise for a bad
         request or a failure. ``ask_consent`` overrides ``config.confirm_destructive``;
-        ``reverts`` names the run being reverted; ``from_form``: a refusal points at the
-        form's Confirm button."""
+        ``from_form``: a refusal points at the form's Confirm button."""
         correlation_id = correlation_id_of(context)
         run_id = new_run_id()
-        name = str(operation.operation)
-        spec, command, problems = operation.parse(self.config)
         notes: list[str] = []
+        reverts: str | None = None
+        spec, command, problems = operation.parse(self.config)
         if spec is not None and command is not None and spec.resolve is not None:
             # An operation run as another request (a revert): that request is the run.
-            try:
-                looked = Runtime(self.engine, self.config, self.pool, journal=self.journal)
-                resolved = await spec.resolve(command, looked)
-            except InfraError as e:
-                failed = InfrastructureResult.from_outcome(
-                    name, Outcome(), error=e, correlation_id=correlation_id, run_id=run_id
-                )
-                if self.journal is not None and not operation.dry_run:
-                    reverts = getattr(command, "run_id", None)
-                    self.record_unrun(failed, stored(dataclasses.asdict(operation)), reverts)
-                return failed
+            resolved = await self._resolve(operation, spec, command, correlation_id, run_id)
+            if isinstance(resolved, InfrastructureResult):
+                return resolved
             operation, notes, reverts = resolved.request, resolved.notes, resolved.reverts
-            name = str(operation.operation)
             spec, command, problems = operation.parse(self.config)
+        name = str(operation.operation)
         if spec is None or command is None:
             error = ValidationError(problems)
             return InfrastructureResult.from_outcome(
@@ -213,12 +203,11 @@ class Executor:
         recorder, journal_note = None, None
         if self.journal is not None and spec.changes_engine and not operation.dry_run:
             try:
-                fields = {f.name: getattr(operation, f.name) for f in dataclasses.fields(operation)}
                 recorder = self._begin_record(
                     run_id,
                     REVERT if reverts else name,  # a revert is a run of its own kind
                     getattr(command, "stack", operation.stack),
-                    stored_request(fields, Redactor(markers=self.config.secret_markers)),
+                    self._stored(operation),
                     correlation_id,
                     reverts,
                     notebook=context_value(context, "notebook"),
@@ -302,6 +291,35 @@ class Executor:
             f": {result.error}" if result.error else "",
         )
         return result
+
+    def _stored(self, operation: InfrastructureOperation) -> dict[str, Any]:
+        """The request as the journal keeps it (secrets masked)."""
+        fields = {f.name: getattr(operation, f.name) for f in dataclasses.fields(operation)}
+        return stored_request(fields, Redactor(markers=self.config.secret_markers))
+
+    async def _resolve(
+        self,
+        operation: InfrastructureOperation,
+        spec: Operation[Any],
+        command: object,
+        correlation_id: str | None,
+        run_id: str,
+    ) -> Resolved | InfrastructureResult:
+        """The request an operation runs in its place, or the failed result of one that
+        cannot be resolved (journaled as a failed run of its own)."""
+        assert spec.resolve is not None
+        try:
+            looked = Runtime(self.engine, self.config, self.pool, journal=self.journal)
+            return await spec.resolve(command, looked)
+        except InfraError as e:
+            failed = InfrastructureResult.from_outcome(
+                str(operation.operation), Outcome(), error=e, correlation_id=correlation_id,
+                run_id=run_id,
+            )  # fmt: skip
+            if self.journal is not None and not operation.dry_run:
+                reverts = getattr(command, "run_id", None)
+                self.record_unrun(failed, self._stored(operation), reverts)
+            return failed
 
     @staticmethod
     async def _run_plan(

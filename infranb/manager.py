@@ -211,13 +211,12 @@ class InfrastructureManager(EngineReads):
         *,
         confirm: bool = False,
         ask_consent: bool | None = None,
-        reverts: str | None = None,
         from_form: bool = False,
     ) -> InfrastructureResult:
-        """``execute``, with what the forms and ``revert`` add (``Executor.run``)."""
+        """``execute``, with what the forms add (``Executor.run``)."""
         return await self._runs.run(
             operation, context, progress, confirm=confirm, ask_consent=ask_consent,
-            reverts=reverts, from_form=from_form,
+            from_form=from_form,
         )  # fmt: skip
 
     run = synchronous(execute)
