@@ -116,6 +116,8 @@ class ContainerDetails:
     restart_count: int = 0
     oom_killed: bool = False
     finished_at: datetime | None = None
+    #: the image reference it was created from (``Config.Image``), kept after the tag moves
+    image: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ class ImageInfo:
     created: datetime
     labels: Mapping[str, str]
     dangling: bool
+    #: ``repository@sha256:...`` for each registry it was pulled from or pushed to
+    #: (``RepoDigests``); empty for an image built here and never pushed
+    digests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,11 @@ class ImageEngine(Protocol):
 
     def image_size(self, ref: str) -> int | None: ...
 
+    def registry_digest(self, ref: str) -> str:
+        """The digest the registry gives ``ref`` now, read from its manifest (never its
+        layers) with the credentials pulls use; raises an ``EngineError`` saying why not."""
+        ...
+
     def pull_image(
         self,
         ref: str,

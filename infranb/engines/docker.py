@@ -379,6 +379,7 @@ class DockerEngine:
             last_probe_output=(probes[-1].get("Output") or "").strip() if probes else None,
             started_at=_parse_time(state.get("StartedAt")),
             image_id=data.get("Image", ""),
+            image=(data.get("Config") or {}).get("Image") or "",
             labels=(data.get("Config") or {}).get("Labels") or {},
             networks=tuple(networks),
             error=state.get("Error") or "",
@@ -831,9 +832,21 @@ class DockerEngine:
                 created=datetime.fromtimestamp(int(r.get("Created") or 0), UTC),
                 labels=r.get("Labels") or {},
                 dangling=not [t for t in (r.get("RepoTags") or []) if t != "<none>:<none>"],
+                digests=tuple(d for d in (r.get("RepoDigests") or []) if "@" in d),
             )
             for r in rows
         ]
+
+    def registry_digest(self, ref: str) -> str:
+        """The engine's distribution endpoint (``/distribution/{name}/json``): the registry
+        sends the manifest's descriptor, no layer is fetched. The SDK sends the Docker
+        config's credentials for the registry, as it does for a pull."""
+        with self._errors(f"asking the registry for {ref}", ref):
+            answer = self._api.inspect_distribution(ref)
+        digest = (answer.get("Descriptor") or {}).get("digest")
+        if not isinstance(digest, str) or not digest:
+            raise EngineError(f"asking the registry for {ref}: it sent no digest", resource=ref)
+        return digest
 
     def image_size(self, ref: str) -> int | None:
         with self._errors(f"inspecting image {ref}", ref):

@@ -79,6 +79,13 @@ def _with_tag(ref: str) -> str:
     return ref if ":" in last or "@" in ref else f"{ref}:latest"
 
 
+def _repository(tagged: str) -> str:
+    """The repository of a tagged reference (``host:5000/app:1`` -> ``host:5000/app``)."""
+    head, _, last = tagged.rpartition("/")
+    name = last.split("@")[0].split(":")[0]
+    return f"{head}/{name}" if head else name
+
+
 @dataclass
 class _Image:
     id: str
@@ -87,6 +94,8 @@ class _Image:
     labels: dict[str, str]
     platform: str = "linux/amd64"
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: repository@digest for each registry it was pushed to or pulled from
+    digests: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -355,6 +364,7 @@ class MemoryEngine:
                 else None,
                 started_at=c.started_at,
                 image_id=c.image_id,
+                image=c.image,
                 labels=dict(c.labels),
                 networks=tuple(c.networks),
                 environment=dict(c.environment),
@@ -825,7 +835,15 @@ class MemoryEngine:
         self._called("list_images")
         with self._lock:
             return [
-                ImageInfo(i.id, tuple(i.tags), i.size, i.created, dict(i.labels), not i.tags)
+                ImageInfo(
+                    i.id,
+                    tuple(i.tags),
+                    i.size,
+                    i.created,
+                    dict(i.labels),
+                    not i.tags,
+                    tuple(i.digests),
+                )
                 for i in self.images.values()
             ]
 
@@ -857,13 +875,34 @@ class MemoryEngine:
             on_progress(PullProgress("layer1", "Downloading", 1, 2))
             on_progress(PullProgress("layer1", "Pull complete"))
         pushed = self._pushed.get(tagged)
+        digest = f"{_repository(tagged)}@{self.registry_digest(ref)}"
         if pushed is not None:  # what was pushed comes back as the same image, as in a registry
             with self._lock:
                 self._untag(tagged)
                 image = self.images.setdefault(pushed.id, replace(pushed, tags=[]))
                 image.tags.append(tagged)
+                if digest not in image.digests:
+                    image.digests.append(digest)
             return pushed.id
-        return self.add_image(ref, platform=self.registry[tagged])
+        image_id = self.add_image(ref, platform=self.registry[tagged])
+        with self._lock:
+            self.images[image_id].digests.append(digest)
+        return image_id
+
+    def registry_digest(self, ref: str) -> str:
+        """The registry's digest of ``ref``: of the image pushed under it, else of the
+        reference and its platform (a registry the test seeded)."""
+        self._called("registry_digest")
+        tagged = _with_tag(ref)
+        with self._lock:
+            if tagged not in self.registry:
+                raise NotFound(
+                    f"asking the registry for {ref}: manifest for {tagged} not found",
+                    resource=ref,
+                )
+            pushed = self._pushed.get(tagged)
+            source = pushed.id if pushed is not None else f"{tagged} {self.registry[tagged]}"
+        return "sha256:" + hashlib.sha256(source.encode()).hexdigest()
 
     def push_image(
         self, ref: str, on_progress: Callable[[PullProgress], None] | None = None
@@ -874,7 +913,12 @@ class MemoryEngine:
             if image is None:
                 raise NotFound(f"pushing {ref}: An image does not exist locally", resource=ref)
             self.registry[_with_tag(ref)] = image.platform
-            self._pushed[_with_tag(ref)] = replace(image, tags=list(image.tags))
+            self._pushed[_with_tag(ref)] = replace(
+                image, tags=list(image.tags), digests=list(image.digests)
+            )
+            digest = f"{_repository(_with_tag(ref))}@{self.registry_digest(ref)}"
+            if digest not in image.digests:
+                image.digests.append(digest)
         if on_progress is not None:
             on_progress(PullProgress("layer1", "Pushed"))
 

@@ -91,6 +91,15 @@ class PodmanEngine(DockerEngine):
     def kind(self) -> str:
         return "podman"
 
+    def registry_digest(self, ref: str) -> str:
+        # Podman 4.3's compatible API has no /distribution/{name}/json, and libpod's
+        # manifest inspect gives no digest of a single-platform image: nothing to read the
+        # registry's digest with, short of a pull.
+        raise EngineError(
+            f"asking the registry for {ref}: this Podman has no distribution endpoint, so a "
+            "newer image cannot be found without pulling it"
+        )
+
     def _name_filter(self, names: Sequence[str]) -> str:
         # Podman matches the regular expression on the name without Docker's "/".
         return "^(" + "|".join(re.escape(n) for n in names) + ")$"

@@ -14,6 +14,7 @@ from infranb.views import disk_usage as disk_usage_view
 from infranb.views import events as events_view
 from infranb.views import exec as exec_view
 from infranb.views import fs_changes as fs_changes_view
+from infranb.views import image_updates as image_updates_view
 from infranb.views import images as images_view
 from infranb.views import logs as logs_view
 from infranb.views import networks as networks_view
@@ -51,6 +52,8 @@ class EngineViews:
     afs_changes, fs_changes = view(fs_changes_view.query, fs_changes_view.SCHEMA)
     aports, ports = view(ports_view.query, ports_view.SCHEMA)
     atop, top = view(top_view.query, top_view.SCHEMA)
+    # day 2: which running containers have a newer image in their registry (no pull)
+    aimage_updates, image_updates = view(image_updates_view.query, image_updates_view.SCHEMA)
 
 
 #: every view by name

@@ -383,9 +383,23 @@ def test_build_then_push_then_pull_back(
     any_engine.tag_image(tag, pushed)
     made.append(("image", pushed))
     any_engine.push_image(pushed)
+    # The registry's digest, read without a pull (image_updates): Podman has no way to.
+    if any_engine.info().kind == "podman":
+        with pytest.raises(EngineError, match="no distribution endpoint"):
+            any_engine.registry_digest(pushed)
+        digest = None
+    else:
+        digest = any_engine.registry_digest(pushed)
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), digest
     any_engine.remove_image(pushed)
     assert any_engine.image_id(pushed) is None
     assert any_engine.pull_image(pushed) == image_id
+    if digest is not None:  # what was pulled carries the digest the registry gave
+        (pulled,) = [i for i in any_engine.list_images() if i.id == image_id]
+        assert f"127.0.0.1:5000/inbt/{name}@{digest}" in pulled.digests
+    container = create(any_engine, made, name, image=pushed)
+    details = any_engine.inspect_container(container)
+    assert details is not None and details.image == pushed  # the reference, as created
 
 
 def test_every_protocol_method_is_called_by_the_contract() -> None:

@@ -124,6 +124,7 @@ def test_the_views_table_names_each_view_by_its_module() -> None:
         "fs_changes",
         "ports",
         "top",
+        "image_updates",
     }
     for name, view in VIEWS.items():
         assert view.query.__module__ == f"infranb.views.{name}"
