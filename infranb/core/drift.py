@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from infranb.core.labels import BUILTIN_NETWORKS, RESERVED_PREFIXES
@@ -37,6 +38,9 @@ class ImageConfig:
     id: str = ""
     #: container paths the image declares as volumes (``VOLUME``)
     volumes: tuple[str, ...] = ()
+    #: when a tag last pointed at it here (a pull, a build, a tag): a scheduled pull
+    #: policy (``daily``) pulls again once this is older than its window
+    last_tagged: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from infranb.core.errors import SpecProblem
@@ -137,9 +138,37 @@ def _pull_policy(value: object, where: str) -> str:
     text = _text(value, where)
     if text == "if_not_present":
         return "missing"
-    if text in PULL_POLICIES:
+    if text in PULL_POLICIES or refresh_after(text) is not None:
         return text
-    raise SpecProblem(where, f"{text!r}: use one of {', '.join(PULL_POLICIES)}")
+    raise SpecProblem(
+        where,
+        f"{text!r}: use one of {', '.join(PULL_POLICIES)}, daily, weekly or every_<duration> "
+        "(e.g. every_12h, every_2d)",
+    )
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(w|d|h|m|s|ms)")
+
+
+def refresh_after(policy: str | None) -> timedelta | None:
+    """How old an image's tag may get before a bring-up pulls it again, for the pull
+    policies Compose v2 reads as a schedule (``daily``, ``weekly``, ``every_<duration>``,
+    the duration in weeks, days, hours, minutes and seconds: ``every_1d12h``); None for
+    the others."""
+    if policy == "daily":
+        return timedelta(days=1)
+    if policy == "weekly":
+        return timedelta(weeks=1)
+    if not policy or not policy.startswith("every_"):
+        return None
+    text = policy.removeprefix("every_")
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    unit = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds",
+            "ms": "milliseconds"}  # fmt: skip
+    total = sum((timedelta(**{unit[u]: float(n)}) for n, u in parts), timedelta())
+    return total if total > timedelta() else None
 
 
 def _ipc(value: object, where: str) -> str:

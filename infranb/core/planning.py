@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from infranb.core.errors import CycleError
 from infranb.core.frames import PLAN_FIRST, Schema, frame, join
+from infranb.core.options import refresh_after
 from infranb.core.specs import ContainerSpec, changed_fields
 
 if TYPE_CHECKING:
@@ -35,6 +37,16 @@ def dependency_waves(specs: Sequence[ContainerSpec]) -> list[list[str]]:
     names = [s.name for s in specs]
     deps = {s.name: [d for d in s.depends_on if d in names and d != s.name] for s in specs}
     return _waves_from(names, deps)
+
+
+def _due(spec: ContainerSpec, observation: Observation) -> bool:
+    """Whether a scheduled pull policy's window has passed for the spec's image."""
+    window = refresh_after(spec.pull_policy)
+    if window is None:
+        return False
+    tagged = observation.last_tagged.get(spec.image)
+    now = observation.read_at
+    return tagged is None or now is None or now - tagged > window
 
 
 def _find_cycle(deps: Mapping[str, list[str]], remaining: list[str]) -> list[str]:
@@ -93,6 +105,13 @@ class Observation:
     image_ids: Mapping[str, str | None]  # image reference -> local id, None when missing
     networks: frozenset[str]
     volumes: frozenset[str]
+    #: for the images a scheduled pull policy names (``daily``): when a tag last pointed
+    #: at each here, and when the engine was read
+    last_tagged: Mapping[str, datetime | None] = field(default_factory=dict)
+    read_at: datetime | None = None
+    #: image references whose registry has another image than the local one (asked, without
+    #: a pull, for the images a bring-up pulls anyway: ``always``, a schedule that is due)
+    newer_in_registry: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -210,13 +229,15 @@ def plan_stack(
     plan = StackPlan(stack=stack, waves=waves)
     plan.image_ids = {ref: i for ref, i in image_ids.items() if i}
     # pull_policy "always" pulls what is there too; "never" never pulls (a missing image
-    # is refused before anything is touched); "build" is built by up() first.
+    # is refused before anything is touched); "build" is built by up() first; a schedule
+    # ("daily") pulls once the tag here is older than its window, as Compose v2 does.
     plan.images_to_pull = sorted(
         {
             s.image
             for s in specs
             if s.pull_policy == "always"
             or (image_ids.get(s.image) is None and s.pull_policy not in ("never", "build"))
+            or _due(s, observation)
         }
     )
     plan.networks_to_create = sorted(
@@ -254,6 +275,12 @@ def plan_stack(
             reasons = ["spec"]
         if wanted_image is not None and current.image_id != wanted_image and "image" not in reasons:
             reasons.append("image (the reference now points to another image)")
+        elif (
+            spec.image in observation.newer_in_registry
+            and spec.image in plan.images_to_pull
+            and "image" not in reasons
+        ):
+            reasons.append("image (the registry has a newer one, pulled first)")
         if reasons:
             actions[spec.name] = ("recreate", "changed: " + ", ".join(reasons))
             changed_fields_of[spec.name] = tuple(reasons)

@@ -85,10 +85,15 @@ _DISK_USAGE_LOCKS: collections.defaultdict[str, threading.Lock] = collections.de
 def _parse_time(text: str | None) -> datetime | None:
     if not text or text.startswith("0001-"):
         return None
-    # The engine gives nanoseconds; datetime keeps microseconds.
-    head, _, frac = text.rstrip("Z").partition(".")
-    frac = (frac + "000000")[:6]
-    return datetime.fromisoformat(f"{head}.{frac}+00:00")
+    # The engine gives nanoseconds (datetime keeps microseconds), in UTC ("Z") or, for an
+    # image's LastTagTime, in the daemon's time zone ("+01:00").
+    found = re.fullmatch(r"([^.Z+]+?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?", text)
+    if found is None:
+        return None
+    head, frac, zone = found.groups()
+    zone = "+00:00" if zone in (None, "Z") else zone
+    moment = datetime.fromisoformat(f"{head}.{((frac or '') + '000000')[:6]}{zone}")
+    return moment.astimezone(UTC)
 
 
 def kind_of(version: Mapping[str, Any]) -> str:
@@ -819,6 +824,7 @@ class DockerEngine:
             working_dir=config.get("WorkingDir") or "",
             healthcheck=healthcheck_text(*_healthcheck(config.get("Healthcheck"))),
             labels=config.get("Labels") or {},
+            last_tagged=_parse_time((data.get("Metadata") or {}).get("LastTagTime")),
         )
 
     def list_images(self) -> list[ImageInfo]:

@@ -829,7 +829,9 @@ class MemoryEngine:
         self._called("image_config")
         with self._lock:
             image = self._image(ref)
-            return ImageConfig(labels=dict(image.labels), id=image.id) if image else None
+            if image is None:
+                return None
+            return ImageConfig(labels=dict(image.labels), id=image.id, last_tagged=image.created)
 
     def list_images(self) -> list[ImageInfo]:
         self._called("list_images")

@@ -48,6 +48,7 @@ from infranb.core.errors import (
     append_note,
 )
 from infranb.core.frames import Schema
+from infranb.core.options import refresh_after
 from infranb.core.planning import (
     ACTIONS,
     Desired,
@@ -312,10 +313,11 @@ async def observe_and_plan(
     # The second and last round of reads, each needing the first: the host ports, and the
     # inspect of each container the request names (infranb's own for what was changed in
     # place, the others for the adoption check), all at once.
-    taken, (compared, inspected), updated = await rt.gather(
+    taken, (compared, inspected), updated, (last_tagged, newer) = await rt.gather(
         _taken_ports(rt, desired, list(existing.values()), running),
         compare_foreign(rt, desired, existing, image_by_ref),
         updated_in_place(rt, desired, existing),
+        _pull_policy_reads(rt, command.specs, image_by_ref),
     )
     problems = _held_names(desired, holders, stack_rows) + taken
     if problems:
@@ -345,6 +347,9 @@ async def observe_and_plan(
         image_ids=image_by_ref,
         networks=frozenset(n.name for n in networks),
         volumes=frozenset(v.name for v in volumes),
+        last_tagged=last_tagged,
+        read_at=datetime.now(UTC),
+        newer_in_registry=newer,
     )
     plan = plan_stack(
         desired,
@@ -368,6 +373,50 @@ async def observe_and_plan(
         )
     # The orphans too: the journal's prior state and remove_orphans look them up by name.
     return plan, {**{r.name: r for r in unmatched}, **existing}, desired, inspected
+
+
+async def _pull_policy_reads(
+    rt: Runtime, specs: Sequence[ContainerSpec], image_ids: Mapping[str, str | None]
+) -> tuple[dict[str, datetime | None], frozenset[str]]:
+    """What the pull policies that may pull a present image need (``always``, a schedule):
+    when each image's tag was last set here, and which ones the registry has a newer image
+    for (its manifest's digest against the local ``RepoDigests``; no layer is fetched). A
+    registry that cannot be asked is no newer image: the pull then says what is wrong."""
+    scheduled = sorted(
+        {s.image for s in specs if refresh_after(s.pull_policy) and image_ids.get(s.image)}
+    )
+    pulled = sorted(
+        {
+            s.image
+            for s in specs
+            if (s.pull_policy == "always" or refresh_after(s.pull_policy))
+            and image_ids.get(s.image)
+        }
+    )
+    if not pulled:
+        return {}, frozenset()
+
+    async def registry_digest(reference: str) -> str | None:
+        try:
+            return await rt.call(rt.engine.registry_digest, reference)
+        except InfraError:
+            return None
+
+    configs, images, *digests = await rt.gather(
+        rt.gather(*(rt.call(rt.engine.image_config, r) for r in scheduled)),
+        rt.call(rt.engine.list_images),
+        *(registry_digest(r) for r in pulled),
+    )
+    tagged = {r: (c.last_tagged if c else None) for r, c in zip(scheduled, configs, strict=True)}
+    local = {i.id: {d.split("@", 1)[1] for d in i.digests} for i in images}
+    newer = frozenset(
+        r
+        for r, digest in zip(pulled, digests, strict=True)
+        if digest is not None
+        and local.get(str(image_ids[r]))
+        and digest not in local[str(image_ids[r])]
+    )
+    return tagged, newer
 
 
 async def _nothing() -> list[ContainerInfo]:

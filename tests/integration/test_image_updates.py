@@ -125,3 +125,45 @@ def test_an_image_built_here_or_a_registry_that_cannot_answer_is_na_never_a_rais
     assert "not from a registry" in rows.loc[f"{uid}-local", "error"]
     assert pd_na(rows.loc[f"{uid}-gone", "newer"])
     assert isinstance(rows.loc[f"{uid}-gone", "error"], str)
+
+
+def test_an_always_rerun_recreates_onto_the_newer_image_and_only_then(
+    engine: DockerEngine, tracker: Tracker, tmp_path: Path, uid: str, stack: str
+) -> None:
+    """``pull_policy: always`` re-runs pull; the plan recreates a container only when the
+    registry has another image than the local one (asked first, without a pull)."""
+    if not registry_up(5000):
+        pytest.fail("the registry on 127.0.0.1:5000 is not running: scripts/registry.sh")
+    ref = f"{REGISTRY}/infranb-updates/{uid}-always:1"
+    tracker.images.append(ref)
+    raw_api().tag(BASE, ref.rsplit(":", 1)[0], "1")
+    request = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack=stack,
+        containers=[
+            {"name": f"{uid}-app", "image": ref, "pull_policy": "always",
+             "command": ["sleep", "300"], "stop_signal": "SIGKILL"}
+        ],
+    )  # fmt: skip
+    with InfrastructureManager(config=fast_config()) as manager:
+        push(manager, ref)
+        first = manager.run(request)
+        assert first.success, first.error
+        again = manager.run(request)
+        assert again.success and [s.action for s in again.plan] == ["unchanged"], again.error
+        # v2 pushed under the tag; the local tag goes back to v1, as on a host that has
+        # not pulled since
+        (tmp_path / "v2").mkdir()
+        (tmp_path / "v2" / "Dockerfile").write_text(f"FROM {BASE}\nLABEL infranb.test.v=2\n")
+        v2, _ = engine.build_image(str(tmp_path / "v2"), ref)
+        tracker.images.append(v2)
+        push(manager, ref)
+        raw_api().tag(BASE, ref.rsplit(":", 1)[0], "1")
+        plan = manager.run(InfrastructureOperation(**{**vars(request), "dry_run": True}))
+        (step,) = plan.plan
+        assert step.action == "recreate" and "registry has a newer one" in step.reason, step
+        updated = manager.run(request)
+        assert updated.success, updated.error
+        assert [s.action for s in updated.plan] == ["recreate"]
+        running = engine.inspect_container(f"{uid}-app")
+        assert running is not None and running.image_id == v2

@@ -68,3 +68,73 @@ def test_it_is_a_view_of_the_fleet_too() -> None:
     fleet = Fleet({"one": manager(memory)})
     rows = fleet.image_updates()
     assert list(rows.engine) == ["one"] and list(rows.container) == ["api"]
+
+
+def test_a_scheduled_pull_policy_reads_as_compose_v2_reads_it() -> None:
+    from datetime import timedelta
+
+    from infranb.core.options import refresh_after
+
+    assert refresh_after("daily") == timedelta(days=1)
+    assert refresh_after("weekly") == timedelta(weeks=1)
+    assert refresh_after("every_12h") == timedelta(hours=12)
+    assert refresh_after("every_1d12h30m") == timedelta(days=1, hours=12, minutes=30)
+    assert refresh_after("every_2w") == timedelta(weeks=2)
+    for not_a_schedule in ("always", "missing", "every_", "every_12x", "every_0s", "every_h"):
+        assert refresh_after(not_a_schedule) is None, not_a_schedule
+    bad = InfrastructureOperation(
+        operation="orchestrate_containers",
+        containers=[{"name": "api", "image": REF, "pull_policy": "every_fortnight"}],
+    )
+    assert [p.path for p in bad.validate()] == ["containers[0].pull_policy"]
+
+
+def stack(policy: str) -> InfrastructureOperation:
+    return InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="shop",
+        containers=[{"name": "api", "image": REF, "pull_policy": policy}],
+    )
+
+
+def test_a_due_schedule_pulls_and_a_newer_image_in_the_registry_is_a_recreate() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    memory = MemoryEngine([])
+    memory.add_image(REF)
+    memory.push_image(REF)
+    m = manager(memory)
+    assert m.run(stack("daily")).success
+    fresh = m.run(stack("daily"))
+    assert fresh.images_pulled == [] and [s.action for s in fresh.plan] == ["unchanged"]
+    # another image is pushed under the tag; the local tag is still fresh: nothing pulled
+    old_id = memory.image_id(REF)
+    memory.add_image(REF)
+    memory.push_image(REF)
+    memory.tag_image(str(old_id), REF)  # the local tag points at the old image again
+    assert [s.action for s in m.run(stack("daily")).plan] == ["unchanged"]
+    # a day later the schedule is due: the plan pulls, and the newer image recreates
+    memory.images[str(old_id)].created = datetime.now(UTC) - timedelta(days=2)
+    planned = m.run(InfrastructureOperation(**{**vars(stack("daily")), "dry_run": True}))
+    (step,) = planned.plan
+    assert step.action == "recreate" and step.pull, step
+    assert "the registry has a newer one" in step.reason
+    done = m.run(stack("daily"))
+    assert done.success and done.images_pulled == [REF], done.error
+    assert memory.inspect_container("api").image_id == memory.image_id(REF) != old_id
+
+
+def test_always_recreates_only_when_the_registry_has_a_newer_image() -> None:
+    memory = MemoryEngine([])
+    memory.add_image(REF)
+    memory.push_image(REF)
+    m = manager(memory)
+    assert m.run(stack("always")).success
+    again = m.run(stack("always"))
+    assert [s.action for s in again.plan] == ["unchanged"]  # pulled, the same image
+    memory.add_image(REF)
+    memory.push_image(REF)
+    old = memory.inspect_container("api")
+    memory.tag_image(old.image_id, REF)
+    newer = m.run(stack("always"))
+    assert newer.success and [s.action for s in newer.plan] == ["recreate"], newer.error

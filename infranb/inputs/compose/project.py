@@ -670,14 +670,7 @@ class Project:
             if key == "platform" and value == "":
                 continue  # "${PLATFORM:-}": no platform asked
             if key == "pull_policy":
-                policy = str(value)
-                if policy == "if_not_present":
-                    policy = "missing"
-                if policy not in ("missing", "always", "never", "build"):
-                    self._note(service, "pull_policy", f"{policy!r}: pull on a schedule is not "
-                               "applied (missing, always, never and build are)")  # fmt: skip
-                    continue
-                value = policy
+                value = "missing" if str(value) == "if_not_present" else str(value)
             if key == "devices":
                 value = [_device(d) for d in value]
             container[key] = value
