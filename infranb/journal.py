@@ -74,6 +74,9 @@ STEP_KINDS = frozenset(
         "container_removed",
         "container_stopped",
         "container_restarted",
+        "container_updated",
+        "copied_in",
+        "hook",
         "rollback",
     }
 )

@@ -28,6 +28,8 @@ SECRET_KEY = "infranb.secret-key"
 #: names (never values) of environment keys whose values came from secret references
 SECRET_KEYS = "infranb.secret-keys"
 DEPENDS_ON = "infranb.depends-on"
+#: a container's pre_stop hooks (JSON), so a stop finds them without the file that set them
+PRE_STOP = "infranb.pre-stop"
 RUN = "infranb.run"
 CORRELATION = "infranb.correlation-id"
 RESERVED_PREFIX = "infranb."

@@ -172,6 +172,9 @@ def masked_container(raw: object, markers: Iterable[str] = DEFAULT_SECRET_MARKER
         return raw
     if isinstance(raw.get("files"), Mapping):
         raw = {**raw, "files": masked_files(raw["files"])}
+    for hooks in ("post_start", "pre_stop"):  # a hook's environment, as the container's
+        if isinstance(raw.get(hooks), list | tuple):
+            raw = {**raw, hooks: [masked_container(h, markers) for h in raw[hooks]]}
     if "environment" not in raw:
         return raw
     env = raw["environment"]

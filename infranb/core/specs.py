@@ -13,7 +13,7 @@ import json
 import os
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,8 +69,12 @@ CONTAINER_KEYS = (
     "service",
     "container_number",
     "files",
+    "post_start",
+    "pre_stop",
     *OPTIONS,
 )
+#: the keys of a lifecycle hook, as Compose v2 takes them
+HOOK_KEYS = ("command", "user", "privileged", "working_dir", "environment")
 HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period", "disable")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 SENSITIVE_PATHS = (
@@ -147,6 +151,29 @@ class FileSpec:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """A lifecycle hook (Compose's ``post_start`` / ``pre_stop``): one exec in the
+    container, as Compose v2 runs it."""
+
+    command: tuple[str, ...] | str
+    user: str | None = None
+    privileged: bool = False
+    working_dir: str | None = None
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def to_dict(self, *, without: Iterable[str] = ()) -> dict[str, Any]:
+        """The hook as a request dict (the environment keys in ``without`` left out)."""
+        left_out = set(without)
+        return {
+            "command": list(self.command) if isinstance(self.command, tuple) else self.command,
+            "user": self.user,
+            "privileged": self.privileged,
+            "working_dir": self.working_dir,
+            "environment": {k: v for k, v in self.environment.items() if k not in left_out},
+        }
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """One container of a stack, typed and normalised."""
 
@@ -189,6 +216,10 @@ class ContainerSpec:
     addresses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: container path -> a file written into the container before it starts
     files: Mapping[str, FileSpec] = field(default_factory=dict, repr=False)
+    #: lifecycle hooks: execs run after its start (a failure fails the start) and before
+    #: every stop infranb makes (a failure is a warning)
+    post_start: tuple[Hook, ...] = ()
+    pre_stop: tuple[Hook, ...] = ()
     # Run options (``infranb.core.options``), each in its request form; None/() when unset.
     network_mode: str | None = None
     ulimits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -298,6 +329,11 @@ class ContainerSpec:
         # One entry per variable, so a plan can name the variable that changed.
         for key in sorted(resolved_env):
             prints[f"environment.{key}"] = environment_fingerprint(key, resolved_env[key], salt)
+        # A hook's environment may hold a secret: salted, as the container's is.
+        for when in ("post_start", "pre_stop"):
+            hooks = getattr(self, when)
+            if hooks:
+                prints[when] = _digest([salt, [h.to_dict() for h in hooks]])
         # A file's content is salted too: it may be a secret.
         for path in sorted(self.files):
             content = (resolved_files or {}).get(path, "")
@@ -890,8 +926,47 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         container_number=number,
         addresses=addresses,
         files=files,
+        post_start=get("post_start", parse_hooks) or (),
+        pre_stop=get("pre_stop", parse_hooks) or (),
         **options,
     )
+
+
+def parse_hooks(value: object, where: str) -> tuple[Hook, ...]:
+    """Lifecycle hooks: a list of ``{command, user, privileged, working_dir, environment}``
+    (the environment a dict or ``KEY=VALUE`` list of plain values)."""
+    if not isinstance(value, list | tuple):
+        raise SpecProblem(where, "use a list of hooks, e.g. [{'command': ['touch', '/ready']}]")
+    hooks = []
+    for i, raw in enumerate(value):
+        at = f"{where}[{i}]"
+        if not isinstance(raw, Mapping):
+            raise SpecProblem(at, "a hook is a dict with at least 'command'")
+        _reject_unknown(raw, HOOK_KEYS, at)
+        command = _command(raw.get("command"), f"{at}.command")
+        if not command:
+            raise SpecProblem(f"{at}.command", "a hook needs a command")
+        environment = {}
+        for key, item in (
+            parse_environment(raw.get("environment") or {}, f"{at}.environment")
+        ).items():
+            if isinstance(item, SecretRef):
+                raise SpecProblem(
+                    f"{at}.environment.{key}",
+                    "a hook takes plain values; put a secret it needs in the container's "
+                    "environment, which its exec inherits",
+                )
+            environment[key] = item
+        for key in ("user", "working_dir"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise SpecProblem(f"{at}.{key}", "use a string")
+        if raw.get("privileged") is not None and not isinstance(raw["privileged"], bool):
+            raise SpecProblem(f"{at}.privileged", "use True or False")
+        hooks.append(
+            Hook(command, raw.get("user"), bool(raw.get("privileged", False)),
+                 raw.get("working_dir"), environment)
+        )  # fmt: skip
+    return tuple(hooks)
 
 
 def _service_name(value: object, where: str) -> str | None:

@@ -161,7 +161,19 @@ class ContainerEngine(Protocol):
         container stops meanwhile."""
         ...
 
-    def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]: ...
+    def exec_in(
+        self,
+        ref: str,
+        command: str | Sequence[str],
+        *,
+        user: str | None = None,
+        privileged: bool = False,
+        workdir: str | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """Run ``command`` in a running container (as ``user``, in ``workdir``, with
+        ``environment`` added to the container's); (exit code, combined output)."""
+        ...
 
     def update_container(self, ref: str, changes: Mapping[str, Any]) -> None:
         """Change live-updatable settings (``LIVE_FIELDS``) of a container in place; an

@@ -785,11 +785,25 @@ class DockerEngine:
             answer = self._api.df()
         return _disk_use(answer)
 
-    def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
+    def exec_in(
+        self,
+        ref: str,
+        command: str | Sequence[str],
+        *,
+        user: str | None = None,
+        privileged: bool = False,
+        workdir: str | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> tuple[int, str]:
         """Run ``command`` in a running container; return (exit code, combined output)."""
         with self._errors(f"running a command in {ref}", ref):
             exec_id = self._api.exec_create(
-                ref, command if isinstance(command, str) else list(command)
+                ref,
+                command if isinstance(command, str) else list(command),
+                user=user or "",
+                privileged=privileged,
+                workdir=workdir,
+                environment=dict(environment) if environment else None,
             )["Id"]
             output = self._api.exec_start(exec_id)
             code = self._api.exec_inspect(exec_id).get("ExitCode")

@@ -213,6 +213,7 @@ class MemoryEngine:
         self._runs_healthchecks = runs_healthchecks
         self.health_delay = health_delay
         self.images: dict[str, _Image] = {}
+        self.execs: list[tuple[str, str, str | None, dict[str, str]]] = []
         self.containers: dict[str, _Container] = {}
         self.networks: dict[str, NetworkInfo] = {
             n: NetworkInfo(_new_id("net"), n, "bridge" if n == "bridge" else n, {})
@@ -762,7 +763,16 @@ class MemoryEngine:
             rows += [DiskUse("volume", v, v, 0, 0, mounted[v], None) for v in self.volumes]
         return rows
 
-    def exec_in(self, ref: str, command: str | Sequence[str]) -> tuple[int, str]:
+    def exec_in(
+        self,
+        ref: str,
+        command: str | Sequence[str],
+        *,
+        user: str | None = None,
+        privileged: bool = False,
+        workdir: str | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> tuple[int, str]:
         self._called("exec_in")
         with self._lock:
             c = self._find(ref)
@@ -771,6 +781,8 @@ class MemoryEngine:
                     f"running a command in {ref}: container is not running", resource=ref
                 )
         text = command if isinstance(command, str) else " ".join(command)
+        # what ran, in order, for tests: (container, command, user, environment)
+        self.execs.append((c.name, text, user, dict(environment or {})))
         words = text.split()
         if len(words) == 2 and words[0] == "cat":  # a file put_file wrote
             if words[1] in c.files:

@@ -23,6 +23,7 @@ from infranb.core.labels import BUILTIN_NETWORKS, DEPENDS_ON, STACK
 from infranb.core.planning import teardown_waves
 from infranb.core.records import ContainerDetails, ContainerInfo, short_id
 from infranb.ops.base import Outcome
+from infranb.ops.hooks import before_stop
 
 if TYPE_CHECKING:
     from infranb.core.request import InfrastructureOperation
@@ -56,6 +57,7 @@ async def stop_containers(rt: Runtime, containers: Sequence[ContainerInfo]) -> N
 
     async def stop(container: ContainerInfo) -> None:
         with contextlib.suppress(NotFound):
+            await before_stop(rt, container.id, container.name, container.labels)
             await rt.call(rt.engine.stop_container, container.id, rt.config.stop_timeout)
             rt.stopped.append(container.name)
 
@@ -147,6 +149,7 @@ async def _remove_wave(
         await left[container.id].wait()
         if container in running:
             with contextlib.suppress(NotFound):
+                await before_stop(rt, container.id, container.name, container.labels)
                 await rt.call(rt.engine.stop_container, container.id, rt.config.stop_timeout)
                 rt.stopped.append(container.name)
         try:

@@ -99,6 +99,7 @@ from infranb.ops.common import (
     stop_containers,
 )
 from infranb.ops.environments import resolve_environments, resolve_files
+from infranb.ops.hooks import pre_stop_label, run_hooks
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -1177,6 +1178,7 @@ class BringUp:
                     L.SPEC_FIELDS: encode_fingerprints(desired.fingerprints[spec.name]),
                     L.SALT: desired.salts[spec.name],
                     L.DEPENDS_ON: ",".join(spec.depends_on),
+                    **pre_stop_label(spec, rt.config.secret_markers),
                 },
                 **spec.labels,
                 **self.compose_labels(spec),
@@ -1273,6 +1275,10 @@ class BringUp:
             self.start_marks[spec.name] = (time.monotonic(), deaths_before)
             self.mark(spec.name, "started")
             self.rt.emit("container_started", spec.name)
+            # Compose runs them once the container started: a failing one fails the start.
+            failed = await run_hooks(self.rt, cid, spec.name, spec.post_start, "post_start")
+            if failed:
+                raise await _failure(self.rt, spec.name, cid, failed[0])
         self.started[spec.name].set()
         must_exit = self.command.must_complete(spec.name)
         first = self.inspected.get(spec.name) if step.action == "adopt" else None

@@ -16,6 +16,7 @@ from infranb.core.errors import ContainerFailed, EngineError
 from infranb.core.records import ContainerOutcome, CopiedPath, FieldChange, RemovedResource
 from infranb.core.steps import Step
 from infranb.ops.base import Outcome
+from infranb.ops.hooks import before_stop
 
 if TYPE_CHECKING:
     from infranb.runtime import Runtime
@@ -35,6 +36,7 @@ class Kind:
 
 async def _stop(rt: Runtime, step: Step, outcome: Outcome) -> None:
     container_id = str(step.args["id"])
+    await before_stop(rt, container_id, step.target, step.args.get("labels") or {})
     await rt.call(rt.engine.stop_container, container_id, rt.config.stop_timeout)
     rt.stopped.append(step.target)
     rt.emit("container_stopped", step.target)

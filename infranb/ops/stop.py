@@ -53,7 +53,8 @@ def plan(
     """A stop of each (undone by a start), then a remove of each infranb made when asked.
     A container infranb did not create is stopped as asked, never removed."""
     stops = [
-        Step("stop", d.name, 0, {"id": d.id}, undo=Step("start", d.name, 0, {"id": d.id}),
+        Step("stop", d.name, 0, {"id": d.id, **_hooks_of(d)},
+             undo=Step("start", d.name, 0, {"id": d.id}),
              reason=f"{d.state}: stop it", image=short_id(d.image_id))
         for d in details
     ]  # fmt: skip
@@ -64,6 +65,13 @@ def plan(
         if command.remove and L.is_managed(d.labels)
     ]  # fmt: skip
     return StepPlan((*stops, *removes), stack=shared_stack(details))
+
+
+def _hooks_of(details: ContainerDetails) -> dict[str, object]:
+    """What a stop step needs to run the container's ``pre_stop`` hooks: the label that
+    carries them (nothing when it has none, or is not running)."""
+    hooks = details.labels.get(L.PRE_STOP)
+    return {"labels": {L.PRE_STOP: hooks}} if hooks and details.state == "running" else {}
 
 
 OPERATION: Operation[Stop] = Operation(

@@ -40,7 +40,7 @@ APPLIED = frozenset(
         "restart", "user", "working_dir", "hostname", "extra_hosts", "labels", "cap_add",
         "cap_drop", "init", "stop_signal", "stop_grace_period", "profiles", "secrets",
         "configs", "privileged", "mem_limit", "cpus", "deploy", "scale", "extends",
-        *OPTIONS,
+        "post_start", "pre_stop", *OPTIONS,
     }
 )  # fmt: skip
 #: keys that do not change how a container runs: listed, never refused
@@ -70,8 +70,6 @@ REASONS = {
     "volumes_from": "mounts another container's volumes: not applied",
     "gpus": "GPU devices: not applied",
     "annotations": "OCI annotations need a newer engine API (1.43)",
-    "post_start": "lifecycle hooks need a newer engine API",
-    "pre_stop": "lifecycle hooks need a newer engine API",
     "blkio_config": "block IO limits: not applied",
     "credential_spec": "Windows only",
     "isolation": "Windows only",
@@ -655,6 +653,13 @@ class Project:
         if spec.get("cpus") is not None:
             container["cpus"] = float(spec["cpus"])
         self._swarm_bases[service] = dict(container)
+        # Lifecycle hooks: execs, as Compose v2 runs them (a Swarm service has none).
+        for key in ("post_start", "pre_stop"):
+            if spec.get(key):
+                container[key] = [
+                    {k: v for k, v in hook.items() if v not in (None, [], {}, "")}
+                    for hook in spec[key]
+                ]
         self._deploy(service, spec.get("deploy") or {}, container)
         self._run_options(service, spec, container)
         return container
