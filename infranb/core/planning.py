@@ -174,13 +174,15 @@ class StackPlan:
 
 
 def _dependents(specs: Sequence[ContainerSpec], roots: set[str]) -> set[str]:
-    """Every container that depends, directly or not, on one of ``roots``."""
+    """Every container restarted after one of ``roots`` is replaced: each that asks for it
+    (``depends_on``'s ``restart: true``, as Compose v2 has it), and in turn those that ask
+    for it after them."""
     found: set[str] = set()
     changed = True
     while changed:
         changed = False
         for spec in specs:
-            if spec.name not in found and any(d in roots | found for d in spec.depends_on):
+            if spec.name not in found and any(d in roots | found for d in spec.restart_with):
                 found.add(spec.name)
                 changed = True
     return found

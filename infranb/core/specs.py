@@ -220,6 +220,9 @@ class ContainerSpec:
     #: every stop infranb makes (a failure is a warning)
     post_start: tuple[Hook, ...] = ()
     pre_stop: tuple[Hook, ...] = ()
+    #: the dependencies after whose replacement it is restarted (``depends_on``'s
+    #: ``restart: true``); without it a dependency's replacement leaves it running
+    restart_with: tuple[str, ...] = ()
     # Run options (``infranb.core.options``), each in its request form; None/() when unset.
     network_mode: str | None = None
     ulimits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -322,6 +325,7 @@ class ContainerSpec:
             "stop_signal": self.stop_signal,
             "stop_grace_period": self.stop_grace_period,
             "addresses": sorted((k, sorted(v.items())) for k, v in self.addresses.items()),
+            "restart_with": sorted(self.restart_with),
         }
         added.update({k: v for k, v in self.options.items() if OPTIONS[k].configures})
         values.update({key: value for key, value in added.items() if is_set(value)})
@@ -657,6 +661,18 @@ def parse_healthcheck(value: object, where: str) -> Healthcheck:
     )
 
 
+def restarted_with(value: object) -> tuple[str, ...]:
+    """The dependencies after whose replacement a container is restarted (``depends_on``'s
+    ``{"db": {"restart": True}}``, as Compose v2 reads it); checked by ``parse_depends_on``."""
+    if not isinstance(value, Mapping):
+        return ()
+    return tuple(
+        str(name)
+        for name, cond in value.items()
+        if isinstance(cond, Mapping) and cond.get("restart") is True
+    )
+
+
 def parse_depends_on(value: object, where: str) -> dict[str, Condition]:
     """``["db"]`` or ``{"db": "healthy"}`` / ``{"db": {"condition": "service_healthy"}}``."""
     if isinstance(value, str):
@@ -669,6 +685,15 @@ def parse_depends_on(value: object, where: str) -> dict[str, Condition]:
         result: dict[str, Condition] = {}
         for name, cond in value.items():
             if isinstance(cond, Mapping):
+                unknown = set(cond) - {"condition", "restart", "required"}
+                if unknown:
+                    raise SpecProblem(
+                        f"{where}.{name}",
+                        f"{', '.join(sorted(map(str, unknown)))}: a dependency takes condition, "
+                        "restart and required",
+                    )
+                if cond.get("restart") is not None and not isinstance(cond["restart"], bool):
+                    raise SpecProblem(f"{where}.{name}.restart", "use True or False")
                 cond = cond.get("condition")
             if cond is None:
                 result[str(name)] = "ready"
@@ -905,6 +930,7 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         networks=networks,
         aliases=aliases,
         depends_on=get("depends_on", parse_depends_on) or {},
+        restart_with=restarted_with(raw.get("depends_on")),
         healthcheck=get("healthcheck", parse_healthcheck),
         labels=labels,
         restart=restart,

@@ -1241,7 +1241,8 @@ class BringUp:
             L.COMPOSE_WORKING_DIR: command.project_dir or "",
             L.COMPOSE_DEPENDS_ON: ",".join(
                 dict.fromkeys(
-                    f"{service_of.get(dep, dep)}:{COMPOSE_CONDITIONS[condition]}:false"
+                    f"{service_of.get(dep, dep)}:{COMPOSE_CONDITIONS[condition]}:"
+                    + ("true" if dep in spec.restart_with else "false")
                     for dep, condition in spec.depends_on.items()
                 )
             ),

@@ -89,7 +89,8 @@ def test_up_rerun_change_one_value_and_down(
         f"{uid}-db-1": "unchanged",
         f"{uid}-migrate-1": "unchanged",
         f"{uid}-api-1": "recreate",
-        f"{uid}-web-1": "restart",  # it depends on api
+        # it depends on api without restart: true, and Compose v2 leaves it running (#44)
+        f"{uid}-web-1": "unchanged",
     }
     assert manager.exec(f"{uid}-api-1", "sh -c 'echo $API_MODE'")["line"].tolist() == ["changed"]
 

@@ -15,7 +15,13 @@ def five(uid: str, db_env: str = "1") -> list[dict]:
     return [
         {"image": WEB, "name": f"{uid}-db", "environment": {"V": db_env}, "networks": net},
         {"image": BASE, "name": f"{uid}-cache", "networks": net},
-        {"image": WEB, "name": f"{uid}-api", "depends_on": [f"{uid}-db"], "networks": net},
+        # restarted after db's replacement: it asks for it, as Compose v2 has it (#44)
+        {
+            "image": WEB,
+            "name": f"{uid}-api",
+            "depends_on": {f"{uid}-db": {"restart": True}},
+            "networks": net,
+        },
         {"image": BASE, "name": f"{uid}-worker", "depends_on": [f"{uid}-cache"], "networks": net},
         {"image": BASE, "name": f"{uid}-cron", "networks": net},
     ]

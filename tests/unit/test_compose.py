@@ -277,7 +277,9 @@ def test_a_dependency_in_a_disabled_profile() -> None:
     case = CORPUS / "26-compose-spec-depends"
     project = compose.load(case, environ={})  # cache is optional (required: false)
     app = project.containers[0]
-    assert app["depends_on"] == {project.container_name("db"): "healthy"}
+    assert app["depends_on"] == {  # the corpus file asks for a restart after db's (#44)
+        project.container_name("db"): {"condition": "healthy", "restart": True}
+    }
     assert any("optional dependency 'cache'" in w for w in project.warnings)
     with_cache = compose.load(case, environ={}, profiles=["with-cache"])
     assert with_cache.containers[0]["depends_on"][with_cache.container_name("cache")] == "started"
@@ -364,7 +366,8 @@ def test_the_cases_of_stock_files_read_as_compose_reads_them(tmp_path: Path) -> 
     assert web["init"] is False
     assert web["volumes"] == [f"{tmp_path}/b:/etc/x", f"{tmp_path}/missing/dir:/data"]
     assert "platform" not in web
-    assert [r.key for r in project.not_applicable.itertuples()] == ["depends_on.restart"]
+    # depends_on's restart is applied since #44: the dependent restarts after db's replacement
+    assert [r.key for r in project.not_applicable.itertuples()] == []
     assert db1["healthcheck"] == {"test": ["CMD", "true"], "start_period": "0s"}  # X=false
     assert [db1["name"], db2["name"]] == [f"{project.name}-db-1", f"{project.name}-db-2"]
     assert db2["container_number"] == 2
@@ -374,9 +377,9 @@ def test_the_cases_of_stock_files_read_as_compose_reads_them(tmp_path: Path) -> 
         "64M",
         "16M",
     )
-    assert web["depends_on"] == {
-        f"{project.name}-db-1": "started",
-        f"{project.name}-db-2": "started",
+    assert web["depends_on"] == {  # with its restart: true (#44)
+        f"{project.name}-db-1": {"condition": "started", "restart": True},
+        f"{project.name}-db-2": {"condition": "started", "restart": True},
     }
     assert len(project.builds()) == 1  # one tag, one build
     assert project.unsupported.empty
@@ -522,8 +525,7 @@ def test_unapplied_keys_are_listed_never_silently_ignored(tmp_path: Path) -> Non
         ("app", "deploy.placement"),
         ("app", "ports.name"),
         ("app", "ports.app_protocol"),
-        ("app", "depends_on.restart"),
-    }
+    }  # depends_on.restart is applied since #44
     assert [c["name"] for c in project.containers] == [
         f"{project.name}-app-1", f"{project.name}-app-2", f"{project.name}-app-3",
         f"{project.name}-db-1",

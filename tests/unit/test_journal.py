@@ -124,7 +124,7 @@ def test_max_removals_refuses_before_anything_is_touched(memory: MemoryEngine, b
     result = m.run(op({"MODE": "two"}, max_removals=0))
     assert result.refused and not result.success
     assert "more than max_removals=0" in (result.error or "")
-    assert [s.action for s in result.plan] == ["recreate", "restart"]  # the plan is shown
+    assert [s.action for s in result.plan] == ["recreate", "unchanged"]  # the plan is shown
     assert not MUTATING & set(memory.calls)
     assert m.history().iloc[0].outcome == "refused"
     # The config's limit applies when the request sets none; the request's wins.

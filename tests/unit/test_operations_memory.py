@@ -93,8 +93,17 @@ def test_bring_up_follows_dependencies_and_a_rerun_changes_nothing(memory: Memor
 
 
 def test_a_changed_container_is_recreated_and_its_dependents_restart(memory: MemoryEngine) -> None:
-    manager(memory).run(stack_op())
-    op = stack_op()
+    """Dependents that ask for it (``restart: true``, as Compose v2 has it) are restarted
+    after their dependency is replaced, and those that ask for it after them (#44)."""
+
+    def restarting() -> InfrastructureOperation:
+        op = stack_op()
+        op.containers[0]["depends_on"] = {"api": {"condition": "started", "restart": True}}
+        op.containers[1]["depends_on"] = {"db": {"condition": "healthy", "restart": True}}
+        return op
+
+    manager(memory).run(restarting())
+    op = restarting()
     op.containers[2]["environment"] = {"DB_PASSWORD": "other-secret"}
     result = manager(memory).run(op)
     assert result.success, result.error
@@ -102,6 +111,24 @@ def test_a_changed_container_is_recreated_and_its_dependents_restart(memory: Mem
     assert actions == {"db": "recreate", "api": "restart", "web": "restart"}
     reasons = {s.name: s.reason for s in result.plan}
     assert reasons["web"] == "depends on db (through its dependencies), which is recreated"
+
+
+def test_without_restart_true_a_dependent_keeps_running(memory: MemoryEngine) -> None:
+    """Compose v2 leaves a dependent running when its dependency is replaced, unless its
+    ``depends_on`` says ``restart: true`` (#44)."""
+    manager(memory).run(stack_op())
+    ids = {c.name: c.id for c in memory.list_containers(labels={"infranb.stack": "shop"})}
+    op = stack_op()
+    op.containers[2]["environment"] = {"DB_PASSWORD": "other-secret"}
+    result = manager(memory).run(op)
+    assert result.success, result.error
+    assert {c.name: c.action for c in result.containers} == {
+        "db": "recreate",
+        "api": "unchanged",
+        "web": "unchanged",
+    }
+    now = {c.name: c.id for c in memory.list_containers(labels={"infranb.stack": "shop"})}
+    assert now["api"] == ids["api"] and memory.inspect_container("api").state == "running"
 
 
 def test_a_failure_rolls_back_everything_the_run_made(memory: MemoryEngine) -> None:

@@ -93,10 +93,11 @@ def test_plan_actions() -> None:
     assert moved.step("web").action == "recreate"
 
 
-def test_dependent_of_recreated_restarts() -> None:
+@pytest.mark.parametrize("restart", [True, False])
+def test_dependent_of_recreated_restarts_when_it_asks(restart: bool) -> None:
     desired = specs(
         {"image": "i", "name": "db", "environment": {"V": "2"}},
-        {"image": "i", "name": "web", "depends_on": ["db"]},
+        {"image": "i", "name": "web", "depends_on": {"db": {"restart": restart}}},
     )
     old_db = specs({"image": "i", "name": "db"})[0].field_fingerprints({"V": "1"})
     web_prints = desired[1].field_fingerprints({})
@@ -111,7 +112,7 @@ def test_dependent_of_recreated_restarts() -> None:
         default_network="bridge",
     )
     assert plan.step("db").reason == "changed: environment.V"
-    assert plan.step("web").action == "restart"
+    assert plan.step("web").action == ("restart" if restart else "unchanged")
 
 
 def test_warnings() -> None:

@@ -52,7 +52,6 @@ NOT_APPLICABLE = {
     "ports.app_protocol": "a port's application protocol: no effect on the container",
     "ports.mode": "Swarm's ingress/host publishing: 'up' publishes on the host either way",
     "volumes.consistency": "macOS file sharing: no effect on Linux",
-    "depends_on.restart": "restart dependents on 'compose restart': no effect on the container",
     "links (by service name)": "the service's name resolves on the project's network already",
     "deploy.mode": "Swarm only ('up' runs replicas)",
     "deploy.placement": "Swarm only",
@@ -931,8 +930,8 @@ class Project:
             networks[self.network_name(key)] = {"aliases": list(dict.fromkeys(aliases)), **endpoint}
         return networks
 
-    def _depends_on(self, service: str, depends: Mapping[str, Any]) -> dict[str, str]:
-        result = {}
+    def _depends_on(self, service: str, depends: Mapping[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
         for dep, options in depends.items():
             if dep not in self.services:
                 if not options.get("required", True):
@@ -951,12 +950,15 @@ class Project:
                     f"{self.files[0]}: service {service!r} depends on {dep!r}, which is not "
                     "a service of this project"
                 )
-            for key in options:
-                if key == "restart":
-                    self._note(service, "depends_on.restart", "")
-            # A service's dependency is on each of its containers (its replicas).
+            # A service's dependency is on each of its containers (its replicas); with
+            # restart: true, this one is restarted after the dependency is replaced.
             for name in self.container_names(dep):
-                result[name] = CONDITIONS[options["condition"]]
+                condition = CONDITIONS[options["condition"]]
+                result[name] = (
+                    {"condition": condition, "restart": True}
+                    if options.get("restart")
+                    else condition
+                )
         return result
 
     def _healthcheck(self, service: str, health: Mapping[str, Any]) -> dict[str, Any] | None:
