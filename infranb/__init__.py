@@ -29,6 +29,7 @@ from infranb.core.errors import (
     RevertError,
     ServiceFailed,
     SpecProblem,
+    StackBusy,
     UnknownRun,
     ValidationError,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "ServiceFailed",
     "ServiceOutcome",
     "SpecProblem",
+    "StackBusy",
     "TLSFiles",
     "UnknownRun",
     "ValidationError",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from infranb.core.errors import (
     EngineUnavailable,
     InfraError,
+    StackBusy,
     ValidationError,
     append_note,
     shown_as,
@@ -212,6 +213,11 @@ class Executor:
                     reverts,
                     notebook=context_value(context, "notebook"),
                 )
+            except StackBusy as busy:  # another run changes this stack right now
+                return InfrastructureResult.from_outcome(
+                    name, Outcome(stack=getattr(command, "stack", None)), error=busy,
+                    correlation_id=correlation_id, run_id=run_id,
+                )  # fmt: skip
             except Exception as e:  # an unwritable journal must not stop the work
                 journal_note = f"journal {self.journal.path} unavailable ({e}): run not recorded"
         engine_info: asyncio.Future[EngineInfo] | None = None

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core.config import JOURNAL_PATH
 from infranb.core.entry import JournalEntry, changes_text
-from infranb.core.errors import UnknownRun
+from infranb.core.errors import StackBusy, UnknownRun
 from infranb.core.records import ProgressEvent
 from infranb.core.secrets import Redactor
 from infranb.core.stored import (
@@ -311,7 +311,11 @@ class Journal:
             conn = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
-            conn.execute("PRAGMA journal_mode=WAL")
+            # Asked only when not yet WAL: switching takes a lock that a connection opened
+            # while another writes would not get ("database is locked").
+            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL keeps it consistent on a crash
             _migrate(conn)
             conn.row_factory = sqlite3.Row
@@ -335,8 +339,45 @@ class Journal:
     # -------------------------------------------------------------- writing
 
     def begin(self, start: RunStart) -> Recorder:
-        """Write the ``running`` record of a run (before its first engine call)."""
-        self._write(
+        """Write the ``running`` record of a run (before its first engine call). A run on a
+        stack that has another run in progress whose process still runs raises
+        ``StackBusy``: the check and the record are one transaction, so two managers sharing
+        the journal cannot both start one."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if start.stack:
+                    self._refuse_if_busy(conn, start.stack, start.engine)
+                self._insert_running(conn, start)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return Recorder(self, start.run_id)
+
+    @staticmethod
+    def _refuse_if_busy(conn: sqlite3.Connection, stack: str, engine: str) -> None:
+        # per engine: a fleet runs one stack on several engines at once, into one journal
+        rows = conn.execute(
+            "SELECT run_id, started_at, user, host, operation, process FROM runs "
+            "WHERE stack = ? AND engine = ? AND outcome = 'running' ORDER BY started_at",
+            (stack, engine),
+        ).fetchall()
+        for row in rows:
+            # A record whose process is gone was interrupted: it holds nothing.
+            if process_alive(row["process"]) is True:
+                raise StackBusy(
+                    f"stack {stack} on {engine} has a run in progress ({row['operation']}, run "
+                    f"{row['run_id']}, started {row['started_at']} by {row['user']} on "
+                    f"{row['host']}); nothing was touched: run this once it has ended "
+                    f"(history(stack={stack!r}) shows it)",
+                    run_id=str(row["run_id"]),
+                )
+
+    @staticmethod
+    def _insert_running(conn: sqlite3.Connection, start: RunStart) -> None:
+        conn.execute(
             "INSERT INTO runs (run_id, started_at, user, host, notebook, process, engine, "
             "engine_id, operation, stack, outcome, correlation_id, reverts, request) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
@@ -356,7 +397,6 @@ class Journal:
                 json.dumps(dict(start.request)),
             ),
         )
-        return Recorder(self, start.run_id)
 
     # -------------------------------------------------------------- reading
 

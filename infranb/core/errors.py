@@ -8,6 +8,7 @@ Every failure that reaches a user starts at ``InfraError``::
     │   └── CycleError           ``depends_on`` forms a cycle (``cycle``)
     ├── ComposeError         a Compose file cannot be loaded (names the file and line)
     ├── Refused              a safety gate refused the run before it touched anything
+    │   └── StackBusy            another run on the same stack is in progress
     ├── RevertError          a revert cannot restore the recorded state; nothing changed
     └── EngineError          the engine refused or failed (``resource``)
         ├── EngineUnavailable    no engine answers at the configured address
@@ -119,6 +120,17 @@ class Refused(InfraError):
         self.steps = steps
         #: True when ``confirm=True`` would let the run through
         self.needs_consent = needs_consent
+
+
+class StackBusy(Refused):
+    """Another run on the same stack is in progress (the journal says so, and its process
+    still runs): this one is refused before it touches anything. One run changes a stack
+    at a time, whichever manager, kernel or notebook started it."""
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        super().__init__(message, steps=[], needs_consent=False)
+        #: the run in progress
+        self.run_id = run_id
 
 
 class RevertError(InfraError):

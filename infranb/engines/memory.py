@@ -79,6 +79,9 @@ def _with_tag(ref: str) -> str:
     return ref if ":" in last or "@" in ref else f"{ref}:latest"
 
 
+_ENGINE_NUMBERS = itertools.count(1)
+
+
 def _repository(tagged: str) -> str:
     """The repository of a tagged reference (``host:5000/app:1`` -> ``host:5000/app``)."""
     head, _, last = tagged.rpartition("/")
@@ -203,12 +206,13 @@ class MemoryEngine:
         *,
         registry: Mapping[str, str] | None = None,
         health_delay: float = 0.05,
-        host: str = "memory://",
+        host: str | None = None,
         swarm_nodes: int = 0,
         runs_healthchecks: bool = True,
     ) -> None:
         self._lock = threading.RLock()
-        self._host = host
+        # Each engine is a host of its own (a journal tells one stack's runs on two apart).
+        self._host = host or f"memory://{next(_ENGINE_NUMBERS)}"
         #: False: health checks run only when ``run_healthcheck`` is called (as on Podman)
         self._runs_healthchecks = runs_healthchecks
         self.health_delay = health_delay

@@ -251,7 +251,8 @@ def _write_runs(path: str, writer: int, count: int) -> None:
     book = J.Journal(path)
     for i in range(count):
         run = f"w{writer}-{i}"
-        start = J.RunStart(run, "orchestrate_containers", "s", "mem://", None, {})
+        # a stack per writer: one stack takes one run at a time (StackBusy)
+        start = J.RunStart(run, "orchestrate_containers", f"s{writer}", "mem://", None, {})
         book.begin(start).finish("succeeded", changes={"create": 1}, error=None, plan=[], result={})
     book.close()
 
