@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from infranb.core.result import InfrastructureResult
 
 #: ``stored``'s redactor when none is given: the default markers, no known values
-_NOTHING_KNOWN = Redactor()
 OUTCOMES = ("running", "succeeded", "failed", "rolled back", "interrupted", "refused")
 #: the history columns a notebook shows first (the others are one click away)
 HISTORY_FIRST = ("started_at", "operation", "stack", "outcome", "changes", "error")

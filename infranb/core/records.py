@@ -132,6 +132,11 @@ class ImageInfo:
     #: (``RepoDigests``); empty for an image built here and never pushed
     digests: tuple[str, ...] = ()
 
+    @property
+    def manifest_digests(self) -> frozenset[str]:
+        """The manifest digests (``sha256:...``) registries know this image by."""
+        return frozenset(d.split("@", 1)[1] for d in self.digests if "@" in d)
+
 
 @dataclass(frozen=True)
 class NetworkInfo:

@@ -409,7 +409,7 @@ async def _pull_policy_reads(
         *(registry_digest(r) for r in pulled),
     )
     tagged = {r: (c.last_tagged if c else None) for r, c in zip(scheduled, configs, strict=True)}
-    local = {i.id: {d.split("@", 1)[1] for d in i.digests} for i in images}
+    local = {i.id: i.manifest_digests for i in images}
     newer = frozenset(
         r
         for r, digest in zip(pulled, digests, strict=True)

@@ -79,7 +79,7 @@ def row(
 ) -> dict[str, Any]:
     """One container's row: what it runs, what the registry has, and whether that is newer
     (NA with the reason in ``error`` when it cannot be known)."""
-    digests = {d.split("@", 1)[1] for d in (image.digests if image else ()) if "@" in d}
+    digests = image.manifest_digests if image else frozenset()
     newer: bool | None = None
     error: str | None = None
     registry: str | None = None
