@@ -89,6 +89,13 @@ class InfrastructureManagerConfig:
     #: destructive steps (remove, recreate) need ``execute(op, confirm=True)``; the forms
     #: always ask, with a Confirm button
     confirm_destructive: bool = False
+    #: how a changed container is replaced where its ``update_config`` names no ``order``:
+    #: "stop-first" (Compose's way), "start-first" or "auto" (start-first wherever two
+    #: copies can safely run at once: no host port, no writable mount, no fixed address)
+    update_order: Literal["stop-first", "start-first", "auto"] = "stop-first"
+    #: seconds a start-first replacement's old container keeps answering beside the new one
+    #: before it leaves its networks (requests already sent to it finish)
+    update_drain: float = 1.0
 
     def __repr__(self) -> str:
         # Hosts may carry credentials (ssh://user:pw@host) and tls names key files: masked.
@@ -121,6 +128,13 @@ class InfrastructureManagerConfig:
             problems.append(f"config.no_engine: {self.no_engine!r} must be 'raise' or 'note'")
         if self.min_uptime < 0:
             problems.append("config.min_uptime: must be 0 (off) or more seconds")
+        if self.update_order not in ("stop-first", "start-first", "auto"):
+            problems.append(
+                f"config.update_order: {self.update_order!r} must be 'stop-first', "
+                "'start-first' or 'auto'"
+            )
+        if self.update_drain < 0:
+            problems.append("config.update_drain: must be 0 or more seconds")
         if self.health_check_interval < 0:
             problems.append("config.health_check_interval: must be 0 or more")
         if self.connect_timeout <= 0:

@@ -17,6 +17,7 @@ from infranb.core.errors import CycleError
 from infranb.core.frames import PLAN_FIRST, Schema, frame, join
 from infranb.core.options import refresh_after
 from infranb.core.specs import ContainerSpec, changed_fields
+from infranb.core.updates import choose_order
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -112,6 +113,9 @@ class Observation:
     #: image references whose registry has another image than the local one (asked, without
     #: a pull, for the images a bring-up pulls anyway: ``always``, a schedule that is due)
     newer_in_registry: frozenset[str] = frozenset()
+    #: image reference -> the VOLUMEs its image declares, for the local images of running
+    #: containers that are replaced (start-first needs none); absent: not read or not here
+    image_volumes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,11 @@ class PlanStep:
     depends_on: tuple[tuple[str, str], ...] = ()
     #: a recreate's changed fields (its ``reason`` says them in a sentence)
     changed: tuple[str, ...] = ()
+    #: how a running container is replaced: "start-first" (the new one answers first) or
+    #: "stop-first"; "" for every other action
+    order: str = ""
+    #: why that order, in one sentence ("" for the plain default)
+    order_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The step as JSON's types (tuples as lists)."""
@@ -216,10 +225,13 @@ def plan_stack(
     default_network: str,
     warnings: Mapping[str, list[str]] | None = None,
     remove_orphans: bool = True,
+    update_order: str = "stop-first",
 ) -> StackPlan:
     """Compare the desired stack with what the engine has; decide one action per container
     and what to pull and create first. Orphans get a ``remove-orphan`` step only with
-    ``remove_orphans``: the plan is what will happen.
+    ``remove_orphans``: the plan is what will happen. A running container that is replaced
+    gets its order (``update_order``: the config's default where its ``update_config`` is
+    silent).
     """
     stack, specs = desired.stack, desired.specs
     fingerprints, hashes = desired.fingerprints, desired.hashes
@@ -307,6 +319,12 @@ def plan_stack(
             action, reason = actions[name]
             nets = joined_networks(spec, default_network)
             current = observed.get(name)
+            order, order_reason = "", ""
+            if action == "recreate" and current is not None and current.state == "running":
+                volumes = observation.image_volumes.get(spec.image)
+                if spec.image in plan.images_to_pull:
+                    volumes = None  # the image that runs is the one pulled
+                order, order_reason = choose_order(spec, volumes, update_order)
             plan.steps.append(
                 PlanStep(
                     name=name,
@@ -326,6 +344,8 @@ def plan_stack(
                     container_id=current.id if current else None,
                     depends_on=tuple(spec.depends_on.items()),
                     changed=changed_fields_of.get(name, ()),
+                    order=order,
+                    order_reason=order_reason,
                 )
             )
     unclaimed = sorted(set(observed) - set(by_name))
@@ -471,6 +491,7 @@ PLAN_SCHEMA: Schema = {
     "action": ACTIONS,
     "image": "string",
     "pull": "boolean",
+    "order": "string",
     "reason": "string",
     "ports": "string",
     "networks": "string",
@@ -491,7 +512,8 @@ def plan_frame(steps: Sequence[PlanStep]) -> pd.DataFrame:
                 "action": s.action,
                 "image": s.image,
                 "pull": s.pull,
-                "reason": s.reason,
+                "order": s.order or None,
+                "reason": "; ".join(r for r in (s.reason, s.order_reason) if r),
                 "ports": join(s.ports),
                 "networks": join(s.networks),
                 "volumes": join(s.volumes),

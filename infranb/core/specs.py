@@ -71,6 +71,7 @@ CONTAINER_KEYS = (
     "files",
     "post_start",
     "pre_stop",
+    "update_config",
     *OPTIONS,
 )
 #: the keys of a lifecycle hook, as Compose v2 takes them
@@ -223,6 +224,9 @@ class ContainerSpec:
     #: the dependencies after whose replacement it is restarted (``depends_on``'s
     #: ``restart: true``); without it a dependency's replacement leaves it running
     restart_with: tuple[str, ...] = ()
+    #: how a change replaces it (Compose's ``deploy.update_config``); None: the engine
+    #: kind's defaults. It changes no container, so it is not in the spec's hash.
+    update_config: UpdatePolicy | None = None
     # Run options (``infranb.core.options``), each in its request form; None/() when unset.
     network_mode: str | None = None
     ulimits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -954,6 +958,7 @@ def _parse_container(raw: object, where: str) -> ContainerSpec:
         files=files,
         post_start=get("post_start", parse_hooks) or (),
         pre_stop=get("pre_stop", parse_hooks) or (),
+        update_config=get("update_config", parse_update_policy),
         **options,
     )
 
@@ -1210,3 +1215,102 @@ def parse_resources(
         except SpecProblem as e:
             problems.append(e.problem)
     return records, problems
+
+
+# How a container is replaced: the compose-spec's ``deploy.update_config``, read once for
+# every engine kind. A field the file leaves out stays None; Swarm and a single engine each
+# fill in their own defaults.
+UPDATE_KEYS = ("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order")
+ORDERS = ("stop-first", "start-first")
+FAILURE_ACTIONS = ("rollback", "pause", "continue")
+NANO = 1_000_000_000
+
+Order = Literal["stop-first", "start-first"]
+FailureAction = Literal["pause", "continue", "rollback"]
+
+
+@dataclass(frozen=True)
+class UpdatePolicy:
+    """``update_config`` / ``rollback_config`` as written: None where the file is silent."""
+
+    parallelism: int | None = None
+    delay: float | None = None
+    failure_action: FailureAction | None = None
+    monitor: float | None = None
+    max_failure_ratio: float | None = None
+    order: Order | None = None
+
+    def api(self) -> dict[str, Any]:
+        """Swarm's ``UpdateConfig``, Swarm's defaults where the policy is silent."""
+        out: dict[str, Any] = {
+            "Parallelism": 1 if self.parallelism is None else self.parallelism,
+            "Delay": int((self.delay or 0.0) * NANO),
+            "FailureAction": self.failure_action or "pause",
+            "Order": self.order or "stop-first",
+        }
+        if self.monitor is not None:
+            out["Monitor"] = int(self.monitor * NANO)
+        if self.max_failure_ratio is not None:
+            out["MaxFailureRatio"] = self.max_failure_ratio
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields the policy sets, as a request dict spells them."""
+        fields = {
+            "parallelism": self.parallelism,
+            "delay": self.delay,
+            "failure_action": self.failure_action,
+            "monitor": self.monitor,
+            "max_failure_ratio": self.max_failure_ratio,
+            "order": self.order,
+        }
+        return {k: v for k, v in fields.items() if v is not None}
+
+
+def parse_update_policy(raw: object, where: str) -> UpdatePolicy | None:
+    """``update_config`` from a Compose file's ``deploy`` or a request dict; ``where`` names
+    it in an error. Durations are seconds or Compose's ``"10s"``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise SpecProblem(where, "use a dict, e.g. {'order': 'start-first', 'monitor': '5s'}")
+    for key in raw:
+        if key not in UPDATE_KEYS:
+            raise SpecProblem(
+                f"{where}.{key}", f"unknown key {key!r}; known: {', '.join(UPDATE_KEYS)}"
+            )
+
+    def seconds(key: str) -> float | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if value < 0:
+                raise SpecProblem(f"{where}.{key}", "use 0 or more seconds")
+            return float(value)
+        return parse_duration(value, f"{where}.{key}")
+
+    action = raw.get("failure_action")
+    if action is not None and action not in FAILURE_ACTIONS:
+        raise SpecProblem(f"{where}.failure_action", "use 'rollback', 'pause' or 'continue'")
+    order = raw.get("order")
+    if order is not None and order not in ORDERS:
+        raise SpecProblem(f"{where}.order", "use 'stop-first' or 'start-first'")
+    parallelism = raw.get("parallelism")
+    if parallelism is not None and (
+        isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 0
+    ):
+        raise SpecProblem(f"{where}.parallelism", "use a whole number (0: all at once)")
+    ratio = raw.get("max_failure_ratio")
+    if ratio is not None and (
+        isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 1
+    ):
+        raise SpecProblem(f"{where}.max_failure_ratio", "use a fraction from 0 to 1")
+    return UpdatePolicy(
+        parallelism=parallelism,
+        delay=seconds("delay"),
+        failure_action=action,
+        monitor=seconds("monitor"),
+        max_failure_ratio=float(ratio) if ratio is not None else None,
+        order=order,
+    )

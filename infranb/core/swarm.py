@@ -23,11 +23,13 @@ from infranb.core.specs import (
     NAME_RE,
     ContainerSpec,
     SpecProblem,
+    UpdatePolicy,
     changed_fields,
     decode_fingerprints,
     encode_fingerprints,
     parse_duration,
     parse_size,
+    parse_update_policy,
     spec_hash,
 )
 
@@ -43,7 +45,6 @@ DEPLOY_KEYS = (
     "endpoint_mode",
 )
 PLACEMENT_KEYS = ("constraints", "preferences", "max_replicas_per_node")
-UPDATE_KEYS = ("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order")
 RESTART_KEYS = ("condition", "delay", "max_attempts", "window")
 RESOURCE_KEYS = ("cpus", "memory")
 #: the label on every task container of a stack (never ``infranb.managed``: a container
@@ -69,31 +70,6 @@ NOT_A_MANAGER = (
     "`docker swarm init` (add --advertise-addr ADDRESS when it has several), join workers "
     "with the command it prints, or point the manager at a manager node (docker_host=...)"
 )
-
-
-@dataclass(frozen=True)
-class UpdatePolicy:
-    """``update_config`` / ``rollback_config``."""
-
-    parallelism: int = 1
-    delay: float = 0.0
-    failure_action: Literal["pause", "continue", "rollback"] = "pause"
-    monitor: float | None = None
-    max_failure_ratio: float | None = None
-    order: Literal["stop-first", "start-first"] = "stop-first"
-
-    def api(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "Parallelism": self.parallelism,
-            "Delay": int(self.delay * NANO),
-            "FailureAction": self.failure_action,
-            "Order": self.order,
-        }
-        if self.monitor is not None:
-            out["Monitor"] = int(self.monitor * NANO)
-        if self.max_failure_ratio is not None:
-            out["MaxFailureRatio"] = self.max_failure_ratio
-        return out
 
 
 @dataclass(frozen=True)
@@ -256,29 +232,7 @@ def _seconds(value: object, where: str) -> float:
 
 
 def _update(raw: object, where: str) -> UpdatePolicy | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        raise SpecProblem(where, "use a dict, e.g. {'parallelism': 1, 'order': 'start-first'}")
-    _known(raw, UPDATE_KEYS, where)
-    action = raw.get("failure_action", "pause")
-    if action not in ("pause", "continue", "rollback"):
-        raise SpecProblem(f"{where}.failure_action", "use 'pause', 'continue' or 'rollback'")
-    order = raw.get("order", "stop-first")
-    if order not in ("stop-first", "start-first"):
-        raise SpecProblem(f"{where}.order", "use 'stop-first' or 'start-first'")
-    parallelism = raw.get("parallelism", 1)
-    if isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 0:
-        raise SpecProblem(f"{where}.parallelism", "use a whole number (0: all at once)")
-    ratio = raw.get("max_failure_ratio")
-    return UpdatePolicy(
-        parallelism=parallelism,
-        delay=_seconds(raw["delay"], f"{where}.delay") if "delay" in raw else 0.0,
-        failure_action=action,
-        monitor=_seconds(raw["monitor"], f"{where}.monitor") if "monitor" in raw else None,
-        max_failure_ratio=float(ratio) if ratio is not None else None,
-        order=order,
-    )
+    return parse_update_policy(raw, where)
 
 
 def _restart(raw: object, where: str) -> RestartPolicy | None:

@@ -104,7 +104,11 @@ class ContainerEngine(Protocol):
         *,
         name: str | None = None,
         keep_volumes: Mapping[str, str] | None = None,
-    ) -> str: ...
+        aliases: bool = True,
+    ) -> str:
+        """Create (not start) a container. ``aliases=False``: on its networks it answers to
+        its own name only, not to its aliases (a start-first replacement takes them later)."""
+        ...
 
     def put_file(self, ref: str, path: str, data: bytes, mode: int = 0o444) -> None:
         """Write a file into a container (created or running), its folders made."""
@@ -288,6 +292,10 @@ class NetworkEngine(Protocol):
         attachable: bool = False,
         enable_ipv6: bool = False,
     ) -> str: ...
+
+    def connect(self, network: str, container: str, aliases: Sequence[str] = ()) -> None:
+        """Join a container to a network, answering there to ``aliases`` too."""
+        ...
 
     def disconnect(self, network: str, container: str) -> None: ...
 

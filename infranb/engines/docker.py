@@ -428,6 +428,7 @@ class DockerEngine:
         *,
         name: str | None = None,
         keep_volumes: Mapping[str, str] | None = None,
+        aliases: bool = True,
     ) -> str:
         """Create (not start) a container for ``spec``; it joins ``networks`` with its name
         as alias. ``keep_volumes`` (container path -> volume) mounts the anonymous volumes
@@ -489,15 +490,15 @@ class DockerEngine:
             **_host_options(spec),
         )
 
-        def aliases(net: str) -> list[str] | None:
-            if net in L.BUILTIN_NETWORKS:
+        def aliases_on(net: str) -> list[str] | None:
+            if net in L.BUILTIN_NETWORKS or not aliases:
                 return None
             return list(dict.fromkeys([spec.name, *spec.aliases.get(net, ())]))
 
         def endpoint(net: str) -> dict[str, Any]:
             fixed = spec.addresses.get(net, {})
             return api.create_endpoint_config(
-                aliases=aliases(net),
+                aliases=aliases_on(net),
                 ipv4_address=fixed.get("ipv4_address"),
                 ipv6_address=fixed.get("ipv6_address"),
             )
@@ -550,7 +551,7 @@ class DockerEngine:
                 api.connect_container_to_network(
                     created["Id"],
                     net,
-                    aliases=aliases(net),
+                    aliases=aliases_on(net),
                     ipv4_address=fixed.get("ipv4_address"),
                     ipv6_address=fixed.get("ipv6_address"),
                 )
@@ -1031,6 +1032,12 @@ class DockerEngine:
                 enable_ipv6=enable_ipv6 or None,
             )
         return str(created["Id"])
+
+    def connect(self, network: str, container: str, aliases: Sequence[str] = ()) -> None:
+        with self._errors(f"connecting {container} to network {network}", network):
+            self._api.connect_container_to_network(
+                container, network, aliases=list(aliases) or None
+            )
 
     def disconnect(self, network: str, container: str) -> None:
         """Force-disconnect an endpoint (also one whose container is already gone)."""

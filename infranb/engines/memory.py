@@ -128,6 +128,8 @@ class _Container:
     anonymous: dict[str, str] = field(default_factory=dict)
     #: files written into it (put_file), by path
     files: dict[str, bytes] = field(default_factory=dict)
+    #: network -> the names it answers to there besides its own (its DNS aliases)
+    aliases: dict[str, list[str]] = field(default_factory=dict)
 
 
 class _Stream:
@@ -401,7 +403,7 @@ class MemoryEngine:
             made,
             anonymous=dict(c.anonymous),
             labels=dict(c.labels),
-            networks={n: tuple(sorted({c.name, *made.networks.get(n, ())})) for n in c.networks},
+            networks={n: tuple(sorted({c.name, *c.aliases.get(n, ())})) for n in c.networks},
         )
 
     def create_container(
@@ -413,6 +415,7 @@ class MemoryEngine:
         *,
         name: str | None = None,
         keep_volumes: Mapping[str, str] | None = None,
+        aliases: bool = True,
     ) -> str:
         self._called("create_container")
         container_name = name or spec.name
@@ -458,6 +461,11 @@ class MemoryEngine:
                 health_interval=(hc.interval or 0.0) if hc else 0.0,
                 spec=spec,
                 anonymous=anonymous,
+                aliases={
+                    n: [spec.name, *spec.aliases.get(n, ())] if aliases else []
+                    for n in networks
+                    if n not in BUILTIN_NETWORKS
+                },
             )
             self.containers[container.id] = container
             self._emit(container, "create")
@@ -1048,6 +1056,31 @@ class MemoryEngine:
             self.networks[name] = network
             return network.id
 
+    def answers(self, network: str, name: str) -> list[str]:
+        """The running containers a lookup of ``name`` on ``network`` finds (its own name or
+        an alias there), as the engine's DNS would answer: what a client reaches."""
+        with self._lock:
+            return sorted(
+                c.name
+                for c in self.containers.values()
+                if c.state == "running"
+                and network in c.networks
+                and (c.name == name or name in c.aliases.get(network, ()))
+            )
+
+    def connect(self, network: str, container: str, aliases: Sequence[str] = ()) -> None:
+        self._called("connect")
+        with self._lock:
+            name = self._network(network).name
+            c = self._find(container)
+            if name in c.networks:
+                raise Conflict(
+                    f"connecting {c.name} to network {name}: it is already connected",
+                    resource=name,
+                )
+            c.networks.append(name)
+            c.aliases[name] = list(aliases)
+
     def disconnect(self, network: str, container: str) -> None:
         self._called("disconnect")
         with self._lock:
@@ -1055,6 +1088,7 @@ class MemoryEngine:
             c = self._find(container)
             if name in c.networks:
                 c.networks.remove(name)
+            c.aliases.pop(name, None)
 
     def remove_network(self, ref: str) -> None:
         self._called("remove_network")

@@ -291,6 +291,7 @@ class PodmanEngine(DockerEngine):
         *,
         name: str | None = None,
         keep_volumes: Mapping[str, str] | None = None,
+        aliases: bool = True,
     ) -> str:
         return super().create_container(
             spec,
@@ -299,10 +300,14 @@ class PodmanEngine(DockerEngine):
             [_engine_network(n) for n in networks],
             name=name,
             keep_volumes=keep_volumes,
+            aliases=aliases,
         )
 
     def network_containers(self, ref: str) -> list[str]:
         return super().network_containers(_engine_network(ref))
+
+    def connect(self, network: str, container: str, aliases: Sequence[str] = ()) -> None:
+        super().connect(_engine_network(network), container, aliases)
 
     def disconnect(self, network: str, container: str) -> None:
         super().disconnect(_engine_network(network), container)

@@ -86,6 +86,7 @@ from infranb.core.specs import (
     spec_hash,
     spec_problem,
 )
+from infranb.core.updates import start_first_blockers
 from infranb.engines.base import EventStream
 from infranb.ops import registry
 from infranb.ops.base import Operation, Outcome
@@ -100,6 +101,7 @@ from infranb.ops.common import (
 )
 from infranb.ops.environments import resolve_environments, resolve_files
 from infranb.ops.hooks import pre_stop_label, run_hooks
+from infranb.ops.replacing import Swapped, next_name, put_back, swap
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -314,11 +316,12 @@ async def observe_and_plan(
     # The second and last round of reads, each needing the first: the host ports, and the
     # inspect of each container the request names (infranb's own for what was changed in
     # place, the others for the adoption check), all at once.
-    taken, (compared, inspected), updated, (last_tagged, newer) = await rt.gather(
+    taken, (compared, inspected), updated, (last_tagged, newer), image_volumes = await rt.gather(
         _taken_ports(rt, desired, list(existing.values()), running),
         compare_foreign(rt, desired, existing, image_by_ref),
         updated_in_place(rt, desired, existing),
         _pull_policy_reads(rt, command.specs, image_by_ref),
+        _image_volumes(rt, command.specs, image_by_ref, existing),
     )
     problems = _held_names(desired, holders, stack_rows) + taken
     if problems:
@@ -351,6 +354,7 @@ async def observe_and_plan(
         last_tagged=last_tagged,
         read_at=datetime.now(UTC),
         newer_in_registry=newer,
+        image_volumes=image_volumes,
     )
     plan = plan_stack(
         desired,
@@ -361,6 +365,7 @@ async def observe_and_plan(
             for s in desired.specs
         },
         remove_orphans=command.remove_orphans,
+        update_order=rt.config.update_order,
     )
     plan.notes.extend(notes)
     missing = [
@@ -418,6 +423,29 @@ async def _pull_policy_reads(
         and digest not in local[str(image_ids[r])]
     )
     return tagged, newer
+
+
+async def _image_volumes(
+    rt: Runtime,
+    specs: Sequence[ContainerSpec],
+    image_ids: Mapping[str, str | None],
+    existing: Mapping[str, ContainerInfo],
+) -> dict[str, tuple[str, ...]]:
+    """The VOLUMEs declared by the local images of the running containers that may be
+    replaced start-first (two copies must not share the anonymous volume one keeps)."""
+    default = rt.config.update_order
+    wanted = sorted(
+        {
+            s.image
+            for s in specs
+            if image_ids.get(s.image)
+            and s.name in existing
+            and existing[s.name].state == "running"
+            and ((s.update_config and s.update_config.order) or default) != "stop-first"
+        }
+    )
+    configs = await rt.gather(*(rt.call(rt.engine.image_config, r) for r in wanted))
+    return {r: tuple(c.volumes) for r, c in zip(wanted, configs, strict=True) if c is not None}
 
 
 async def _nothing() -> list[ContainerInfo]:
@@ -841,6 +869,8 @@ class RunChanges:
     #: name -> (old id, temporary name, was running, old name)
     replaced: dict[str, tuple[str, str, bool, str]] = field(default_factory=dict)
     stopped: list[str] = field(default_factory=list)  # ids stopped for a restart
+    #: old id -> what a start-first swap changed on it (the networks it left)
+    swapped: dict[str, Swapped] = field(default_factory=dict)
     created_networks: list[str] = field(default_factory=list)
     created_volumes: list[str] = field(default_factory=list)
 
@@ -1043,15 +1073,28 @@ class BringUp:
         self.ready: dict[str, asyncio.Future[ContainerDetails]] = {
             n: loop.create_future() for n in names
         }
+        #: name -> how a running container is replaced (the plan's, or stop-first when a
+        #: pulled image turns out to declare a VOLUME)
+        self.orders = {s.name: s.order for s in plan.steps}
 
     def mark(self, name: str, step: str) -> None:
         self.marks[name].append((step, round(time.monotonic() - self.began, 3)))
 
     async def execute(self) -> None:
-        await self.stop_replaced()
+        # Pulls and creates come before any stop: the gap of a stop-first replacement is
+        # one stop and one start, and an image that cannot be had stops nothing.
         await self.pull_images()
+        await self.recheck_orders()
         resources = self.provision()
         created = self.create_containers(resources)
+        try:
+            await self.stop_replaced(created)
+        except BaseException:
+            pending = [*resources.values(), *created.values()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            raise
         await self.rt.gather(
             *resources.values(),
             *created.values(),
@@ -1060,10 +1103,38 @@ class BringUp:
         final = await self.verify()
         await self.finish(final)
 
-    async def stop_replaced(self) -> None:
-        """Stop what will be recreated or restarted, dependents first; rename the replaced
-        ones out of the way (a rollback renames them back)."""
-        to_stop = [s for s in self.plan.steps if s.action in ("recreate", "restart")]
+    async def recheck_orders(self) -> None:
+        """A start-first replacement whose image was pulled just now: stop-first after all
+        when the image declares a VOLUME (two copies would share it)."""
+        rt = self.rt
+        pulled = [
+            s for s in self.desired.specs
+            if self.orders.get(s.name) == "start-first" and self.plan.step(s.name).pull
+        ]  # fmt: skip
+        configs = await rt.gather(*(rt.call(rt.engine.image_config, s.image) for s in pulled))
+        for spec, image in zip(pulled, configs, strict=True):
+            blockers = start_first_blockers(spec, image.volumes if image else ())
+            if blockers:
+                self.orders[spec.name] = "stop-first"
+                why = f"stop-first after the pull: it {'; it '.join(blockers)}"
+                self.outcome.plan = [
+                    replace(s, order="stop-first", order_reason=why) if s.name == spec.name else s
+                    for s in self.outcome.plan
+                ]
+                self.outcome.warnings.append(f"{spec.name}: {why}")
+
+    def start_first(self, name: str) -> bool:
+        return self.orders.get(name) == "start-first"
+
+    async def stop_replaced(self, created: Mapping[str, asyncio.Task[str]]) -> None:
+        """Stop what will be recreated stop-first or restarted, dependents first, each
+        recreated one once its replacement exists; rename the replaced ones out of the way
+        (a rollback renames them back). A start-first one keeps running: its swap is later."""
+        to_stop = [
+            s for s in self.plan.steps
+            if s.action == "restart" or (s.action == "recreate" and not self.start_first(s.name))
+        ]  # fmt: skip
+        await self.rt.gather(*(created[s.name] for s in to_stop if s.name in created))
         for wave in reversed(self.plan.waves):
             running = [
                 self.existing[s.name]
@@ -1171,6 +1242,8 @@ class BringUp:
                 return await create_one(spec)
 
         async def create_one(spec: ContainerSpec) -> str:
+            # A replacement is made while the old container still holds the name.
+            recreate = self.plan.step(spec.name).action == "recreate"
             labels = rt.labels(
                 desired.stack,
                 **{
@@ -1195,7 +1268,9 @@ class BringUp:
                 environment,
                 labels,
                 networks,
+                name=next_name(spec.name, rt.run_id) if recreate else None,
                 keep_volumes=keep or None,
+                aliases=not self.start_first(spec.name),
             )
             # Compose's secrets and configs from environment or content: copied in, as up does.
             for path, content in desired.files.get(spec.name, {}).items():
@@ -1269,6 +1344,9 @@ class BringUp:
         step = self.plan.step(spec.name)
         if step.action == "adopt":
             self.rt.emit("container_adopted", spec.name, step.reason)
+        start_first = step.action == "recreate" and self.start_first(spec.name)
+        if step.action == "recreate" and not start_first:
+            await self.rt.call(self.rt.engine.rename_container, cid, spec.name)
         if step.action not in ("unchanged", "adopt"):
             self.rt.emit("container_starting", spec.name)
             deaths_before = len(self.watcher.deaths.get(cid, ()))
@@ -1284,6 +1362,11 @@ class BringUp:
         must_exit = self.command.must_complete(spec.name)
         first = self.inspected.get(spec.name) if step.action == "adopt" else None
         details = await _wait_until_ready(self.rt, self.watcher, spec, cid, must_exit, first)
+        if start_first:
+            await self.hold(spec, cid)
+            self.mark(spec.name, "held")
+            await self.swap(spec, cid)
+            self.mark(spec.name, "swapped")
         self.seconds[spec.name] = time.monotonic() - began
         self.mark(spec.name, "ready")
         self.ready[spec.name].set_result(details)
@@ -1292,6 +1375,35 @@ class BringUp:
             spec.name,
             f"{details.health or details.state} after {self.seconds[spec.name]:.2f}s",
         )
+
+    async def hold(self, spec: ContainerSpec, cid: str) -> None:
+        """Keep a start-first replacement beside the old container until it has stayed up
+        for its ``monitor`` (at least ``config.min_uptime``); a death fails the run before
+        the old container is touched."""
+        policy = spec.update_config
+        monitor = max((policy.monitor if policy else None) or 0.0, self.rt.config.min_uptime)
+        end = self.start_marks[spec.name][0] + monitor
+        while (left := end - time.monotonic()) > 0 and not self._deaths_since_start(spec.name):
+            await asyncio.sleep(min(0.05, left))
+        deaths = self._deaths_since_start(spec.name)
+        if deaths:
+            code = deaths[0][0]
+            message = (
+                f"container {spec.name}'s replacement exited with code {code} within its "
+                f"monitor window ({monitor:g}s); the old container kept serving"
+            )
+            raise await _failure(self.rt, spec.name, cid, message)
+
+    async def swap(self, spec: ContainerSpec, cid: str) -> None:
+        """The start-first swap (``infranb.ops.replacing``), each change recorded as made."""
+        old = self.existing[spec.name]
+        swapped = self.changes.swapped.setdefault(old.id, Swapped())
+        moved: list[str] = []
+        try:
+            await swap(self.rt, spec, self.plan.step(spec.name).networks, cid, old, swapped, moved)
+        finally:
+            if moved:
+                self.changes.replaced[spec.name] = (old.id, moved[0], True, old.name)
 
     async def verify(self) -> list[ContainerDetails | None]:
         """Every container this run started must have stayed up: no ``die`` during
@@ -1547,6 +1659,8 @@ async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> Undon
     restored = []
     for old_id, _temporary, was_running, name in changes.replaced.values():
         await rt.call(engine.rename_container, old_id, name)
+        if old_id in changes.swapped:
+            await put_back(rt, old_id, changes.swapped[old_id])
         if was_running:
             await rt.call(engine.start_container, old_id)
         restored.append(name)

@@ -354,6 +354,28 @@ def test_disconnect_takes_a_container_off_a_network(
     any_engine.remove_network(name)  # no endpoint left: it can go
 
 
+def test_a_container_made_without_aliases_takes_them_when_connected(
+    any_engine: Engine, made: list, name: str
+) -> None:
+    """A start-first replacement's moves: made answering to its own name only, then
+    reconnected with the service's aliases (read back from its configuration)."""
+    any_engine.create_network(name, {"inbt": name})
+    made.append(("network", name))
+    cid = any_engine.create_container(
+        spec(name, command=["sleep", "60"]), {}, {"inbt": name}, [name],
+        name=f"{name}-next", aliases=False,
+    )  # fmt: skip
+    made.append(("container", cid))
+    any_engine.start_container(cid)
+    config = any_engine.container_config(cid)
+    assert config is not None and "api" not in config.networks[name]
+    any_engine.disconnect(name, cid)
+    any_engine.connect(name, cid, [name, "api"])
+    config = any_engine.container_config(cid)
+    assert config is not None and {name, "api"} <= set(config.networks[name])
+    assert any_engine.network_containers(name) == [f"{name}-next"]
+
+
 def test_image_and_volume_sizes(any_engine: Engine, made: list, name: str) -> None:
     size = any_engine.image_size(BASE)
     assert isinstance(size, int) and size > 0

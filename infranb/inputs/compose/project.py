@@ -55,7 +55,6 @@ NOT_APPLICABLE = {
     "links (by service name)": "the service's name resolves on the project's network already",
     "deploy.mode": "Swarm only ('up' runs replicas)",
     "deploy.placement": "Swarm only",
-    "deploy.update_config": "Swarm only",
     "deploy.rollback_config": "Swarm only",
     "deploy.endpoint_mode": "Swarm only",
     "deploy.labels": "Swarm service labels: 'up' does not put them on containers",
@@ -681,10 +680,14 @@ class Project:
 
     def _deploy(self, service: str, deploy: Mapping[str, Any], container: dict[str, Any]) -> None:
         """What ``docker compose up`` applies from ``deploy:``: the restart policy (when no
-        ``restart`` is given), limits and reservations; replicas are counted by ``replicas``."""
+        ``restart`` is given), limits and reservations; replicas are counted by ``replicas``.
+        ``update_config`` is infranb's own: Compose ignores it outside Swarm."""
         for key in deploy:
-            if key not in ("replicas", "restart_policy", "resources"):
+            if key not in ("replicas", "restart_policy", "resources", "update_config"):
                 self._note(service, f"deploy.{key}", "not applied by 'up'")
+        # How a change replaces the service's containers: honoured on one engine too.
+        if deploy.get("update_config"):
+            container["update_config"] = dict(deploy["update_config"])
         policy = deploy.get("restart_policy") or {}
         for key in policy:
             if key not in ("condition", "max_attempts"):
