@@ -101,7 +101,7 @@ from infranb.ops.common import (
 )
 from infranb.ops.environments import resolve_environments, resolve_files
 from infranb.ops.hooks import pre_stop_label, run_hooks
-from infranb.ops.replacing import Swapped, next_name, put_back, swap
+from infranb.ops.replacing import Swapped, next_name, put_back, replaced_name, swap
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -1076,6 +1076,13 @@ class BringUp:
         #: name -> how a running container is replaced (the plan's, or stop-first when a
         #: pulled image turns out to declare a VOLUME)
         self.orders = {s.name: s.order for s in plan.steps}
+        #: service -> its replaced containers, in the order they roll
+        self.rolling: dict[str, list[str]] = {}
+        for spec in desired.specs:
+            if plan.step(spec.name).action == "recreate":
+                self.rolling.setdefault(spec.service_name, []).append(spec.name)
+        #: name -> set when its replacement's turn is over
+        self.turn_done = {n: asyncio.Event() for n in names}
 
     def mark(self, name: str, step: str) -> None:
         self.marks[name].append((step, round(time.monotonic() - self.began, 3)))
@@ -1088,7 +1095,7 @@ class BringUp:
         resources = self.provision()
         created = self.create_containers(resources)
         try:
-            await self.stop_replaced(created)
+            await self.stop_restarted()
         except BaseException:
             pending = [*resources.values(), *created.values()]
             for task in pending:
@@ -1126,15 +1133,11 @@ class BringUp:
     def start_first(self, name: str) -> bool:
         return self.orders.get(name) == "start-first"
 
-    async def stop_replaced(self, created: Mapping[str, asyncio.Task[str]]) -> None:
-        """Stop what will be recreated stop-first or restarted, dependents first, each
-        recreated one once its replacement exists; rename the replaced ones out of the way
-        (a rollback renames them back). A start-first one keeps running: its swap is later."""
-        to_stop = [
-            s for s in self.plan.steps
-            if s.action == "restart" or (s.action == "recreate" and not self.start_first(s.name))
-        ]  # fmt: skip
-        await self.rt.gather(*(created[s.name] for s in to_stop if s.name in created))
+    async def stop_restarted(self) -> None:
+        """Stop the dependents that are restarted after a dependency's replacement,
+        dependents first. A replaced container is stopped (stop-first) or swapped
+        (start-first) in its own turn, as its service rolls (``start_when_ready``)."""
+        to_stop = [s for s in self.plan.steps if s.action == "restart"]
         for wave in reversed(self.plan.waves):
             running = [
                 self.existing[s.name]
@@ -1143,13 +1146,29 @@ class BringUp:
             ]
             await stop_containers(self.rt, running)
             self.changes.stopped.extend(c.id for c in running)
-        for step in to_stop:
-            if step.action == "recreate":
-                old = self.existing[step.name]
-                temporary = f"{step.name}-infranb-replaced-{old.id[:12]}"
-                await self.rt.call(self.rt.engine.rename_container, old.id, temporary)
-                was_running = old.state == "running"
-                self.changes.replaced[step.name] = (old.id, temporary, was_running, old.name)
+
+    async def wait_turn(self, spec: ContainerSpec) -> None:
+        """Wait until ``spec`` may be replaced: ``parallelism`` of its service's containers
+        at a time, in the plan's order (1 by default, so a service with replicas keeps an
+        answer; 0: all at once). A turn ends when the replacement is ready, and ``delay``
+        after it."""
+        policy = spec.update_config
+        parallelism = 1 if policy is None or policy.parallelism is None else policy.parallelism
+        queue = self.rolling[spec.service_name]
+        index = queue.index(spec.name)
+        if parallelism and index >= parallelism:
+            await self.turn_done[queue[index - parallelism]].wait()
+
+    async def stop_and_move(self, spec: ContainerSpec) -> None:
+        """Stop-first: the old container stops (its ``pre_stop`` hooks first) and is renamed
+        out of the way (a rollback renames it back and starts it again)."""
+        old = self.existing[spec.name]
+        if old.state == "running":
+            await stop_containers(self.rt, [old])
+            self.changes.stopped.append(old.id)
+        temporary = replaced_name(spec.name, old.id)
+        await self.rt.call(self.rt.engine.rename_container, old.id, temporary)
+        self.changes.replaced[spec.name] = (old.id, temporary, old.state == "running", old.name)
 
     async def pull_images(self) -> None:
         """Pull missing images before anything is made: an unpullable image then touches
@@ -1339,13 +1358,28 @@ class BringUp:
             else:  # ready, healthy, completed_successfully: what "ready" means was set per dep
                 await self.ready[dep]
         cid = await created[spec.name] if spec.name in created else self.existing[spec.name].id
-        began = time.monotonic()
         self.ids[spec.name] = cid
+        if self.plan.step(spec.name).action != "recreate":
+            await self.bring_up_one(spec, cid)
+            return
+        await self.wait_turn(spec)
+        await self.bring_up_one(spec, cid)
+        policy = spec.update_config
+        delay = (policy.delay if policy else None) or 0.0
+        if delay and spec.name != self.rolling[spec.service_name][-1]:
+            await asyncio.sleep(delay)  # before the service's next replacement
+        self.turn_done[spec.name].set()
+
+    async def bring_up_one(self, spec: ContainerSpec, cid: str) -> None:
+        """Start one container (after its old one stopped, for stop-first), then wait until
+        it is ready (and, start-first, held and swapped in)."""
+        began = time.monotonic()
         step = self.plan.step(spec.name)
         if step.action == "adopt":
             self.rt.emit("container_adopted", spec.name, step.reason)
         start_first = step.action == "recreate" and self.start_first(spec.name)
         if step.action == "recreate" and not start_first:
+            await self.stop_and_move(spec)
             await self.rt.call(self.rt.engine.rename_container, cid, spec.name)
         if step.action not in ("unchanged", "adopt"):
             self.rt.emit("container_starting", spec.name)

@@ -209,3 +209,45 @@ def test_a_compose_files_update_config_is_applied_on_one_engine(tmp_path: Any) -
     assert "deploy.update_config" not in set(project.not_applicable["key"])
     (container,) = project.operation().containers
     assert container["update_config"] == {"order": "start-first", "monitor": "3s"}
+
+
+def replicas(version: str, *, healthcheck: Any = None, **policy: Any) -> InfrastructureOperation:
+    return InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="sf",
+        containers=[
+            {"name": f"sf-api-{i}", "image": BASE, "service": "api", "container_number": i,
+             "networks": {NET: {"aliases": ["api"]}}, "environment": {"VERSION": version},
+             "healthcheck": healthcheck, **({"update_config": policy} if policy else {})}
+            for i in (1, 2, 3)
+        ],
+    )  # fmt: skip
+
+
+def marks(result: Any) -> dict[str, dict[str, float]]:
+    return {c.name: dict(c.timeline) for c in result.containers}
+
+
+@pytest.mark.parametrize("policy", [{}, {"order": "start-first"}])
+def test_replicas_roll_one_at_a_time_so_the_service_always_answers(policy: dict) -> None:
+    memory = MemoryEngine([BASE])
+    m = manager(memory, update_drain=0.0)
+    assert m.run(replicas("1", **policy)).success
+    with Answers(memory, "api") as answers:
+        result = m.run(replicas("2", **policy))
+    assert result.success, result.error
+    assert min(len(a) for a in answers.seen) >= 2  # one replica out at a time, at most
+    times = marks(result)
+    assert times["sf-api-2"]["started"] >= times["sf-api-1"]["ready"]
+    assert times["sf-api-3"]["started"] >= times["sf-api-2"]["ready"]
+
+
+def test_parallelism_zero_replaces_a_services_containers_at_once() -> None:
+    memory = MemoryEngine([BASE], health_delay=0.3)  # each takes 0.3 s to be healthy
+    m = manager(memory, update_drain=0.0)
+    check = {"test": ["CMD", "true"], "interval": 0.3}
+    assert m.run(replicas("1", parallelism=0, healthcheck=check)).success
+    result = m.run(replicas("2", parallelism=0, healthcheck=check))
+    assert result.success, result.error
+    times = marks(result)
+    assert max(t["started"] for t in times.values()) < min(t["ready"] for t in times.values())
