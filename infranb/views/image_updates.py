@@ -50,6 +50,21 @@ def repository(reference: str) -> str:
     return f"{head}/{last}" if head else last
 
 
+def _bare(repo: str) -> str:
+    """A repository without Docker Hub's implied parts (``docker.io/library/nginx`` is
+    ``nginx``), as ``RepoDigests`` spell it."""
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        repo = repo.removeprefix(prefix)
+    return repo.removeprefix("library/")
+
+
+def from_its_registry(reference: str, image: ImageInfo) -> bool:
+    """Whether the image has a digest for ``reference``'s repository: it was pulled from or
+    pushed to it. Its other digests say nothing about what that registry has."""
+    wanted = _bare(repository(reference))
+    return any(_bare(repository(d)) == wanted for d in image.digests)
+
+
 def running_digest(reference: str, image: ImageInfo | None) -> str | None:
     """The digest the running image has for ``reference``'s repository, else any it has."""
     if image is None or not image.digests:
@@ -87,6 +102,12 @@ def row(
         error = "started from an image id: there is no reference to ask a registry about"
     elif not digests:
         error = NOT_FROM_A_REGISTRY
+    elif image is not None and not from_its_registry(container.image, image):
+        others = sorted({repository(d) for d in image.digests})
+        error = (
+            f"never pulled from or pushed to {repository(container.image)} (its digests are "
+            f"for {', '.join(others)}): nothing to compare"
+        )
     elif isinstance(asked, InfraError):
         error = str(asked)
     elif isinstance(asked, str):
@@ -142,7 +163,7 @@ async def query(
             for c in containers
             if not is_image_id(c.image)
             and images.get(c.image_id) is not None
-            and images[c.image_id].digests
+            and from_its_registry(c.image, images[c.image_id])
         }
     )
 

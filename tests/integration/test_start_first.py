@@ -138,3 +138,40 @@ def test_an_image_volume_makes_start_first_stop_first_with_its_reason(
         assert step.order == "stop-first"
         assert "its image's VOLUME /data" in step.order_reason, step.order_reason
         assert manager.down(stack, volumes=True).success
+
+
+def test_replicas_roll_one_at_a_time_stop_first(engine: DockerEngine, stack: str, uid: str) -> None:
+    """Three replicas of a service behind one alias, replaced stop-first (the default): one
+    at a time, in order, so two always answer; the client (one retry) never fails."""
+
+    def op(version: str) -> InfrastructureOperation:
+        base = request(stack, uid, version)
+        (web, *clients) = base.containers
+        web = {k: v for k, v in web.items() if k != "update_config"}
+        replicas = [
+            {**web, "name": f"{uid}-web-{i}", "service": "web", "container_number": i}
+            for i in (1, 2, 3)
+        ]
+        clients = [{**c, "environment": {"TARGET": "api"}} for c in clients[:1]]
+        return InfrastructureOperation(
+            operation="orchestrate_containers", stack=stack, containers=[*replicas, *clients]
+        )
+
+    with InfrastructureManager(config=fast_config()) as manager:
+        first = manager.run(op("v1"))
+        assert first.success, first.error
+        wait_one = time.monotonic() + 15
+        while "ok v1" not in answers(engine, uid, "alias") and time.monotonic() < wait_one:
+            time.sleep(0.1)
+        mark = len(answers(engine, uid, "alias"))
+        result = manager.run(op("v2"))
+        assert result.success, result.error
+        orders = {s.name: s.order for s in result.plan if s.action == "recreate"}
+        assert orders == {f"{uid}-web-{i}": "stop-first" for i in (1, 2, 3)}
+        times = {c.name: dict(c.timeline) for c in result.containers}
+        for i in (2, 3):
+            assert times[f"{uid}-web-{i}"]["started"] >= times[f"{uid}-web-{i - 1}"]["ready"]
+        time.sleep(0.5)
+        seen = answers(engine, uid, "alias")[mark:]
+        assert seen and "fail" not in seen, seen
+        assert manager.down(stack).success

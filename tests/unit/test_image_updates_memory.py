@@ -138,3 +138,20 @@ def test_always_recreates_only_when_the_registry_has_a_newer_image() -> None:
     memory.tag_image(old.image_id, REF)
     newer = m.run(stack("always"))
     assert newer.success and [s.action for s in newer.plan] == ["recreate"], newer.error
+
+
+def test_an_image_is_compared_only_with_the_registry_of_its_own_reference() -> None:
+    from datetime import UTC, datetime
+
+    from infranb.core.records import ImageInfo
+    from infranb.views.image_updates import from_its_registry
+
+    def image(*digests: str) -> ImageInfo:
+        return ImageInfo("sha256:1", (), 1, datetime.now(UTC), {}, False, digests)
+
+    pushed_elsewhere = image("127.0.0.1:5000/infranb-demo/base@sha256:aa")
+    assert not from_its_registry("infranb-demo/base:1", pushed_elsewhere)
+    assert from_its_registry("127.0.0.1:5000/infranb-demo/base:1", pushed_elsewhere)
+    hub = image("nginx@sha256:bb")
+    assert from_its_registry("docker.io/library/nginx:1.27", hub)
+    assert from_its_registry("nginx:1.27", hub)

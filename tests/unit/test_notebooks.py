@@ -21,6 +21,7 @@ EXPECTED = [
     "10-swarm",
     "11-journal",
     "12-explore-a-host",
+    "13-updates-without-an-outage",
 ]
 
 
