@@ -1,11 +1,14 @@
 """``infranb.widgets``: the ipywidgets forms (the documented path; the code lives in
-``infranb.notebook.widgets``). Importing this module loads ipywidgets; ``import infranb`` does not.
+``infranb.notebook.widgets`` and ``infranb.notebook.updates_form``). Importing this module
+loads ipywidgets; ``import infranb`` does not.
 
-    from infranb.widgets import operation_form
+    from infranb.widgets import operation_form, updates_form
     operation_form(manager)
+    updates_form(manager, stack="shop")   # the containers behind their registry
 """
 
 from infranb.notebook import widgets as _forms
+from infranb.notebook.updates_form import ImageUpdatesForm, updates_form
 from infranb.notebook.widgets import *  # noqa: F403 - the forms' public names, as they are there
 
-__all__ = _forms.__all__
+__all__ = [*_forms.__all__, "ImageUpdatesForm", "updates_form"]

@@ -325,6 +325,12 @@ def plan_stack(
                 if spec.image in plan.images_to_pull:
                     volumes = None  # the image that runs is the one pulled
                 order, order_reason = choose_order(spec, volumes, update_order)
+                policy = spec.update_config
+                if policy and policy.failure_action in ("pause", "continue"):
+                    plan.notes.append(
+                        f"{name}: update_config.failure_action {policy.failure_action} is "
+                        "Swarm's; on one engine a failed replacement rolls the run back"
+                    )
             plan.steps.append(
                 PlanStep(
                     name=name,

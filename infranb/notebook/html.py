@@ -210,8 +210,9 @@ def plan_bundle(steps: Sequence[PlanStep]) -> dict[str, str]:
 
 
 def plan_diagram(steps: Sequence[PlanStep]) -> str:
-    """The plan as a picture: waves, actions, dependencies, a recreate's changed fields."""
-    nodes = [Node(s.name, s.wave, s.action, s.depends_on, s.changed) for s in steps]
+    """The plan as a picture: waves, actions (a replacement's order beside it),
+    dependencies, a recreate's changed fields."""
+    nodes = [Node(s.name, s.wave, s.action, s.depends_on, s.changed, s.order) for s in steps]
     return stack_diagram(nodes)
 
 

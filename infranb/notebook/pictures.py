@@ -48,6 +48,8 @@ class Node:
     action: str = "request"
     depends_on: Sequence[tuple[str, str]] = ()
     changed: Sequence[str] = field(default_factory=tuple)
+    #: how a replaced container goes: "start-first" or "stop-first" ("" otherwise)
+    order: str = ""
 
 
 def _cut(text: str, most: int) -> str:
@@ -135,14 +137,14 @@ def _box(node: Node, x: float, y: float, height: float) -> str:
     action = node.action if node.action in _ACTION_CLASSES else "other"
     parts = [
         f'<g class="inb-node inb-a-{_ACTION_CLASSES.get(action, "other")}">'
-        f"<title>{esc(node.name)}: {esc(node.action)}</title>"
+        f"<title>{esc(node.name)}: {esc(node.action)}"
+        f"{esc(', ' + node.order) if node.order else ''}</title>"
         f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{height:.0f}" rx="4"/>'
         f'<text x="{x + 8}" y="{y + 17}">{esc(_cut(node.name, 24))}</text>'
     ]
     if node.action != "request":
-        parts.append(
-            f'<text class="inb-svg-action" x="{x + 8}" y="{y + 32}">{esc(node.action)}</text>'
-        )
+        said = f"{node.action} · {node.order}" if node.order else node.action
+        parts.append(f'<text class="inb-svg-action" x="{x + 8}" y="{y + 32}">{esc(said)}</text>')
     if _change_lines(node):
         shown = list(node.changed[:SHOWN_CHANGES])
         if len(node.changed) > SHOWN_CHANGES:

@@ -320,7 +320,7 @@ async def observe_and_plan(
         _taken_ports(rt, desired, list(existing.values()), running),
         compare_foreign(rt, desired, existing, image_by_ref),
         updated_in_place(rt, desired, existing),
-        _pull_policy_reads(rt, command.specs, image_by_ref),
+        _pull_policy_reads(rt, command.specs, image_by_ref, existing),
         _image_volumes(rt, command.specs, image_by_ref, existing),
     )
     problems = _held_names(desired, holders, stack_rows) + taken
@@ -382,23 +382,29 @@ async def observe_and_plan(
 
 
 async def _pull_policy_reads(
-    rt: Runtime, specs: Sequence[ContainerSpec], image_ids: Mapping[str, str | None]
+    rt: Runtime,
+    specs: Sequence[ContainerSpec],
+    image_ids: Mapping[str, str | None],
+    existing: Mapping[str, ContainerInfo],
 ) -> tuple[dict[str, datetime | None], frozenset[str]]:
     """What the pull policies that may pull a present image need (``always``, a schedule):
     when each image's tag was last set here, and which ones the registry has a newer image
-    for (its manifest's digest against the local ``RepoDigests``; no layer is fetched). A
+    for (its manifest's digest against the ``RepoDigests`` of the image the tag names here,
+    or, where the tag is gone, of the image the container runs; no layer is fetched). A
     registry that cannot be asked is no newer image: the pull then says what is wrong."""
     scheduled = sorted(
         {s.image for s in specs if refresh_after(s.pull_policy) and image_ids.get(s.image)}
     )
-    pulled = sorted(
-        {
-            s.image
-            for s in specs
-            if (s.pull_policy == "always" or refresh_after(s.pull_policy))
-            and image_ids.get(s.image)
-        }
-    )
+    # The image to compare with, per reference: the tag's, else a running container's.
+    compared: dict[str, str] = {}
+    for spec in specs:
+        if spec.pull_policy == "always" or refresh_after(spec.pull_policy):
+            here = image_ids.get(spec.image) or (
+                existing[spec.name].image_id if spec.name in existing else None
+            )
+            if here:
+                compared.setdefault(spec.image, here)
+    pulled = sorted(compared)
     if not pulled:
         return {}, frozenset()
 
@@ -418,9 +424,7 @@ async def _pull_policy_reads(
     newer = frozenset(
         r
         for r, digest in zip(pulled, digests, strict=True)
-        if digest is not None
-        and local.get(str(image_ids[r]))
-        and digest not in local[str(image_ids[r])]
+        if digest is not None and local.get(compared[r]) and digest not in local[compared[r]]
     )
     return tagged, newer
 

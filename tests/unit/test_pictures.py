@@ -57,8 +57,12 @@ def test_a_plan_is_drawn_as_waves_with_labelled_dependencies() -> None:
     changed.containers[2]["environment"] = {"MODE": "two"}
     plan = manager.run(InfrastructureOperation(**{**changed.__dict__, "dry_run": True}))
     (svg,) = _svgs(plan._repr_mimebundle_()["text/html"])
-    assert "recreate" in _texts(svg)
+    assert "recreate · stop-first" in _texts(svg)  # how it is replaced, beside the action
     assert any(t.startswith("environment") for t in _texts(svg))  # what changed
+    changed.containers[2]["update_config"] = {"order": "start-first"}
+    plan = manager.run(InfrastructureOperation(**{**changed.__dict__, "dry_run": True}))
+    (svg,) = _svgs(plan._repr_mimebundle_()["text/html"])
+    assert "recreate · start-first" in _texts(svg)
     manager.run(
         InfrastructureOperation(
             operation="cleanup_resources",

@@ -251,3 +251,11 @@ def test_parallelism_zero_replaces_a_services_containers_at_once() -> None:
     assert result.success, result.error
     times = marks(result)
     assert max(t["started"] for t in times.values()) < min(t["ready"] for t in times.values())
+
+
+def test_a_failure_action_other_than_rollback_is_said_in_the_plan() -> None:
+    memory = MemoryEngine([BASE])
+    m = manager(memory, update_drain=0.0)
+    assert m.run(stack("1")).success
+    dry = m.run(stack("2", dry_run=True, update_config={"failure_action": "pause"}))
+    assert any("failure_action pause is Swarm's" in w for w in dry.warnings), dry.warnings
