@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -268,3 +269,39 @@ def test_notebook_09_adds_the_podman_engine_that_answers(
     assert "'podman': [" in printed  # the teardown cell's removals, per engine
     assert Census.take(engine).new_since(before["docker"]) == {}
     assert Census.take(podman).new_since(before["podman"]) == {}
+
+
+def test_a_start_first_update_keeps_answering_on_podman(
+    on_podman: InfrastructureManager, podman: Engine, stack: str
+) -> None:
+    """The swap on Podman 4.3 (netavark's DNS): clients by alias and by name, one retry."""
+    from tests.integration.test_start_first import request
+
+    def op(version: str) -> InfrastructureOperation:
+        base = request(stack, stack, version)
+        return InfrastructureOperation(
+            operation="orchestrate_containers",
+            stack=stack,
+            containers=[{**c, "image": BASE} for c in base.containers],  # busybox has httpd
+        )
+
+    def lines(how: str) -> list[str]:
+        return podman.container_logs(f"{stack}-by-{how}", tail=None)
+
+    first = on_podman.run(op("v1"))
+    assert first.success, first.error
+    deadline = time.monotonic() + 20
+    while not all("ok v1" in lines(h) for h in ("alias", "name")):
+        assert time.monotonic() < deadline, (lines("alias")[-3:], lines("name")[-3:])
+        time.sleep(0.2)
+    marks = {h: len(lines(h)) for h in ("alias", "name")}
+    update = on_podman.run(op("v2"))
+    assert update.success, update.error
+    web = next(s for s in update.plan if s.name == f"{stack}-web")
+    assert web.order == "start-first", web
+    deadline = time.monotonic() + 20
+    while not all("ok v2" in lines(h)[marks[h] :] for h in ("alias", "name")):
+        assert time.monotonic() < deadline, (lines("alias")[-3:], lines("name")[-3:])
+        time.sleep(0.2)
+    for how, mark in marks.items():
+        assert "fail" not in lines(how)[mark:], (how, lines(how)[mark:])
