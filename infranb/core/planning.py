@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
 Action = Literal[
     "create", "adopt", "recreate", "start", "restart", "unchanged", "remove-orphan", "scale-down",
-    "stop", "remove", "update", "copy",
+    "stop", "remove", "update", "copy", "kept",
 ]  # fmt: skip
+#: "kept": a replacement failed under failure_action pause or continue, and the old
+#: container runs again
 ACTIONS: tuple[str, ...] = get_args(Action)
 
 
@@ -327,9 +329,13 @@ def plan_stack(
                 order, order_reason = choose_order(spec, volumes, update_order)
                 policy = spec.update_config
                 if policy and policy.failure_action in ("pause", "continue"):
-                    plan.notes.append(
-                        f"{name}: update_config.failure_action {policy.failure_action} is "
-                        "Swarm's; on one engine a failed replacement rolls the run back"
+                    then = {
+                        "pause": "its service's later replacements are not made",
+                        "continue": "the run goes on",
+                    }[policy.failure_action]
+                    order_reason += (
+                        f"; if its replacement fails, the old container runs again and {then}"
+                        f" (failure_action {policy.failure_action}), with no rollback"
                     )
             plan.steps.append(
                 PlanStep(

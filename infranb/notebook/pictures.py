@@ -166,6 +166,7 @@ _ACTION_CLASSES = {
     "restart": "recreate",
     "start": "adopt",
     "adopt": "adopt",
+    "kept": "adopt",
     "unchanged": "unchanged",
     "remove-orphan": "remove",
     "scale-down": "remove",

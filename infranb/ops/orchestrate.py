@@ -866,6 +866,11 @@ class EventWatcher:
         self._stream.close()
 
 
+class ReplacementsKept(ContainerFailed):
+    """Replacements that failed under ``failure_action: pause`` or ``continue``: their old
+    containers run again and the rest of the run stands, so there is nothing to roll back."""
+
+
 @dataclass
 class RunChanges:
     """What this run changed, so a rollback can undo exactly that."""
@@ -989,6 +994,8 @@ async def _bring_up(
     bring_up.inspected = inspected
     try:
         await bring_up.execute()
+    except ReplacementsKept:
+        raise  # each failed replacement put its old container back; the others stand
     except BaseException as failure:
         await after_failure(
             rt, command.stack, failure, lambda: _rollback(rt, desired, changes), outcome
@@ -1087,6 +1094,10 @@ class BringUp:
                 self.rolling.setdefault(spec.service_name, []).append(spec.name)
         #: name -> set when its replacement's turn is over
         self.turn_done = {n: asyncio.Event() for n in names}
+        #: name -> why its old container runs again (``failure_action`` pause or continue)
+        self.kept_old: dict[str, str] = {}
+        #: services whose update paused after a failed replacement
+        self.paused: set[str] = set()
 
     def mark(self, name: str, step: str) -> None:
         self.marks[name].append((step, round(time.monotonic() - self.began, 3)))
@@ -1113,6 +1124,14 @@ class BringUp:
         )
         final = await self.verify()
         await self.finish(final)
+        if self.kept_old:
+            kept = "; ".join(self.kept_old.values())
+            replaced = [
+                s.name for s in self.plan.steps
+                if s.action == "recreate" and s.name not in self.kept_old
+            ]  # fmt: skip
+            also = f"; replaced as planned: {', '.join(replaced)}" if replaced else ""
+            raise ReplacementsKept(kept + also, resource=self.desired.stack, last_logs=[])
 
     async def recheck_orders(self) -> None:
         """A start-first replacement whose image was pulled just now: stop-first after all
@@ -1367,12 +1386,51 @@ class BringUp:
             await self.bring_up_one(spec, cid)
             return
         await self.wait_turn(spec)
-        await self.bring_up_one(spec, cid)
         policy = spec.update_config
+        action = (policy.failure_action if policy else None) or "rollback"
+        if spec.service_name in self.paused:
+            said = f"{spec.name}: not replaced: its service's update paused (failure_action pause)"
+            await self.keep_old(spec, cid, said)
+        else:
+            try:
+                await self.bring_up_one(spec, cid)
+            except ContainerFailed as failure:
+                swapping = self.start_first(spec.name) and spec.name in self.changes.replaced
+                if action == "rollback" or swapping:
+                    raise
+                said = (
+                    f"{spec.name}: its replacement failed ({failure}); the old container runs "
+                    f"again (failure_action {action})"
+                )
+                await self.keep_old(spec, cid, said)
+                if action == "pause":
+                    self.paused.add(spec.service_name)
         delay = (policy.delay if policy else None) or 0.0
         if delay and spec.name != self.rolling[spec.service_name][-1]:
             await asyncio.sleep(delay)  # before the service's next replacement
         self.turn_done[spec.name].set()
+
+    async def keep_old(self, spec: ContainerSpec, cid: str, said: str) -> None:
+        """Give up ``spec``'s replacement: remove it, put the old container back under its
+        name and running as it was, and let dependents go on with it."""
+        rt, old = self.rt, self.existing[spec.name]
+        self.start_marks.pop(spec.name, None)  # what verify judges: the old one now
+        with contextlib.suppress(NotFound):
+            await rt.call(rt.engine.remove_container, cid, force=True)
+        if self.changes.replaced.pop(spec.name, None) is not None:  # stop-first moved it
+            await rt.call(rt.engine.rename_container, old.id, old.name)
+        if old.id in self.changes.stopped:
+            self.changes.stopped.remove(old.id)
+            await rt.call(rt.engine.start_container, old.id)
+        self.ids[spec.name] = old.id
+        self.kept_old[spec.name] = said
+        self.outcome.warnings.append(said)
+        self.mark(spec.name, "kept the old one")
+        must_exit = self.command.must_complete(spec.name)
+        details = await _wait_until_ready(rt, self.watcher, spec, old.id, must_exit)
+        self.started[spec.name].set()
+        if not self.ready[spec.name].done():
+            self.ready[spec.name].set_result(details)
 
     async def bring_up_one(self, spec: ContainerSpec, cid: str) -> None:
         """Start one container (after its old one stopped, for stop-first), then wait until
@@ -1547,7 +1605,7 @@ class BringUp:
                     ContainerOutcome(
                         name=self.existing[name].name if adopted else name,
                         image=by_name[name].image,
-                        action=step.action,
+                        action="kept" if name in self.kept_old else step.action,
                         wave=step.wave,
                         state=d.state if d else "gone",
                         health=d.health if d else None,

@@ -253,9 +253,62 @@ def test_parallelism_zero_replaces_a_services_containers_at_once() -> None:
     assert max(t["started"] for t in times.values()) < min(t["ready"] for t in times.values())
 
 
-def test_a_failure_action_other_than_rollback_is_said_in_the_plan() -> None:
+def test_a_failure_action_other_than_rollback_is_said_in_the_plan_step() -> None:
     memory = MemoryEngine([BASE])
     m = manager(memory, update_drain=0.0)
     assert m.run(stack("1")).success
     dry = m.run(stack("2", dry_run=True, update_config={"failure_action": "pause"}))
-    assert any("failure_action pause is Swarm's" in w for w in dry.warnings), dry.warnings
+    (step,) = dry.plan
+    assert "the old container runs again and its service's later replacements" in (
+        step.order_reason
+    )
+
+
+def two_services(version: str, api_policy: dict, *, api_fails: bool) -> InfrastructureOperation:
+    check = {"test": ["CMD", "false" if api_fails else "true"], "interval": 0.01}
+    return InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="sf",
+        containers=[
+            {"name": "sf-api", "image": BASE, "environment": {"V": version},
+             "healthcheck": check, "update_config": api_policy},
+            {"name": "sf-web", "image": BASE, "environment": {"V": version}},
+        ],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("order", ["stop-first", "start-first"])
+def test_failure_action_continue_keeps_the_old_container_and_the_rest_of_the_run(
+    order: str,
+) -> None:
+    memory = MemoryEngine([BASE])
+    m = manager(memory, update_drain=0.0, container_start_timeout=0.5)
+    policy = {"failure_action": "continue", "order": order}
+    assert m.run(two_services("1", policy, api_fails=False)).success
+    before = {c.name: c.id for c in memory.list_containers(labels={L.STACK: "sf"})}
+    result = m.run(two_services("2", policy, api_fails=True))
+    assert not result.success and not result.rolled_back
+    assert "failure_action continue" in str(result.error)
+    assert "replaced as planned: sf-web" in str(result.error)
+    now = {c.name: (c.id, c.state) for c in memory.list_containers(labels={L.STACK: "sf"})}
+    assert now["sf-api"] == (before["sf-api"], "running")  # the old one, running again
+    assert now["sf-web"][0] != before["sf-web"] and now["sf-web"][1] == "running"
+    assert set(now) == {"sf-api", "sf-web"}  # the failed replacement is gone
+    actions = {c.name: c.action for c in result.containers}
+    assert actions == {"sf-api": "kept", "sf-web": "recreate"}
+
+
+def test_failure_action_pause_stops_the_services_later_replacements() -> None:
+    memory = MemoryEngine([BASE])
+    m = manager(memory, update_drain=0.0, container_start_timeout=0.5)
+    good = replicas("1", failure_action="pause")
+    assert m.run(good).success
+    before = {c.name: c.id for c in memory.list_containers(labels={L.STACK: "sf"})}
+    bad = replicas("2", failure_action="pause", healthcheck={"test": ["CMD", "false"]})
+    result = m.run(bad)
+    assert not result.success and not result.rolled_back
+    said = str(result.error)
+    assert "sf-api-1: its replacement failed" in said and "failure_action pause" in said
+    assert "sf-api-2: not replaced: its service's update paused" in said
+    now = {c.name: (c.id, c.state) for c in memory.list_containers(labels={L.STACK: "sf"})}
+    assert now == {n: (i, "running") for n, i in before.items()}  # all three old ones
