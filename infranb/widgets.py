@@ -8,7 +8,6 @@ loads ipywidgets; ``import infranb`` does not.
 """
 
 from infranb.notebook import widgets as _forms
-from infranb.notebook.updates_form import ImageUpdatesForm, updates_form
 from infranb.notebook.widgets import *  # noqa: F403 - the forms' public names, as they are there
 
-__all__ = [*_forms.__all__, "ImageUpdatesForm", "updates_form"]
+__all__ = _forms.__all__

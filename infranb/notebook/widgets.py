@@ -37,6 +37,7 @@ from infranb.models import (
     ProgressEvent,
 )
 from infranb.notebook.live import ProgressLine, outcome_line
+from infranb.notebook.updates_form import ImageUpdatesForm, updates_form
 from infranb.ops.table import OPERATIONS
 
 if TYPE_CHECKING:
@@ -963,8 +964,10 @@ __all__ = [
     "DeployStackForm",
     "HealthCheckForm",
     "ImageForm",
+    "ImageUpdatesForm",
     "OrchestrateForm",
     "RestartForm",
     "StopForm",
     "operation_form",
+    "updates_form",
 ]
