@@ -275,8 +275,8 @@ def test_a_start_first_swap_on_podman(
 ) -> None:
     """The swap's engine calls work on Podman 4.3: the replacement ends under the name with
     the service's alias, the old one is gone. (What clients then reach is not asserted: here
-    Podman's DNS keeps answering a replaced container's old address, whatever the order,
-    even after it is removed; docs/podman.md.)"""
+    Podman's DNS often loses a replaced container's names, in either order and with the code
+    before start-first too; docs/podman.md.)"""
     from tests.integration.test_start_first import request
 
     def op(version: str) -> InfrastructureOperation:
