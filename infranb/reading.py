@@ -5,7 +5,6 @@ an engine; ``InfrastructureManager`` inherits it from ``EngineReads``."""
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import functools
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from infranb.core.errors import EngineUnavailable, InfraError, NotFound, Problem, ValidationError
 from infranb.core.secrets import Redactor
-from infranb.core.stored import restored
+from infranb.core.stored import stored_operation
 from infranb.core.sync import synchronous
 from infranb.engines.base import Engine
 from infranb.journal import Journal
@@ -252,5 +251,4 @@ class EngineReads(EngineViews):
                 resource=target,
             )
         # The containers are what drift compares; a run's builds (params) are not state.
-        fields = {f.name for f in dataclasses.fields(InfrastructureOperation)} - {"params"}
-        return InfrastructureOperation(**{k: v for k, v in restored(stored).items() if k in fields})
+        return stored_operation(stored, leave_out=("params",))

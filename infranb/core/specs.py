@@ -1254,18 +1254,6 @@ class UpdatePolicy:
             out["MaxFailureRatio"] = self.max_failure_ratio
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        """The fields the policy sets, as a request dict spells them."""
-        fields = {
-            "parallelism": self.parallelism,
-            "delay": self.delay,
-            "failure_action": self.failure_action,
-            "monitor": self.monitor,
-            "max_failure_ratio": self.max_failure_ratio,
-            "order": self.order,
-        }
-        return {k: v for k, v in fields.items() if v is not None}
-
 
 def parse_update_policy(raw: object, where: str) -> UpdatePolicy | None:
     """``update_config`` from a Compose file's ``deploy`` or a request dict; ``where`` names

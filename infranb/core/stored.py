@@ -4,10 +4,12 @@ reads them again (``stored``, ``restored``, ``masked_paths``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from infranb.core.labels import RESERVED_PREFIXES
+from infranb.core.request import InfrastructureOperation
 from infranb.core.secrets import MASK, Redactor, SecretRef, masked_files
 
 _NOTHING_KNOWN = Redactor()
@@ -146,3 +148,12 @@ def masked_paths(value: Any, path: str = "") -> list[str]:
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in masked_paths(v, f"{path}[{i}]")]
     return [path] if isinstance(value, str) and MASK in value else []
+
+
+def stored_operation(
+    request: Mapping[str, Any], *, leave_out: Collection[str] = ()
+) -> InfrastructureOperation:
+    """The request a journal stored, as a request again (its secret references are read
+    when it runs); ``leave_out``: fields not taken from it."""
+    fields = {f.name for f in dataclasses.fields(InfrastructureOperation)} - set(leave_out)
+    return InfrastructureOperation(**{k: v for k, v in restored(request).items() if k in fields})

@@ -21,6 +21,7 @@ from infranb.core import labels as L
 from infranb.core.records import NodeInfo
 from infranb.core.specs import (
     NAME_RE,
+    NANO,
     ContainerSpec,
     SpecProblem,
     UpdatePolicy,
@@ -50,7 +51,6 @@ RESOURCE_KEYS = ("cpus", "memory")
 #: the label on every task container of a stack (never ``infranb.managed``: a container
 #: cleanup must not remove what Swarm would only start again)
 TASK_STACK = "infranb.swarm-stack"
-NANO = 1_000_000_000
 
 #: what a Swarm operation or view says on an engine that is no swarm manager
 #: what Swarm operations say on an engine kind that has no Swarm (``swarm_role`` "none")

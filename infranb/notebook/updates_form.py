@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from infranb.core.stored import masked_paths, restored
+from infranb.core.stored import masked_paths, stored_operation
 from infranb.models import InfrastructureOperation, InfrastructureResult
 
 if TYPE_CHECKING:
@@ -51,9 +51,7 @@ def stack_request(
             f"the journal masked {masked[0]} of stack {stack} (a plain secret): pass the "
             "loaded project instead"
         )
-    fields = {f.name for f in dataclasses.fields(InfrastructureOperation)}
-    values = {k: v for k, v in restored(stored).items() if k in fields}
-    return InfrastructureOperation(**values), ""
+    return stored_operation(stored), ""
 
 
 def pulling(op: InfrastructureOperation, names: Iterable[str]) -> InfrastructureOperation:

@@ -52,7 +52,7 @@ class Swapped:
 
 def _own_aliases(aliases: tuple[str, ...], container_id: str) -> tuple[str, ...]:
     """Aliases as given at connect: without the short id the engine adds by itself."""
-    return tuple(a for a in aliases if not container_id.startswith(a) or len(a) < 12)
+    return tuple(a for a in aliases if a != container_id[:12])
 
 
 async def swap(
