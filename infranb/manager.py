@@ -12,7 +12,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -424,6 +424,59 @@ class InfrastructureManager(EngineReads):
         return await self._execute(request, confirm=confirm)
 
     copy_to = synchronous(acopy_to)
+
+    async def abackup(
+        self,
+        volumes: Sequence[str] | str | None = None,
+        *,
+        stack: str | None = None,
+        to: str | os.PathLike[str] | None = None,
+        quiesce: str = "stop",
+        compress: str | None = None,
+        confirm: bool = False,
+        dry_run: bool = False,
+    ) -> InfrastructureResult:
+        """Back up ``volumes`` (or every volume of ``stack``): one archive per volume (``tar``,
+        or ``compress="gz"``/``"zst"``) and a manifest beside it listing every file with its
+        mode, owner, size and sha256. They go to ``to`` (default ``config.backup_dir``),
+        0600 in a 0700 folder. ``quiesce``: "stop" (the volume's writers are stopped, then
+        started again and awaited ready), "pause" (frozen), or "none" (a live copy). No image
+        is pulled and no shell runs. The ``backup`` operation: gates, journal (the archive's
+        path and checksum, never its contents), ``dry_run``; a failure removes what it
+        wrote and starts what it stopped. ``result.to_frame()``: one row per volume."""
+        request = self._request(
+            "backup", [], dry_run, volumes=[volumes] if isinstance(volumes, str) else
+            (list(volumes) if volumes is not None else None), stack=stack,
+            to=os.fspath(to) if to is not None else None, quiesce=quiesce, compress=compress,
+        )  # fmt: skip
+        return await self._execute(request, confirm=confirm)
+
+    backup = synchronous(abackup)
+
+    async def arestore(
+        self,
+        archive: str | os.PathLike[str],
+        *,
+        volume: str | None = None,
+        replace: bool = False,
+        driver_opts: Mapping[str, str] | None = None,
+        confirm: bool = False,
+        dry_run: bool = False,
+    ) -> InfrastructureResult:
+        """Restore a backup's ``archive`` into ``volume`` (default: the volume it was taken
+        of), creating it when missing with the manifest's driver, options and labels
+        (``driver_opts=`` gives the values the manifest masks). A volume that holds data
+        is refused unless ``replace=True``, which backs up what is there first, then
+        removes and recreates the volume. What was written is read back and compared with
+        the manifest, file by file: a difference fails the run, and its undo puts back what
+        was there. The ``restore`` operation: gates, journal, ``dry_run``."""
+        request = self._request(
+            "restore", [], dry_run, archive=os.fspath(archive), volume=volume,
+            replace=replace or None, driver_opts=dict(driver_opts) if driver_opts else None,
+        )  # fmt: skip
+        return await self._execute(request, confirm=confirm)
+
+    restore = synchronous(arestore)
 
     def describe(self, operation: InfrastructureOperation) -> DescribedOperation:
         """``operation`` as this manager would run it: shown (and validated, masked) with

@@ -140,6 +140,9 @@ class Runtime:
         self.warnings: list[str] = []
         #: containers this run stopped, by name (the result's ``containers_stopped``)
         self.stopped: list[str] = []
+        #: volume -> driver options a request gave (a restore's ``driver_opts``): secret
+        #: values a step must not carry, since steps are shown and saved
+        self.volume_options: dict[str, dict[str, str]] = {}
         self._executor = executor
         self._progress = progress
         self._slots = asyncio.Semaphore(config.max_parallel)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from infranb.core.errors import SpecProblem
@@ -96,6 +97,18 @@ class InfrastructureManagerConfig:
     #: seconds a start-first replacement's old container keeps answering beside the new one
     #: before it leaves its networks (requests already sent to it finish)
     update_drain: float = 1.0
+    #: where backups and snapshots go; None: a ``backups`` folder beside the journal file
+    #: (``~/.local/share/infranb/backups`` without a journal)
+    backup_dir: str | None = None
+
+    @property
+    def backups_folder(self) -> Path:
+        """``backup_dir``, or where it defaults to."""
+        if self.backup_dir:
+            return Path(self.backup_dir).expanduser()
+        if self.journal and self.journal != ":memory:":
+            return Path(self.journal).expanduser().parent / "backups"
+        return Path(JOURNAL_PATH).expanduser().parent / "backups"
 
     def __repr__(self) -> str:
         # Hosts may carry credentials (ssh://user:pw@host) and tls names key files: masked.

@@ -13,6 +13,7 @@ from infranb.core.records import (
     ImageOutcome,
     RemovedResource,
     ServiceOutcome,
+    VolumeArchive,
 )
 from infranb.core.steps import Step
 
@@ -47,3 +48,5 @@ class Outcome:
     updated: list[FieldChange] = field(default_factory=list)
     #: what ``copy_to`` put into containers
     copied: list[CopiedPath] = field(default_factory=list)
+    #: volumes backed up or restored
+    archives: list[VolumeArchive] = field(default_factory=list)

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 Action = Literal[
     "create", "adopt", "recreate", "start", "restart", "unchanged", "remove-orphan", "scale-down",
-    "stop", "remove", "update", "copy", "kept",
+    "stop", "remove", "update", "copy", "kept", "pause", "unpause", "start-ready", "backup",
+    "discard", "restore", "create-volume", "remove-volume", "recover-volume",
 ]  # fmt: skip
 #: "kept": a replacement failed under failure_action pause or continue, and the old
 #: container runs again

@@ -78,7 +78,9 @@ class ContainerInfo:
     ports: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()
     size: int | None = None
-    volumes: tuple[str, ...] = ()  # named volumes it mounts
+    volumes: tuple[str, ...] = ()  # the volumes it mounts, named and anonymous
+    #: those of ``volumes`` it mounts read-only (it cannot write to them)
+    read_only_volumes: tuple[str, ...] = ()
 
     @property
     def health(self) -> str | None:
@@ -153,6 +155,8 @@ class VolumeInfo:
     driver: str
     labels: Mapping[str, str]
     mountpoint: str = ""
+    #: the driver's options (``driver_opts``); a value may be a secret (a CIFS password)
+    options: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -284,6 +288,28 @@ class CopiedPath:
     host_path: str
     container_path: str
     bytes: int
+
+
+@dataclass(frozen=True)
+class VolumeArchive:
+    """A volume written to an archive (a backup, or a snapshot before a change), or an
+    archive written into a volume (a restore)."""
+
+    volume: str
+    #: "backup", "snapshot", "before-restore" or "restore"
+    action: str
+    archive: str
+    #: the bytes of the volume's files (the archive's own size is in its manifest)
+    bytes: int
+    files: int
+    sha256: str
+    seconds: float
+    #: the containers stopped or paused while it was read
+    quiesced: tuple[str, ...] = ()
+    #: a restore's read-back: every file equal to the manifest (None: not a restore)
+    verified: bool | None = None
+    #: the read-back's own seconds (a restore's)
+    verify_seconds: float | None = None
 
 
 @dataclass(frozen=True)

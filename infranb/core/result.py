@@ -24,6 +24,7 @@ from infranb.core.records import (
     ImageOutcome,
     RemovedResource,
     ServiceOutcome,
+    VolumeArchive,
 )
 from infranb.core.steps import Step
 
@@ -113,6 +114,8 @@ class InfrastructureResult:
     updated: list[FieldChange] = field(default_factory=list)
     #: copy_to: what was put into which container, and where
     copied: list[CopiedPath] = field(default_factory=list)
+    #: backup, restore: each volume written to an archive or from one
+    archives: list[VolumeArchive] = field(default_factory=list)
 
     @classmethod
     def from_outcome(
@@ -188,6 +191,7 @@ class InfrastructureResult:
             services=list(outcome.services),
             updated=list(outcome.updated),
             copied=list(outcome.copied),
+            archives=list(outcome.archives),
         )
         if isinstance(error, InfraError) and getattr(error, "resource", None):
             last_logs = getattr(error, "last_logs", None)
@@ -222,6 +226,7 @@ class InfrastructureResult:
             or self.health
             or self.updated
             or self.copied
+            or self.archives
             or self.plan
         )
         if rows:

@@ -97,6 +97,10 @@ def _secret_values_in(value: Any, redact: Redactor) -> list[str]:
         for key, item in value.items():
             if redact.is_secret_key(str(key)) and isinstance(item, str | int | float):
                 found.append(str(item))
+            elif isinstance(item, str) and "=" in item:
+                # a mount option string: "username=u,password=p" (a CIFS volume's ``o``)
+                pairs = (p.partition("=") for p in item.split(","))
+                found += [v for k, _, v in pairs if v and redact.is_secret_key(k.strip())]
             else:
                 found += _secret_values_in(item, redact)
     elif isinstance(value, list | tuple):

@@ -12,7 +12,7 @@ syntax is the implementation's job. Inject another implementation with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -89,6 +89,11 @@ class ContainerEngine(Protocol):
         (Docker does; Podman without systemd does not, and infranb runs them while it waits)."""
         ...
 
+    def archives_keep_owners(self) -> bool:
+        """Whether the archive endpoints carry each file's owner both ways (Docker's do;
+        Podman 4.3's report and write every file as the container's user)."""
+        ...
+
     def run_healthcheck(self, ref: str) -> str | None:
         """Run the container's health check once where the engine does not run them itself,
         and return its health state (``None``: no healthcheck, or not running); ``NotFound``
@@ -122,7 +127,22 @@ class ContainerEngine(Protocol):
         """A path of the container (file or folder) as a tar archive; ``NotFound`` if none."""
         ...
 
+    def get_archive_stream(self, ref: str, path: str) -> Iterator[bytes]:
+        """``get_archive`` in chunks as the engine sends them: a volume of any size passes
+        through without sitting in memory. Closing the iterator ends the transfer."""
+        ...
+
+    def put_archive_stream(self, ref: str, folder: str, chunks: Iterable[bytes]) -> None:
+        """``put_archive`` from chunks, sent as they come."""
+        ...
+
     def start_container(self, ref: str) -> None: ...
+
+    def pause_container(self, ref: str) -> None:
+        """Freeze every process of a running container (the cgroup freezer)."""
+        ...
+
+    def unpause_container(self, ref: str) -> None: ...
 
     def stop_container(self, ref: str, timeout: float = 10) -> None: ...
 
@@ -269,6 +289,11 @@ class ImageEngine(Protocol):
     ) -> tuple[str, list[str]]: ...
 
     def tag_image(self, ref: str, target: str) -> None: ...
+
+    def import_image(self, archive: bytes) -> str:
+        """An image made from a root filesystem as a tar archive (``docker import``), untagged;
+        its id."""
+        ...
 
     def remove_image(self, ref: str, *, force: bool = False) -> list[str]: ...
 

@@ -22,7 +22,7 @@ import socket
 import tarfile
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -75,6 +75,8 @@ from infranb.core.secrets import mask_url_credentials
 from infranb.core.specs import ContainerSpec, Mount, is_set, registry_of
 
 NANO = 1_000_000_000
+#: bytes per read of an archive stream (a volume's backup)
+ARCHIVE_CHUNK = 1 << 20
 T = TypeVar("T")
 #: one disk-usage read at a time per engine address, across every client of this process
 _DISK_USAGE_LOCKS: collections.defaultdict[str, threading.Lock] = collections.defaultdict(
@@ -407,6 +409,9 @@ class DockerEngine:
         """Docker runs each container's health check at its interval by itself."""
         return True
 
+    def archives_keep_owners(self) -> bool:
+        return True
+
     def _config_of(self, data: Mapping[str, Any]) -> ContainerConfig:
         """Inspect data in ``drift``'s normal form (a kind's module reads its own ways)."""
         return _config_of(data)
@@ -572,9 +577,39 @@ class DockerEngine:
             chunks, _stat = self._api.get_archive(ref, path)
             return b"".join(chunks)
 
+    def get_archive_stream(self, ref: str, path: str) -> Iterator[bytes]:
+        what = f"copying {ref}:{path}"
+        with self._errors(what, ref):
+            url = self._api._url("/containers/{0}/archive", ref)
+            answer = self._api._get(url, params={"path": path}, stream=True)
+            self._api._raise_for_status(answer)
+        return self._chunks_of(answer, what, ref)
+
+    def _chunks_of(self, answer: Any, what: str, ref: str) -> Iterator[bytes]:
+        """An answer's body in chunks, a failure mid-stream said as infranb's errors say it;
+        closing the iterator closes the connection."""
+        try:
+            with self._errors(what, ref):
+                yield from answer.iter_content(ARCHIVE_CHUNK)
+        finally:
+            answer.close()
+
+    def put_archive_stream(self, ref: str, folder: str, chunks: Iterable[bytes]) -> None:
+        # requests sends an iterable body chunked, as it comes
+        with self._errors(f"copying into {ref}:{folder}", ref):
+            self._api.put_archive(ref, folder, iter(chunks))
+
     def start_container(self, ref: str) -> None:
         with self._errors(f"starting container {ref}", ref):
             self._api.start(ref)
+
+    def pause_container(self, ref: str) -> None:
+        with self._errors(f"pausing container {ref}", ref):
+            self._api.pause(ref)
+
+    def unpause_container(self, ref: str) -> None:
+        with self._errors(f"unpausing container {ref}", ref):
+            self._api.unpause(ref)
 
     def stop_container(self, ref: str, timeout: float = 10) -> None:
         with self._errors(f"stopping container {ref}", ref):
@@ -974,6 +1009,16 @@ class DockerEngine:
             )
         return image, logs
 
+    def import_image(self, archive: bytes) -> str:
+        with self._errors("importing an image"):
+            answer = self._api.import_image_from_data(archive)
+        # the last line of the engine's answer names the image: {"status": "sha256:..."}
+        last = answer.strip().splitlines()[-1] if isinstance(answer, str) else answer
+        image_id = json.loads(last).get("status", "") if isinstance(last, str) else ""
+        if not str(image_id).startswith("sha256:"):
+            raise EngineError(f"importing an image: the engine answered {answer!r}")
+        return str(image_id)
+
     def tag_image(self, ref: str, target: str) -> None:
         repo, tag = parse_repository_tag(target)
         with self._errors(f"tagging {ref} as {target}", ref):
@@ -1128,6 +1173,7 @@ class DockerEngine:
                 driver=v.get("Driver", ""),
                 labels=v.get("Labels") or {},
                 mountpoint=v.get("Mountpoint", ""),
+                options=v.get("Options") or {},
             )
             for v in (answer.get("Volumes") or [])
         ]
@@ -1297,6 +1343,11 @@ def _container_info(row: Mapping[str, Any]) -> ContainerInfo:
         networks=networks,
         size=row.get("SizeRw") if "SizeRw" in row else None,
         volumes=tuple(m["Name"] for m in row.get("Mounts") or [] if m.get("Type") == "volume"),
+        read_only_volumes=tuple(
+            m["Name"]
+            for m in row.get("Mounts") or []
+            if m.get("Type") == "volume" and m.get("RW") is False
+        ),
     )
 
 

@@ -17,13 +17,16 @@ the integration tests are.
 from __future__ import annotations
 
 import collections
+import copy
 import hashlib
+import io
 import itertools
 import os
 import queue
 import re
+import tarfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from secrets import token_hex
@@ -226,6 +229,8 @@ class MemoryEngine:
             for n in BUILTIN_NETWORKS
         }
         self.volumes: dict[str, VolumeInfo] = {}
+        #: what each volume holds: path ("" for its root) -> (its tar entry, its bytes)
+        self.volume_data: dict[str, dict[str, tuple[tarfile.TarInfo, bytes]]] = {}
         #: reference -> platform of images a pull can fetch
         self.registry: dict[str, str] = {_with_tag(r): p for r, p in (registry or {}).items()}
         #: images pushed to the registry, by reference (a pull gives the same image back)
@@ -349,7 +354,12 @@ class MemoryEngine:
             ports=c.ports,
             networks=tuple(c.networks),
             size=0 if size else None,
-            volumes=tuple(c.volumes),
+            volumes=(*c.volumes, *c.anonymous.values()),
+            read_only_volumes=tuple(
+                self._mounted(c, m.target)[0]
+                for m in (c.spec.volumes if c.spec else ())
+                if m.kind == "volume" and m.read_only
+            ),
         )
 
     def inspect_container(self, ref: str) -> ContainerDetails | None:
@@ -511,6 +521,84 @@ class MemoryEngine:
                 tar.addfile(info, io.BytesIO(data))
         return buffer.getvalue()
 
+    def _mounted(self, c: _Container, path: str) -> tuple[str, bool]:
+        """The volume mounted at ``path`` ("/data", "/data/.") and whether read-only; ("",
+        False) where none is."""
+        base = path.rstrip("/").removesuffix("/.") or "/"
+        for m in c.spec.volumes if c.spec else ():
+            if m.kind == "volume" and m.target.rstrip("/") == base:
+                return (m.source or c.anonymous.get(m.target, "")), m.read_only
+        return "", False
+
+    def get_archive_stream(self, ref: str, path: str) -> Iterator[bytes]:
+        """A volume's mount point as Docker archives it (a "." entry, then "./path"), in
+        chunks of 64 KiB; any other path as ``get_archive``."""
+        self._called("get_archive_stream")
+        with self._lock:
+            volume, _ = self._mounted(self._find(ref), path)
+            entries = sorted(self.volume_data.get(volume, {}).items()) if volume else None
+        if entries is None:
+            data = self.get_archive(ref, path)
+        else:
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                if "" not in dict(entries):
+                    root = tarfile.TarInfo(".")
+                    root.type, root.mode = tarfile.DIRTYPE, 0o755
+                    tar.addfile(root)
+                for name, (info, body) in entries:
+                    entry = copy.copy(info)
+                    entry.name = f"./{name}" if name else "."
+                    if entry.islnk():
+                        entry.linkname = f"./{entry.linkname}"
+                    tar.addfile(entry, io.BytesIO(body) if entry.isreg() else None)
+            data = buffer.getvalue()
+        return iter([data[i : i + 65536] for i in range(0, len(data), 65536)] or [b""])
+
+    def put_archive_stream(self, ref: str, folder: str, chunks: Iterable[bytes]) -> None:
+        """Into a volume's mount point, its entries become the volume's (a read-only mount
+        refuses, as Docker's does); anywhere else as ``put_archive``."""
+        self._called("put_archive_stream")
+        data = b"".join(chunks)
+        with self._lock:
+            volume, read_only = self._mounted(self._find(ref), folder)
+            if not volume:
+                return self.put_archive(ref, folder, data)
+            if read_only:
+                raise EngineError(
+                    f"copying into {ref}:{folder}: mounted volume is marked read-only",
+                    resource=ref,
+                )
+            held = self.volume_data.setdefault(volume, {})
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                for member in tar:
+                    name = member.name.removeprefix("./").strip("/")
+                    name = "" if name == "." else name
+                    body = b""
+                    if member.isreg():
+                        handle = tar.extractfile(member)
+                        body = handle.read() if handle else b""
+                    if member.islnk():
+                        member.linkname = member.linkname.removeprefix("./").strip("/")
+                    held[name] = (member, body)
+        return None
+
+    def pause_container(self, ref: str) -> None:
+        self._called("pause_container")
+        with self._lock:
+            c = self._find(ref)
+            if c.state != "running":
+                raise Conflict(f"pausing container {ref}: it is not running", resource=ref)
+            c.state = "paused"
+
+    def unpause_container(self, ref: str) -> None:
+        self._called("unpause_container")
+        with self._lock:
+            c = self._find(ref)
+            if c.state != "paused":
+                raise Conflict(f"unpausing container {ref}: it is not paused", resource=ref)
+            c.state = "running"
+
     def start_container(self, ref: str) -> None:
         self._called("start_container")
         with self._lock:
@@ -549,6 +637,9 @@ class MemoryEngine:
 
     def runs_healthchecks(self) -> bool:
         return self._runs_healthchecks
+
+    def archives_keep_owners(self) -> bool:
+        return True
 
     def run_healthcheck(self, ref: str) -> str | None:
         """Run the health check once now (the verdict is the one its timer would give)."""
@@ -632,6 +723,7 @@ class MemoryEngine:
                 held = {v for o in self.containers.values() for v in o.anonymous.values()}
                 for volume in set(c.anonymous.values()) - held:
                     self.volumes.pop(volume, None)
+                    self.volume_data.pop(volume, None)
             self._emit(c, "destroy")
 
     def rename_container(self, ref: str, new_name: str) -> None:
@@ -975,6 +1067,13 @@ class MemoryEngine:
             self.images[image_id].labels = dict(labels or {})
         return image_id, logs
 
+    def import_image(self, archive: bytes) -> str:
+        self._called("import_image")
+        image_id = "sha256:" + hashlib.sha256(archive + token_hex(8).encode()).hexdigest()
+        with self._lock:
+            self.images[image_id] = _Image(image_id, [], len(archive), {})
+        return image_id
+
     def tag_image(self, ref: str, target: str) -> None:
         self._called("tag_image")
         with self._lock:
@@ -1141,6 +1240,7 @@ class MemoryEngine:
                     f"removing volume {name}: volume is in use by {users[0]}", resource=name
                 )
             del self.volumes[name]
+            self.volume_data.pop(name, None)
 
     def volume_sizes(self) -> dict[str, int]:
         self._called("volume_sizes")

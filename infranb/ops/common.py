@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from infranb.core.errors import (
@@ -347,3 +349,27 @@ async def observe_named(command: Any, rt: Runtime) -> list[ContainerDetails]:
     """The observation of an operation on named containers (``command.names``): their
     details, read at once before anything is touched."""
     return await inspect_named(rt, command.names)
+
+
+class HealthChecks:
+    """The health checks infranb runs itself, while a run waits on a container, where the
+    engine does not run them (Podman without systemd): at the check's own interval from
+    the container's start, as Docker would."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.needed = not rt.engine.runs_healthchecks()
+        self._rt = rt
+        self._last: float | None = None
+
+    def due(self, details: ContainerDetails) -> float:
+        """Seconds until the next check is due (<= 0: now)."""
+        interval = details.health_interval or 30.0
+        if self._last is not None:
+            return self._last + interval - time.monotonic()
+        if details.started_at is None:
+            return 0.0
+        return interval - (datetime.now(UTC) - details.started_at).total_seconds()
+
+    async def run(self, cid: str) -> None:
+        self._last = time.monotonic()
+        await self._rt.call(self._rt.engine.run_healthcheck, cid)

@@ -92,6 +92,7 @@ from infranb.ops import registry
 from infranb.ops.base import Operation, Outcome
 from infranb.ops.builds import BuildImage, build, parse_build, preview_build, unbuild
 from infranb.ops.common import (
+    HealthChecks,
     Undone,
     after_failure,
     remove_containers,
@@ -1700,30 +1701,6 @@ async def _wait_until_ready(
                 continue
             wait = min(wait, due)
         await watcher.changed_since(cid, seen, wait)
-
-
-class HealthChecks:
-    """The health checks infranb runs itself, while a run waits on a container, where the
-    engine does not run them (Podman without systemd): at the check's own interval from
-    the container's start, as Docker would."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self.needed = not rt.engine.runs_healthchecks()
-        self._rt = rt
-        self._last: float | None = None
-
-    def due(self, details: ContainerDetails) -> float:
-        """Seconds until the next check is due (<= 0: now)."""
-        interval = details.health_interval or 30.0
-        if self._last is not None:
-            return self._last + interval - time.monotonic()
-        if details.started_at is None:
-            return 0.0
-        return interval - (datetime.now(UTC) - details.started_at).total_seconds()
-
-    async def run(self, cid: str) -> None:
-        self._last = time.monotonic()
-        await self._rt.call(self._rt.engine.run_healthcheck, cid)
 
 
 async def _failure(rt: Runtime, name: str, cid: str, message: str) -> ContainerFailed:

@@ -15,6 +15,7 @@ from infranb.core.drift import live_values
 from infranb.core.errors import ContainerFailed, EngineError
 from infranb.core.records import ContainerOutcome, CopiedPath, FieldChange, RemovedResource
 from infranb.core.steps import Step
+from infranb.ops import volume_steps
 from infranb.ops.base import Outcome
 from infranb.ops.hooks import before_stop
 
@@ -136,6 +137,15 @@ KINDS: dict[str, Kind] = {
     "restart": Kind(_restart, "disruptive", "restart container"),
     "update": Kind(_update, "disruptive", "update container"),
     "copy": Kind(_copy, "disruptive", "copy into container"),
+    "pause": Kind(volume_steps._pause, "disruptive", "pause container"),
+    "unpause": Kind(volume_steps._unpause, None, "unpause container"),
+    "start-ready": Kind(volume_steps._start_ready, None, "start container"),
+    "backup": Kind(volume_steps._backup, None, "back up volume"),
+    "discard": Kind(volume_steps._discard, None, "discard the archive of volume"),
+    "restore": Kind(volume_steps._restore, "disruptive", "restore into volume"),
+    "create-volume": Kind(volume_steps._create_volume, None, "create volume"),
+    "remove-volume": Kind(volume_steps._remove_volume, "destructive", "remove volume"),
+    "recover-volume": Kind(volume_steps._recover_volume, None, "bring back volume"),
 }
 
 

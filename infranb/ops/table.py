@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core.errors import Problem
 from infranb.ops import (
+    backup,
     cleanup,
     copy_to,
     deploy,
@@ -18,6 +19,7 @@ from infranb.ops import (
     images,
     orchestrate,
     restart,
+    restore,
     revert,
     stop,
     update,
@@ -43,6 +45,8 @@ OPERATIONS: dict[str, Operation[Any]] = {
         restart.OPERATION,
         update.OPERATION,
         copy_to.OPERATION,
+        backup.OPERATION,
+        restore.OPERATION,
         revert.OPERATION,
     )
 }

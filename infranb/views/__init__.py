@@ -8,6 +8,7 @@ and one line below. ``engines`` is the fleet's own view (``Fleet.engines``).
 
 from __future__ import annotations
 
+from infranb.views import backups as backups_view
 from infranb.views import containers as containers_view
 from infranb.views import diff as diff_view
 from infranb.views import disk_usage as disk_usage_view
@@ -54,6 +55,8 @@ class EngineViews:
     atop, top = view(top_view.query, top_view.SCHEMA)
     # day 2: which running containers have a newer image in their registry (no pull)
     aimage_updates, image_updates = view(image_updates_view.query, image_updates_view.SCHEMA)
+    # the volume archives in the backup folder, and whether each is intact
+    abackups, backups = view(backups_view.query, backups_view.SCHEMA)
 
 
 #: every view by name

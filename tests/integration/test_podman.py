@@ -8,6 +8,7 @@ import asyncio
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -301,3 +302,21 @@ def test_a_start_first_swap_on_podman(
     config = podman.container_config(new.id)
     assert config is not None and "api" in config.networks[f"{stack}-net"]
     assert new.environment["VERSION"] == "v2"
+
+
+def test_a_volume_is_backed_up_and_restored_on_podman(
+    on_podman: InfrastructureManager, stack: str, tmp_path: Path
+) -> None:
+    """Podman's archive endpoints carry the bytes both ways; they drop owners (every file
+    reads and lands as the container's user), which the result says."""
+    assert on_podman.run(gated_stack(stack)).success
+    (tmp_path / "rows").write_text("one\ntwo\n")
+    assert on_podman.copy_to(f"{stack}-db", tmp_path / "rows", "/data/rows").success
+    taken = on_podman.backup(stack=stack, to=tmp_path / "backups")
+    assert taken.success, taken.error
+    assert taken.archives[0].quiesced == (f"{stack}-db",)
+    assert any("owned by the container's user" in w for w in taken.warnings)
+    restored = on_podman.restore(taken.archives[0].archive, volume=f"{stack}-copy")
+    assert restored.success, restored.error
+    assert restored.archives[0].verified is True
+    assert on_podman.containers().query(f"name == '{stack}-db'")["state"].tolist() == ["running"]

@@ -125,6 +125,7 @@ def test_the_views_table_names_each_view_by_its_module() -> None:
         "ports",
         "top",
         "image_updates",
+        "backups",
     }
     for name, view in VIEWS.items():
         assert view.query.__module__ == f"infranb.views.{name}"

@@ -1,0 +1,248 @@
+"""Volume backups and restores (issue 45) on the in-memory engine: the plan (quiesce,
+backup, back up again), what lands on disk (0600 files in a 0700 folder, a manifest that
+lists every file and holds no secret), restores that read back and compare, and the
+refusals, each in one sentence before anything is touched."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
+from infranb.core.archives import read_manifest
+from infranb.core.backups import FileEntry, differences, manifest_path, masked_options
+from infranb.core.records import VolumeInfo
+from infranb.core.secrets import MASK
+from infranb.manager import run_sync
+from infranb.testing import MemoryEngine
+
+BASE = "infranb-demo/base:1"
+
+
+def manager(engine: MemoryEngine, tmp_path: Path, **config: Any) -> InfrastructureManager:
+    settings: dict[str, Any] = {
+        "journal": str(tmp_path / "journal.sqlite"),
+        "min_uptime": 0.0,
+        "stop_timeout": 0.1,
+    }
+    settings.update(config)
+    return InfrastructureManager(InfrastructureManagerConfig(**settings), engine=engine)
+
+
+def tar_of(files: dict[str, bytes], uid: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.uid, info.gid = len(data), 0o640, uid, uid
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def engine() -> MemoryEngine:
+    return MemoryEngine([BASE])
+
+
+def up(m: InfrastructureManager, *containers: dict[str, Any]) -> None:
+    op = InfrastructureOperation(
+        operation="orchestrate_containers", containers=list(containers), stack="shop"
+    )
+    result = run_sync(m.execute(op))
+    assert result.success, result.error
+
+
+def fill(engine: MemoryEngine, container: str, target: str, files: dict[str, bytes]) -> None:
+    details = engine.inspect_container(container)
+    assert details is not None
+    engine.put_archive_stream(details.id, target, [tar_of(files)])
+
+
+@pytest.fixture
+def shop(engine: MemoryEngine, tmp_path: Path) -> InfrastructureManager:
+    m = manager(engine, tmp_path)
+    up(
+        m,
+        {"name": "db", "image": BASE, "volumes": ["dbdata:/var/lib/db"]},
+        {"name": "reader", "image": BASE, "volumes": ["dbdata:/srv:ro"]},
+    )
+    fill(engine, "db", "/var/lib/db", {"table": b"rows", "sub/index": b"idx"})
+    return m
+
+
+def test_the_plan_stops_the_writers_backs_up_then_starts_them_again(
+    shop: InfrastructureManager, engine: MemoryEngine
+) -> None:
+    engine.calls.clear()
+    result = shop.backup("dbdata", dry_run=True)
+    assert result.success and result.dry_run
+    steps = [(s.kind, s.target, s.wave) for s in result.plan.steps]
+    # the read-only reader keeps running: it cannot write to the volume
+    assert steps == [("stop", "db", 0), ("backup", "dbdata", 1), ("start-ready", "db", 2)]
+    assert not [c for c in engine.calls if c.startswith(("stop", "create", "put", "get"))]
+    paused = shop.backup("dbdata", quiesce="pause", dry_run=True)
+    assert [s.kind for s in paused.plan.steps] == ["pause", "backup", "unpause"]
+    live = shop.backup("dbdata", quiesce="none", dry_run=True)
+    assert [s.kind for s in live.plan.steps] == ["backup"]
+
+
+def test_a_backup_writes_a_private_archive_and_a_manifest_of_every_file(
+    shop: InfrastructureManager, engine: MemoryEngine, tmp_path: Path
+) -> None:
+    result = shop.backup(stack="shop")
+    assert result.success, result.error
+    (row,) = result.archives
+    archive = Path(row.archive)
+    assert archive.parent == tmp_path / "backups"  # beside the journal
+    assert stat.S_IMODE(archive.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    assert stat.S_IMODE(manifest_path(archive).stat().st_mode) == 0o600
+    assert not [p for p in archive.parent.iterdir() if p.name.startswith(".")]
+    manifest = read_manifest(archive)
+    files = {f.path: f for f in manifest.files}
+    assert files["table"].size == 4 and files["table"].mode == 0o640
+    assert manifest.stack == "shop" and manifest.containers == ("db", "reader")
+    assert row.quiesced == ("db",) and row.files == len(manifest.files)
+    assert engine.inspect_container("db").state == "running"  # started again
+    frame = result.to_frame()
+    assert list(frame["volume"]) == ["dbdata"] and frame["bytes"][0] == 7
+    # no helper and no imported image is left behind
+    assert [c.name for c in engine.containers.values()] == ["db", "reader"]
+    assert [i for i in engine.images.values() if not i.tags] == []
+    listed = shop.backups()
+    assert list(listed["volume"]) == ["dbdata"] and bool(listed["intact"][0])
+
+
+def test_a_restore_writes_reads_back_and_compares(
+    shop: InfrastructureManager, engine: MemoryEngine
+) -> None:
+    archive = shop.backup("dbdata").archives[0].archive
+    result = shop.restore(archive, volume="dbcopy")
+    assert result.success, result.error
+    assert [s.kind for s in result.plan.steps] == ["create-volume", "restore"]
+    (row,) = result.archives
+    assert row.verified is True and row.verify_seconds is not None
+    assert engine.volume_data["dbcopy"]["table"][1] == b"rows"
+    again = shop.restore(archive, volume="dbcopy")
+    assert not again.success and "not empty" in str(again.error)
+    assert "replace=True" in str(again.error)
+
+
+def test_replace_backs_up_what_is_there_first_and_refuses_a_volume_in_use(
+    shop: InfrastructureManager, engine: MemoryEngine
+) -> None:
+    archive = shop.backup("dbdata").archives[0].archive
+    refused = shop.restore(archive, replace=True)
+    assert not refused.success and "used by db, reader" in str(refused.error)
+    assert shop.restore(archive, volume="spare").success
+    fill_spare = engine.volume_data["spare"]
+    fill_spare["extra"] = (tarfile.TarInfo("extra"), b"")
+    engine.volume_sizes = lambda: {"spare": 1}  # type: ignore[method-assign]
+    plain = shop.restore(archive, volume="spare")
+    assert not plain.success and "replace=True" in str(plain.error)
+    result = shop.restore(archive, volume="spare", replace=True)
+    assert result.success, result.error
+    assert [a.action for a in result.archives] == ["before-restore", "restore"]
+    assert "extra" not in engine.volume_data["spare"]
+    kept = read_manifest(Path(result.archives[0].archive))
+    assert "extra" in {f.path for f in kept.files} and kept.reason == "before-restore"
+
+
+def test_a_damaged_archive_fails_the_restore_and_leaves_nothing(
+    shop: InfrastructureManager, engine: MemoryEngine
+) -> None:
+    archive = Path(shop.backup("dbdata").archives[0].archive)
+    data = bytearray(archive.read_bytes())
+    data[600] ^= 0xFF  # inside the first file's contents
+    archive.write_bytes(bytes(data))
+    result = shop.restore(archive, volume="fresh")
+    assert not result.success and "checksum" in str(result.error)
+    assert result.rolled_back and "fresh" not in engine.volumes
+    assert not bool(shop.backups()["intact"][0])
+
+
+def test_what_a_restore_wrote_is_compared_file_by_file(
+    shop: InfrastructureManager, engine: MemoryEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = shop.backup("dbdata").archives[0].archive
+    real = engine.put_archive_stream
+
+    def lossy(ref: str, folder: str, chunks: Any) -> None:
+        real(ref, folder, chunks)
+        with engine._lock:
+            for held in engine.volume_data.values():
+                if "table" in held:
+                    info, _ = held["table"]
+                    held["table"] = (info, b"ROWS")
+
+    monkeypatch.setattr(engine, "put_archive_stream", lossy)
+    result = shop.restore(archive, volume="fresh")
+    assert not result.success and "table: sha256" in str(result.error)
+    assert result.rolled_back and "fresh" not in engine.volumes
+
+
+def test_bad_requests_are_refused_in_one_sentence(
+    shop: InfrastructureManager, engine: MemoryEngine, tmp_path: Path
+) -> None:
+    engine.calls.clear()
+    nothing = shop.backup()
+    assert not nothing.success and "needs volumes=[...] or stack=" in str(nothing.error)
+    assert "quiesce" in str(shop.backup("dbdata", quiesce="freeze").error)
+    assert "compress" in str(shop.backup("dbdata", compress="xz").error)
+    missing = shop.backup("nope")
+    assert not missing.success and "no volume named nope" in str(missing.error)
+    assert "is not a file" in str(shop.restore(tmp_path / "none.tar").error)
+    assert not [c for c in engine.calls if c.startswith(("stop", "create", "put"))]
+
+
+def test_no_room_is_refused_before_anything_is_touched(
+    shop: InfrastructureManager, engine: MemoryEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.volume_sizes = lambda: {"dbdata": 10**18}  # type: ignore[method-assign]
+    engine.calls.clear()
+    result = shop.backup("dbdata")
+    assert not result.success and "free some space" in str(result.error)
+    assert "stop_container" not in engine.calls
+
+
+def test_secret_driver_options_never_reach_a_manifest_the_journal_or_a_result(
+    engine: MemoryEngine, tmp_path: Path
+) -> None:
+    m = manager(engine, tmp_path)
+    options = {"type": "cifs", "o": "username=ops,password=s3cr3t-pw"}
+    engine.volumes["share"] = VolumeInfo("share", "local", {}, options=options)
+    result = m.backup("share")
+    assert result.success, result.error
+    archive = Path(result.archives[0].archive)
+    text = manifest_path(archive).read_text()
+    assert "s3cr3t-pw" not in text and "username=ops" in text
+    refused = m.restore(archive, volume="share2")
+    assert not refused.success and "driver_opts" in str(refused.error)
+    given = {"type": "cifs", "o": "username=ops,password=s3cr3t-pw"}
+    restored = m.restore(archive, volume="share2", driver_opts=given)
+    assert restored.success, restored.error
+    shown = str(restored) + repr(restored) + restored.to_frame().to_string()
+    shown += repr(restored.plan.steps) + json.dumps([s.to_json() for s in restored.plan.steps])
+    assert "s3cr3t-pw" not in shown
+    journal = (tmp_path / "journal.sqlite").read_bytes()
+    assert b"s3cr3t-pw" not in journal
+
+
+def test_masked_options_and_differences_are_plain_functions() -> None:
+    assert masked_options({"o": "addr=1.2.3.4,password=x", "device": "//h/s"}) == {
+        "o": f"addr=1.2.3.4,password={MASK}",
+        "device": "//h/s",
+    }
+    a = FileEntry("f", "file", 0o600, 0, 0, 3, "aa")
+    assert differences([a], [a]) == []
+    b = FileEntry("f", "file", 0o644, 1, 0, 3, "aa")
+    (said,) = differences([a], [b])
+    assert "mode 0600 in the manifest, 0644 now" in said and "uid 0" in said
+    assert differences([a], []) == ["f is missing"]
+    assert differences([], [a]) == ["f is not in the manifest"]
