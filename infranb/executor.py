@@ -15,7 +15,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,13 +24,11 @@ from infranb.core.errors import (
     InfraError,
     StackBusy,
     ValidationError,
-    append_note,
     shown_as,
 )
 from infranb.core.outcome import Outcome
 from infranb.core.records import EngineInfo
 from infranb.core.secrets import Redactor, mask_url_credentials
-from infranb.core.steps import Step, waves
 from infranb.core.stored import stored, stored_request
 from infranb.core.sync import in_notebook
 from infranb.engines.base import Engine
@@ -79,65 +77,6 @@ def cancelled_sentence(
     if outcome.remaining:
         done += f" (left in place: {', '.join(outcome.remaining)})"
     return f"{operation} was cancelled after {seconds:.1f} s; {done}"
-
-
-async def run_steps(steps: Sequence[Step], rt: Runtime, outcome: Outcome) -> None:
-    """Run ``steps`` wave by wave (a wave's steps together, each to its end). On a failure or
-    a cancel, undo the finished steps in reverse, then re-raise with what was undone:
-    ``rolled_back`` only when nothing is left, else each step left in ``remaining``."""
-    from infranb.ops.table import STEP_KINDS as KINDS
-
-    done: list[Step] = []
-    running: list[Step] = []
-
-    async def one(step: Step) -> None:
-        running.append(step)
-        await KINDS[step.kind].run(rt, step, outcome)
-        running.remove(step)
-        done.append(step)
-
-    try:
-        for wave in waves(steps):
-            ended = await asyncio.gather(*(one(s) for s in wave), return_exceptions=True)
-            failed = [e for e in ended if isinstance(e, BaseException)]
-            if failed:
-                raise failed[0]
-    except BaseException as failure:
-        if not isinstance(failure, asyncio.CancelledError):
-            running.clear()  # a failed step's call ended: it changed nothing to undo
-        await rt.drain()  # a cancelled step's call still runs on its thread
-        if done or running:
-            await _undo(done, running, rt, outcome, failure)
-        raise
-
-
-async def _undo(
-    done: Sequence[Step],
-    cut_short: Sequence[Step],
-    rt: Runtime,
-    outcome: Outcome,
-    failure: BaseException,
-) -> None:
-    from infranb.ops.table import STEP_KINDS as KINDS
-
-    left: list[str] = [
-        f"{KINDS[s.kind].verb} {s.target}: cancelled while its call ran" for s in cut_short
-    ]
-    undone: list[str] = []
-    for step in reversed(done):
-        said = f"{KINDS[step.kind].verb} {step.target}"
-        if step.undo is None:
-            left.append(f"{said} ({step.no_undo or 'it has no undo'})")
-            continue
-        try:
-            await KINDS[step.undo.kind].run(rt, step.undo, Outcome())
-            undone.append(said)
-        except InfraError as e:
-            left.append(f"{said} (its undo failed: {e})")
-    outcome.remaining.extend(left)
-    outcome.rolled_back = not left
-    note = f"rolled back: undid {', '.join(undone)}" if undone else "nothing was undone"
-    append_note(failure, note + (f"; left in place: {'; '.join(left)}" if left else ""))
 
 
 @dataclass
@@ -333,7 +272,7 @@ class Executor:
     ) -> None:
         """A stepped operation: observe, plan (pure), gate the whole plan, journal the prior
         state, run the steps. A dry run stops at the plan."""
-        from infranb.ops.table import gate_lists
+        from infranb.ops.table import gate_lists, run_steps
 
         assert spec.observe is not None and spec.plan is not None
         observation = await spec.observe(command, rt)

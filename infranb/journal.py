@@ -58,6 +58,7 @@ HISTORY_COLUMNS = (
     "changes",
     "error",
     "correlation_id",
+    "archives",
 )
 #: progress events that are steps worth keeping (layer-by-layer pull progress is not)
 STEP_KINDS = frozenset(
@@ -426,7 +427,7 @@ class Journal:
         where, params = _filters(stack, since, operation)
         sql = (
             "SELECT run_id, started_at, finished_at, user, host, notebook, engine, operation, "
-            f"stack, outcome, changes, error, correlation_id, process FROM runs{where} "
+            f"stack, outcome, changes, error, correlation_id, result, process FROM runs{where} "
             "ORDER BY started_at DESC"
         )
         if limit is not None:
@@ -435,7 +436,9 @@ class Journal:
         rows = self._read(sql, params)
         settled = self._settle(r for r in rows if r["outcome"] == "running")
         frame = pd.DataFrame(
-            [tuple(r)[:-1] for r in rows], columns=list(HISTORY_COLUMNS), dtype="object"
+            [(*tuple(r)[:-2], _archives_of(r["result"])) for r in rows],
+            columns=list(HISTORY_COLUMNS),
+            dtype="object",
         )
         for column in ("started_at", "finished_at"):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
@@ -599,7 +602,15 @@ def change_counts(result: InfrastructureResult) -> dict[str, int]:
         add("update")
     for _ in result.copied:
         add("copy in")
+    for a in result.archives:
+        add(a.action)
     return counts
+
+
+def _archives_of(result: str | None) -> str | None:
+    """The archives a run wrote or restored, from its stored result: "action volume: path"."""
+    held = _loads(result, {}).get("archives") or []
+    return "; ".join(f"{a['action']} {a['volume']}: {a['archive']}" for a in held) or None
 
 
 def result_summary(result: InfrastructureResult) -> dict[str, Any]:
@@ -619,6 +630,12 @@ def result_summary(result: InfrastructureResult) -> dict[str, Any]:
         "removed": [{"kind": r.kind, "name": r.name, "id": r.id} for r in result.removed],
         "networks_created": list(result.networks_created),
         "volumes_created": list(result.volumes_created),
+        # where each backup, snapshot or restore's archive is, and its checksum: never
+        # what it holds
+        "archives": [
+            {"volume": a.volume, "action": a.action, "archive": a.archive, "sha256": a.sha256}
+            for a in result.archives
+        ],
         "warnings": list(result.warnings),
         "duration_seconds": result.duration_seconds,
     }

@@ -13,7 +13,8 @@ import dataclasses
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -478,6 +479,41 @@ class InfrastructureManager(EngineReads):
 
     restore = synchronous(arestore)
 
+    def prune_snapshots(
+        self,
+        *,
+        keep: int | None = None,
+        older_than: str | float | timedelta | None = None,
+        to: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+    ) -> pd.DataFrame:
+        """Delete the snapshots infranb took before changes (and before restores): per
+        volume, all but the ``keep`` newest, or those ``older_than`` a duration ("7d",
+        "12h", seconds, a ``timedelta``), or both. The only thing that deletes them;
+        backups asked for with ``backup`` are never touched. A revert that needs a deleted
+        snapshot then says it is gone. Returns what went (or, with ``dry_run``, would go)."""
+        import time
+
+        from infranb.core.archives import prunable, remove_archive
+        from infranb.core.frames import frame
+
+        if keep is None and older_than is None:
+            raise ValueError("prune_snapshots needs keep=N or older_than=...: say which to keep")
+        if keep is not None and (not isinstance(keep, int) or keep < 0):
+            raise ValueError(f"keep={keep!r} must be a whole number, 0 or more")
+        seconds = None if older_than is None else _seconds(older_than)
+        folder = Path(to).expanduser() if to else self.config.backups_folder
+        going = prunable(folder, keep=keep, older_than=seconds, now=time.time())
+        if not dry_run:
+            for path, _ in going:
+                remove_archive(path)
+        rows = (
+            {"volume": m.volume, "reason": m.reason, "created": m.created, "archive": str(p),
+             "bytes": m.bytes, "deleted": not dry_run}
+            for p, m in going
+        )  # fmt: skip
+        return frame(rows, PRUNED_SCHEMA)
+
     def describe(self, operation: InfrastructureOperation) -> DescribedOperation:
         """``operation`` as this manager would run it: shown (and validated, masked) with
         this manager's config, where a bare request can only use the default config."""
@@ -501,6 +537,31 @@ class InfrastructureManager(EngineReads):
         from infranb.notebook import manager_bundle
 
         return manager_bundle(self)["text/plain"]
+
+
+#: the table ``prune_snapshots`` returns
+PRUNED_SCHEMA = {
+    "volume": "string",
+    "reason": "string",
+    "created": "string",
+    "archive": "string",
+    "bytes": "Int64",
+    "deleted": "boolean",
+}
+
+
+def _seconds(value: str | float | timedelta) -> float:
+    """A duration: a ``timedelta``, seconds, or "7d", "12h", "30m" ("d" for days too)."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, str) and value.strip().endswith("d") and value.strip()[:-1].isdigit():
+        return int(value.strip()[:-1]) * 86400.0
+    from infranb.core.specs import parse_duration
+
+    try:
+        return parse_duration(value, "older_than")
+    except ValueError as e:
+        raise ValueError(f"older_than={value!r}: {e}; use '7d', '12h' or seconds") from None
 
 
 __all__ = ["InfrastructureManager", "down_operation", "run_sync"]

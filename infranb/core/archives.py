@@ -19,6 +19,7 @@ import tarfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -272,3 +273,33 @@ def remove_archive(path: Path) -> None:
     for p in (path, manifest_path(path)):
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
+
+
+#: the archives ``prune_snapshots`` may delete: the ones infranb took on its own
+SNAPSHOT_REASONS = ("snapshot", "before-restore")
+
+
+def prunable(
+    folder: Path, *, keep: int | None, older_than: float | None, now: float
+) -> list[tuple[Path, Manifest]]:
+    """The snapshots to delete: per volume, all but the ``keep`` newest, and (with
+    ``older_than`` seconds) only those older than that. A backup asked for is never one."""
+    by_volume: dict[str, list[tuple[Path, Manifest]]] = {}
+    for path in find_archives(folder):
+        try:
+            manifest = read_manifest(path)
+        except ValueError:
+            continue
+        if manifest.reason in SNAPSHOT_REASONS:
+            by_volume.setdefault(manifest.volume, []).append((path, manifest))
+    going: list[tuple[Path, Manifest]] = []
+    for held in by_volume.values():
+        held.sort(key=lambda pm: pm[1].created, reverse=True)
+        for i, (path, manifest) in enumerate(held):
+            if keep is not None and i < keep:
+                continue
+            age = now - datetime.fromisoformat(manifest.created).timestamp()
+            if older_than is not None and age < older_than:
+                continue
+            going.append((path, manifest))
+    return going

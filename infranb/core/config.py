@@ -11,6 +11,8 @@ from infranb.core.errors import SpecProblem
 from infranb.core.secrets import DEFAULT_SECRET_MARKERS, mask_url_credentials
 from infranb.core.specs import check_name, check_project_name
 
+#: the changes ``snapshot_before`` can name
+SNAPSHOT_CHANGES = ("remove_volume", "recreate_with_volume", "host_cleanup")
 #: where the journal lives unless ``config.journal`` says otherwise
 JOURNAL_PATH = "~/.local/share/infranb/journal.sqlite"
 
@@ -100,6 +102,13 @@ class InfrastructureManagerConfig:
     #: where backups and snapshots go; None: a ``backups`` folder beside the journal file
     #: (``~/.local/share/infranb/backups`` without a journal)
     backup_dir: str | None = None
+    #: which changes take a snapshot of the volumes they could lose first: "remove_volume"
+    #: (a teardown or cleanup of a named stack or of named volumes), "recreate_with_volume"
+    #: (a replacement of a container that writes to a volume), and "host_cleanup" (a
+    #: host-wide ``cleanup_volumes``, off by default); () turns them off
+    snapshot_before: tuple[str, ...] = ("remove_volume", "recreate_with_volume")
+    #: the most one run's snapshots may hold; a run over it is refused before it starts
+    snapshot_max_bytes: int = 2 * 1024**3
 
     @property
     def backups_folder(self) -> Path:
@@ -146,6 +155,14 @@ class InfrastructureManagerConfig:
                 f"config.update_order: {self.update_order!r} must be 'stop-first', "
                 "'start-first' or 'auto'"
             )
+        unknown = set(self.snapshot_before) - set(SNAPSHOT_CHANGES)
+        if unknown:
+            problems.append(
+                f"config.snapshot_before: {', '.join(sorted(unknown))} is not one of "
+                + ", ".join(SNAPSHOT_CHANGES)
+            )
+        if self.snapshot_max_bytes < 0:
+            problems.append("config.snapshot_max_bytes: must be 0 or more bytes")
         if self.update_drain < 0:
             problems.append("config.update_drain: must be 0 or more seconds")
         if self.health_check_interval < 0:

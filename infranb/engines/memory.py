@@ -1245,7 +1245,10 @@ class MemoryEngine:
     def volume_sizes(self) -> dict[str, int]:
         self._called("volume_sizes")
         with self._lock:
-            return {name: 0 for name in self.volumes}
+            return {
+                name: sum(len(body) for _, body in self.volume_data.get(name, {}).values())
+                for name in self.volumes
+            }
 
     # ------------------------------------------------------------------ swarm
     # Tasks settle at once: running when the image is here and the command does not exit

@@ -9,12 +9,12 @@ any remaining container uses never go. ``dry_run`` lists what would go, touching
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from infranb.core import labels as L
-from infranb.core.errors import Conflict, NotFound, Problem, Refused
+from infranb.core.errors import Conflict, NotFound, Problem, Refused, ValidationError
 from infranb.core.frames import Schema
 from infranb.core.records import (
     ContainerInfo,
@@ -24,9 +24,18 @@ from infranb.core.records import (
     VolumeInfo,
     short_id,
 )
+from infranb.core.steps import Step
 from infranb.ops import swarm_stack
+from infranb.ops import volumes as volumes_ops
 from infranb.ops.base import Operation, Outcome
-from infranb.ops.common import Kept, remove_containers, remove_networks, remove_volumes
+from infranb.ops.common import (
+    Kept,
+    prior_state,
+    remove_containers,
+    remove_networks,
+    remove_volumes,
+)
+from infranb.ops.steps import run_steps
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -303,12 +312,87 @@ async def run(op: Cleanup, rt: Runtime, outcome: Outcome) -> None:
     outcome.stack = op.stack
     outcome.dry_run = op.dry_run
     outcome.scope = op.scope
-    planned = plan(op, await observe(rt, op))
+    observed = await observe(rt, op)
+    planned = plan(op, observed)
     outcome.warnings += planned.warnings
-    await execute(rt, op, planned, outcome)
+    await execute(rt, op, planned, outcome, observed.containers)
 
 
-async def execute(rt: Runtime, op: Cleanup, planned: CleanupPlan, outcome: Outcome) -> None:
+def takes_snapshots(op: Cleanup, config: InfrastructureManagerConfig) -> bool:
+    """Whether this cleanup snapshots the volumes it removes first: a named stack's (with
+    "remove_volume"), or a host-wide one's (only with "host_cleanup")."""
+    if not op.volumes:
+        return False
+    return ("remove_volume" if op.stack else "host_cleanup") in config.snapshot_before
+
+
+def snapshot_plan(
+    rt: Runtime,
+    op: Cleanup,
+    planned: CleanupPlan,
+    containers: Sequence[ContainerInfo],
+    sizes: Mapping[str, int],
+) -> list[Step]:
+    """The snapshot steps of the volumes that hold data, their writers stopped first (they
+    are going anyway); refuses, before anything is touched, a run whose snapshots would be
+    over ``snapshot_max_bytes`` or not fit on the disk."""
+    if not takes_snapshots(op, rt.config):
+        return []
+    holding = [v for v in planned.volumes if sizes.get(v.name, 0) > 0]
+    total = sum(sizes[v.name] for v in holding)
+    if total > rt.config.snapshot_max_bytes:
+        biggest = max(holding, key=lambda v: sizes[v.name])
+        raise ValidationError([Problem(
+            "config.snapshot_max_bytes",
+            f"the snapshots this run takes before it removes volumes would hold {total} bytes "
+            f"(volume {biggest.name}: {sizes[biggest.name]}), over snapshot_max_bytes="
+            f"{rt.config.snapshot_max_bytes}; raise it, or set snapshot_before=() to remove "
+            "them without a snapshot",
+        )])  # fmt: skip
+    folder = rt.config.backups_folder
+    seen = volumes_ops.Observed(holding, containers, sizes, volumes_ops.free_space(folder))
+    volumes_ops.check_space(holding, seen, folder)
+    steps = volumes_ops.backup_steps(
+        holding, seen, folder, quiesce="stop", compress=None, reason="snapshot",
+        markers=rt.config.secret_markers,
+    )  # fmt: skip
+    return [s for s in steps if s.kind != "start-ready"]  # they are removed next
+
+
+async def record_teardown(rt: Runtime, op: Cleanup, planned: CleanupPlan, outcome: Outcome) -> None:
+    """What a stack's teardown removes, as the journal keeps it: each container's spec (as
+    an orchestrate run records it), its volumes and their snapshots, so ``revert`` brings
+    the stack back with its data."""
+    if not op.stack or not planned.containers:
+        return
+    inspected = await rt.gather(
+        *(rt.call(rt.engine.inspect_container, c.id) for c in planned.containers)
+    )
+    details = {d.name: d for d in inspected if d is not None}
+    prior = prior_state(op.stack, {c.name: c for c in planned.containers}, details)
+    prior["teardown"] = True
+    prior["volumes"] = {
+        v.name: {"driver": v.driver, "labels": {
+            k: val for k, val in v.labels.items() if not k.startswith(L.RESERVED_PREFIXES)
+        }}
+        for v in planned.volumes
+        if not L.ANONYMOUS_VOLUME.fullmatch(v.name)
+    }  # fmt: skip
+    prior["snapshots"] = [
+        {"volume": a.volume, "archive": a.archive, "sha256": a.sha256}
+        for a in outcome.archives
+        if a.action == "snapshot"
+    ]
+    rt.record_prior(prior)
+
+
+async def execute(
+    rt: Runtime,
+    op: Cleanup,
+    planned: CleanupPlan,
+    outcome: Outcome,
+    containers: Sequence[ContainerInfo] = (),
+) -> None:
     """Gate the whole plan, then remove what it says: the swarm stack's services first,
     containers in reverse dependency order, each network as soon as its endpoints are
     released, then volumes and images. A dry run only reads the volumes' sizes."""
@@ -324,6 +408,10 @@ async def execute(rt: Runtime, op: Cleanup, planned: CleanupPlan, outcome: Outco
             for v in volumes
         ]
 
+    snapshots: list[Step] = []
+    if takes_snapshots(op, rt.config) and sizes is not None:
+        snapshots = snapshot_plan(rt, op, planned, containers, await sizes)
+        outcome.steps, outcome.plan = snapshots, [s.row() for s in snapshots]
     if op.dry_run:
         rt.gate(planned.destructive, dry_run=True)
         outcome.removed = rows + await volume_rows()
@@ -334,6 +422,10 @@ async def execute(rt: Runtime, op: Cleanup, planned: CleanupPlan, outcome: Outco
         if sizes is not None:
             sizes.cancel()  # only a read, but nothing of a refused run may linger
         raise
+    # A snapshot that fails stops the run before anything is removed (its undo starts
+    # again what it stopped and deletes what it wrote).
+    await run_steps(snapshots, rt, outcome)
+    await record_teardown(rt, op, planned, outcome)
 
     removed: list[RemovedResource] = []
     swarm = planned.swarm

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from infranb.core import labels as L
+from infranb.core.drift import request_of
 from infranb.core.errors import (
     Conflict,
     EngineError,
@@ -24,6 +26,7 @@ from infranb.core.frames import Schema
 from infranb.core.labels import BUILTIN_NETWORKS, DEPENDS_ON, STACK
 from infranb.core.planning import teardown_waves
 from infranb.core.records import ContainerDetails, ContainerInfo, short_id
+from infranb.core.specs import decode_fingerprints
 from infranb.ops.base import Outcome
 from infranb.ops.hooks import before_stop
 
@@ -373,3 +376,44 @@ class HealthChecks:
     async def run(self, cid: str) -> None:
         self._last = time.monotonic()
         await self._rt.call(self._rt.engine.run_healthcheck, cid)
+
+
+def prior_state(
+    stack: str | None,
+    existing: Mapping[str, ContainerInfo],
+    inspected: Mapping[str, ContainerDetails] | None = None,
+) -> dict[str, Any]:
+    """What the journal keeps of the stack before this run: each container's id, state,
+    image id, spec hash and the run that made it (whose request holds its spec). A container
+    infranb did not make (docker compose did) has no such run: its spec is written from
+    its inspect, so a revert can make it again."""
+    by_id = {d.id: d for d in (inspected or {}).values()}
+    containers = []
+    for row in sorted({r.id: r for r in existing.values()}.values(), key=lambda r: r.name):
+        entry: dict[str, Any] = {
+            "name": row.name,
+            "id": row.id,
+            "state": row.state,
+            "image": row.image,
+            "image_id": row.image_id,
+            "spec_hash": row.labels.get(L.SPEC_HASH, ""),
+            "run_id": row.labels.get(L.RUN),
+        }
+        # The salted fingerprints of its environment: a revert checks a secret it reads
+        # again against them (never the values: they cannot be looked up).
+        prints = decode_fingerprints(row.labels.get(L.SPEC_FIELDS, ""))
+        env_prints = {k: v for k, v in prints.items() if k.startswith(("environment.", "files."))}
+        if env_prints:
+            entry["salt"] = row.labels.get(L.SALT, "")
+            entry["environment_prints"] = env_prints
+        details = by_id.get(row.id)
+        if details is not None and details.config is not None:
+            entry["made_by"] = L.source_of(row.labels) or "by hand"
+            entry["spec"] = request_of(
+                details.config,
+                name=row.name,
+                service=row.labels.get(L.COMPOSE_SERVICE),
+                image=row.image,
+            )
+        containers.append(entry)
+    return {"stack": stack, "containers": containers}

@@ -24,10 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
 from infranb.core import labels as L
+from infranb.core.archives import read_manifest
 from infranb.core.drift import (
     ContainerConfig,
     Difference,
@@ -35,7 +37,6 @@ from infranb.core.drift import (
     desired_config,
     differences,
     live_differences,
-    request_of,
 )
 from infranb.core.errors import (
     ContainerFailed,
@@ -95,6 +96,7 @@ from infranb.ops.common import (
     HealthChecks,
     Undone,
     after_failure,
+    prior_state,
     remove_containers,
     remove_networks,
     remove_volumes,
@@ -103,6 +105,7 @@ from infranb.ops.common import (
 from infranb.ops.environments import resolve_environments, resolve_files
 from infranb.ops.hooks import pre_stop_label, run_hooks
 from infranb.ops.replacing import Swapped, next_name, put_back, replaced_name, swap
+from infranb.ops.volume_steps import restore_into
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -142,6 +145,9 @@ class Orchestrate:
     #: rollback: the missing ones, or all of them with ``rebuild``
     builds: tuple[BuildImage, ...] = ()
     rebuild: bool = False
+    #: volume -> the archive written into it when this run creates it (a teardown's revert
+    #: brings its snapshots back so)
+    restore_volumes: Mapping[str, str] = field(default_factory=dict)
 
     def must_complete(self, name: str) -> bool:
         """A dependent waits for this container to exit 0 (a one-shot job)."""
@@ -177,6 +183,8 @@ def parse(
     problems += network_problems + volume_problems
     builds, build_problems = _parse_builds(op.params)
     problems += build_problems
+    seeds, seed_problems = _parse_restores(op.params)
+    problems += seed_problems
     if problems:
         return None, problems
     command = Orchestrate(
@@ -190,8 +198,27 @@ def parse(
         tuple(op.config_files),
         builds,
         bool((op.params or {}).get("rebuild", False)) if isinstance(op.params, dict) else False,
+        seeds,
     )
     return command, []
+
+
+def _parse_restores(params: object) -> tuple[dict[str, str], list[Problem]]:
+    """``params.restore_volumes``: volume -> an archive with its manifest beside it."""
+    listed = params.get("restore_volumes") if isinstance(params, dict) else None
+    if listed is None:
+        return {}, []
+    if not isinstance(listed, dict):
+        return {}, [Problem("params.restore_volumes", "must map volume names to archives")]
+    problems = []
+    for volume, archive in listed.items():
+        try:
+            read_manifest(Path(str(archive)).expanduser())
+        except ValueError as e:
+            problems.append(Problem(f"params.restore_volumes.{volume}", str(e)))
+        if not Path(str(archive)).expanduser().is_file():
+            problems.append(Problem(f"params.restore_volumes.{volume}", f"{archive} is not a file"))
+    return {str(k): str(v) for k, v in listed.items()}, problems
 
 
 def _parse_builds(params: object) -> tuple[tuple[BuildImage, ...], list[Problem]]:
@@ -200,9 +227,9 @@ def _parse_builds(params: object) -> tuple[tuple[BuildImage, ...], list[Problem]
         return (), []  # the request's own check names it
     problems = [
         Problem(f"params.{key}", f"orchestrate_containers does not take {key!r}; it takes "
-                "builds, rebuild")
+                "builds, rebuild, restore_volumes")
         for key in params
-        if key not in ("builds", "rebuild")
+        if key not in ("builds", "rebuild", "restore_volumes")
     ]  # fmt: skip
     if not isinstance(params.get("rebuild", False), bool):
         problems.append(Problem("params.rebuild", "must be True or False"))
@@ -979,6 +1006,17 @@ async def _bring_up(
             for i, s in enumerate(desired.specs)
             if s.image in plan.images_to_pull
         )
+    there = sorted(set(command.restore_volumes) - set(plan.volumes_to_create))
+    if there:
+        raise ValidationError(
+            Problem(
+                f"params.restore_volumes.{v}",
+                f"volume {v} exists, so its snapshot {command.restore_volumes[v]} would not be "
+                "written into it; remove the volume first, or write the snapshot over it with "
+                f"manager.restore({command.restore_volumes[v]!r}, replace=True)",
+            )
+            for v in there
+        )
     destructive = [f"recreate container {s.name}" for s in plan.steps if s.action == "recreate"]
     destructive += [f"remove container {name} (scale down)" for name in plan.scaled_down]
     if command.remove_orphans:
@@ -986,7 +1024,7 @@ async def _bring_up(
     rt.gate(destructive, dry_run=command.dry_run)
     if command.dry_run:
         return
-    rt.record_prior(prior_state(command, existing, inspected))
+    rt.record_prior(prior_state(command.stack, existing, inspected))
 
     rt.emit("planned", command.stack, current=0, total=len(desired.specs))
     changes = RunChanges()
@@ -1004,47 +1042,6 @@ async def _bring_up(
         raise
     finally:
         watcher.close()
-
-
-def prior_state(
-    command: Orchestrate,
-    existing: Mapping[str, ContainerInfo],
-    inspected: Mapping[str, ContainerDetails] | None = None,
-) -> dict[str, Any]:
-    """What the journal keeps of the stack before this run: each container's id, state,
-    image id, spec hash and the run that made it (whose request holds its spec). A container
-    infranb did not make (docker compose did) has no such run: its spec is written from
-    its inspect, so a revert can make it again."""
-    by_id = {d.id: d for d in (inspected or {}).values()}
-    containers = []
-    for row in sorted({r.id: r for r in existing.values()}.values(), key=lambda r: r.name):
-        entry: dict[str, Any] = {
-            "name": row.name,
-            "id": row.id,
-            "state": row.state,
-            "image": row.image,
-            "image_id": row.image_id,
-            "spec_hash": row.labels.get(L.SPEC_HASH, ""),
-            "run_id": row.labels.get(L.RUN),
-        }
-        # The salted fingerprints of its environment: a revert checks a secret it reads
-        # again against them (never the values: they cannot be looked up).
-        prints = decode_fingerprints(row.labels.get(L.SPEC_FIELDS, ""))
-        env_prints = {k: v for k, v in prints.items() if k.startswith(("environment.", "files."))}
-        if env_prints:
-            entry["salt"] = row.labels.get(L.SALT, "")
-            entry["environment_prints"] = env_prints
-        details = by_id.get(row.id)
-        if details is not None and details.config is not None:
-            entry["made_by"] = L.source_of(row.labels) or "by hand"
-            entry["spec"] = request_of(
-                details.config,
-                name=row.name,
-                service=row.labels.get(L.COMPOSE_SERVICE),
-                image=row.image,
-            )
-        containers.append(entry)
-    return {"stack": command.stack, "containers": containers}
 
 
 class BringUp:
@@ -1254,6 +1251,9 @@ class BringUp:
                 rt.engine.create_volume, name, driver, labels, options=options.driver_opts
             )
             rt.emit("volume_created", name)
+            if name in self.command.restore_volumes:
+                # before any container mounts it: its users start on the data
+                await restore_into(rt, name, self.command.restore_volumes[name], self.outcome)
 
         tasks = {
             ("network", n): asyncio.ensure_future(create_network(n))

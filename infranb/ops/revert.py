@@ -145,10 +145,11 @@ def plan_revert(
     names, with the id it has on the engine now (``None``: gone). Raises ``RevertError``
     naming what is missing when the state cannot be restored exactly."""
     run = entry.run_id
-    if not _is_desired_state(undone_operation(entry)):
+    was_teardown = bool(entry.prior.get("teardown"))
+    if not _is_desired_state(undone_operation(entry)) and not was_teardown:
         raise RevertError(
-            f"run {run} was a {entry.operation}: only orchestrate runs can be reverted "
-            "(their prior state is recorded); nothing was changed"
+            f"run {run} was a {entry.operation}: only orchestrate runs and the teardowns of "
+            "stacks can be reverted (their prior state is recorded); nothing was changed"
         )
     if entry.outcome in ("refused", "rolled back") or not entry.prior:
         why = {
@@ -176,6 +177,10 @@ def plan_revert(
             f"networks made by run {run} are kept ({', '.join(made_networks)}); the reverted "
             "containers no longer use them"
         )
+    snapshots = {str(s["volume"]): str(s["archive"]) for s in entry.prior.get("snapshots") or []}
+    if was_teardown:
+        notes.append(f"stack {stack} is brought back as run {run} found it")
+        notes += [f"volume {v}: its snapshot {a} is restored into it" for v, a in snapshots.items()]
     if not containers:  # the run made the stack: going back is tearing it down
         teardown = InfrastructureOperation(
             operation="cleanup_resources",
@@ -227,6 +232,7 @@ def plan_revert(
         volumes=restored(entry.prior.get("volumes") or {}),
         remove_orphans=True,
         dry_run=dry_run,
+        params={"restore_volumes": snapshots} if snapshots else {},
     )
     return request, notes
 

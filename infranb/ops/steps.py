@@ -4,6 +4,7 @@ never call the engine for a change themselves."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tarfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -12,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from infranb.core.drift import live_values
-from infranb.core.errors import ContainerFailed, EngineError
+from infranb.core.errors import ContainerFailed, EngineError, InfraError, append_note
 from infranb.core.records import ContainerOutcome, CopiedPath, FieldChange, RemovedResource
-from infranb.core.steps import Step
+from infranb.core.steps import Step, waves
 from infranb.ops import volume_steps
 from infranb.ops.base import Outcome
 from infranb.ops.hooks import before_stop
@@ -161,3 +162,58 @@ def gate_lists(steps: Sequence[Step]) -> tuple[list[str], list[str]]:
         elif kind.gate == "disruptive":
             disruptive.append(said)
     return destructive, disruptive
+
+
+async def run_steps(steps: Sequence[Step], rt: Runtime, outcome: Outcome) -> None:
+    """Run ``steps`` wave by wave (a wave's steps together, each to its end). On a failure or
+    a cancel, undo the finished steps in reverse, then re-raise with what was undone:
+    ``rolled_back`` only when nothing is left, else each step left in ``remaining``."""
+    done: list[Step] = []
+    running: list[Step] = []
+
+    async def one(step: Step) -> None:
+        running.append(step)
+        await KINDS[step.kind].run(rt, step, outcome)
+        running.remove(step)
+        done.append(step)
+
+    try:
+        for wave in waves(steps):
+            ended = await asyncio.gather(*(one(s) for s in wave), return_exceptions=True)
+            failed = [e for e in ended if isinstance(e, BaseException)]
+            if failed:
+                raise failed[0]
+    except BaseException as failure:
+        if not isinstance(failure, asyncio.CancelledError):
+            running.clear()  # a failed step's call ended: it changed nothing to undo
+        await rt.drain()  # a cancelled step's call still runs on its thread
+        if done or running:
+            await _undo(done, running, rt, outcome, failure)
+        raise
+
+
+async def _undo(
+    done: Sequence[Step],
+    cut_short: Sequence[Step],
+    rt: Runtime,
+    outcome: Outcome,
+    failure: BaseException,
+) -> None:
+    left: list[str] = [
+        f"{KINDS[s.kind].verb} {s.target}: cancelled while its call ran" for s in cut_short
+    ]
+    undone: list[str] = []
+    for step in reversed(done):
+        said = f"{KINDS[step.kind].verb} {step.target}"
+        if step.undo is None:
+            left.append(f"{said} ({step.no_undo or 'it has no undo'})")
+            continue
+        try:
+            await KINDS[step.undo.kind].run(rt, step.undo, Outcome())
+            undone.append(said)
+        except InfraError as e:
+            left.append(f"{said} (its undo failed: {e})")
+    outcome.remaining.extend(left)
+    outcome.rolled_back = not left
+    note = f"rolled back: undid {', '.join(undone)}" if undone else "nothing was undone"
+    append_note(failure, note + (f"; left in place: {'; '.join(left)}" if left else ""))

@@ -26,7 +26,7 @@ from infranb.ops import (
 )
 from infranb.ops.base import Operation
 from infranb.ops.steps import KINDS as STEP_KINDS
-from infranb.ops.steps import gate_lists
+from infranb.ops.steps import gate_lists, run_steps
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,6 +60,7 @@ __all__ = [
     "gate_lists",
     "lookup",
     "result_frame",
+    "run_steps",
 ]
 
 #: the comparison of an orchestrate request with what runs (``manager.drift``)

@@ -340,3 +340,11 @@ def _manifest_or_none(path: Path) -> Manifest | None:
         return read_manifest(path)
     except ValueError:
         return None
+
+
+async def restore_into(rt: Runtime, volume: str, archive: str, outcome: Outcome) -> None:
+    """Write ``archive`` into the empty ``volume`` and verify it (a bring-up that brings a
+    snapshot back, before the volume's users start)."""
+    from infranb.core.steps import Step
+
+    await _restore(rt, Step("restore", volume, 0, {"archive": archive, "volume": volume}), outcome)

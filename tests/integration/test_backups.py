@@ -176,3 +176,35 @@ def test_a_compose_made_volume_and_an_anonymous_one(
         assert listed.state == "running"
     finally:
         subprocess.run([*compose, "down", "-v"], check=True, capture_output=True)
+
+
+def test_a_teardown_with_volumes_is_reverted_with_its_data(
+    engine: DockerEngine, stack: str, tmp_path: Path
+) -> None:
+    """``down(volumes=True)`` snapshots the volume first; ``revert`` of it brings the stack
+    back with the data, and the snapshot's restore is verified file by file."""
+    journal = str(tmp_path / "journal.sqlite")
+    with InfrastructureManager(fast_config(journal=journal)) as m:
+        op = InfrastructureOperation(
+            operation="orchestrate_containers", stack=stack,
+            containers=[{
+                "image": BASE, "name": f"{stack}-db", "stop_signal": "SIGKILL",
+                "command": ["sh", "-c", "test -f /data/rows || echo precious > /data/rows; "
+                            "exec sleep 600"],
+                "volumes": {f"{stack}-data": "/data"},
+            }],
+        )  # fmt: skip
+        assert m.run(op).success
+        down = m.down(stack, volumes=True)
+        assert down.success, down.error
+        assert [a.action for a in down.archives] == ["snapshot"]
+        assert Path(down.archives[0].archive).parent == tmp_path / "backups"
+        assert f"{stack}-data" not in {v.name for v in engine.list_volumes()}
+        back = m.revert(down.run_id or "")
+        assert back.success, back.error
+        assert back.archives[0].verified is True
+        reading = m.exec(f"{stack}-db", ["cat", "/data/rows"])
+        assert list(reading["line"]) == ["precious"]
+        history = m.history()
+        assert set(history["operation"]) >= {"cleanup_resources", "revert"}
+        assert m.run(teardown(stack, volumes=True)).success

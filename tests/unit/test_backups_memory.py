@@ -17,6 +17,7 @@ import pytest
 from infranb import InfrastructureManager, InfrastructureManagerConfig, InfrastructureOperation
 from infranb.core.archives import read_manifest
 from infranb.core.backups import FileEntry, differences, manifest_path, masked_options
+from infranb.core.errors import EngineError
 from infranb.core.records import VolumeInfo
 from infranb.core.secrets import MASK
 from infranb.manager import run_sync
@@ -246,3 +247,74 @@ def test_masked_options_and_differences_are_plain_functions() -> None:
     assert "mode 0600 in the manifest, 0644 now" in said and "uid 0" in said
     assert differences([a], []) == ["f is missing"]
     assert differences([], [a]) == ["f is not in the manifest"]
+
+
+def test_a_teardown_snapshots_its_volumes_and_its_revert_brings_the_data_back(
+    shop: InfrastructureManager, engine: MemoryEngine
+) -> None:
+    planned = shop.down("shop", volumes=True, dry_run=True)
+    assert [(s.kind, s.target) for s in planned.plan.steps] == [
+        ("stop", "db"),
+        ("backup", "dbdata"),
+    ]
+    down = shop.down("shop", volumes=True)
+    assert down.success, down.error
+    assert "dbdata" not in engine.volumes and not engine.containers
+    (snapshot,) = down.archives
+    assert snapshot.action == "snapshot" and Path(snapshot.archive).exists()
+    back = shop.revert(down.run_id)
+    assert back.success, back.error
+    assert engine.volume_data["dbdata"]["table"][1] == b"rows"
+    assert {c.name for c in engine.containers.values()} == {"db", "reader"}
+    assert [a.action for a in back.archives] == ["restore"]
+
+
+def test_snapshots_over_the_cap_are_refused_before_anything_is_removed(
+    engine: MemoryEngine, tmp_path: Path
+) -> None:
+    m = manager(engine, tmp_path, snapshot_max_bytes=3)
+    up(m, {"name": "db", "image": BASE, "volumes": ["dbdata:/var/lib/db"]})
+    fill(engine, "db", "/var/lib/db", {"table": b"rows"})
+    refused = m.down("shop", volumes=True)
+    assert not refused.success and "snapshot_max_bytes=3" in str(refused.error)
+    assert "volume dbdata: 4" in str(refused.error) and "snapshot_before=()" in str(refused.error)
+    assert "dbdata" in engine.volumes and engine.inspect_container("db").state == "running"
+    off = manager(engine, tmp_path, snapshot_before=())
+    gone = off.down("shop", volumes=True)
+    assert gone.success and not gone.archives and "dbdata" not in engine.volumes
+
+
+def test_a_failed_snapshot_removes_nothing_and_starts_again_what_it_stopped(
+    shop: InfrastructureManager, engine: MemoryEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(ref: str, path: str) -> Any:
+        raise EngineError("reading the volume failed (injected)")
+
+    monkeypatch.setattr(engine, "get_archive_stream", broken)
+    result = shop.down("shop", volumes=True)
+    assert not result.success and "injected" in str(result.error) and result.rolled_back
+    assert "dbdata" in engine.volumes
+    assert engine.inspect_container("db").state == "running"
+    assert list(shop.backups()["volume"]) == []
+
+
+def test_the_history_says_where_each_runs_archives_are_and_prune_deletes_snapshots_only(
+    shop: InfrastructureManager, engine: MemoryEngine
+) -> None:
+    kept = shop.backup("dbdata")
+    down = shop.down("shop", volumes=True)
+    assert shop.revert(down.run_id or "").success
+    history = shop.history()
+    row = history[history["run_id"] == down.run_id].iloc[0]
+    assert row["archives"] == f"snapshot dbdata: {down.archives[0].archive}"
+    assert "snapshot 1" in row["changes"]
+    with pytest.raises(ValueError, match="keep=N or older_than"):
+        shop.prune_snapshots()
+    assert shop.prune_snapshots(older_than="7d").empty  # taken just now
+    would = shop.prune_snapshots(keep=0, dry_run=True)
+    assert list(would["volume"]) == ["dbdata"] and not would["deleted"].any()
+    assert Path(down.archives[0].archive).exists()
+    gone = shop.prune_snapshots(keep=0)
+    assert list(gone["archive"]) == [down.archives[0].archive] and gone["deleted"].all()
+    assert not Path(down.archives[0].archive).exists()
+    assert Path(kept.archives[0].archive).exists()  # a backup asked for is never pruned
