@@ -22,7 +22,7 @@ from infranb.core import labels as L
 from infranb.core.config import InfrastructureManagerConfig
 from infranb.core.entry import JournalEntry
 from infranb.core.errors import Refused
-from infranb.core.records import ProgressEvent
+from infranb.core.records import ContainerDetails, ProgressEvent
 from infranb.core.secrets import Redactor
 from infranb.core.sync import gather_all
 from infranb.engines.base import Engine
@@ -143,6 +143,9 @@ class Runtime:
         #: volume -> driver options a request gave (a restore's ``driver_opts``): secret
         #: values a step must not carry, since steps are shown and saved
         self.volume_options: dict[str, dict[str, str]] = {}
+        #: container name -> its inspect, read by a plan's observe for a step that makes it
+        #: again (a restore's replace): environments a step must not carry either
+        self.blueprints: dict[str, ContainerDetails] = {}
         self._executor = executor
         self._progress = progress
         self._slots = asyncio.Semaphore(config.max_parallel)

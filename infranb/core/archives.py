@@ -72,7 +72,9 @@ class _Reader(io.RawIOBase):
 def list_tar(stream: IO[bytes]) -> list[FileEntry]:
     """Each entry of a tar stream, regular files hashed as they pass."""
     entries: list[FileEntry] = []
-    with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK) as tar:
+    # tarfile's own record size: with a 1 MiB buffer each 512-byte header read copies the
+    # buffer's rest, and reading 10,000 files took 4 times as long
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             digest = ""
             if member.isreg():

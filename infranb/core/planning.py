@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 Action = Literal[
     "create", "adopt", "recreate", "start", "restart", "unchanged", "remove-orphan", "scale-down",
     "stop", "remove", "update", "copy", "kept", "pause", "unpause", "start-ready", "backup",
-    "discard", "restore", "create-volume", "remove-volume", "recover-volume",
+    "discard", "restore", "create-volume", "remove-volume", "recover-volume", "remake", "keep",
 ]  # fmt: skip
 #: "kept": a replacement failed under failure_action pause or continue, and the old
 #: container runs again

@@ -579,11 +579,30 @@ class DockerEngine:
 
     def get_archive_stream(self, ref: str, path: str) -> Iterator[bytes]:
         what = f"copying {ref}:{path}"
+        reads = self._local_reads()
+        if reads is not None:
+            query = urllib.parse.urlencode({"path": path})
+            found = reads.stream(
+                f"/containers/{urllib.parse.quote(ref)}/archive?{query}", ARCHIVE_CHUNK
+            )
+            if found is not None:
+                return self._translated(found, what, ref)
         with self._errors(what, ref):
             url = self._api._url("/containers/{0}/archive", ref)
             answer = self._api._get(url, params={"path": path}, stream=True)
             self._api._raise_for_status(answer)
         return self._chunks_of(answer, what, ref)
+
+    def _translated(self, chunks: Iterator[bytes], what: str, ref: str) -> Iterator[bytes]:
+        """``chunks``, a connection lost mid-stream said as infranb's errors say it."""
+        try:
+            yield from chunks
+        except (OSError, http.client.HTTPException) as e:
+            raise EngineError(f"{what}: the engine's answer broke off ({e})", resource=ref) from e
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     def _chunks_of(self, answer: Any, what: str, ref: str) -> Iterator[bytes]:
         """An answer's body in chunks, a failure mid-stream said as infranb's errors say it;
@@ -1579,6 +1598,31 @@ class _LocalReads:
                 raise _NotPlain
             return data
         raise _NotPlain
+
+    def stream(self, path: str, chunk: int) -> Iterator[bytes] | None:
+        """A ``GET``'s body in chunks, on a connection of its own (closed with the iterator);
+        None for anything but a 200, which the SDK then asks again to say why. http.client
+        reads the engine's chunked body about 8 times as fast as requests does here (64 MiB:
+        0.2 s against 1.7 s)."""
+        connection = _UnixConnection(self._path)
+        try:
+            connection.request("GET", self._prefix + path)
+            response = connection.getresponse()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            return None
+        if response.status != 200:
+            connection.close()
+            return None
+
+        def body() -> Iterator[bytes]:
+            try:
+                while block := response.read(chunk):
+                    yield block
+            finally:
+                connection.close()
+
+        return body()
 
     def close(self) -> None:
         with self._lock:

@@ -55,6 +55,7 @@ from infranb.core.planning import (
     Desired,
     Observation,
     Observed,
+    PlanStep,
     Published,
     StackPlan,
     container_warnings,
@@ -87,6 +88,7 @@ from infranb.core.specs import (
     spec_hash,
     spec_problem,
 )
+from infranb.core.steps import Step
 from infranb.core.updates import start_first_blockers
 from infranb.engines.base import EventStream
 from infranb.ops import registry
@@ -94,6 +96,7 @@ from infranb.ops.base import Operation, Outcome
 from infranb.ops.builds import BuildImage, build, parse_build, preview_build, unbuild
 from infranb.ops.common import (
     HealthChecks,
+    Kept,
     Undone,
     after_failure,
     prior_state,
@@ -105,7 +108,7 @@ from infranb.ops.common import (
 from infranb.ops.environments import resolve_environments, resolve_files
 from infranb.ops.hooks import pre_stop_label, run_hooks
 from infranb.ops.replacing import Swapped, next_name, put_back, replaced_name, swap
-from infranb.ops.volume_steps import restore_into
+from infranb.ops.volume_steps import remake, remake_spec, restore_into, take_backup
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -910,6 +913,8 @@ class RunChanges:
     swapped: dict[str, Swapped] = field(default_factory=dict)
     created_networks: list[str] = field(default_factory=list)
     created_volumes: list[str] = field(default_factory=list)
+    #: old id -> (each volume it wrote to -> its snapshot, taken once it stopped; its inspect)
+    snapshots: dict[str, tuple[dict[str, str], ContainerDetails]] = field(default_factory=dict)
 
 
 async def run(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
@@ -973,6 +978,7 @@ async def _bring_up(
             f"{b.tag} is built from {b.path} before the containers are created, not pulled"
             for b in building
         ]
+    plan.steps = await _with_snapshots(rt, plan.steps, existing)
     outcome.plan = list(plan.steps)
     outcome.orphans = list(plan.orphans)
     outcome.warnings.extend(plan.notes)
@@ -1070,6 +1076,7 @@ class BringUp:
         self.ids: dict[str, str] = {}
         #: name -> its inspect from planning (an adopted container's ready wait starts there)
         self.inspected: dict[str, ContainerDetails] = {}
+        self._sizes: Mapping[str, int] | None = None
         #: image reference -> local id (pulls add theirs): the Compose image label
         self.image_ids: dict[str, str] = dict(plan.image_ids)
         self.seconds: dict[str, float] = {}
@@ -1187,9 +1194,39 @@ class BringUp:
         if old.state == "running":
             await stop_containers(self.rt, [old])
             self.changes.stopped.append(old.id)
+        await self.snapshot(old)
         temporary = replaced_name(spec.name, old.id)
         await self.rt.call(self.rt.engine.rename_container, old.id, temporary)
         self.changes.replaced[spec.name] = (old.id, temporary, old.state == "running", old.name)
+
+    async def snapshot(self, old: ContainerInfo) -> None:
+        """With ``recreate_with_volume``: each volume the stopped old container wrote to and
+        that holds data is backed up before its replacement starts; a rollback writes it
+        back. A failed snapshot fails the run before the replacement starts."""
+        rt = self.rt
+        if "recreate_with_volume" not in rt.config.snapshot_before:
+            return
+        sizes = await self.volume_sizes()
+        holding = [v for v in writable_volumes(old) if sizes.get(v, 0) > 0]
+        details = self.inspected.get(old.name) or await rt.call(rt.engine.inspect_container, old.id)
+        if not holding or details is None:
+            return
+        taken: dict[str, str] = {}
+        self.changes.snapshots[old.id] = (taken, details)
+        for volume in holding:
+            args = {
+                "volume": volume, "folder": str(rt.config.backups_folder), "reason": "snapshot",
+                "image": old.image_id, "quiesced": [old.name], "containers": [old.name],
+                "stack": self.desired.stack,
+            }  # fmt: skip
+            await take_backup(rt, Step("backup", volume, 0, args), self.outcome)
+            taken[volume] = self.outcome.archives[-1].archive
+
+    async def volume_sizes(self) -> Mapping[str, int]:
+        """The engine's disk-usage report, read once per run (it is slow on big hosts)."""
+        if self._sizes is None:
+            self._sizes = await self.rt.call(self.rt.engine.volume_sizes)
+        return self._sizes
 
     async def pull_images(self) -> None:
         """Pull missing images before anything is made: an unpullable image then touches
@@ -1730,12 +1767,25 @@ async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> Undon
     # a replaced container is mounted by name, so the engine keeps it).
     removed = await remove_containers(rt, created, volumes=True)
     restored = []
+    data_kept: list[Kept] = []
     for old_id, _temporary, was_running, name in changes.replaced.values():
         await rt.call(engine.rename_container, old_id, name)
         if old_id in changes.swapped:
             await put_back(rt, old_id, changes.swapped[old_id])
+        back_id = old_id
+        if old_id in changes.snapshots:
+            taken, details = changes.snapshots[old_id]
+            try:
+                back_id = await put_data_back(rt, old_id, name, taken, details)
+                restored += [f"volume {v} from its snapshot" for v in taken]
+            except InfraError as e:
+                data_kept += [
+                    Kept("volume", v, "failed", f"volume {v} keeps what the failed run wrote "
+                         f"({e}); its snapshot is {a}: manager.restore(that, replace=True)")
+                    for v, a in taken.items()
+                ]  # fmt: skip
         if was_running:
-            await rt.call(engine.start_container, old_id)
+            await rt.call(engine.start_container, back_id)
         restored.append(name)
     replaced_ids = {old_id for old_id, *_ in changes.replaced.values()}
     restarted = [cid for cid in changes.stopped if cid not in replaced_ids]
@@ -1753,7 +1803,84 @@ async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> Undon
         parts.append("restored " + ", ".join(restored))
     if restarted:
         parts.append(f"restarted {len(restarted)} stopped container(s)")
-    return "; ".join(parts), kept_volumes + kept_networks
+    return "; ".join(parts), kept_volumes + kept_networks + data_kept
+
+
+async def _with_snapshots(
+    rt: Runtime, steps: list[PlanStep], existing: Mapping[str, ContainerInfo]
+) -> list[PlanStep]:
+    """With ``recreate_with_volume``, each stop-first recreate of a container that writes to
+    a volume holding data says in its plan that the volume is snapshotted first (and how
+    big it is); over ``snapshot_max_bytes`` the run is refused before anything is touched."""
+    if "recreate_with_volume" not in rt.config.snapshot_before:
+        return steps
+    replaced = {
+        s.name: writable_volumes(existing[s.name])
+        for s in steps
+        if s.action == "recreate" and s.order != "start-first" and s.name in existing
+    }
+    if not any(replaced.values()):
+        return steps
+    try:
+        sizes = await rt.call(rt.engine.volume_sizes)
+    except EngineUnavailable:
+        return steps  # a dry run without an engine
+    told: list[PlanStep] = []
+    held: dict[str, int] = {}
+    for step in steps:
+        holding = {v: sizes[v] for v in replaced.get(step.name, ()) if sizes.get(v, 0) > 0}
+        held.update(holding)
+        if holding:
+            said = ", ".join(f"{v[:24]} ({n} bytes)" for v, n in holding.items())
+            step = replace(step, warnings=(*step.warnings, (
+                f"snapshot of {said} once it stops, before its replacement starts (the "
+                "stop-first gap includes it); a rollback writes it back"
+            )))  # fmt: skip
+        told.append(step)
+    if sum(held.values()) > rt.config.snapshot_max_bytes:
+        biggest = max(held, key=lambda v: held[v])
+        raise ValidationError([Problem(
+            "config.snapshot_max_bytes",
+            f"the snapshots this run takes before its recreates would hold "
+            f"{sum(held.values())} bytes (volume {biggest}: {held[biggest]}), over "
+            f"snapshot_max_bytes={rt.config.snapshot_max_bytes}; raise it, or set "
+            "snapshot_before=() to replace them without a snapshot",
+        )])  # fmt: skip
+    return told
+
+
+def writable_volumes(container: ContainerInfo) -> list[str]:
+    """The volumes (named and anonymous) a container mounts writable."""
+    return [v for v in container.volumes if v not in container.read_only_volumes]
+
+
+async def put_data_back(
+    rt: Runtime, old_id: str, name: str, taken: Mapping[str, str], details: ContainerDetails
+) -> str:
+    """The volumes a failed replacement's snapshot holds, exactly as they were: a volume can
+    be emptied only by removing it, and only once no container references it, so the old
+    container is made again from its own inspect around it. Refused (an ``InfraError``)
+    when another container uses one of the volumes. Returns the old container's new id."""
+    engine = rt.engine
+    others = [
+        c.name
+        for c in await rt.call(engine.list_containers)
+        if c.id != old_id and set(c.volumes) & set(taken)
+    ]
+    if others:
+        raise InfraError(f"{', '.join(sorted(others))} also use(s) it")
+    spec = remake_spec(name, details)  # before anything goes: one that cannot be read
+    volumes = {v.name: v for v in await rt.call(engine.list_volumes)}
+    await rt.call(engine.remove_container, old_id)
+    for volume, archive in taken.items():
+        info = volumes.get(volume)
+        await rt.call(engine.remove_volume, volume)
+        await rt.call(
+            engine.create_volume, volume, info.driver if info else "local",
+            dict(info.labels) if info else {}, options=dict(info.options) if info else None,
+        )  # fmt: skip
+        await restore_into(rt, volume, archive, Outcome())
+    return await remake(rt, name, details, spec)
 
 
 SCHEMA: Schema = {

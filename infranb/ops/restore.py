@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from infranb.core import labels as L
 from infranb.core.archives import read_manifest
-from infranb.core.backups import Manifest
+from infranb.core.backups import Manifest, masked_options
 from infranb.core.errors import Problem, ValidationError
+from infranb.core.records import ContainerInfo, VolumeInfo
 from infranb.core.steps import Step, StepPlan
 from infranb.ops import volumes
 from infranb.ops.base import Operation
@@ -40,6 +42,11 @@ class Restore:
     driver_opts: Mapping[str, str] = field(default_factory=dict, repr=False)
     folder: Path = Path()
     dry_run: bool = False
+
+    @property
+    def stack(self) -> str | None:
+        """The stack whose volume it writes back (its runs and this one exclude each other)."""
+        return self.manifest.stack if self.volume == self.manifest.volume else None
 
 
 def parse(
@@ -81,26 +88,42 @@ def parse(
     ), []  # fmt: skip
 
 
-async def observe(command: Restore, rt: Runtime) -> volumes.Observed:
+@dataclass(frozen=True)
+class Observed(volumes.Observed):
+    """A restore's reads: the volumes' and the containers', and which users of the volume
+    can be made again from their own inspect (infranb's and Compose's)."""
+
+    remakeable: frozenset[str] = frozenset()
+
+
+async def observe(command: Restore, rt: Runtime) -> Observed:
     # Options a request gave go to the step that creates the volume through the runtime,
-    # never through a step: steps are shown and saved, and these can be secrets.
+    # never through a step: steps are shown and saved, and these can be secrets. So do the
+    # inspects of the volume's users a replace makes again (their environments).
     rt.volume_options[command.volume] = dict(command.driver_opts)
-    return await volumes.observe_volumes(command.folder, rt)
+    seen = await volumes.observe_volumes(command.folder, rt)
+    there = next((v for v in seen.volumes if v.name == command.volume), None)
+    if there is not None:  # a replace makes it again with its own options
+        rt.volume_options[command.volume] = {**there.options, **command.driver_opts}
+    users = [c for c in seen.containers if command.volume in c.volumes]
+    if command.replace and users:
+        found = await rt.gather(*(rt.call(rt.engine.inspect_container, c.id) for c in users))
+        rt.blueprints.update({d.name: d for d in found if d is not None and d.config})
+    made_here = {
+        c.name for c in users
+        if c.name in rt.blueprints and (L.is_managed(c.labels) or L.made_by_compose(c.labels))
+    }  # fmt: skip
+    return Observed(
+        seen.volumes, seen.containers, seen.sizes, seen.free_bytes, remakeable=frozenset(made_here)
+    )
 
 
-def plan(
-    command: Restore, observed: volumes.Observed, config: InfrastructureManagerConfig
-) -> StepPlan:
+def plan(command: Restore, observed: Observed, config: InfrastructureManagerConfig) -> StepPlan:
     m, volume = command.manifest, command.volume
     existing = next((v for v in observed.volumes if v.name == volume), None)
-    users = sorted(c.name for c in observed.containers if volume in c.volumes)
-    restore = Step(
-        "restore", volume, 0, {"archive": str(command.archive), "volume": volume},
-        no_undo="what it wrote goes with the volume it wrote into",
-        reason=f"write {command.archive.name} ({len(m.files)} files, {m.bytes} bytes), "
-        "then read it back and compare every file",
-    )  # fmt: skip
-    create = _create(command, volume)
+    users = sorted((c for c in observed.containers if volume in c.volumes), key=lambda c: c.name)
+    said = f"write {command.archive.name} ({len(m.files)} files, {m.bytes} bytes), then read it "
+    said += "back and compare every file"
     if existing is None:
         masked = [k for k in m.masked_options if k not in command.driver_opts]
         if masked:
@@ -109,7 +132,7 @@ def plan(
                 f"the manifest of {command.archive.name} masks the driver option(s) "
                 f"{', '.join(masked)} of volume {m.volume}; pass driver_opts= with their values",
             )])  # fmt: skip
-        return StepPlan((create, _at(restore, 1)), stack=m.stack)
+        return StepPlan((_restore_step(command, volume, 0, create=True, reason=said),), m.stack)
     size = observed.sizes.get(volume) or 0
     if not command.replace:
         if size:
@@ -118,43 +141,83 @@ def plan(
                 f"volume {volume} is not empty ({size} bytes); pass replace=True to replace "
                 "what it holds (a backup of it is taken first), or volume= a new name",
             )])  # fmt: skip
-        return StepPlan((restore,), stack=m.stack)
-    if users:
+        step = _restore_step(command, volume, 0, create=False, reason=said)
+        return StepPlan((step,), stack=m.stack)
+    foreign = [c.name for c in users if c.name not in observed.remakeable]
+    if foreign:
         raise ValidationError([Problem(
             "params.replace",
-            f"volume {volume} is used by {', '.join(users)}: a volume cannot be replaced while "
-            "a container references it; remove them first (manager.down of their stack), or "
-            "restore into a new volume with volume=",
+            f"volume {volume} is used by {', '.join(foreign)}, which neither infranb nor "
+            "Compose made: a volume cannot be replaced while a container references it, and "
+            "that one cannot be made again here; remove it first, or restore into a new "
+            "volume with volume=",
         )])  # fmt: skip
+    running = [c for c in users if c.state in ("running", "restarting")]
+    stops = [
+        Step("stop", c.name, 0, {"id": c.name, **_hooks(c)},
+             undo=Step("start", c.name, 0, {"id": c.name}),
+             reason="it uses the volume: stopped while it is replaced")
+        for c in running
+    ]  # fmt: skip
     before = volumes.backup_steps(
         [existing], observed, command.folder, quiesce="none", compress=None,
-        reason="before-restore", first_wave=-1, markers=config.secret_markers,
+        reason="before-restore", first_wave=0, markers=config.secret_markers,
     )  # fmt: skip
+    removes = [
+        Step("remove", c.name, 2, {"id": c.name},
+             undo=Step("remake", c.name, 2, {"name": c.name}),
+             reason="it references the volume: made again from its own inspect afterwards")
+        for c in users
+    ]  # fmt: skip
     remove = Step(
-        "remove-volume", volume, 1, {},
-        undo=Step("recover-volume", volume, 1, {
+        "remove-volume", volume, 3, {},
+        undo=Step("recover-volume", volume, 3, {
             "folder": str(command.folder), "driver": existing.driver,
             "labels": dict(existing.labels),
         }),
         reason="replace=True: what it holds was backed up first",
     )  # fmt: skip
-    return StepPlan((*before, remove, _at(create, 2), _at(restore, 3)), stack=m.stack)
+    restore = _restore_step(command, volume, 4, create=True, reason=said, like=existing)
+    remakes = [
+        Step("remake", c.name, 5, {"name": c.name}, undo=Step("remove", c.name, 5, {"id": c.name}),
+             reason="made again as it was, on the restored volume")
+        for c in users
+    ]  # fmt: skip
+    starts = [
+        Step("start-ready", c.name, 6, {"id": c.name}, undo=Step("keep", c.name, 6),
+             reason="it was running: started again and awaited ready")
+        for c in running
+    ]  # fmt: skip
+    steps = (*stops, *before, *removes, remove, restore, *remakes, *starts)
+    return StepPlan(steps, stack=m.stack)
 
 
-def _create(command: Restore, volume: str) -> Step:
+def _hooks(c: ContainerInfo) -> dict[str, Any]:
+    hooks = c.labels.get(L.PRE_STOP)
+    return {"labels": {L.PRE_STOP: hooks}} if hooks and c.state == "running" else {}
+
+
+def _restore_step(
+    command: Restore, volume: str, wave: int, *, create: bool, reason: str,
+    like: VolumeInfo | None = None,
+) -> Step:  # fmt: skip
+    """The restore of the archive into ``volume``: into a volume it creates (undone by
+    removing it; as the manifest says, or ``like`` the one it replaces), or into an empty one
+    that is there (nothing puts back what it wrote there)."""
+    args: dict[str, Any] = {"archive": str(command.archive), "volume": volume}
+    if not create:
+        return Step("restore", volume, wave, args, reason=reason,
+                    no_undo="what it wrote into the volume that was there stays")  # fmt: skip
     m = command.manifest
-    args = {"driver": m.driver, "driver_opts": dict(m.driver_opts), "labels": dict(m.labels)}
+    args["create"] = {
+        "driver": like.driver if like else m.driver,
+        "driver_opts": masked_options(like.options) if like else dict(m.driver_opts),
+        "labels": dict(like.labels) if like else dict(m.labels),
+    }
     return Step(
-        "create-volume", volume, 0, args,
-        undo=Step("remove-volume", volume, 0, {}),
-        reason=f"as the manifest says: driver {m.driver}",
+        "restore", volume, wave, args, undo=Step("remove-volume", volume, wave, {}),
+        reason=f"create it (driver {args['create']['driver']}), {reason}",
     )  # fmt: skip
-
-
-def _at(step: Step, wave: int) -> Step:
-    from dataclasses import replace
-
-    return replace(step, wave=wave)
 
 
 def rows(result: Any) -> Iterable[dict[str, Any]]:

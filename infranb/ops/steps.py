@@ -141,12 +141,14 @@ KINDS: dict[str, Kind] = {
     "pause": Kind(volume_steps._pause, "disruptive", "pause container"),
     "unpause": Kind(volume_steps._unpause, None, "unpause container"),
     "start-ready": Kind(volume_steps._start_ready, None, "start container"),
-    "backup": Kind(volume_steps._backup, None, "back up volume"),
+    "backup": Kind(volume_steps.take_backup, None, "back up volume"),
     "discard": Kind(volume_steps._discard, None, "discard the archive of volume"),
     "restore": Kind(volume_steps._restore, "disruptive", "restore into volume"),
     "create-volume": Kind(volume_steps._create_volume, None, "create volume"),
     "remove-volume": Kind(volume_steps._remove_volume, "destructive", "remove volume"),
     "recover-volume": Kind(volume_steps._recover_volume, None, "bring back volume"),
+    "remake": Kind(volume_steps._remake, None, "make again container"),
+    "keep": Kind(volume_steps._keep, None, "keep as it is"),
 }
 
 

@@ -34,10 +34,11 @@ from infranb.core.archives import (
     write_manifest,
 )
 from infranb.core.backups import MOUNT_POINT, Manifest, archive_stem, differences
+from infranb.core.drift import request_of
 from infranb.core.errors import ContainerFailed, EngineError, InfraError, NotFound
-from infranb.core.records import VolumeArchive
+from infranb.core.records import ContainerDetails, VolumeArchive
 from infranb.core.secrets import mask_url_credentials
-from infranb.core.specs import ContainerSpec, Mount
+from infranb.core.specs import ContainerSpec, Mount, parse_container
 from infranb.ops.base import Outcome
 from infranb.ops.common import HealthChecks
 
@@ -113,7 +114,7 @@ def backup_folder(step: Step) -> Path:
     return Path(str(step.args["folder"])).expanduser()
 
 
-async def _backup(rt: Runtime, step: Step, outcome: Outcome) -> None:
+async def take_backup(rt: Runtime, step: Step, outcome: Outcome) -> None:
     """Read the volume through a helper into an archive and its manifest."""
     a = step.args
     volume, reason = str(a["volume"]), str(a.get("reason") or "backup")
@@ -182,8 +183,34 @@ async def _discard(rt: Runtime, step: Step, outcome: Outcome) -> None:
 
 
 async def _restore(rt: Runtime, step: Step, outcome: Outcome) -> None:
-    """Write an archive into an empty volume through a helper, then read the volume back
-    and compare every file with the manifest: a difference fails the step."""
+    """Write an archive into an empty volume through a helper (creating the volume first
+    where the step says so), then read the volume back and compare every file with the
+    manifest: a difference fails the step. A failed step removes the volume it created, so
+    it leaves nothing (the executor undoes only the steps that finished)."""
+    if not step.args.get("create"):
+        return await _write_archive(rt, step, outcome)
+    made = step.__class__("create-volume", step.target, step.wave, dict(step.args["create"]))
+    await _create_volume(rt, made, outcome)
+    try:
+        await _write_archive(rt, step, outcome)
+    except BaseException:
+        # the volume it made goes with it: the run is then as it was (unless a step before
+        # this one left something, which the executor's undo says)
+        outcome.rolled_back = await asyncio.shield(_remove_quietly(rt, step.target))
+        raise
+    return None
+
+
+async def _remove_quietly(rt: Runtime, volume: str) -> bool:
+    await rt.drain()
+    try:
+        await rt.call(rt.engine.remove_volume, volume)
+    except InfraError:
+        return False
+    return True
+
+
+async def _write_archive(rt: Runtime, step: Step, outcome: Outcome) -> None:
     a = step.args
     archive, volume = Path(str(a["archive"])), str(a["volume"])
     manifest = read_manifest(archive)
@@ -206,7 +233,10 @@ async def _restore(rt: Runtime, step: Step, outcome: Outcome) -> None:
 
         def write(stop: threading.Event) -> None:
             chunks = archive_chunks(archive, manifest.compress, manifest.archive_sha256, stop)
-            rt.engine.put_archive_stream(cid, MOUNT_POINT, chunks)
+            try:
+                rt.engine.put_archive_stream(cid, MOUNT_POINT, chunks)
+            except ValueError as e:  # the archive does not match its checksum
+                raise EngineError(f"restoring into volume {volume}: {e}", resource=volume) from e
 
         await _transfer(rt, write)
         written_at = time.monotonic()
@@ -348,3 +378,45 @@ async def restore_into(rt: Runtime, volume: str, archive: str, outcome: Outcome)
     from infranb.core.steps import Step
 
     await _restore(rt, Step("restore", volume, 0, {"archive": archive, "volume": volume}), outcome)
+
+
+async def _keep(rt: Runtime, step: Step, outcome: Outcome) -> None:
+    """Nothing: the undo of a step that put back what was (a container that ran before
+    the run, running again)."""
+
+
+async def _remake(rt: Runtime, step: Step, outcome: Outcome) -> None:
+    """Make a removed container again, under its name, from the inspect the plan's observe
+    read of it (``rt.blueprints``)."""
+    name = str(step.args["name"])
+    details = rt.blueprints.get(name)
+    if details is None:
+        raise EngineError(f"container {name} cannot be made again: its inspect was not read")
+    await remake(rt, name, details)
+    rt.emit("container_created", name)
+
+
+def remake_spec(name: str, details: ContainerDetails) -> ContainerSpec:
+    """The spec a container is made again from: its own inspect, as a revert reads one
+    (raises ``SpecProblem`` when the inspect cannot be read back as a spec)."""
+    if details.config is None:
+        raise EngineError(f"container {name} cannot be read back to be made again")
+    request = request_of(
+        details.config, name=name, service=details.labels.get(L.COMPOSE_SERVICE),
+        image=details.image,
+    )  # fmt: skip
+    return parse_container(request, 0)
+
+
+async def remake(
+    rt: Runtime, name: str, details: ContainerDetails, spec: ContainerSpec | None = None
+) -> str:
+    """Create ``name`` again as its inspect says: its environment, labels, networks and the
+    anonymous volumes it had (by name). Returns its id."""
+    config = details.config
+    assert config is not None
+    made = spec or remake_spec(name, details)
+    return await rt.call(
+        rt.engine.create_container, made, dict(config.environment), dict(config.labels),
+        list(config.networks), keep_volumes=dict(config.anonymous),
+    )  # fmt: skip

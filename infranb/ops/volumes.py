@@ -59,6 +59,14 @@ def selected(
     """The volumes a request names, then the stack's: labelled with it, or mounted by its
     containers (anonymous ones too). Raises ``Refused`` naming a volume that is not there."""
     known = {v.name: v for v in observed.volumes}
+    folders = [v for v in command_volumes if v not in known and v.startswith(("/", "./", "~"))]
+    if folders:
+        raise ValidationError([Problem(
+            "params.volumes",
+            f"{folders[0]} is a folder of the host (a bind mount's source), not a volume: "
+            "only named and anonymous volumes are backed up; copy it with the host's tools "
+            "(cp -a, tar)",
+        )])  # fmt: skip
     missing = [v for v in command_volumes if v not in known]
     if missing:
         raise ValidationError([Problem(

@@ -729,3 +729,25 @@ def test_anonymous_volumes_are_listed_with_the_container(
     create(any_engine, made, name, volumes=["/scratch"])
     (listed,) = any_engine.list_containers(labels={"inbt": name})
     assert len(listed.volumes) == 1 and len(listed.volumes[0]) == 64
+
+
+def test_archives_keep_owners_says_what_the_archive_endpoints_do(
+    any_engine: Engine, made: list, name: str
+) -> None:
+    """A file owned by uid 1000 goes in and comes back owned so where the engine says its
+    archives keep owners (Docker), and as the container's user (0) where not (Podman 4.3)."""
+    vol = f"{name}-vol"
+    any_engine.create_volume(vol, "local", {"inbt": name})
+    made.append(("volume", vol))
+    cid = create(any_engine, made, name, volumes=[f"{vol}:/volume"])
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("owned")
+        info.size, info.uid, info.gid = 2, 1000, 1000
+        tar.addfile(info, io.BytesIO(b"hi"))
+    any_engine.put_archive_stream(cid, "/volume", iter([buffer.getvalue()]))
+    stream = io.BytesIO(b"".join(any_engine.get_archive_stream(cid, "/volume/.")))
+    with tarfile.open(fileobj=stream) as tar:
+        (owned,) = [m for m in tar.getmembers() if relative(m.name) == "owned"]
+    expected = 1000 if any_engine.archives_keep_owners() else 0
+    assert (owned.uid, owned.gid) == (expected, expected)

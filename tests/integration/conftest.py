@@ -29,6 +29,9 @@ def fast_config(**overrides: object) -> InfrastructureManagerConfig:
         # A short "stayed up" window keeps CI from growing a second per bring-up; the
         # tests of the rule set their own.
         "min_uptime": 0.2,
+        # A teardown of a test's stack would otherwise snapshot its volumes into the
+        # user's home; the tests of snapshots turn them on.
+        "snapshot_before": (),
     }
     settings.update(overrides)
     return InfrastructureManagerConfig(**settings)  # type: ignore[arg-type]

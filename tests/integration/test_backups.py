@@ -184,7 +184,8 @@ def test_a_teardown_with_volumes_is_reverted_with_its_data(
     """``down(volumes=True)`` snapshots the volume first; ``revert`` of it brings the stack
     back with the data, and the snapshot's restore is verified file by file."""
     journal = str(tmp_path / "journal.sqlite")
-    with InfrastructureManager(fast_config(journal=journal)) as m:
+    config = fast_config(journal=journal, snapshot_before=("remove_volume",))
+    with InfrastructureManager(config) as m:
         op = InfrastructureOperation(
             operation="orchestrate_containers", stack=stack,
             containers=[{
@@ -207,4 +208,63 @@ def test_a_teardown_with_volumes_is_reverted_with_its_data(
         assert list(reading["line"]) == ["precious"]
         history = m.history()
         assert set(history["operation"]) >= {"cleanup_resources", "revert"}
+        assert m.run(teardown(stack, volumes=True)).success
+
+
+def test_a_failed_recreate_rolls_back_with_the_data_as_it_was(
+    engine: DockerEngine, stack: str, tmp_path: Path
+) -> None:
+    """A new version that migrates the data and then fails: the rollback brings the old
+    container back on the data as it was before the run, not the migrated data."""
+    config = fast_config(
+        journal=None, backup_dir=str(tmp_path / "b"), snapshot_before=("recreate_with_volume",)
+    )
+
+    def db(command: str) -> InfrastructureOperation:
+        return InfrastructureOperation(
+            operation="orchestrate_containers", stack=stack,
+            containers=[{"image": BASE, "name": f"{stack}-db", "stop_signal": "SIGKILL",
+                         "command": ["sh", "-c", command],
+                         "volumes": {f"{stack}-data": "/data"}}],
+        )  # fmt: skip
+
+    with InfrastructureManager(config) as m:
+        first = m.run(db("test -f /data/rows || echo 'row 1' > /data/rows; exec sleep 600"))
+        assert first.success, first.error
+        failed = m.run(db("echo migrated > /data/rows; touch /data/added; exit 3"))
+        assert not failed.success and failed.rolled_back, failed.error
+        assert [a.action for a in failed.archives] == ["snapshot"]
+        assert f"volume {stack}-data from its snapshot" in str(failed.error)
+        listing = m.exec(f"{stack}-db", ["ls", "/data"])
+        assert list(listing["line"]) == ["rows"]
+        assert list(m.exec(f"{stack}-db", ["cat", "/data/rows"])["line"]) == ["row 1"]
+        assert m.run(teardown(stack, volumes=True)).success
+
+
+def test_replace_makes_the_volumes_users_again_around_the_restore(
+    engine: DockerEngine, stack: str, tmp_path: Path
+) -> None:
+    """A restore with replace=True into a volume a running container uses: it is stopped and
+    removed, the volume made again with the archive, and the container made again as it
+    was (same name, environment, networks) and started."""
+    config = fast_config(journal=None, backup_dir=str(tmp_path / "b"))
+    with InfrastructureManager(config) as m:
+        op = InfrastructureOperation(
+            operation="orchestrate_containers", stack=stack,
+            containers=[{"image": BASE, "name": f"{stack}-db", "stop_signal": "SIGKILL",
+                         "command": ["sleep", "600"], "environment": {"MODE": "kept"},
+                         "networks": [f"{stack}-net"], "volumes": {f"{stack}-data": "/data"}}],
+        )  # fmt: skip
+        assert m.run(op).success
+        m.exec(f"{stack}-db", ["sh", "-c", "echo before > /data/rows"])
+        archive = m.backup(f"{stack}-data").archives[0].archive
+        m.exec(f"{stack}-db", ["sh", "-c", "echo after > /data/rows; touch /data/extra"])
+        result = m.restore(archive, replace=True)
+        assert result.success, result.error
+        assert [a.action for a in result.archives] == ["before-restore", "restore"]
+        assert list(m.exec(f"{stack}-db", ["ls", "/data"])["line"]) == ["rows"]
+        assert list(m.exec(f"{stack}-db", ["cat", "/data/rows"])["line"]) == ["before"]
+        assert list(m.exec(f"{stack}-db", ["sh", "-c", "echo $MODE"])["line"]) == ["kept"]
+        again = engine.inspect_container(f"{stack}-db")
+        assert again is not None and again.networks == (f"{stack}-net",)
         assert m.run(teardown(stack, volumes=True)).success

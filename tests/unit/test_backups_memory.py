@@ -20,6 +20,7 @@ from infranb.core.backups import FileEntry, differences, manifest_path, masked_o
 from infranb.core.errors import EngineError
 from infranb.core.records import VolumeInfo
 from infranb.core.secrets import MASK
+from infranb.core.specs import ContainerSpec, Mount
 from infranb.manager import run_sync
 from infranb.testing import MemoryEngine
 
@@ -126,7 +127,8 @@ def test_a_restore_writes_reads_back_and_compares(
     archive = shop.backup("dbdata").archives[0].archive
     result = shop.restore(archive, volume="dbcopy")
     assert result.success, result.error
-    assert [s.kind for s in result.plan.steps] == ["create-volume", "restore"]
+    assert [s.kind for s in result.plan.steps] == ["restore"]
+    assert result.plan.steps[0].undo is not None  # the volume it creates goes on a failure
     (row,) = result.archives
     assert row.verified is True and row.verify_seconds is not None
     assert engine.volume_data["dbcopy"]["table"][1] == b"rows"
@@ -135,24 +137,39 @@ def test_a_restore_writes_reads_back_and_compares(
     assert "replace=True" in str(again.error)
 
 
-def test_replace_backs_up_what_is_there_first_and_refuses_a_volume_in_use(
+def test_replace_backs_up_what_is_there_and_makes_its_users_again(
     shop: InfrastructureManager, engine: MemoryEngine
 ) -> None:
     archive = shop.backup("dbdata").archives[0].archive
-    refused = shop.restore(archive, replace=True)
-    assert not refused.success and "used by db, reader" in str(refused.error)
-    assert shop.restore(archive, volume="spare").success
-    fill_spare = engine.volume_data["spare"]
-    fill_spare["extra"] = (tarfile.TarInfo("extra"), b"")
-    engine.volume_sizes = lambda: {"spare": 1}  # type: ignore[method-assign]
-    plain = shop.restore(archive, volume="spare")
+    fill(engine, "db", "/var/lib/db", {"later": b"written after the backup"})
+    plain = shop.restore(archive)
     assert not plain.success and "replace=True" in str(plain.error)
-    result = shop.restore(archive, volume="spare", replace=True)
+    planned = shop.restore(archive, replace=True, dry_run=True)
+    assert [(s.kind, s.target) for s in planned.plan.steps] == [
+        ("stop", "db"), ("stop", "reader"), ("backup", "dbdata"), ("remove", "db"),
+        ("remove", "reader"), ("remove-volume", "dbdata"), ("restore", "dbdata"),
+        ("remake", "db"), ("remake", "reader"), ("start-ready", "db"), ("start-ready", "reader"),
+    ]  # fmt: skip
+    result = shop.restore(archive, replace=True)
     assert result.success, result.error
     assert [a.action for a in result.archives] == ["before-restore", "restore"]
-    assert "extra" not in engine.volume_data["spare"]
+    assert "later" not in engine.volume_data["dbdata"]
     kept = read_manifest(Path(result.archives[0].archive))
-    assert "extra" in {f.path for f in kept.files} and kept.reason == "before-restore"
+    assert "later" in {f.path for f in kept.files} and kept.reason == "before-restore"
+    states = {c.name: c.state for c in engine.containers.values()}
+    assert states == {"db": "running", "reader": "running"}
+
+
+def test_replace_is_refused_for_a_volume_a_foreign_container_holds(
+    shop: InfrastructureManager, engine: MemoryEngine
+) -> None:
+    archive = shop.backup("dbdata").archives[0].archive
+    by_hand = ContainerSpec(name="by-hand", image=BASE, volumes=(Mount("dbdata", "/x", "volume"),))
+    engine.create_container(by_hand, {}, {}, [])
+    engine.calls.clear()
+    refused = shop.restore(archive, replace=True)
+    assert not refused.success and "used by by-hand, which neither infranb" in str(refused.error)
+    assert not [c for c in engine.calls if c.startswith(("stop", "remove", "create"))]
 
 
 def test_a_damaged_archive_fails_the_restore_and_leaves_nothing(
@@ -199,6 +216,8 @@ def test_bad_requests_are_refused_in_one_sentence(
     missing = shop.backup("nope")
     assert not missing.success and "no volume named nope" in str(missing.error)
     assert "is not a file" in str(shop.restore(tmp_path / "none.tar").error)
+    folder = shop.backup(["/srv/data"])
+    assert "a folder of the host (a bind mount's source)" in str(folder.error)
     assert not [c for c in engine.calls if c.startswith(("stop", "create", "put"))]
 
 
@@ -318,3 +337,39 @@ def test_the_history_says_where_each_runs_archives_are_and_prune_deletes_snapsho
     assert list(gone["archive"]) == [down.archives[0].archive] and gone["deleted"].all()
     assert not Path(down.archives[0].archive).exists()
     assert Path(kept.archives[0].archive).exists()  # a backup asked for is never pruned
+
+
+def test_a_failed_replacement_puts_the_volume_it_wrote_to_back_as_it_was(
+    engine: MemoryEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new version migrates the data, then fails its start: the rollback brings back
+    the old container and the volume's snapshot, not the migrated data."""
+    m = manager(engine, tmp_path)
+    db = {"name": "db", "image": BASE, "volumes": ["dbdata:/var/lib/db"]}
+    up(m, db)
+    fill(engine, "db", "/var/lib/db", {"table": b"rows"})
+    real = engine.start_container
+
+    def migrating(ref: str) -> None:
+        target = engine.containers.get(ref)
+        if target is not None and "exit 3" in target.command:
+            held = engine.volume_data["dbdata"]
+            held["table"] = (held["table"][0], b"MIGRATED")
+            held["added"] = (tarfile.TarInfo("added"), b"")
+        real(ref)
+
+    monkeypatch.setattr(engine, "start_container", migrating)
+    dry = run_sync(m.execute(InfrastructureOperation(
+        operation="orchestrate_containers", stack="shop", dry_run=True,
+        containers=[{**db, "command": ["sh", "-c", "exit 3"]}])))  # fmt: skip
+    (step,) = dry.plan
+    assert any("snapshot of dbdata (4 bytes)" in w for w in step.warnings)
+    failed = run_sync(m.execute(InfrastructureOperation(
+        operation="orchestrate_containers", stack="shop",
+        containers=[{**db, "command": ["sh", "-c", "exit 3"]}])))  # fmt: skip
+    assert not failed.success and failed.rolled_back, failed.error
+    assert "volume dbdata from its snapshot" in str(failed.error)
+    assert {k: v[1] for k, v in engine.volume_data["dbdata"].items() if k} == {"table": b"rows"}
+    (back,) = engine.containers.values()
+    assert back.name == "db" and back.state == "running" and "exit 3" not in back.command
+    assert [a.action for a in failed.archives] == ["snapshot"]
