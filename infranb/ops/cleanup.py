@@ -363,8 +363,8 @@ async def record_teardown(rt: Runtime, op: Cleanup, planned: CleanupPlan, outcom
     """What a stack's teardown removes, as the journal keeps it: each container's spec (as
     an orchestrate run records it), its volumes and their snapshots, so ``revert`` brings
     the stack back with its data."""
-    if not op.stack or not planned.containers:
-        return
+    if not op.stack or not planned.containers or rt.recorder is None:
+        return  # nothing to keep it in (journal=None)
     inspected = await rt.gather(
         *(rt.call(rt.engine.inspect_container, c.id) for c in planned.containers)
     )

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from infranb.core import labels as L
 from infranb.core.archives import read_manifest
+from infranb.core.backups import masked_options
 from infranb.core.drift import (
     ContainerConfig,
     Difference,
@@ -1213,11 +1214,16 @@ class BringUp:
             return
         taken: dict[str, str] = {}
         self.changes.snapshots[old.id] = (taken, details)
+        infos = {v.name: v for v in await rt.call(rt.engine.list_volumes)}
         for volume in holding:
+            info = infos.get(volume)
             args = {
                 "volume": volume, "folder": str(rt.config.backups_folder), "reason": "snapshot",
                 "image": old.image_id, "quiesced": [old.name], "containers": [old.name],
-                "stack": self.desired.stack,
+                "stack": self.desired.stack, "driver": info.driver if info else "local",
+                "labels": dict(info.labels) if info else {},
+                "driver_opts": masked_options(info.options, rt.config.secret_markers)
+                if info else {},
             }  # fmt: skip
             await take_backup(rt, Step("backup", volume, 0, args), self.outcome)
             taken[volume] = self.outcome.archives[-1].archive

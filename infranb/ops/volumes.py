@@ -156,7 +156,8 @@ def backup_steps(
             )  # fmt: skip
             after.append(
                 Step("start-ready", c.name, first_wave + 2, {"id": c.id},
-                     no_undo="it was running before", reason="running again, awaited ready")
+                     undo=Step("keep", c.name, first_wave + 2),
+                     reason="running again, awaited ready")
             )  # fmt: skip
         else:
             before.append(
@@ -166,7 +167,7 @@ def backup_steps(
             )  # fmt: skip
             after.append(
                 Step("unpause", c.name, first_wave + 2, {"id": c.id},
-                     no_undo="it was running before", reason="running again")
+                     undo=Step("keep", c.name, first_wave + 2), reason="running again")
             )  # fmt: skip
     return [*before, *steps, *after]
 

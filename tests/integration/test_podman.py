@@ -320,3 +320,19 @@ def test_a_volume_is_backed_up_and_restored_on_podman(
     assert restored.success, restored.error
     assert restored.archives[0].verified is True
     assert on_podman.containers().query(f"name == '{stack}-db'")["state"].tolist() == ["running"]
+
+
+def test_a_restore_replaces_a_volume_its_container_uses_on_podman(
+    on_podman: InfrastructureManager, stack: str, tmp_path: Path
+) -> None:
+    """replace=True on Podman: the container that uses the volume is removed and made again
+    from its inspect around the restore, and runs on the restored data."""
+    assert on_podman.run(gated_stack(stack)).success
+    (tmp_path / "rows").write_text("before\n")
+    assert on_podman.copy_to(f"{stack}-db", tmp_path / "rows", "/data/rows").success
+    archive = on_podman.backup(f"{stack}-data", to=tmp_path / "b").archives[0].archive
+    (tmp_path / "rows").write_text("after\n")
+    assert on_podman.copy_to(f"{stack}-db", tmp_path / "rows", "/data/rows").success
+    result = on_podman.restore(archive, replace=True)
+    assert result.success, result.error
+    assert list(on_podman.exec(f"{stack}-db", ["cat", "/data/rows"])["line"]) == ["before"]

@@ -373,3 +373,17 @@ def test_a_failed_replacement_puts_the_volume_it_wrote_to_back_as_it_was(
     (back,) = engine.containers.values()
     assert back.name == "db" and back.state == "running" and "exit 3" not in back.command
     assert [a.action for a in failed.archives] == ["snapshot"]
+
+
+@pytest.mark.parametrize("compress", ["gz", "zst"])
+def test_a_compressed_backup_restores_the_same_files(
+    shop: InfrastructureManager, engine: MemoryEngine, compress: str
+) -> None:
+    taken = shop.backup("dbdata", compress=compress)
+    assert taken.success, taken.error
+    archive = Path(taken.archives[0].archive)
+    assert archive.name.endswith(f".tar.{compress}")
+    assert read_manifest(archive).compress == compress
+    restored = shop.restore(archive, volume=f"copy-{compress}")
+    assert restored.success, restored.error
+    assert engine.volume_data[f"copy-{compress}"]["sub/index"][1] == b"idx"
