@@ -109,7 +109,9 @@ from infranb.ops.common import (
 from infranb.ops.environments import resolve_environments, resolve_files
 from infranb.ops.hooks import pre_stop_label, run_hooks
 from infranb.ops.replacing import Swapped, next_name, put_back, replaced_name, swap
+from infranb.ops.steps import run_steps
 from infranb.ops.volume_steps import remake, remake_spec, restore_into, take_backup
+from infranb.ops.volumes import observe_volumes, replace_steps
 
 if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
@@ -152,6 +154,9 @@ class Orchestrate:
     #: volume -> the archive written into it when this run creates it (a teardown's revert
     #: brings its snapshots back so)
     restore_volumes: Mapping[str, str] = field(default_factory=dict)
+    #: volume -> the archive that takes the place of what it holds once the stack is up
+    #: (a revert of a run that snapshotted it): what it holds is backed up first
+    replace_volumes: Mapping[str, str] = field(default_factory=dict)
 
     def must_complete(self, name: str) -> bool:
         """A dependent waits for this container to exit 0 (a one-shot job)."""
@@ -187,8 +192,9 @@ def parse(
     problems += network_problems + volume_problems
     builds, build_problems = _parse_builds(op.params)
     problems += build_problems
-    seeds, seed_problems = _parse_restores(op.params)
-    problems += seed_problems
+    seeds, seed_problems = _parse_restores(op.params, "restore_volumes")
+    replacing, replace_problems = _parse_restores(op.params, "replace_volumes")
+    problems += seed_problems + replace_problems
     if problems:
         return None, problems
     command = Orchestrate(
@@ -203,25 +209,29 @@ def parse(
         builds,
         bool((op.params or {}).get("rebuild", False)) if isinstance(op.params, dict) else False,
         seeds,
+        replacing,
     )
     return command, []
 
 
-def _parse_restores(params: object) -> tuple[dict[str, str], list[Problem]]:
-    """``params.restore_volumes``: volume -> an archive with its manifest beside it."""
-    listed = params.get("restore_volumes") if isinstance(params, dict) else None
+def _parse_restores(params: object, key: str) -> tuple[dict[str, str], list[Problem]]:
+    """``params.restore_volumes`` or ``params.replace_volumes``: volume -> an archive with
+    its manifest beside it."""
+    listed = params.get(key) if isinstance(params, dict) else None
     if listed is None:
         return {}, []
     if not isinstance(listed, dict):
-        return {}, [Problem("params.restore_volumes", "must map volume names to archives")]
+        return {}, [Problem(f"params.{key}", "must map volume names to archives")]
     problems = []
     for volume, archive in listed.items():
+        where = f"params.{key}.{volume}"
+        if not Path(str(archive)).expanduser().is_file():
+            problems.append(Problem(where, f"{archive} is not a file (pruned?)"))
+            continue
         try:
             read_manifest(Path(str(archive)).expanduser())
         except ValueError as e:
-            problems.append(Problem(f"params.restore_volumes.{volume}", str(e)))
-        if not Path(str(archive)).expanduser().is_file():
-            problems.append(Problem(f"params.restore_volumes.{volume}", f"{archive} is not a file"))
+            problems.append(Problem(where, str(e)))
     return {str(k): str(v) for k, v in listed.items()}, problems
 
 
@@ -231,9 +241,9 @@ def _parse_builds(params: object) -> tuple[tuple[BuildImage, ...], list[Problem]
         return (), []  # the request's own check names it
     problems = [
         Problem(f"params.{key}", f"orchestrate_containers does not take {key!r}; it takes "
-                "builds, rebuild, restore_volumes")
+                "builds, rebuild, restore_volumes, replace_volumes")
         for key in params
-        if key not in ("builds", "rebuild", "restore_volumes")
+        if key not in ("builds", "rebuild", "restore_volumes", "replace_volumes")
     ]  # fmt: skip
     if not isinstance(params.get("rebuild", False), bool):
         problems.append(Problem("params.rebuild", "must be True or False"))
@@ -1028,6 +1038,10 @@ async def _bring_up(
     destructive += [f"remove container {name} (scale down)" for name in plan.scaled_down]
     if command.remove_orphans:
         destructive += [f"remove container {name}" for name in plan.orphans]
+    destructive += [
+        f"replace what volume {v} holds with {Path(a).name} (backed up first)"
+        for v, a in command.replace_volumes.items()
+    ]
     rt.gate(destructive, dry_run=command.dry_run)
     if command.dry_run:
         return
@@ -1049,6 +1063,43 @@ async def _bring_up(
         raise
     finally:
         watcher.close()
+    if command.replace_volumes:
+        await _replace_volumes(command, rt, outcome)
+
+
+async def _replace_volumes(command: Orchestrate, rt: Runtime, outcome: Outcome) -> None:
+    """Once the stack is up: each volume of ``replace_volumes`` gets its archive in place of
+    what it holds, as ``restore(replace=True)`` does (its users stopped, removed and made
+    again around it). A failure undoes this stage (the volume as it was, its users back); the
+    containers this run brought up stay, and the result says so."""
+    seen = await observe_volumes(rt.config.backups_folder, rt)
+    steps: list[Step] = []
+    for i, (volume, archive) in enumerate(sorted(command.replace_volumes.items())):
+        existing = next((v for v in seen.volumes if v.name == volume), None)
+        users = sorted((c for c in seen.containers if volume in c.volumes), key=lambda c: c.name)
+        if existing is None:
+            continue  # made by this run: written into when it was created
+        found = await rt.gather(*(rt.call(rt.engine.inspect_container, c.id) for c in users))
+        rt.blueprints.update({d.name: d for d in found if d is not None and d.config})
+        rt.volume_options[volume] = dict(existing.options)
+        manifest = read_manifest(Path(archive))
+        said = f"write {Path(archive).name} ({len(manifest.files)} files), then read it back"
+        steps += replace_steps(
+            existing, users, Path(archive), said, rt.config.backups_folder,
+            markers=rt.config.secret_markers, sizes=seen.sizes,
+            created_like=masked_options(existing.options), first_wave=10 * i,
+        )  # fmt: skip
+    outcome.plan += [s.row() for s in steps]
+    try:
+        await run_steps(steps, rt, outcome)
+    except BaseException as failure:
+        outcome.rolled_back = False  # the containers brought up stay
+        outcome.remaining.append(
+            f"the containers of stack {command.stack} are as this run brought them up; the "
+            "volumes' data was not replaced (that stage was undone)"
+        )
+        append_note(failure, "the containers stay as this run brought them up")
+        raise
 
 
 class BringUp:

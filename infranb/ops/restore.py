@@ -18,7 +18,7 @@ from infranb.core import labels as L
 from infranb.core.archives import read_manifest
 from infranb.core.backups import Manifest, masked_options
 from infranb.core.errors import Problem, ValidationError
-from infranb.core.records import ContainerInfo, VolumeInfo
+from infranb.core.records import VolumeInfo
 from infranb.core.steps import Step, StepPlan
 from infranb.ops import volumes
 from infranb.ops.base import Operation
@@ -152,49 +152,11 @@ def plan(command: Restore, observed: Observed, config: InfrastructureManagerConf
             "that one cannot be made again here; remove it first, or restore into a new "
             "volume with volume=",
         )])  # fmt: skip
-    running = [c for c in users if c.state in ("running", "restarting")]
-    stops = [
-        Step("stop", c.name, 0, {"id": c.name, **_hooks(c)},
-             undo=Step("start", c.name, 0, {"id": c.name}),
-             reason="it uses the volume: stopped while it is replaced")
-        for c in running
-    ]  # fmt: skip
-    before = volumes.backup_steps(
-        [existing], observed, command.folder, quiesce="none", compress=None,
-        reason="before-restore", first_wave=0, markers=config.secret_markers,
+    steps = volumes.replace_steps(
+        existing, users, command.archive, said, command.folder, markers=config.secret_markers,
+        sizes=observed.sizes, created_like=masked_options(existing.options),
     )  # fmt: skip
-    removes = [
-        Step("remove", c.name, 2, {"id": c.name},
-             undo=Step("remake", c.name, 2, {"name": c.name}),
-             reason="it references the volume: made again from its own inspect afterwards")
-        for c in users
-    ]  # fmt: skip
-    remove = Step(
-        "remove-volume", volume, 3, {},
-        undo=Step("recover-volume", volume, 3, {
-            "folder": str(command.folder), "driver": existing.driver,
-            "labels": dict(existing.labels),
-        }),
-        reason="replace=True: what it holds was backed up first",
-    )  # fmt: skip
-    restore = _restore_step(command, volume, 4, create=True, reason=said, like=existing)
-    remakes = [
-        Step("remake", c.name, 5, {"name": c.name}, undo=Step("remove", c.name, 5, {"id": c.name}),
-             reason="made again as it was, on the restored volume")
-        for c in users
-    ]  # fmt: skip
-    starts = [
-        Step("start-ready", c.name, 6, {"id": c.name}, undo=Step("keep", c.name, 6),
-             reason="it was running: started again and awaited ready")
-        for c in running
-    ]  # fmt: skip
-    steps = (*stops, *before, *removes, remove, restore, *remakes, *starts)
-    return StepPlan(steps, stack=m.stack)
-
-
-def _hooks(c: ContainerInfo) -> dict[str, Any]:
-    hooks = c.labels.get(L.PRE_STOP)
-    return {"labels": {L.PRE_STOP: hooks}} if hooks and c.state == "running" else {}
+    return StepPlan(tuple(steps), stack=m.stack)
 
 
 def _restore_step(

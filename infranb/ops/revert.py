@@ -178,9 +178,21 @@ def plan_revert(
             "containers no longer use them"
         )
     snapshots = {str(s["volume"]): str(s["archive"]) for s in entry.prior.get("snapshots") or []}
+    # What a run that replaced containers snapshotted before their replacements started:
+    # written back in place of what the volumes hold now (backed up first; with consent).
+    replaced = {
+        str(a["volume"]): str(a["archive"])
+        for a in (entry.result or {}).get("archives") or []
+        if a.get("action") == "snapshot" and not was_teardown
+    }
     if was_teardown:
         notes.append(f"stack {stack} is brought back as run {run} found it")
         notes += [f"volume {v}: its snapshot {a} is restored into it" for v, a in snapshots.items()]
+    notes += [
+        f"volume {v}: its snapshot {a} (taken by run {run}) takes the place of what it holds "
+        "now, which is backed up first"
+        for v, a in replaced.items()
+    ]
     if not containers:  # the run made the stack: going back is tearing it down
         teardown = InfrastructureOperation(
             operation="cleanup_resources",
@@ -232,7 +244,10 @@ def plan_revert(
         volumes=restored(entry.prior.get("volumes") or {}),
         remove_orphans=True,
         dry_run=dry_run,
-        params={"restore_volumes": snapshots} if snapshots else {},
+        params={
+            **({"restore_volumes": snapshots} if snapshots else {}),
+            **({"replace_volumes": replaced} if replaced else {}),
+        },
     )
     return request, notes
 

@@ -222,3 +222,74 @@ SCHEMA: Schema = {
     "verified": "boolean",
     "verify_seconds": "Float64",
 }
+
+
+def _hooks(c: ContainerInfo) -> dict[str, Any]:
+    hooks = c.labels.get(L.PRE_STOP)
+    return {"labels": {L.PRE_STOP: hooks}} if hooks and c.state == "running" else {}
+
+
+def replace_steps(
+    existing: VolumeInfo,
+    users: Sequence[ContainerInfo],
+    archive: Path,
+    said: str,
+    folder: Path,
+    *,
+    markers: Iterable[str],
+    sizes: Mapping[str, int],
+    created_like: Mapping[str, str],
+    first_wave: int = 0,
+    reason: str = "before-restore",
+) -> list[Step]:
+    """The steps that put ``archive`` in the place of what ``existing`` holds: its users
+    stopped, what it holds backed up (``reason``), the users removed (a volume cannot be
+    removed while a container references it, even a stopped one), the volume removed and
+    made again with the archive (read back and compared), the users made again from their
+    own inspect (``rt.blueprints``) and started where they ran. Each step has its undo."""
+    w = first_wave
+    volume = existing.name
+    running = [c for c in users if c.state in ("running", "restarting")]
+    stops = [
+        Step("stop", c.name, w, {"id": c.name, **_hooks(c)},
+             undo=Step("start", c.name, w, {"id": c.name}),
+             reason="it uses the volume: stopped while it is replaced")
+        for c in running
+    ]  # fmt: skip
+    seen = Observed([existing], list(users), sizes, 0)
+    before = backup_steps(
+        [existing], seen, folder, quiesce="none", compress=None, reason=reason,
+        first_wave=w, markers=markers,
+    )  # fmt: skip
+    removes = [
+        Step("remove", c.name, w + 2, {"id": c.name},
+             undo=Step("remake", c.name, w + 2, {"name": c.name}),
+             reason="it references the volume: made again from its own inspect afterwards")
+        for c in users
+    ]  # fmt: skip
+    remove = Step(
+        "remove-volume", volume, w + 3, {},
+        undo=Step("recover-volume", volume, w + 3, {
+            "folder": str(folder), "driver": existing.driver, "labels": dict(existing.labels),
+        }),
+        reason="what it holds was backed up first",
+    )  # fmt: skip
+    create = {"driver": existing.driver, "driver_opts": dict(created_like),
+              "labels": dict(existing.labels)}  # fmt: skip
+    restore = Step(
+        "restore", volume, w + 4, {"archive": str(archive), "volume": volume, "create": create},
+        undo=Step("remove-volume", volume, w + 4, {}),
+        reason=f"create it (driver {existing.driver}), {said}",
+    )  # fmt: skip
+    remakes = [
+        Step("remake", c.name, w + 5, {"name": c.name},
+             undo=Step("remove", c.name, w + 5, {"id": c.name}),
+             reason="made again as it was, on the restored volume")
+        for c in users
+    ]  # fmt: skip
+    starts = [
+        Step("start-ready", c.name, w + 6, {"id": c.name}, undo=Step("keep", c.name, w + 6),
+             reason="it was running: started again and awaited ready")
+        for c in running
+    ]  # fmt: skip
+    return [*stops, *before, *removes, remove, restore, *remakes, *starts]

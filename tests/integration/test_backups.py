@@ -268,3 +268,39 @@ def test_replace_makes_the_volumes_users_again_around_the_restore(
         again = engine.inspect_container(f"{stack}-db")
         assert again is not None and again.networks == (f"{stack}-net",)
         assert m.run(teardown(stack, volumes=True)).success
+
+
+def test_the_revert_of_a_replacement_brings_its_snapshot_back(
+    engine: DockerEngine, stack: str, tmp_path: Path
+) -> None:
+    """A run replaces the database (the volume snapshotted once the old one stopped); the
+    new version rewrites the data. The revert, with consent, brings the old container and
+    the snapshot back, keeping a backup of what the volume held."""
+    config = fast_config(
+        journal=str(tmp_path / "journal.sqlite"), confirm_destructive=True,
+        snapshot_before=("recreate_with_volume",),
+    )  # fmt: skip
+
+    def db(version: str) -> InfrastructureOperation:
+        return InfrastructureOperation(
+            operation="orchestrate_containers", stack=stack,
+            containers=[{"image": BASE, "name": f"{stack}-db", "stop_signal": "SIGKILL",
+                         "command": ["sleep", "600"], "environment": {"VERSION": version},
+                         "volumes": {f"{stack}-data": "/data"}}],
+        )  # fmt: skip
+
+    with InfrastructureManager(config) as m:
+        assert m.run(db("1")).success
+        m.exec(f"{stack}-db", ["sh", "-c", "echo v1 > /data/rows"])
+        second = run_sync(m.execute(db("2"), confirm=True))
+        assert second.success, second.error
+        m.exec(f"{stack}-db", ["sh", "-c", "echo v2 > /data/rows; touch /data/v2-only"])
+        assert m.revert(second.run_id or "").refused  # it replaces data: consent first
+        back = m.revert(second.run_id or "", confirm=True)
+        assert back.success, back.error
+        assert list(m.exec(f"{stack}-db", ["ls", "/data"])["line"]) == ["rows"]
+        assert list(m.exec(f"{stack}-db", ["cat", "/data/rows"])["line"]) == ["v1"]
+        assert list(m.exec(f"{stack}-db", ["sh", "-c", "echo $VERSION"])["line"]) == ["1"]
+        kept = next(a for a in back.archives if a.action == "before-restore")
+        assert "v2-only" in {f.path for f in read_manifest(Path(kept.archive)).files}
+        assert run_sync(m.execute(teardown(stack, volumes=True), confirm=True)).success

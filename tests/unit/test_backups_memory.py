@@ -387,3 +387,35 @@ def test_a_compressed_backup_restores_the_same_files(
     restored = shop.restore(archive, volume=f"copy-{compress}")
     assert restored.success, restored.error
     assert engine.volume_data[f"copy-{compress}"]["sub/index"][1] == b"idx"
+
+
+def test_the_revert_of_a_replacement_writes_its_snapshot_back_with_consent(
+    engine: MemoryEngine, tmp_path: Path
+) -> None:
+    """A run replaced the database (its volume snapshotted first); the new version then
+    wrote to the volume. Its revert brings the old container back and the snapshot in place
+    of what the volume holds, which is backed up first; it needs consent."""
+    m = manager(engine, tmp_path, confirm_destructive=True)
+    db = {"name": "db", "image": BASE, "volumes": ["dbdata:/var/lib/db"]}
+    up(m, db)
+    fill(engine, "db", "/var/lib/db", {"table": b"rows"})
+    op = InfrastructureOperation(
+        operation="orchestrate_containers", stack="shop",
+        containers=[{**db, "environment": {"VERSION": "2"}}],
+    )  # fmt: skip
+    second = run_sync(m.execute(op, confirm=True))
+    assert second.success, second.error
+    assert [a.action for a in second.archives] == ["snapshot"]
+    fill(engine, "db", "/var/lib/db", {"table": b"MIGRATED", "added": b""})
+    refused = m.revert(second.run_id or "")
+    assert refused.refused and "replace what volume dbdata holds" in str(refused.error)
+    back = m.revert(second.run_id or "", confirm=True)
+    assert back.success, back.error
+    held = {k: v[1] for k, v in engine.volume_data["dbdata"].items() if k}
+    assert held == {"table": b"rows"}
+    (db_now,) = engine.containers.values()
+    assert db_now.state == "running" and "VERSION" not in db_now.environment
+    # the revert's own recreate snapshots the volume too (its rollback would need it)
+    assert [a.action for a in back.archives] == ["snapshot", "before-restore", "restore"]
+    kept = read_manifest(Path(back.archives[1].archive))
+    assert {f.path for f in kept.files if f.path} == {"table", "added"}
