@@ -989,7 +989,7 @@ async def _bring_up(
             f"{b.tag} is built from {b.path} before the containers are created, not pulled"
             for b in building
         ]
-    plan.steps = await _with_snapshots(rt, plan.steps, existing)
+    plan.steps, sizes = await _with_snapshots(rt, plan.steps, existing)
     outcome.plan = list(plan.steps)
     outcome.orphans = list(plan.orphans)
     outcome.warnings.extend(plan.notes)
@@ -1052,6 +1052,7 @@ async def _bring_up(
     watcher = await EventWatcher.follow(rt, command.stack)
     bring_up = BringUp(rt, command, desired, plan, existing, changes, watcher, outcome)
     bring_up.inspected = inspected
+    bring_up.sizes = sizes  # the disk-usage report the plan read, not read again
     try:
         await bring_up.execute()
     except ReplacementsKept:
@@ -1128,7 +1129,8 @@ class BringUp:
         self.ids: dict[str, str] = {}
         #: name -> its inspect from planning (an adopted container's ready wait starts there)
         self.inspected: dict[str, ContainerDetails] = {}
-        self._sizes: Mapping[str, int] | None = None
+        #: the engine's volume sizes, once read (the plan may have read them)
+        self.sizes: Mapping[str, int] | None = None
         #: image reference -> local id (pulls add theirs): the Compose image label
         self.image_ids: dict[str, str] = dict(plan.image_ids)
         self.seconds: dict[str, float] = {}
@@ -1281,9 +1283,9 @@ class BringUp:
 
     async def volume_sizes(self) -> Mapping[str, int]:
         """The engine's disk-usage report, read once per run (it is slow on big hosts)."""
-        if self._sizes is None:
-            self._sizes = await self.rt.call(self.rt.engine.volume_sizes)
-        return self._sizes
+        if self.sizes is None:
+            self.sizes = await self.rt.call(self.rt.engine.volume_sizes)
+        return self.sizes
 
     async def pull_images(self) -> None:
         """Pull missing images before anything is made: an unpullable image then touches
@@ -1865,23 +1867,24 @@ async def _rollback(rt: Runtime, desired: Desired, changes: RunChanges) -> Undon
 
 async def _with_snapshots(
     rt: Runtime, steps: list[PlanStep], existing: Mapping[str, ContainerInfo]
-) -> list[PlanStep]:
+) -> tuple[list[PlanStep], Mapping[str, int] | None]:
     """With ``recreate_with_volume``, each stop-first recreate of a container that writes to
     a volume holding data says in its plan that the volume is snapshotted first (and how
-    big it is); over ``snapshot_max_bytes`` the run is refused before anything is touched."""
+    big it is); over ``snapshot_max_bytes`` the run is refused before anything is touched.
+    Returns the steps and the volume sizes it read (None when it read none)."""
     if "recreate_with_volume" not in rt.config.snapshot_before:
-        return steps
+        return steps, None
     replaced = {
         s.name: writable_volumes(existing[s.name])
         for s in steps
         if s.action == "recreate" and s.order != "start-first" and s.name in existing
     }
     if not any(replaced.values()):
-        return steps
+        return steps, None
     try:
         sizes = await rt.call(rt.engine.volume_sizes)
     except EngineUnavailable:
-        return steps  # a dry run without an engine
+        return steps, None  # a dry run without an engine
     told: list[PlanStep] = []
     held: dict[str, int] = {}
     for step in steps:
@@ -1903,7 +1906,7 @@ async def _with_snapshots(
             f"snapshot_max_bytes={rt.config.snapshot_max_bytes}; raise it, or set "
             "snapshot_before=() to replace them without a snapshot",
         )])  # fmt: skip
-    return told
+    return told, sizes
 
 
 def writable_volumes(container: ContainerInfo) -> list[str]:

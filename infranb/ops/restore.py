@@ -18,7 +18,6 @@ from infranb.core import labels as L
 from infranb.core.archives import read_manifest
 from infranb.core.backups import Manifest, masked_options
 from infranb.core.errors import Problem, ValidationError
-from infranb.core.records import VolumeInfo
 from infranb.core.steps import Step, StepPlan
 from infranb.ops import volumes
 from infranb.ops.base import Operation
@@ -161,10 +160,9 @@ def plan(command: Restore, observed: Observed, config: InfrastructureManagerConf
 
 def _restore_step(
     command: Restore, volume: str, wave: int, *, create: bool, reason: str,
-    like: VolumeInfo | None = None,
 ) -> Step:  # fmt: skip
     """The restore of the archive into ``volume``: into a volume it creates (undone by
-    removing it; as the manifest says, or ``like`` the one it replaces), or into an empty one
+    removing it; as the manifest says), or into an empty one
     that is there (nothing puts back what it wrote there)."""
     args: dict[str, Any] = {"archive": str(command.archive), "volume": volume}
     if not create:
@@ -172,9 +170,9 @@ def _restore_step(
                     no_undo="what it wrote into the volume that was there stays")  # fmt: skip
     m = command.manifest
     args["create"] = {
-        "driver": like.driver if like else m.driver,
-        "driver_opts": masked_options(like.options) if like else dict(m.driver_opts),
-        "labels": dict(like.labels) if like else dict(m.labels),
+        "driver": m.driver,
+        "driver_opts": dict(m.driver_opts),
+        "labels": dict(m.labels),
     }
     return Step(
         "restore", volume, wave, args, undo=Step("remove-volume", volume, wave, {}),
