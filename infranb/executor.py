@@ -34,6 +34,7 @@ from infranb.core.sync import in_notebook
 from infranb.engines.base import Engine
 from infranb.journal import (
     REVERT,
+    HealCounts,
     Journal,
     Recorder,
     RunStart,
@@ -48,6 +49,7 @@ from infranb.models import (
 )
 from infranb.runtime import (
     Gates,
+    HealBudget,
     ProgressCallback,
     Runtime,
     context_value,
@@ -97,6 +99,12 @@ class Executor:
     pool: concurrent.futures.ThreadPoolExecutor
     journal: Journal | None
     identity: EngineIdentity
+    #: the heal budget without a journal: counted for this manager's lifetime
+    heal_counts: HealCounts = dataclasses.field(default_factory=HealCounts)
+
+    @property
+    def heal_budget(self) -> HealBudget:
+        return self.journal if self.journal is not None else self.heal_counts
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -180,6 +188,7 @@ class Executor:
             recorder=recorder,
             gates=gates,
             journal=self.journal,
+            heal_budget=self.heal_budget,
         )
         outcome = Outcome()
         failure: BaseException | None = None

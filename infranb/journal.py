@@ -20,6 +20,7 @@ import socket
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +60,7 @@ HISTORY_COLUMNS = (
     "error",
     "correlation_id",
     "archives",
+    "plan",
 )
 #: progress events that are steps worth keeping (layer-by-layer pull progress is not)
 STEP_KINDS = frozenset(
@@ -102,6 +104,14 @@ MIGRATIONS: tuple[str, ...] = (
         kind TEXT NOT NULL, resource TEXT, message TEXT,
         PRIMARY KEY (run_id, seq)
     );
+    """,
+    """
+    CREATE TABLE heals (
+        engine TEXT NOT NULL, container TEXT NOT NULL, at REAL NOT NULL, run_id TEXT NOT NULL
+    );
+    CREATE INDEX heals_by_container ON heals (engine, container, at);
+    ALTER TABLE runs ADD COLUMN plan_id TEXT;
+    ALTER TABLE runs ADD COLUMN approvals TEXT
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -292,6 +302,30 @@ class Recorder:
         )
 
 
+class HealCounts:
+    """The heal budget of a manager without a journal: counts kept for its lifetime only."""
+
+    def __init__(self) -> None:
+        self._times: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def heals_within(self, engine: str, container: str, seconds: float) -> int:
+        since = time.time() - seconds
+        with self._lock:
+            return sum(1 for t in self._times.get((engine, container), ()) if t >= since)
+
+    def claim_heal(
+        self, engine: str, container: str, run_id: str, limit: int, seconds: float
+    ) -> int | None:
+        with self._lock:
+            since = time.time() - seconds
+            times = [t for t in self._times.get((engine, container), ()) if t >= since]
+            if len(times) >= limit:
+                return None
+            self._times[(engine, container)] = [*times, time.time()]
+            return len(times) + 1
+
+
 class Journal:
     """The journal file. Opened on first use; safe to share between threads."""
 
@@ -375,6 +409,62 @@ class Journal:
                     run_id=str(row["run_id"]),
                 )
 
+    def busy_stacks(self, engine: str, but: str | None = None) -> dict[str, str]:
+        """The stacks on ``engine`` with a run in progress (its process alive), other than run
+        ``but``: stack -> "operation, run <id>"."""
+        rows = self._read(
+            "SELECT run_id, operation, stack, process FROM runs WHERE engine = ? AND "
+            "outcome = 'running' AND stack IS NOT NULL",
+            (engine,),
+        )
+        return {
+            str(r["stack"]): f"{r['operation']}, run {r['run_id']}"
+            for r in rows
+            if r["run_id"] != but and process_alive(r["process"]) is True
+        }
+
+    def heals_within(self, engine: str, container: str, seconds: float) -> int:
+        """How many times infranb healed ``container`` on ``engine`` in the last ``seconds``."""
+        (count,) = self._read(
+            "SELECT COUNT(*) FROM heals WHERE engine = ? AND container = ? AND at >= ?",
+            (engine, container, time.time() - seconds),
+        )[0]
+        return int(count)
+
+    def claim_heal(
+        self, engine: str, container: str, run_id: str, limit: int, seconds: float
+    ) -> int | None:
+        """Record one heal of ``container`` unless it had ``limit`` within ``seconds``: its
+        number in the window, or None (over budget). Count and record are one transaction,
+        so two managers sharing the journal cannot both pass the budget."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                (count,) = conn.execute(
+                    "SELECT COUNT(*) FROM heals WHERE engine = ? AND container = ? AND at >= ?",
+                    (engine, container, time.time() - seconds),
+                ).fetchone()
+                if count >= limit:
+                    conn.execute("ROLLBACK")
+                    return None
+                conn.execute(
+                    "INSERT INTO heals VALUES (?, ?, ?, ?)",
+                    (engine, container, time.time(), run_id),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return int(count) + 1
+
+    def mark_plan(self, run_id: str, plan_id: str, approvals: Sequence[Mapping[str, Any]]) -> None:
+        """Name the saved plan a run applies, and its approvals."""
+        self._write(
+            "UPDATE runs SET plan_id = ?, approvals = ? WHERE run_id = ?",
+            (plan_id, json.dumps([dict(a) for a in approvals]), run_id),
+        )
+
     @staticmethod
     def _insert_running(conn: sqlite3.Connection, start: RunStart) -> None:
         conn.execute(
@@ -427,7 +517,8 @@ class Journal:
         where, params = _filters(stack, since, operation)
         sql = (
             "SELECT run_id, started_at, finished_at, user, host, notebook, engine, operation, "
-            f"stack, outcome, changes, error, correlation_id, result, process FROM runs{where} "
+            f"stack, outcome, changes, error, correlation_id, plan_id, approvals, result, "
+            f"process FROM runs{where} "
             "ORDER BY started_at DESC"
         )
         if limit is not None:
@@ -436,7 +527,10 @@ class Journal:
         rows = self._read(sql, params)
         settled = self._settle(r for r in rows if r["outcome"] == "running")
         frame = pd.DataFrame(
-            [(*tuple(r)[:-2], _archives_of(r["result"])) for r in rows],
+            [
+                (*tuple(r)[:13], _archives_of(r["result"]), _plan_of(r["plan_id"], r["approvals"]))
+                for r in rows
+            ],
             columns=list(HISTORY_COLUMNS),
             dtype="object",
         )
@@ -607,6 +701,14 @@ def change_counts(result: InfrastructureResult) -> dict[str, int]:
     return counts
 
 
+def _plan_of(plan_id: str | None, approvals: str | None) -> str | None:
+    """The saved plan a run applied, and who approved it: "a1b2c3d4e5f6 approved by ann"."""
+    if not plan_id:
+        return None
+    by = [str(a.get("by")) for a in _loads(approvals, []) if isinstance(a, dict)]
+    return plan_id + (f" approved by {', '.join(by)}" if by else " (no approval)")
+
+
 def _archives_of(result: str | None) -> str | None:
     """The archives a run wrote or restored, from its stored result: "action volume: path"."""
     held = _loads(result, {}).get("archives") or []
@@ -635,6 +737,17 @@ def result_summary(result: InfrastructureResult) -> dict[str, Any]:
         "archives": [
             {"volume": a.volume, "action": a.action, "archive": a.archive, "sha256": a.sha256}
             for a in result.archives
+        ],
+        # what a heal did to each container (its evidence is the run's prior state)
+        "healed": [
+            {
+                "name": h.name,
+                "before": h.state_before,
+                "action": h.action,
+                "health_after": h.health_after,
+                "seconds": h.seconds,
+            }
+            for h in result.healed
         ],
         "warnings": list(result.warnings),
         "duration_seconds": result.duration_seconds,

@@ -454,6 +454,37 @@ class InfrastructureManager(EngineReads):
 
     backup = synchronous(abackup)
 
+    async def aheal(
+        self,
+        names: Sequence[str] | str | None = None,
+        *,
+        stack: str | None = None,
+        when: Sequence[str] = ("unhealthy", "exited"),
+        max_restarts: int = 3,
+        within: str | float = "15m",
+        evidence_lines: int = 50,
+        confirm: bool = False,
+        dry_run: bool = False,
+    ) -> InfrastructureResult:
+        """Restart the unhealthy containers among ``names`` (or of ``stack``) and start those
+        that exited non-zero, each waited for as a bring-up does. Left alone, with the reason
+        in the result: a one-shot (exit 0), one stopped on purpose (a stop or kill event
+        before its exit), an exited one its restart policy restarts, one whose stack has a
+        run in progress, and one healed ``max_restarts`` times ``within`` the window
+        (``over budget``: counted in the journal in one transaction, else by this manager
+        for its lifetime). The evidence (last probes, last ``evidence_lines`` log lines
+        masked, exit code, OOM, restarts, uptime) is taken before anything is touched and
+        kept in the journal. The ``heal`` operation: gates, journal, ``dry_run``;
+        ``result.to_frame()`` has one row per container, ``result.healed`` the records."""
+        selected = [names] if isinstance(names, str) else list(names or ())
+        request = self._request(
+            "heal", selected, dry_run, stack=stack, when=list(when),
+            max_restarts=max_restarts, within=within, evidence_lines=evidence_lines,
+        )  # fmt: skip
+        return await self._execute(request, confirm=confirm)
+
+    heal = synchronous(aheal)
+
     async def arestore(
         self,
         archive: str | os.PathLike[str],

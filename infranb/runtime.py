@@ -22,7 +22,7 @@ from infranb.core import labels as L
 from infranb.core.config import InfrastructureManagerConfig
 from infranb.core.entry import JournalEntry
 from infranb.core.errors import Refused
-from infranb.core.records import ContainerDetails, ProgressEvent
+from infranb.core.records import ContainerDetails, Evidence, ProgressEvent
 from infranb.core.secrets import Redactor
 from infranb.core.sync import gather_all
 from infranb.engines.base import Engine
@@ -46,6 +46,18 @@ class JournalReader(Protocol):
     def entry(self, run_id: str) -> JournalEntry: ...
 
     def later_runs(self, stack: str, after: str) -> list[str]: ...
+
+    def busy_stacks(self, engine: str, but: str | None = None) -> dict[str, str]: ...
+
+
+class HealBudget(Protocol):
+    """Where heals are counted (the journal, else the manager's memory)."""
+
+    def heals_within(self, engine: str, container: str, seconds: float) -> int: ...
+
+    def claim_heal(
+        self, engine: str, container: str, run_id: str, limit: int, seconds: float
+    ) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -127,8 +139,11 @@ class Runtime:
         recorder: RunRecorder | None = None,
         gates: Gates | None = None,
         journal: JournalReader | None = None,
+        heal_budget: HealBudget | None = None,
     ) -> None:
         self.engine = engine
+        #: where heals are counted against ``max_restarts`` (``heal``)
+        self.heal_budget = heal_budget
         #: the manager's journal, read by an operation that plans from it (``revert``)
         self.journal = journal
         self.config = config
@@ -146,6 +161,8 @@ class Runtime:
         #: container name -> its inspect, read by a plan's observe for a step that makes it
         #: again (a restore's replace): environments a step must not carry either
         self.blueprints: dict[str, ContainerDetails] = {}
+        #: container name -> what a heal's observe saw before any change (its steps' rows)
+        self.evidence: dict[str, Evidence] = {}
         self._executor = executor
         self._progress = progress
         self._slots = asyncio.Semaphore(config.max_parallel)

@@ -9,6 +9,7 @@ from infranb.core.records import (
     ContainerOutcome,
     CopiedPath,
     FieldChange,
+    HealRecord,
     HealthRecord,
     ImageOutcome,
     RemovedResource,
@@ -50,3 +51,5 @@ class Outcome:
     copied: list[CopiedPath] = field(default_factory=list)
     #: volumes backed up or restored
     archives: list[VolumeArchive] = field(default_factory=list)
+    #: what a heal did to each selected container
+    healed: list[HealRecord] = field(default_factory=list)

@@ -26,6 +26,7 @@ Action = Literal[
     "create", "adopt", "recreate", "start", "restart", "unchanged", "remove-orphan", "scale-down",
     "stop", "remove", "update", "copy", "kept", "pause", "unpause", "start-ready", "backup",
     "discard", "restore", "create-volume", "remove-volume", "recover-volume", "remake", "keep",
+    "heal", "skip",
 ]  # fmt: skip
 #: "kept": a replacement failed under failure_action pause or continue, and the old
 #: container runs again

@@ -120,6 +120,8 @@ class ContainerDetails:
     finished_at: datetime | None = None
     #: the image reference it was created from (``Config.Image``), kept after the tag moves
     image: str = ""
+    #: the health check's last probes as the engine keeps them (Docker: 5), oldest first
+    health_log: tuple[Probe, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -310,6 +312,78 @@ class VolumeArchive:
     verified: bool | None = None
     #: the read-back's own seconds (a restore's)
     verify_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One run of a container's health check: when it started, its exit code, its output."""
+
+    start: datetime | None
+    exit_code: int | None
+    output: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a container looked like before a heal touched it (masked where it is text)."""
+
+    state: str
+    health: str | None
+    exit_code: int | None
+    oom_killed: bool
+    restart_count: int
+    #: seconds its last run lasted (to its exit, or to now while it runs)
+    up_seconds: float | None
+    probes: tuple[Probe, ...] = ()
+    logs: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line: the failing probe or the exit, and the last log line."""
+        parts: list[str] = []
+        failing = [p for p in self.probes if p.exit_code not in (0, None)]
+        if self.health == "unhealthy" and failing:
+            last = failing[-1]
+            parts.append(f"probe exit {last.exit_code}: {last.output.strip()[:80]!r}")
+        elif self.state in ("exited", "dead"):
+            parts.append(f"exit {self.exit_code}" + (", OOM-killed" if self.oom_killed else ""))
+        if self.up_seconds is not None:
+            parts.append(f"up {self.up_seconds:.0f} s")
+        if self.restart_count:
+            parts.append(f"{self.restart_count} engine restart(s)")
+        if self.logs:
+            parts.append(f"log: {self.logs[-1][:80]!r}")
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "health": self.health,
+            "exit_code": self.exit_code,
+            "oom_killed": self.oom_killed,
+            "restart_count": self.restart_count,
+            "up_seconds": self.up_seconds,
+            "probes": [
+                {"start": p.start.isoformat() if p.start else None, "exit_code": p.exit_code,
+                 "output": p.output}
+                for p in self.probes
+            ],
+            "logs": list(self.logs),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HealRecord:
+    """What a heal did to one container: its state before, the action (``restart``,
+    ``start``, ``over budget``, ``skipped: <why>``, ``healthy: nothing to do``), its health
+    after, how long it took, and the evidence taken before anything was touched."""
+
+    name: str
+    state_before: str
+    action: str
+    health_after: str | None = None
+    seconds: float | None = None
+    evidence: Evidence | None = None
+    container_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from infranb.core.records import (
     ContainerOutcome,
     CopiedPath,
     FieldChange,
+    HealRecord,
     HealthRecord,
     ImageOutcome,
     RemovedResource,
@@ -116,6 +117,8 @@ class InfrastructureResult:
     copied: list[CopiedPath] = field(default_factory=list)
     #: backup, restore: each volume written to an archive or from one
     archives: list[VolumeArchive] = field(default_factory=list)
+    #: heal: one record per selected container (its action, health after, evidence)
+    healed: list[HealRecord] = field(default_factory=list)
 
     @classmethod
     def from_outcome(
@@ -192,6 +195,7 @@ class InfrastructureResult:
             updated=list(outcome.updated),
             copied=list(outcome.copied),
             archives=list(outcome.archives),
+            healed=list(outcome.healed),
         )
         if isinstance(error, InfraError) and getattr(error, "resource", None):
             last_logs = getattr(error, "last_logs", None)
@@ -227,6 +231,7 @@ class InfrastructureResult:
             or self.updated
             or self.copied
             or self.archives
+            or self.healed
             or self.plan
         )
         if rows:

@@ -64,6 +64,7 @@ from infranb.core.records import (
     NetworkInfo,
     NodeInfo,
     PastEvent,
+    Probe,
     PullProgress,
     SecretInfo,
     ServiceInfo,
@@ -399,6 +400,10 @@ class DockerEngine:
             restart_count=int(data.get("RestartCount") or 0),
             oom_killed=bool(state.get("OOMKilled")),
             finished_at=_parse_time(state.get("FinishedAt")),
+            health_log=tuple(
+                Probe(_parse_time(p.get("Start")), p.get("ExitCode"), p.get("Output") or "")
+                for p in probes
+            ),
         )
 
     def container_config(self, ref: str) -> ContainerConfig | None:

@@ -52,6 +52,7 @@ from infranb.core.records import (
     NetworkInfo,
     NodeInfo,
     PastEvent,
+    Probe,
     PullProgress,
     SecretInfo,
     ServiceInfo,
@@ -133,6 +134,15 @@ class _Container:
     files: dict[str, bytes] = field(default_factory=dict)
     #: network -> the names it answers to there besides its own (its DNS aliases)
     aliases: dict[str, list[str]] = field(default_factory=dict)
+    #: its health check's runs, oldest first (the engine keeps the last 5)
+    probes: list[Probe] = field(default_factory=list)
+    #: a failure ``fail_health`` set: the probe output every check gives until it is cleared
+    #: (by a restart, unless it stays)
+    failing: str | None = None
+    failing_stays: bool = False
+    finished_at: datetime | None = None
+    oom_killed: bool = False
+    restart_count: int = 0
 
 
 class _Stream:
@@ -262,6 +272,22 @@ class MemoryEngine:
             self.images[image.id] = image
         return image.id
 
+    def fail_health(self, ref: str, output: str = "probe failed", *, stays: bool = False) -> None:
+        """Make a running container's health check fail now, with ``output``, and report it
+        unhealthy; a restart clears it unless it ``stays`` (a container that stays broken)."""
+        with self._lock:
+            c = self._find(ref)
+            c.failing, c.failing_stays = output, stays
+            self._probe(c)
+
+    def crash(self, ref: str, code: int = 1, *, oom: bool = False) -> None:
+        """Make a running container exit by itself with ``code`` (no stop or kill event)."""
+        with self._lock:
+            c = self._find(ref)
+            if c.state == "running":
+                c.oom_killed = oom
+                self._exit(c, code)
+
     def census(self) -> tuple[frozenset[str], ...]:
         """Every container, network, volume and image id (for leak checks in tests)."""
         with self._lock:
@@ -376,9 +402,7 @@ class MemoryEngine:
                 exit_code=c.exit_code if c.exit_code is not None else 0,
                 health=c.health,
                 failing_streak=(3 if c.health == "unhealthy" else 0) if c.health else None,
-                last_probe_output=("probe failed" if c.health == "unhealthy" else "")
-                if c.health
-                else None,
+                last_probe_output=(c.probes[-1].output if c.probes else "") if c.health else None,
                 started_at=c.started_at,
                 image_id=c.image_id,
                 image=c.image,
@@ -390,6 +414,10 @@ class MemoryEngine:
                 health_interval=None
                 if c.healthcheck is None
                 else min(c.health_interval or self.health_delay, self.health_delay),
+                restart_count=c.restart_count,
+                oom_killed=c.oom_killed,
+                finished_at=c.finished_at,
+                health_log=tuple(c.probes[-5:]),
             )
 
     def container_config(self, ref: str) -> ContainerConfig | None:
@@ -607,6 +635,9 @@ class MemoryEngine:
                 return
             self._check_ports_free(c)
             c.state, c.exit_code, c.started_at = "running", None, datetime.now(UTC)
+            c.oom_killed = False
+            if not c.failing_stays:
+                c.failing = None
             c.logs += [(c.started_at, line) for line in _echoes(c.command)]
             self._emit(c, "start")
             exit_code = _EXIT.search(c.command)
@@ -648,21 +679,26 @@ class MemoryEngine:
             c = self._find(ref)
             if c.healthcheck is None or c.state != "running":
                 return None
-            verdict = _verdict(c.healthcheck)
-            if c.health != verdict:
-                c.health = verdict
-                self._emit(c, f"health_status: {verdict}")
+            self._probe(c)
             return c.health
 
+    def _probe(self, c: _Container) -> None:
+        """One run of ``c``'s health check: its verdict and a probe in its log."""
+        verdict = "unhealthy" if c.failing is not None else _verdict(c.healthcheck or "")
+        output = c.failing if c.failing is not None else ("" if verdict == "healthy" else "false")
+        c.probes = [*c.probes, Probe(datetime.now(UTC), 0 if verdict == "healthy" else 1, output)]
+        c.probes = c.probes[-5:]
+        if c.health != verdict:
+            c.health = verdict
+            self._emit(c, f"health_status: {verdict}")
+
     def _schedule_health(self, c: _Container) -> None:
-        verdict = _verdict(c.healthcheck or "")
         started = c.started_at
 
         def turn() -> None:
             with self._lock:
                 if c.id in self.containers and c.state == "running" and c.started_at == started:
-                    c.health = verdict
-                    self._emit(c, f"health_status: {verdict}")
+                    self._probe(c)
 
         timer = threading.Timer(
             min(c.health_interval or self.health_delay, self.health_delay), turn
@@ -673,6 +709,7 @@ class MemoryEngine:
 
     def _exit(self, c: _Container, code: int) -> None:
         c.state, c.exit_code, c.health = "exited", code, None
+        c.finished_at = datetime.now(UTC)
         self._emit(c, "die", exitCode=str(code))
 
     def stop_container(self, ref: str, timeout: float = 10) -> None:
@@ -680,7 +717,9 @@ class MemoryEngine:
         with self._lock:
             c = self._find(ref)
             if c.state == "running":
-                self._exit(c, 0)
+                # A process ended by SIGTERM exits 143, as on a real engine.
+                self._emit(c, "kill", signal="15")
+                self._exit(c, 143)
                 self._emit(c, "stop")
 
     def update_container(self, ref: str, changes: Mapping[str, Any]) -> None:

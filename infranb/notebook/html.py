@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from infranb.core.config import InfrastructureManagerConfig
     from infranb.core.entry import JournalEntry
     from infranb.core.planning import PlanStep
-    from infranb.core.records import EngineStatus
+    from infranb.core.records import EngineStatus, Evidence
     from infranb.core.request import InfrastructureOperation
     from infranb.core.result import InfrastructureResult
 
@@ -176,7 +176,33 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
             )
     for name, lines in result.failed_logs.items():
         parts.append(section(next(ids), f"last log lines of {name}", pre(lines), open_=True))
+    for record in result.healed:
+        if record.evidence is not None:
+            title = f"evidence of {record.name} before the heal ({record.action})"
+            parts.append(section(next(ids), title, pre(evidence_lines(record.evidence))))
     return wrap(text, "".join(parts))
+
+
+def evidence_lines(evidence: Evidence) -> list[str]:
+    """A heal's evidence as a person reads it: the state, the probes, the last log lines."""
+    lines = [
+        f"state {evidence.state}" + (f", health {evidence.health}" if evidence.health else "")
+        + (f", exit code {evidence.exit_code}" if evidence.exit_code is not None else "")
+        + (", OOM-killed" if evidence.oom_killed else "")
+        + f", {evidence.restart_count} engine restart(s)"
+        + (f", up {evidence.up_seconds:g} s" if evidence.up_seconds is not None else ""),
+    ]  # fmt: skip
+    if evidence.probes:
+        lines.append("")
+        lines.append(f"last {len(evidence.probes)} health probe(s):")
+        for p in evidence.probes:
+            when = p.start.strftime("%H:%M:%S") if p.start else "?"
+            lines.append(f"  {when} exit {p.exit_code}: {p.output.strip()}")
+    if evidence.logs:
+        lines.append("")
+        lines.append(f"last {len(evidence.logs)} log line(s):")
+        lines += [f"  {line}" for line in evidence.logs]
+    return lines
 
 
 # ---------------------------------------------------------------- plan

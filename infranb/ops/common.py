@@ -16,6 +16,7 @@ from infranb.core import labels as L
 from infranb.core.drift import request_of
 from infranb.core.errors import (
     Conflict,
+    ContainerFailed,
     EngineError,
     InfraError,
     NotFound,
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 RUNNING_STATES = ("running", "restarting", "paused")
 ENDPOINT_RETRIES = 20
 ENDPOINT_RETRY_SECONDS = 0.1
+#: how often a wait for readiness reads the container again
+RECHECK_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -376,6 +379,43 @@ class HealthChecks:
     async def run(self, cid: str) -> None:
         self._last = time.monotonic()
         await self._rt.call(self._rt.engine.run_healthcheck, cid)
+
+
+async def wait_ready(rt: Runtime, cid: str, target: str, after: str) -> ContainerDetails:
+    """Wait as a bring-up does: running (healthy where it has a healthcheck), then still up
+    after ``config.min_uptime``; ``ContainerFailed`` saying what it is ``after`` otherwise."""
+    deadline = time.monotonic() + rt.config.container_start_timeout
+    checks = HealthChecks(rt)
+    while True:
+        d = await rt.call(rt.engine.inspect_container, cid)
+        if d is None or d.state in ("exited", "dead") or d.health == "unhealthy":
+            state = "gone" if d is None else (d.health if d.health == "unhealthy" else d.state)
+            raise ContainerFailed(
+                f"container {target} is {state} {after}", resource=target, last_logs=[]
+            )
+        if d.state == "running" and d.health in (None, "healthy"):
+            break
+        if time.monotonic() > deadline:
+            raise ContainerFailed(
+                f"container {target} was not ready within container_start_timeout="
+                f"{rt.config.container_start_timeout:g}s {after}",
+                resource=target, last_logs=[],
+            )  # fmt: skip
+        if d.health == "starting" and checks.needed and checks.due(d) <= 0:
+            with contextlib.suppress(InfraError):
+                await checks.run(cid)
+            continue
+        await asyncio.sleep(RECHECK_SECONDS)
+    if rt.config.min_uptime:
+        await asyncio.sleep(rt.config.min_uptime)
+        d = await rt.call(rt.engine.inspect_container, cid)
+        if d is None or d.state != "running" or d.health == "unhealthy":
+            raise ContainerFailed(
+                f"container {target} did not stay up for min_uptime="
+                f"{rt.config.min_uptime:g}s {after}",
+                resource=target, last_logs=[],
+            )  # fmt: skip
+    return d
 
 
 def prior_state(

@@ -16,7 +16,7 @@ from infranb.core.drift import live_values
 from infranb.core.errors import ContainerFailed, EngineError, InfraError, append_note
 from infranb.core.records import ContainerOutcome, CopiedPath, FieldChange, RemovedResource
 from infranb.core.steps import Step, waves
-from infranb.ops import volume_steps
+from infranb.ops import heal_steps, volume_steps
 from infranb.ops.base import Outcome
 from infranb.ops.hooks import before_stop
 
@@ -34,6 +34,8 @@ class Kind:
     gate: Literal["destructive", "disruptive"] | None
     #: how a gate's sentence names it: "{verb} {target}"
     verb: str
+    #: False for a step that only says what a plan leaves alone (nothing to undo)
+    changes: bool = True
 
 
 async def _stop(rt: Runtime, step: Step, outcome: Outcome) -> None:
@@ -148,6 +150,8 @@ KINDS: dict[str, Kind] = {
     "remove-volume": Kind(volume_steps._remove_volume, "destructive", "remove volume"),
     "recover-volume": Kind(volume_steps._recover_volume, None, "bring back volume"),
     "remake": Kind(volume_steps._remake, None, "make again container"),
+    "heal": Kind(heal_steps.heal_step, "disruptive", "heal container"),
+    "skip": Kind(heal_steps.skip_step, None, "leave alone container", changes=False),
     "keep": Kind(volume_steps._keep, None, "keep as it is"),
 }
 
@@ -174,10 +178,12 @@ async def run_steps(steps: Sequence[Step], rt: Runtime, outcome: Outcome) -> Non
     running: list[Step] = []
 
     async def one(step: Step) -> None:
+        kind = KINDS[step.kind]
         running.append(step)
-        await KINDS[step.kind].run(rt, step, outcome)
+        await kind.run(rt, step, outcome)
         running.remove(step)
-        done.append(step)
+        if kind.changes:
+            done.append(step)
 
     try:
         for wave in waves(steps):

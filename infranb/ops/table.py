@@ -15,6 +15,7 @@ from infranb.ops import (
     cleanup,
     copy_to,
     deploy,
+    heal,
     health,
     images,
     orchestrate,
@@ -47,6 +48,7 @@ OPERATIONS: dict[str, Operation[Any]] = {
         copy_to.OPERATION,
         backup.OPERATION,
         restore.OPERATION,
+        heal.OPERATION,
         revert.OPERATION,
     )
 }

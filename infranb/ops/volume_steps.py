@@ -35,12 +35,12 @@ from infranb.core.archives import (
 )
 from infranb.core.backups import MOUNT_POINT, Manifest, archive_stem, differences
 from infranb.core.drift import request_of
-from infranb.core.errors import ContainerFailed, EngineError, InfraError, NotFound
+from infranb.core.errors import EngineError, InfraError, NotFound
 from infranb.core.records import ContainerDetails, VolumeArchive
 from infranb.core.secrets import mask_url_credentials
 from infranb.core.specs import ContainerSpec, Mount, parse_container
 from infranb.ops.base import Outcome
-from infranb.ops.common import HealthChecks
+from infranb.ops.common import wait_ready
 
 if TYPE_CHECKING:
     from infranb.core.steps import Step
@@ -57,8 +57,6 @@ OWNERS_LOST = (
     "volume {volume}: this engine's archive endpoint reports every file as owned by the "
     "container's user, so the manifest's owners are that user's and a restore writes them so"
 )
-#: the seconds between looks at a container a quiesce started again
-_RECHECK = 0.1
 
 
 def _empty_root() -> bytes:
@@ -305,43 +303,11 @@ async def _unpause(rt: Runtime, step: Step, outcome: Outcome) -> None:
 
 
 async def _start_ready(rt: Runtime, step: Step, outcome: Outcome) -> None:
-    """Start a container a quiesce stopped, and wait as a bring-up does: running (healthy
-    where it has a healthcheck), then still up after ``config.min_uptime``."""
+    """Start a container a quiesce stopped, and wait as a bring-up does."""
     cid = str(step.args["id"])
     await rt.call(rt.engine.start_container, cid)
     rt.emit("container_started", step.target)
-    deadline = time.monotonic() + rt.config.container_start_timeout
-    checks = HealthChecks(rt)
-    while True:
-        d = await rt.call(rt.engine.inspect_container, cid)
-        if d is None or d.state in ("exited", "dead") or d.health == "unhealthy":
-            state = "gone" if d is None else (d.health if d.health == "unhealthy" else d.state)
-            raise ContainerFailed(
-                f"container {step.target} is {state} after the backup started it again",
-                resource=step.target, last_logs=[],
-            )  # fmt: skip
-        if d.state == "running" and d.health in (None, "healthy"):
-            break
-        if time.monotonic() > deadline:
-            raise ContainerFailed(
-                f"container {step.target} was not ready within container_start_timeout="
-                f"{rt.config.container_start_timeout:g}s after the backup started it again",
-                resource=step.target, last_logs=[],
-            )  # fmt: skip
-        if d.health == "starting" and checks.needed and checks.due(d) <= 0:
-            with contextlib.suppress(InfraError):
-                await checks.run(cid)
-            continue
-        await asyncio.sleep(_RECHECK)
-    if rt.config.min_uptime:
-        await asyncio.sleep(rt.config.min_uptime)
-        d = await rt.call(rt.engine.inspect_container, cid)
-        if d is None or d.state != "running":
-            raise ContainerFailed(
-                f"container {step.target} did not stay up for min_uptime="
-                f"{rt.config.min_uptime:g}s after the backup started it again",
-                resource=step.target, last_logs=[],
-            )  # fmt: skip
+    await wait_ready(rt, cid, step.target, "after the backup started it again")
 
 
 async def _recover_volume(rt: Runtime, step: Step, outcome: Outcome) -> None:
