@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from infranb.inputs.compose import Project
+    from infranb.notebook.feed import LiveFeed
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -484,6 +485,32 @@ class InfrastructureManager(EngineReads):
         return await self._execute(request, confirm=confirm)
 
     heal = synchronous(aheal)
+
+    def keep_healthy(
+        self,
+        names: Sequence[str] | str | None = None,
+        *,
+        stack: str | None = None,
+        seconds: float = 1800,
+        **heal_options: Any,
+    ) -> LiveFeed:
+        """Heal ``names`` (or ``stack``) as the engine reports them unhealthy or dead, for
+        ``seconds``: one ``heal`` per event (a journal run of its own, same skips and
+        budget; ``heal_options`` are ``heal``'s). One object as ``watch_events`` is: an
+        iterator of rows in Python; in a notebook a live table with a Stop button, read on a
+        thread of its own. It always ends by time. A container skipped while its stack had
+        a run in progress is tried again once that run ended; where the engine runs no
+        checks itself (Podman here) it runs them at the shortest interval of the selection."""
+        from infranb.healing import keep_healthy
+
+        selected = [names] if isinstance(names, str) else list(names or ())
+        if not selected and not stack:
+            raise ValueError("keep_healthy needs names=[...] or stack=...: name what to heal")
+        unknown = set(heal_options) - {"when", "max_restarts", "within", "evidence_lines",
+                                       "confirm"}  # fmt: skip
+        if unknown:
+            raise TypeError(f"keep_healthy does not take {', '.join(sorted(unknown))}")
+        return keep_healthy(self, selected, stack, float(seconds), heal_options)
 
     async def arestore(
         self,

@@ -272,13 +272,16 @@ class MemoryEngine:
             self.images[image.id] = image
         return image.id
 
-    def fail_health(self, ref: str, output: str = "probe failed", *, stays: bool = False) -> None:
-        """Make a running container's health check fail now, with ``output``, and report it
-        unhealthy; a restart clears it unless it ``stays`` (a container that stays broken)."""
+    def fail_health(
+        self, ref: str, output: str = "probe failed", *, stays: bool = False, now: bool = True
+    ) -> None:
+        """Make a running container's health check fail with ``output`` from now on and (with
+        ``now``) run it, so it reports unhealthy; a restart clears it unless it ``stays``."""
         with self._lock:
             c = self._find(ref)
             c.failing, c.failing_stays = output, stays
-            self._probe(c)
+            if now:
+                self._probe(c)
 
     def crash(self, ref: str, code: int = 1, *, oom: bool = False) -> None:
         """Make a running container exit by itself with ``code`` (no stop or kill event)."""

@@ -34,14 +34,15 @@ _DONE = object()
 
 
 class LiveFeed:
-    """Rows from ``open_sources()`` made by ``to_row`` (None skips an item), until
+    """Rows from ``open_sources()`` made by ``to_row`` (None skips an item; a list gives
+    several rows), until
     ``seconds`` pass, ``count`` rows came, or ``stop()``."""
 
     def __init__(
         self,
         title: str,
         open_sources: Callable[[], Sequence[Source]],
-        to_row: Callable[[Any], dict[str, Any] | None],
+        to_row: Callable[[Any], dict[str, Any] | list[dict[str, Any]] | None],
         to_frame: Callable[[list[dict[str, Any]]], pd.DataFrame],
         *,
         seconds: float | None = 60.0,
@@ -91,14 +92,13 @@ class LiveFeed:
                 if item is _DONE:
                     running -= 1
                     continue
-                row = self._to_row(item)
-                if row is None:
-                    continue
-                self.rows.append(row)
-                yield row
-                if self._count is not None and len(self.rows) >= self._count:
-                    self.ended_because = f"{self._count} rows came"
-                    return
+                made = self._to_row(item)
+                for row in made if isinstance(made, list) else [made] if made else []:
+                    self.rows.append(row)
+                    yield row
+                    if self._count is not None and len(self.rows) >= self._count:
+                        self.ended_because = f"{self._count} rows came"
+                        return
             self.ended_because = self.ended_because or (
                 "stopped" if self._stopped.is_set() else "the engine ended it"
             )

@@ -152,6 +152,14 @@ async def observe(command: Heal, rt: Runtime) -> Looked:
                 f"stack {command.stack} has no container on {rt.engine.host}; nothing was "
                 "touched (manager.containers() lists what runs)"
             )
+    if not rt.engine.runs_healthchecks():
+        # Podman without systemd runs no check by itself: run each once now, so the health
+        # read is today's, not the last run's.
+        checked = [d.id for d in details if d.state == "running" and d.health is not None]
+        await rt.gather(*(_run_check(rt, i) for i in checked))
+        again = await rt.gather(*(rt.call(rt.engine.inspect_container, i) for i in checked))
+        fresh = {d.id: d for d in again if d is not None}
+        details = [fresh.get(d.id, d) for d in details]
     details.sort(key=lambda d: d.name)
     sick = [d for d in details if needs_healing(d, command.when)]
     stacks = sorted({s for d in sick if (s := L.stack_of(d.labels))})
@@ -175,6 +183,11 @@ async def observe(command: Heal, rt: Runtime) -> Looked:
         {s: busy[s] for s in stacks if s in busy},
         {d.name: e for d, e in zip(sick, evidence, strict=True)},
     )
+
+
+async def _run_check(rt: Runtime, cid: str) -> None:
+    with contextlib.suppress(InfraError):
+        await rt.call(rt.engine.run_healthcheck, cid)
 
 
 async def _stack_containers(rt: Runtime, stack: str) -> list[ContainerInfo]:
@@ -262,6 +275,9 @@ def verdict(d: ContainerDetails, command: Heal, looked: Looked) -> tuple[str, st
         action, why = "start", f"exited {d.exit_code}" + (", OOM-killed" if d.oom_killed else "")
     elif exited:
         return "skipped: a one-shot (exit 0)", ""
+    elif d.state == "restarting":
+        policy = d.config.restart if d.config is not None else "no"
+        return f"skipped: the engine restarts it (restart policy {policy})", ""
     elif d.state == "running" and d.health == "starting":
         return "skipped: its health check is still starting", ""
     elif d.state == "running":

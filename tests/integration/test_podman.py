@@ -336,3 +336,25 @@ def test_a_restore_replaces_a_volume_its_container_uses_on_podman(
     result = on_podman.restore(archive, replace=True)
     assert result.success, result.error
     assert list(on_podman.exec(f"{stack}-db", ["cat", "/data/rows"])["line"]) == ["before"]
+
+
+def test_heal_runs_podmans_checks_itself_and_restarts_what_fails(
+    on_podman: InfrastructureManager, stack: str
+) -> None:
+    """Podman runs no check by itself here: heal runs it before it reads the health, then
+    restarts the unhealthy container and runs its checks until it is healthy again."""
+    serve = "trap 'exit 143' TERM; rm -f /tmp/flag; while :; do sleep 0.2 & wait $!; done"
+    check = ["CMD-SHELL", "if [ -f /tmp/flag ]; then echo flagged; exit 1; fi"]
+    op = InfrastructureOperation(
+        operation="orchestrate_containers", stack=stack,
+        containers=[{"name": f"{stack}-app", "image": BASE, "command": ["sh", "-c", serve],
+                     "healthcheck": {"test": check, "interval": "300ms", "retries": 1}}],
+    )  # fmt: skip
+    assert on_podman.run(op).success
+    on_podman.exec(f"{stack}-app", ["touch", "/tmp/flag"])
+    result = on_podman.heal(stack=stack)
+    assert result.success, result.error
+    (record,) = result.healed
+    assert (record.action, record.health_after) == ("restart", "healthy")
+    assert record.evidence is not None
+    assert any("flagged" in p.output for p in record.evidence.probes)

@@ -231,3 +231,44 @@ def test_bad_options_are_named(engine: MemoryEngine, tmp_path: Path) -> None:
     result = manager(engine, tmp_path).heal(["web"], when=["sad"], max_restarts=0, within="soon")
     paths = {p.path for p in result.problems}
     assert {"params.when", "params.max_restarts", "params.within"} <= paths
+
+
+def test_keep_healthy_heals_as_events_arrive_and_ends_by_time(
+    engine: MemoryEngine, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    m = manager(engine, tmp_path)
+    up(m, web(), {"name": "other", "image": BASE, "command": "sleep 1000"}, stack="shop")
+    up(m, {"name": "elsewhere", "image": BASE, "command": "sleep 1000"}, stack="else")
+    threads = threading.active_count()
+    feed = m.keep_healthy(stack="shop", seconds=1.5)
+    threading.Timer(0.3, lambda: engine.fail_health("web", "oops")).start()
+    threading.Timer(0.6, lambda: engine.crash("other", 3)).start()
+    threading.Timer(0.7, lambda: engine.crash("elsewhere", 3)).start()  # not selected
+    began = time.monotonic()
+    rows = list(feed)
+    assert 1.5 <= time.monotonic() - began < 3
+    assert feed.ended_because == "1.5 s passed"
+    assert [(r["name"], r["trigger"], r["action"]) for r in rows] == [
+        ("web", "unhealthy", "restart"),
+        ("other", "died (3)", "start"),
+    ]  # the heal's own restart of web (its die) is not a trigger
+    assert all(r["run_id"] for r in rows)
+    assert engine.inspect_container("elsewhere").state == "exited"  # type: ignore[union-attr]
+    time.sleep(0.3)
+    assert threading.active_count() == threads
+    with pytest.raises(ValueError, match="keep_healthy needs names"):
+        m.keep_healthy()
+
+
+def test_keep_healthy_runs_the_checks_where_the_engine_does_not(tmp_path: Path) -> None:
+    """An engine that runs no check itself (Podman here): each tick is a heal whose look
+    runs the checks, at the shortest interval of the selection."""
+    engine = MemoryEngine([BASE], health_delay=0.02, runs_healthchecks=False)
+    m = manager(engine, tmp_path)
+    up(m, web(healthcheck={"test": ["CMD", "true"], "interval": "200ms"}))
+    engine.fail_health("web", "oops", now=False)  # fails from now on, when something runs it
+    rows = list(m.keep_healthy(["web"], seconds=1.0))
+    assert ("web", "check", "restart") in [(r["name"], r["trigger"], r["action"]) for r in rows]
