@@ -97,9 +97,10 @@ def test_one_that_stays_broken_is_over_budget_and_left_untouched(
     # Its start does not clear the flag: a restart leaves it unhealthy.
     stays = SERVE.replace("rm -f /tmp/flag /tmp/die; ", "")
     assert stays != SERVE
-    with InfrastructureManager(config(tmp_path)) as first, InfrastructureManager(
-        config(tmp_path)
-    ) as second:
+    with (
+        InfrastructureManager(config(tmp_path)) as first,
+        InfrastructureManager(config(tmp_path)) as second,
+    ):
         up(first, stack, {"name": app, "image": BASE, "command": ["sh", "-c", stays],
                           "healthcheck": FLAGGED})  # fmt: skip
         raw_api().exec_start(raw_api().exec_create(app, ["touch", "/tmp/flag"]))

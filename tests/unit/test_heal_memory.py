@@ -174,9 +174,7 @@ def test_without_a_journal_the_manager_counts(engine: MemoryEngine) -> None:
     assert row(manager(engine, None).heal(["web"], max_restarts=1), "web")["action"] == "restart"
 
 
-def test_a_stack_with_a_run_in_progress_is_left_alone(
-    engine: MemoryEngine, tmp_path: Path
-) -> None:
+def test_a_stack_with_a_run_in_progress_is_left_alone(engine: MemoryEngine, tmp_path: Path) -> None:
     m = manager(engine, tmp_path)
     up(m, web())
     engine.fail_health("web", "down")
