@@ -58,6 +58,7 @@ from infranb.runtime import (
 )
 
 if TYPE_CHECKING:
+    from infranb.core.result import Plan
     from infranb.ops.base import Operation, Resolved
 
 T = TypeVar("T")
@@ -119,10 +120,13 @@ class Executor:
         confirm: bool = False,
         ask_consent: bool | None = None,
         from_form: bool = False,
+        applying: Plan | None = None,
     ) -> InfrastructureResult:
         """Parse, gate, journal and run ``operation``; the result, never a raise for a bad
         request or a failure. ``ask_consent`` overrides ``config.confirm_destructive``;
-        ``from_form``: a refusal points at the form's Confirm button."""
+        ``from_form``: a refusal points at the form's Confirm button; ``applying``: the
+        saved plan this run must carry out exactly (its gate compares), named in the
+        journal with its approvals."""
         correlation_id = correlation_id_of(context)
         run_id = new_run_id()
         notes: list[str] = []
@@ -167,6 +171,9 @@ class Executor:
                 )  # fmt: skip
             except Exception as e:  # an unwritable journal must not stop the work
                 journal_note = f"journal {self.journal.path} unavailable ({e}): run not recorded"
+            if recorder is not None and applying is not None:
+                with contextlib.suppress(Exception):
+                    self.journal.mark_plan(run_id, applying.id, applying.approvals)
         engine_info: asyncio.Future[EngineInfo] | None = None
         if recorder is not None and self.identity.info is None:
             # The record names the engine's id: read it while the run works (Podman takes
@@ -189,6 +196,11 @@ class Executor:
             gates=gates,
             journal=self.journal,
             heal_budget=self.heal_budget,
+            expected=(
+                ([r.to_json() for r in applying], [s.to_json() for s in applying.steps])
+                if applying is not None
+                else None
+            ),
         )
         outcome = Outcome()
         failure: BaseException | None = None
@@ -231,6 +243,8 @@ class Executor:
             duration_seconds=round(rt.elapsed(), 3),
             run_id=run_id,
         )
+        if applying is not None:
+            result.applied_plan = rt.redact(applying.applied_line())
         if recorder is not None:
             await self._finish_record(recorder, outcome, result, rt.redact, engine_info)
         if live is not None:
@@ -289,7 +303,7 @@ class Executor:
         outcome.stack, outcome.dry_run = plan.stack, dry_run
         outcome.steps = list(plan.steps)
         outcome.plan = [step.row() for step in plan.steps]
-        rt.gate(*gate_lists(plan.steps), dry_run=dry_run)
+        rt.gate(*gate_lists(plan.steps), dry_run=dry_run, plan=outcome.plan, steps=plan.steps)
         if dry_run:
             return
         if plan.prior:
@@ -357,15 +371,23 @@ class Executor:
             result.warnings.append(f"journal: the end of this run was not recorded ({e})")
 
     def record_unrun(
-        self, result: InfrastructureResult, request: dict[str, Any], reverts: str | None
+        self,
+        result: InfrastructureResult,
+        request: dict[str, Any],
+        reverts: str | None,
+        applying: Plan | None = None,
     ) -> None:
         """The record of a run that ended before it could start (a revert that cannot be
-        planned): failed, with its one sentence."""
+        planned, a saved plan the host no longer matches): failed or refused, with its one
+        sentence."""
         with contextlib.suppress(Exception):
             recorder = self._begin_record(
                 str(result.run_id), result.operation, None, request, reverts=reverts
             )
-            recorder.finish("failed", changes={}, error=result.error, plan=[], result={})
+            if applying is not None and self.journal is not None:
+                self.journal.mark_plan(str(result.run_id), applying.id, applying.approvals)
+            outcome = "refused" if result.refused else "failed"
+            recorder.finish(outcome, changes={}, error=result.error, plan=[], result={})
 
     @staticmethod
     def _record_cancelled(recorder: Recorder, outcome: Outcome, redact: Redactor) -> None:

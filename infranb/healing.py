@@ -13,7 +13,7 @@ tick is the shortest check interval of the selection.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from infranb.core.result import InfrastructureResult
-    from infranb.manager import InfrastructureManager
+    from infranb.engines.base import Engine
     from infranb.notebook.feed import LiveFeed
+
 
 SCHEMA: Schema = {
     "time": "datetime64[ns, UTC]",
@@ -64,13 +65,14 @@ class Healer:
 
     def __init__(
         self,
-        manager: InfrastructureManager,
+        heal: Callable[..., InfrastructureResult],
+        engine: Engine,
         names: Sequence[str],
         stack: str | None,
         options: Mapping[str, Any],
     ) -> None:
-        self.manager, self.names, self.stack, self.options = manager, set(names), stack, options
-        self.checks_itself = manager.engine.runs_healthchecks()
+        self.heal, self.names, self.stack, self.options = heal, set(names), stack, options
+        self.checks_itself = engine.runs_healthchecks()
         #: containers a heal skipped because their stack had a run in progress
         self.waiting: set[str] = set()
         #: container -> when this feed's last heal of it began and ended
@@ -101,7 +103,7 @@ class Healer:
 
     def _heal(self, trigger: str, **target: Any) -> list[dict[str, Any]] | None:
         began = datetime.now(UTC)
-        result = self.manager.heal(target.get("names"), stack=target.get("stack"), **self.options)
+        result = self.heal(target.get("names"), stack=target.get("stack"), **self.options)
         for r in result.healed:
             if r.action in ("restart", "start"):
                 self.own[r.name] = (began, datetime.now(UTC))
@@ -140,36 +142,35 @@ def rows_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def keep_healthy(
-    manager: InfrastructureManager,
+    heal: Callable[..., InfrastructureResult],
+    engine: Engine,
     names: Sequence[str],
     stack: str | None,
     seconds: float,
     options: Mapping[str, Any],
 ) -> LiveFeed:
-    """The feed ``manager.keep_healthy`` returns."""
+    """The feed ``manager.keep_healthy`` returns: ``heal`` is the manager's."""
     from infranb.notebook.feed import LiveFeed
 
-    healer = Healer(manager, names, stack, options)
-    tick = TICK if healer.checks_itself else _check_interval(manager, names, stack)
+    healer = Healer(heal, engine, names, stack, options)
+    tick = TICK if healer.checks_itself else _check_interval(engine, names, stack)
 
     def sources() -> list[Any]:
         wanted = {"type": ["container"], "event": ["health_status", "die"]}
-        return [manager.engine.event_feed(wanted), Ticker(tick)]
+        return [engine.event_feed(wanted), Ticker(tick)]
 
     title = "keep healthy" + (f": stack {stack}" if stack else f": {', '.join(names)}")
     return LiveFeed(title, sources, healer.row, rows_frame, seconds=seconds, count=None)
 
 
-def _check_interval(
-    manager: InfrastructureManager, names: Sequence[str], stack: str | None
-) -> float:
+def _check_interval(engine: Engine, names: Sequence[str], stack: str | None) -> float:
     """The shortest health-check interval of the selection (where the engine runs none)."""
     selectors = L.stack_selectors(stack) if stack else []
-    found = [c for s in selectors for c in manager.engine.list_containers(labels=s)]
+    found = [c for s in selectors for c in engine.list_containers(labels=s)]
     refs = [c.id for c in found] or list(names)
     intervals = [
         d.health_interval
-        for d in (manager.engine.inspect_container(r) for r in refs)
+        for d in (engine.inspect_container(r) for r in refs)
         if d is not None and d.health_interval
     ]
     return max(0.2, min(intervals, default=TICK))

@@ -706,7 +706,7 @@ def _plan_of(plan_id: str | None, approvals: str | None) -> str | None:
     if not plan_id:
         return None
     by = [str(a.get("by")) for a in _loads(approvals, []) if isinstance(a, dict)]
-    return plan_id + (f" approved by {', '.join(by)}" if by else " (no approval)")
+    return f"plan {plan_id}, " + (f"approved by {', '.join(by)}" if by else "with no approval")
 
 
 def _archives_of(result: str | None) -> str | None:

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -47,6 +47,7 @@ from infranb.views import EngineContext
 if TYPE_CHECKING:
     import pandas as pd
 
+    from infranb.core.result import Plan
     from infranb.inputs.compose import Project
     from infranb.notebook.feed import LiveFeed
 
@@ -222,6 +223,87 @@ class InfrastructureManager(EngineReads):
         )  # fmt: skip
 
     run = synchronous(execute)
+
+    # ------------------------------------------------------------------ saved plans
+
+    async def aplan(self, operation: InfrastructureOperation) -> Plan:
+        """What ``operation`` would do here, as an ``infranb.Plan`` (the one a dry run's
+        ``result.plan`` is), with the request (masked), a fingerprint of what it was made
+        against and its ``id``: ``plan.save(path)``, ``Plan.load(path)``,
+        ``plan.approve(by=...)`` and ``manager.apply(plan)`` follow. Raises the dry run's
+        error when it cannot be planned (a bad request, an engine that does not answer)."""
+        from infranb.saved_plans import read_fingerprint
+
+        request = dataclasses.replace(operation, dry_run=False)
+        result = await self._execute(dataclasses.replace(operation, dry_run=True))
+        if not result.success:
+            raise result.exception or InfraError(str(result.error))
+        plan = result.plan
+        plan.operation = request
+        plan.request = self._runs._stored(request)
+        plan.engine = mask_url_credentials(self.engine.host)
+        plan.created = datetime.now(UTC).isoformat(timespec="seconds")
+        stack = result.stack or operation.stack
+        plan.fingerprint = await self._runs._call(read_fingerprint, self.engine, plan, stack)
+        return plan
+
+    plan = synchronous(aplan)
+
+    async def aapply(self, plan: Plan, *, confirm: bool = False) -> InfrastructureResult:
+        """Run exactly the steps of a saved ``plan``, or refuse before any change. It plans
+        again: when the steps or what they were made against differ (a container restarted
+        or removed since, an image re-tagged, a volume made again) it refuses, and
+        ``result.to_frame()`` says what differs (field, at plan time, now); so does a plan
+        whose file was edited (its id no longer matches its content). The run's gate holds
+        it to the saved rows. Under ``config.confirm_destructive`` a plan with an approval
+        is consent for the steps it lists; without one ``confirm=True`` is needed. The
+        journal names the plan's id and approvals (``history()``'s ``plan`` column)."""
+        from infranb.core.errors import PlanChanged
+        from infranb.core.plans import Difference
+        from infranb.core.stored import stored_operation
+        from infranb.saved_plans import differences
+
+        if not plan.request:
+            raise ValueError("apply needs a plan from manager.plan(op) or Plan.load(path)")
+        operation = plan.operation or stored_operation(plan.request)
+        name = str(plan.request.get("operation") or operation.operation)
+        refusal: PlanChanged | None = None
+        if plan.saved_id is not None and plan.saved_id != plan.id:
+            refusal = PlanChanged(
+                f"refused: plan {plan.saved_id} was edited after it was saved (its content "
+                f"hashes to {plan.id}); nothing was touched. Make, review and approve a new "
+                "plan",
+                differences=[Difference("plan", plan.saved_id, "id", plan.saved_id, plan.id)],
+            )
+        else:
+            try:
+                now: Plan | None = await self.aplan(operation)
+            except InfraError as e:
+                now, refusal = None, PlanChanged(
+                    f"refused: plan {plan.id} cannot be planned again ({e}); nothing was "
+                    "touched", differences=[],
+                )  # fmt: skip
+            found = differences(plan, now) if now is not None else []
+            if found:
+                first = found[0]
+                refusal = PlanChanged(
+                    f"refused: the host changed since plan {plan.id} was made "
+                    f"({len(found)} difference(s); first: {first.kind} {first.name} "
+                    f"{first.field} was {first.at_plan}, now {first.now}); nothing was "
+                    "touched. result.to_frame() lists them; make a new plan",
+                    differences=found,
+                )
+        if refusal is not None:
+            result = InfrastructureResult.from_outcome(name, Outcome(), error=refusal)
+            result.run_id = new_run_id()
+            if self.journal is not None:
+                self._runs.record_unrun(result, plan.request, None, applying=plan)
+            return result
+        return await self._runs.run(
+            operation, confirm=confirm or bool(plan.approvals), applying=plan
+        )
+
+    apply = synchronous(aapply)
 
     # ------------------------------------------------------------------ journal
 
@@ -510,7 +592,7 @@ class InfrastructureManager(EngineReads):
                                        "confirm"}  # fmt: skip
         if unknown:
             raise TypeError(f"keep_healthy does not take {', '.join(sorted(unknown))}")
-        return keep_healthy(self, selected, stack, float(seconds), heal_options)
+        return keep_healthy(self.heal, self.engine, selected, stack, float(seconds), heal_options)
 
     async def arestore(
         self,

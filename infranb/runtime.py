@@ -21,9 +21,11 @@ from typing import Any, Protocol, TypeVar
 from infranb.core import labels as L
 from infranb.core.config import InfrastructureManagerConfig
 from infranb.core.entry import JournalEntry
-from infranb.core.errors import Refused
+from infranb.core.errors import PlanChanged, Refused
+from infranb.core.planning import PlanStep
 from infranb.core.records import ContainerDetails, Evidence, ProgressEvent
 from infranb.core.secrets import Redactor
+from infranb.core.steps import Step
 from infranb.core.sync import gather_all
 from infranb.engines.base import Engine
 
@@ -140,10 +142,14 @@ class Runtime:
         gates: Gates | None = None,
         journal: JournalReader | None = None,
         heal_budget: HealBudget | None = None,
+        expected: tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]] | None = None,
     ) -> None:
         self.engine = engine
         #: where heals are counted against ``max_restarts`` (``heal``)
         self.heal_budget = heal_budget
+        #: the rows of the saved plan this run applies (``manager.apply``); the gate holds
+        #: the run to them
+        self.expected = expected
         #: the manager's journal, read by an operation that plans from it (``revert``)
         self.journal = journal
         self.config = config
@@ -238,10 +244,34 @@ class Runtime:
             self.warnings.append(f"progress callback failed and was disabled: {e!r}")
 
     def gate(
-        self, destructive: Sequence[str], disruptive: Sequence[str] = (), *, dry_run: bool = False
+        self,
+        destructive: Sequence[str],
+        disruptive: Sequence[str] = (),
+        *,
+        dry_run: bool = False,
+        plan: Sequence[PlanStep] | None = None,
+        steps: Sequence[Step] = (),
     ) -> None:
         """Refuse the run before it touches anything (``check_gates``). A dry run is never
-        refused: it is warned that the real run would be."""
+        refused: it is warned that the real run would be. A run that applies a saved plan
+        (``expected``) is refused when the ``plan`` it is about to carry out differs from it
+        by a single field: what runs is exactly what was approved."""
+        if self.expected is not None and not dry_run and plan is not None:
+            from infranb.core.plans import step_differences
+
+            rows, saved_steps = self.expected
+            differences = step_differences(rows, [row.to_json() for row in plan])
+            differences += step_differences(
+                saved_steps, [s.to_json() for s in steps], "executor step"
+            )
+            if differences:
+                raise PlanChanged(
+                    "refused: the plan this run made differs from the saved plan it applies "
+                    f"({len(differences)} difference(s), first: {differences[0].name} "
+                    f"{differences[0].field} was {differences[0].at_plan!r}, now "
+                    f"{differences[0].now!r}); nothing was touched. Make a new plan",
+                    differences=differences,
+                )
         if dry_run:
             try:
                 check_gates(self.gates, destructive, disruptive)

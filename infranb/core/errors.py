@@ -8,7 +8,8 @@ Every failure that reaches a user starts at ``InfraError``::
     │   └── CycleError           ``depends_on`` forms a cycle (``cycle``)
     ├── ComposeError         a Compose file cannot be loaded (names the file and line)
     ├── Refused              a safety gate refused the run before it touched anything
-    │   └── StackBusy            another run on the same stack is in progress
+    │   ├── StackBusy            another run on the same stack is in progress
+    │   └── PlanChanged          a saved plan no longer matches the host; nothing changed
     ├── RevertError          a revert cannot restore the recorded state; nothing changed
     └── EngineError          the engine refused or failed (``resource``)
         ├── EngineUnavailable    no engine answers at the configured address
@@ -30,7 +31,7 @@ Code matches on a problem's ``path``; people read its text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class Problem(str):
@@ -131,6 +132,16 @@ class StackBusy(Refused):
         super().__init__(message, steps=[], needs_consent=False)
         #: the run in progress
         self.run_id = run_id
+
+
+class PlanChanged(Refused):
+    """``apply`` refused a saved plan before any change: the host (or the plan made against
+    it now) differs from what the plan was made against, or its file was edited.
+    ``differences`` says what (``infranb.core.plans.Difference``)."""
+
+    def __init__(self, message: str, *, differences: Sequence[object]) -> None:
+        super().__init__(message, steps=[], needs_consent=False)
+        self.differences = list(differences)
 
 
 class RevertError(InfraError):

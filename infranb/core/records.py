@@ -159,6 +159,8 @@ class VolumeInfo:
     mountpoint: str = ""
     #: the driver's options (``driver_opts``); a value may be a secret (a CIFS password)
     options: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: when it was made, as the engine says it (``CreatedAt``): a volume made again differs
+    created: str = ""
 
 
 @dataclass(frozen=True)

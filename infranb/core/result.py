@@ -8,14 +8,19 @@ operation's (``core.hooks.operations()``) and its face the notebook's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infranb.core import hooks
 from infranb.core.errors import InfraError, Problem, Refused, ValidationError
 from infranb.core.outcome import Outcome
 from infranb.core.planning import PlanStep
+from infranb.core.plans import Difference
 from infranb.core.records import (
     ContainerOutcome,
     CopiedPath,
@@ -36,11 +41,144 @@ if TYPE_CHECKING:
 class Plan(list[PlanStep]):
     """An operation's plan: one row per container and action (a list), and ``steps``, the
     executor's steps in waves where the operation is stepped. Shows itself as a table in a
-    notebook."""
+    notebook.
 
-    def __init__(self, rows: Iterable[PlanStep] = (), steps: Iterable[Step] = ()) -> None:
+    A plan from ``manager.plan(op)`` also holds the ``request`` (masked), the
+    ``fingerprint`` of what it was made against, and its ``id``; ``save``/``load`` keep it
+    in a JSON file a person can review, ``approve`` adds a claim of approval to that file,
+    and ``manager.apply(plan)`` runs exactly these steps or refuses (``infranb.core.plans``).
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[PlanStep] = (),
+        steps: Iterable[Step] = (),
+        *,
+        request: Mapping[str, Any] | None = None,
+        fingerprint: Mapping[str, Any] | None = None,
+        approvals: Iterable[Mapping[str, Any]] = (),
+        engine: str = "",
+        created: str = "",
+    ) -> None:
         super().__init__(rows)
         self.steps: list[Step] = list(steps)
+        #: the request it was planned from, masked (secret references kept by name)
+        self.request: dict[str, Any] = dict(request or {})
+        #: what it was made against: containers, networks, volumes, images
+        self.fingerprint: dict[str, Any] = dict(fingerprint or {})
+        #: claims of approval: {"by", "note", "at"}, in the order they were added
+        self.approvals: list[dict[str, Any]] = [dict(a) for a in approvals]
+        self.engine, self.created = engine, created
+        #: the id the file said it had (a plan read by ``load``), checked by ``apply``
+        self.saved_id: str | None = None
+        #: the file it was saved to or read from (where ``approve`` writes)
+        self.path: Path | None = None
+        #: the request itself, for a plan made in this process (a file holds it masked)
+        self.operation: Any = None
+
+    @property
+    def id(self) -> str:
+        """12 hex characters of a hash of its rows, steps, fingerprint and masked request."""
+        from infranb.core.plans import plan_id
+
+        return plan_id(
+            [r.to_json() for r in self], [s.to_json() for s in self.steps], self.fingerprint,
+            self.request,
+        )  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as the file keeps it."""
+        from infranb.core.plans import FORMAT
+
+        return {
+            "infranb_plan": FORMAT,
+            "id": self.id,
+            "operation": self.request.get("operation"),
+            "engine": self.engine,
+            "created": self.created,
+            "request": self.request,
+            "rows": [r.to_json() for r in self],
+            "steps": [s.to_json() for s in self.steps],
+            "fingerprint": self.fingerprint,
+            "approvals": self.approvals,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the plan as JSON a person can read in a review. A request holding a secret
+        typed in clear cannot be planned again from a masked file: refused, naming where."""
+        from infranb.core.stored import masked_paths
+
+        hidden = masked_paths(self.request)
+        if hidden:
+            raise ValueError(
+                f"this plan's request holds secret values typed in clear ({', '.join(hidden)}); "
+                "a saved plan keeps them masked and could not be planned again. Give them as "
+                "secret_from_env(...) or secret_from_file(...) (or a Compose secret file), "
+                "then plan and save again"
+            )
+        if not self.request:
+            raise ValueError("only a plan from manager.plan(op) can be saved (it has its request)")
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n")
+        self.path, self.saved_id = target, self.id
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Plan:
+        """A plan ``save`` wrote (its id as the file says it, checked by ``apply``)."""
+        from infranb.core.planning import PlanStep
+
+        source = Path(path)
+        try:
+            data = json.loads(source.read_text())
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{source} is not a plan file infranb can read: {e}") from None
+        if not isinstance(data, dict) or "infranb_plan" not in data:
+            raise ValueError(f"{source} is not a plan infranb saved (no infranb_plan key)")
+        plan = cls(
+            [PlanStep.from_json(r) for r in data.get("rows") or []],
+            [Step.from_json(s) for s in data.get("steps") or []],
+            request=data.get("request") or {},
+            fingerprint=data.get("fingerprint") or {},
+            approvals=data.get("approvals") or [],
+            engine=str(data.get("engine") or ""),
+            created=str(data.get("created") or ""),
+        )
+        plan.saved_id, plan.path = str(data.get("id") or ""), source
+        return plan
+
+    def approve(self, by: str, note: str = "") -> Plan:
+        """Add a claim of approval (who, a note, when) inside the plan's file. A claim, not
+        a signature: anyone who can write the file can write one."""
+        if not isinstance(by, str) or not by.strip():
+            raise ValueError("approve(by=...) needs the approver's name")
+        if self.path is None:
+            raise ValueError("save the plan first (plan.save(path)): the approval goes in its file")
+        if self.saved_id and self.saved_id != self.id:
+            raise ValueError(
+                f"{self.path} was edited after it was saved (its id says {self.saved_id}, its "
+                f"content hashes to {self.id}): make and save a new plan"
+            )
+        self.approvals.append(
+            {"by": by.strip(), "note": note, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        )
+        self.path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        return self
+
+    @property
+    def approved_by(self) -> list[str]:
+        return [str(a.get("by")) for a in self.approvals]
+
+    def applied_line(self) -> str:
+        """What a run that applies this plan says of it: "applied plan <id>, approved by
+        ann (note)", or "..., with no approval"."""
+        said = [
+            str(a.get("by")) + (f" ({a['note']})" if a.get("note") else "") for a in self.approvals
+        ]
+        return f"applied plan {self.id}, " + (
+            f"approved by {'; '.join(said)}" if said else "with no approval"
+        )
 
     def to_frame(self) -> pd.DataFrame:
         from infranb.core.planning import plan_frame
@@ -119,6 +257,10 @@ class InfrastructureResult:
     archives: list[VolumeArchive] = field(default_factory=list)
     #: heal: one record per selected container (its action, health after, evidence)
     healed: list[HealRecord] = field(default_factory=list)
+    #: apply: what differs between the saved plan and the host now (a refusal's reasons)
+    differences: list[Difference] = field(default_factory=list)
+    #: apply: "applied plan a1b2c3d4e5f6, approved by ann" (the saved plan this run ran)
+    applied_plan: str | None = None
 
     @classmethod
     def from_outcome(
@@ -196,6 +338,7 @@ class InfrastructureResult:
             copied=list(outcome.copied),
             archives=list(outcome.archives),
             healed=list(outcome.healed),
+            differences=list(getattr(error, "differences", []) or []),
         )
         if isinstance(error, InfraError) and getattr(error, "resource", None):
             last_logs = getattr(error, "last_logs", None)

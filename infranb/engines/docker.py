@@ -1198,6 +1198,7 @@ class DockerEngine:
                 labels=v.get("Labels") or {},
                 mountpoint=v.get("Mountpoint", ""),
                 options=v.get("Options") or {},
+                created=v.get("CreatedAt") or "",
             )
             for v in (answer.get("Volumes") or [])
         ]

@@ -67,6 +67,10 @@ _EXIT = re.compile(r"exit\s+(\d+)\s*$")
 _ECHO = re.compile(r"(?:^|[;&|\s])echo\s+([^;&|]*)")
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 def _echoes(command: str) -> list[str]:
     return [words.strip().strip("'\"") for words in _ECHO.findall(command)]
 
@@ -474,15 +478,14 @@ class MemoryEngine:
                     raise NotFound(f"creating container {container_name}: network {net} not found")
             volumes = [m.source for m in spec.volumes if m.kind == "volume" and m.source]
             for volume in volumes:  # the engine creates a missing named volume, unlabelled
-                self.volumes.setdefault(volume, VolumeInfo(volume, "local", {}))
+                self.volumes.setdefault(volume, VolumeInfo(volume, "local", {}, created=_now()))
             keep = dict(keep_volumes or {})
             anonymous = {}
             for m in spec.volumes:
                 if m.kind == "volume" and not m.source:
                     anonymous[m.target] = keep.pop(m.target, "") or token_hex(32)
-                    self.volumes.setdefault(
-                        anonymous[m.target], VolumeInfo(anonymous[m.target], "local", {})
-                    )
+                    made = VolumeInfo(anonymous[m.target], "local", {}, created=_now())
+                    self.volumes.setdefault(anonymous[m.target], made)
             anonymous.update(keep)
             hc = spec.healthcheck
             container = _Container(
@@ -1269,7 +1272,7 @@ class MemoryEngine:
         self._called("create_volume")
         with self._lock:
             # Like the engine: creating an existing volume again is not an error.
-            self.volumes.setdefault(name, VolumeInfo(name, driver, dict(labels)))
+            self.volumes.setdefault(name, VolumeInfo(name, driver, dict(labels), created=_now()))
 
     def remove_volume(self, name: str) -> None:
         self._called("remove_volume")

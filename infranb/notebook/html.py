@@ -87,6 +87,8 @@ def _result_text(result: InfrastructureResult, data: pd.DataFrame) -> str:
         + (f" [{result.stack}]" if result.stack else "")
         + f" in {result.duration_seconds:.2f} s"
     ]
+    if result.applied_plan:
+        lines.append(result.applied_plan)
     if result.error:
         lines.append(f"error: {result.error}")
     lines += [f"warning: {w}" for w in result.warnings]
@@ -128,6 +130,8 @@ def result_bundle(result: InfrastructureResult) -> dict[str, str]:
         + (f'<span class="inb-muted">stack {esc(result.stack)}</span>' if result.stack else "")
         + f'<span class="inb-muted">{result.duration_seconds:.2f} s</span></div>'
     ]
+    if result.applied_plan:
+        parts.append(f'<div class="inb-muted">{esc(result.applied_plan)}</div>')
     if result.error:
         parts.append(f'<div class="inb-error">{esc(result.error)}</div>')
     parts += [f'<div class="inb-warning">{esc(w)}</div>' for w in result.warnings]

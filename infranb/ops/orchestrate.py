@@ -1042,7 +1042,7 @@ async def _bring_up(
         f"replace what volume {v} holds with {Path(a).name} (backed up first)"
         for v, a in command.replace_volumes.items()
     ]
-    rt.gate(destructive, dry_run=command.dry_run)
+    rt.gate(destructive, dry_run=command.dry_run, plan=outcome.plan)
     if command.dry_run:
         return
     rt.record_prior(prior_state(command.stack, existing, inspected))

@@ -87,6 +87,11 @@ def result_frame(result: InfrastructureResult) -> pd.DataFrame:
     from infranb.core.frames import frame
     from infranb.core.planning import plan_frame
 
+    if result.differences:  # a saved plan refused: what differs is the table
+        from infranb.core.frames import frame
+        from infranb.core.plans import DIFFERENCES_SCHEMA
+
+        return frame([vars(d) for d in result.differences], DIFFERENCES_SCHEMA)
     operation = OPERATIONS.get(result.operation)
     if operation is None:
         return pd.DataFrame()

@@ -189,6 +189,8 @@ def test_every_module_is_in_a_folder_or_the_top() -> None:
         "infranb.compose",  # the documented alias of inputs.compose
         "infranb.executor",  # the one executor every operation runs through
         "infranb.fleet",
+        "infranb.healing",  # keep_healthy's feed: a heal per engine event
+        "infranb.saved_plans",  # what a saved plan was made against, read from the engine
         "infranb.journal",
         "infranb.manager",
         "infranb.memory",  # kept alias of infranb.testing
