@@ -198,7 +198,8 @@ class Plan(list[PlanStep]):
         counts: dict[str, int] = {}
         for step in self:
             counts[step.action] = counts.get(step.action, 0) + 1
-        return f"Plan({', '.join(f'{n} {a}' for a, n in counts.items()) or 'empty'})"
+        said = ", ".join(f"{n} {a}" for a, n in counts.items()) or "empty"
+        return f"Plan {self.id} ({said})" if self.request else f"Plan({said})"
 
 
 @dataclass

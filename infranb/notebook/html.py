@@ -222,9 +222,11 @@ def plan_bundle(steps: Sequence[PlanStep]) -> dict[str, str]:
     for step in steps:
         counts[step.action] = counts.get(step.action, 0) + 1
     summary = ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
+    saved = _saved_line(steps)
     text = "\n".join(
         [
             f"PLAN {summary}",
+            *([saved] if saved else []),
             *(f"warning: {w}" for w in warnings),
             data.to_string(index=False, max_colwidth=60) if len(data) else "",
         ]
@@ -232,11 +234,23 @@ def plan_bundle(steps: Sequence[PlanStep]) -> dict[str, str]:
     body = (
         f'<div class="inb-header"><span class="inb-badge inb-plan">PLAN</span>'
         f'<span class="inb-title">{esc(summary)}</span></div>'
+        + (f'<div class="inb-muted">{esc(saved)}</div>' if saved else "")
         + "".join(f'<div class="inb-warning">{esc(w)}</div>' for w in warnings)
         + plan_diagram(steps)
         + essential_table(data, PLAN_FIRST, status_columns=("action",))
     )
     return wrap(text.rstrip(), body)
+
+
+def _saved_line(steps: Sequence[PlanStep]) -> str:
+    """What a plan from ``manager.plan`` says of itself: its id, when and where it was
+    made, and who approved it."""
+    if not getattr(steps, "request", None):
+        return ""
+    plan: Any = steps
+    by = ", ".join(str(a.get("by")) for a in plan.approvals)
+    approvals = f"approved by {by}" if by else "not yet approved"
+    return f"plan {plan.id}, made {plan.created} on {plan.engine}; {approvals}"
 
 
 def plan_diagram(steps: Sequence[PlanStep]) -> str:
