@@ -258,6 +258,17 @@ class InfrastructureManager(EngineReads):
         it to the saved rows. Under ``config.confirm_destructive`` a plan with an approval
         is consent for the steps it lists; without one ``confirm=True`` is needed. The
         journal names the plan's id and approvals (``history()``'s ``plan`` column)."""
+        return await self._apply_plan(plan, confirm=confirm)
+
+    async def _apply_plan(
+        self,
+        plan: Plan,
+        *,
+        confirm: bool = False,
+        ask_consent: bool | None = None,
+        from_form: bool = False,
+    ) -> InfrastructureResult:
+        """``apply``, with what the forms add (they always ask before destructive steps)."""
         from infranb.core.errors import PlanChanged
         from infranb.core.plans import Difference
         from infranb.core.stored import stored_operation
@@ -300,8 +311,9 @@ class InfrastructureManager(EngineReads):
                 self._runs.record_unrun(result, plan.request, None, applying=plan)
             return result
         return await self._runs.run(
-            operation, confirm=confirm or bool(plan.approvals), applying=plan
-        )
+            operation, confirm=confirm or bool(plan.approvals), applying=plan,
+            ask_consent=ask_consent, from_form=from_form,
+        )  # fmt: skip
 
     apply = synchronous(aapply)
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import ipywidgets as w
 import traitlets
 
-from infranb.core.errors import Problem, Refused
+from infranb.core.errors import PlanChanged, Problem, Refused
 from infranb.core.secrets import DEFAULT_SECRET_MARKERS, SecretRef, is_secret_key
 from infranb.models import (
     InfrastructureManagerConfig,
@@ -41,6 +41,7 @@ from infranb.notebook.updates_form import ImageUpdatesForm, updates_form
 from infranb.ops.table import OPERATIONS
 
 if TYPE_CHECKING:
+    from infranb.core.result import Plan
     from infranb.manager import InfrastructureManager
 
 _REF = re.compile(r"^\$\{(env|file):(.+)\}$")
@@ -148,7 +149,18 @@ class _Form(w.VBox):
         self.output = w.Output(layout=w.Layout(max_height="40em", overflow="auto"))
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.run_button.on_click(self._on_run_click)
-        self._buttons = w.HBox([self.run_button])
+        # Plan, then Apply this plan: what runs is what was shown, or nothing (the host
+        # changed: the differences show instead).
+        self.plan_button = w.Button(description="Plan", icon="list")
+        self.plan_button.on_click(lambda _b: self.start_plan())
+        self.apply_button = w.Button(
+            description="Apply this plan", button_style="success", icon="check-square",
+            layout=w.Layout(display="none"),
+        )  # fmt: skip
+        self.apply_button.on_click(lambda _b: self.start_apply())
+        #: the plan the last Plan press made (``manager.plan``); Apply runs exactly it
+        self.plan: Plan | None = None
+        self._buttons = w.HBox([self.plan_button, self.run_button, self.apply_button])
         # Destructive steps wait for consent here: the rows, then Confirm.
         self.confirm_button = w.Button(description="Confirm", button_style="danger", icon="check")
         self.confirm_button.on_click(self._on_confirm_click)
@@ -237,6 +249,8 @@ class _Form(w.VBox):
 
     def _edited(self) -> None:
         self._touched = True
+        if self.plan is not None and not self._still_planned():
+            self.plan, self.apply_button.layout.display = None, "none"
         self.refresh()
 
     def refresh(self) -> None:
@@ -274,9 +288,99 @@ class _Form(w.VBox):
         """Run the refused request again, this time with consent to its destructive steps."""
         op, self._pending = self._pending, None
         self._consent.layout.display = "none"
-        if op is None or self._running() or self.manager is None:
+        if self._running() or self.manager is None:
             return
-        self._launch(op, confirm=True)
+        if op is None and self.plan is not None and self._pending_plan:
+            self._pending_plan = False
+            self._begin(self._apply(self.plan, confirm=True))
+        elif op is not None:
+            self._launch(op, confirm=True)
+
+    _pending_plan = False
+
+    def _still_planned(self) -> bool:
+        """Whether the inputs still describe the plan shown (an edit drops it)."""
+        try:
+            return self.plan is not None and self.plan.operation == dataclasses.replace(
+                self.operation, dry_run=False
+            )
+        except (ValueError, TypeError):
+            return False
+
+    def start_plan(self) -> asyncio.Future[Any] | None:
+        """Plan the inputs (``manager.plan``) and show the plan, with Apply this plan."""
+        self._touched = True
+        if self._running() or self.manager is None:
+            if self.manager is None:
+                self._status.value = "No manager: create the form with a manager to run it."
+            return None
+        try:
+            op = self.operation
+        except (ValueError, TypeError) as e:
+            self._status.value = f'<span style="color:#c62828">{_escape(str(e))}</span>'
+            return None
+        self._pending, self._consent.layout.display = None, "none"
+        return self._begin(self._plan(op))
+
+    def start_apply(self) -> asyncio.Future[Any] | None:
+        """Apply the plan shown: it observes again, and shows the differences instead of
+        applying when the host changed since."""
+        if self._running() or self.manager is None or self.plan is None:
+            return None
+        return self._begin(self._apply(self.plan))
+
+    def _begin(self, work: Any) -> asyncio.Future[Any]:
+        self.output.clear_output()
+        self._task = asyncio.ensure_future(work)
+        self._task.add_done_callback(lambda _task: self.refresh())
+        self.refresh()
+        return self._task
+
+    async def _plan(self, op: InfrastructureOperation) -> None:
+        assert self.manager is not None
+        self._status.value = f"planning {op.operation}…"
+        try:
+            self.plan = await self.manager.aplan(op)
+        except Exception as e:  # a bad request or no engine: said, never raised into widgets
+            self.plan, self.apply_button.layout.display = None, "none"
+            self._status.value = f'<span style="color:#c62828">{_escape(str(e))}</span>'
+            return
+        finally:
+            self.refresh()
+        self._consume_secrets()
+        self.apply_button.layout.display = ""
+        self._status.value = _escape(f"plan {self.plan.id}: review it, then Apply this plan")
+        self.output.append_display_data(self.plan)
+
+    async def _apply(self, plan: Plan, *, confirm: bool = False) -> None:
+        assert self.manager is not None
+        self._status.value = f"applying plan {plan.id}…"
+        try:
+            result = await self.manager._apply_plan(
+                plan, confirm=confirm, ask_consent=True, from_form=True
+            )
+        finally:
+            self.refresh()
+        self.last_result = result
+        refusal = result.exception
+        if isinstance(refusal, PlanChanged):
+            self.plan, self.apply_button.layout.display = None, "none"
+            self._status.value = _escape(
+                "the host changed since this plan: nothing was applied; press Plan again"
+            )
+        elif isinstance(refusal, Refused) and refusal.needs_consent:
+            self._pending_plan = True
+            self._consent_rows.value = (
+                "<b>This plan removes or replaces what exists; Confirm to apply it:</b><ul>"
+                + "".join(f"<li>{_escape(step)}</li>" for step in refusal.steps)
+                + "</ul>"
+            )
+            self._consent.layout.display = ""
+            self._status.value = "waiting for consent · nothing was touched"
+        else:
+            self.plan, self.apply_button.layout.display = None, "none"
+            self._status.value = _escape(outcome_line(result))
+        self.output.append_display_data(result)
 
     def start(self, *, dry_run: bool = False) -> asyncio.Future[Any] | None:
         """Schedule the operation on the running loop; a second start while running is
@@ -628,9 +732,6 @@ class OrchestrateForm(_Form):
         self.rows_box = w.VBox()
         self.add_button = w.Button(description="Add container", icon="plus")
         self.add_button.on_click(lambda _b: self.add_row())
-        self.plan_button = w.Button(description="Plan", icon="list")
-        self.plan_button.on_click(lambda _b: self.start(dry_run=True))
-        self._buttons.children = (self.plan_button, self.run_button)
         self._images: list[str] = []
         for spec in self._template.containers:
             self.add_row(spec, refresh=False)
@@ -949,6 +1050,31 @@ class RestartForm(_PickContainersForm):
         return {**super()._values(), "dry_run": self.dry_run.value}
 
 
+class HealForm(_PickContainersForm):
+    """Heal the containers picked or typed: restart the unhealthy, start the ones that died,
+    within a budget (``manager.heal``)."""
+
+    kind = "heal"
+    title = "Heal"
+
+    def _extra_widgets(self) -> list[w.Widget]:
+        params = self._template.params
+        self.max_restarts = w.BoundedIntText(
+            value=int(params.get("max_restarts", 3)), min=1, max=100, description="max restarts"
+        )
+        self.within = _text("within", str(params.get("within", "15m")), "15m")
+        self.dry_run = w.Checkbox(value=self._template.dry_run, description="dry run")
+        return [self.max_restarts, self.within, self.dry_run]
+
+    def _values(self) -> dict[str, Any]:
+        params = {"max_restarts": self.max_restarts.value, "within": self.within.value.strip()}
+        return {**super()._values(), "params": params, "dry_run": self.dry_run.value}
+
+    def _field_widgets(self) -> dict[str, w.Widget]:
+        return {**super()._field_widgets(), "params.max_restarts": self.max_restarts,
+                "params.within": self.within}  # fmt: skip
+
+
 def operation_form(manager: InfrastructureManager) -> w.Tab:
     """A form for every operation of the table that has one, in the table's order, in a Tab."""
     classes = [FORMS[name] for name in OPERATIONS if name in FORMS]
@@ -962,6 +1088,7 @@ __all__ = [
     "CleanupForm",
     "ContainerRow",
     "DeployStackForm",
+    "HealForm",
     "HealthCheckForm",
     "ImageForm",
     "ImageUpdatesForm",

@@ -30,7 +30,8 @@ def test_orchestrate_form_plans_runs_and_keeps_secrets_out(manager, engine, stac
 
         form.plan_button.click()
         await form._task
-        assert form.last_result.dry_run and form.last_result.success
+        assert form.plan is not None and [s.action for s in form.plan] == ["create", "create"]
+        assert form.apply_button.layout.display == ""  # Apply this plan is offered
         assert engine.inspect_container(f"{uid}-db") is None
 
         form.run_button.click()

@@ -272,3 +272,62 @@ def test_a_forms_secret_fields_follow_the_managers_markers() -> None:
     row = form.rows[0]
     row.environment.value = "MODE=visible-mode-7\nMYSTERY_KEY=typed-in-clear"
     assert "secret fields" in form._problems.value  # refused by the manager's markers too
+
+
+def test_plan_then_apply_this_plan_and_a_host_that_changed_in_between(tmp_path) -> None:
+    """The forms' Plan shows a saved-plan-to-be with Apply this plan; Apply observes again:
+    unchanged, it runs exactly the plan; changed, it shows the differences and applies
+    nothing (issue 46)."""
+    import asyncio
+
+    from infranb import InfrastructureManager, InfrastructureManagerConfig
+    from infranb.notebook.widgets import RestartForm
+    from infranb.testing import MemoryEngine
+
+    engine = MemoryEngine(["b:1"])
+    config = InfrastructureManagerConfig(journal=str(tmp_path / "j.sqlite"), min_uptime=0)
+    manager = InfrastructureManager(config, engine=engine)
+    up = InfrastructureOperation(
+        operation="orchestrate_containers", stack="s",
+        containers=[{"name": "web", "image": "b:1", "command": "sleep 1000"}],
+    )  # fmt: skip
+    assert manager.run(up).success
+
+    async def scenario() -> None:
+        form = RestartForm.from_operation(
+            InfrastructureOperation(operation="restart", container_ids=["web"]), manager
+        )
+        assert form.apply_button.layout.display == "none"
+        form.plan_button.click()
+        await form.task
+        assert form.plan is not None and [s.action for s in form.plan] == ["restart"]
+        assert form.apply_button.layout.display == ""
+        engine.restart_container("web")  # the host changes between Plan and Apply
+        form.apply_button.click()
+        await form.task
+        assert form.last_result is not None and form.last_result.refused
+        assert "host changed" in form._status.value and form.plan is None
+        assert form.apply_button.layout.display == "none"
+        form.plan_button.click()
+        await form.task
+        form.apply_button.click()  # the restart of a plan needs consent: Confirm
+        await form.task
+        assert form._consent.layout.display == ""
+        form.confirm_button.click()
+        await form.task
+        assert form.last_result.success, form.last_result.error
+        assert form.last_result.applied_plan.startswith("applied plan ")
+
+    asyncio.run(scenario())
+
+
+def test_the_heal_form_builds_a_heal_request() -> None:
+    from infranb.notebook.widgets import HealForm
+
+    op = InfrastructureOperation(
+        operation="heal", container_ids=["web"], params={"max_restarts": 2, "within": "1h"}
+    )
+    form = HealForm.from_operation(op)
+    assert form.operation == op
+    form.within.value = "soon"
+    assert any(p.path == "params.within" for p in form.problems())
