@@ -5,6 +5,8 @@ pure part)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from infranb.core import labels as L
@@ -47,8 +49,11 @@ def read_fingerprint(engine: Engine, plan: Plan, stack: str | None) -> dict[str,
             volumes |= {v.name for v in engine.list_volumes(labels=selector)}
     listed_networks = {n.name: n.id for n in engine.list_networks()}
     listed_volumes = {v.name: v.created for v in engine.list_volumes()}
+    names = sorted(containers)
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one inspect each, side by side
+        inspected = dict(zip(names, pool.map(partial(_container, engine), names), strict=True))
     return {
-        "containers": {name: _container(engine, name) for name in sorted(containers)},
+        "containers": inspected,
         "networks": {name: listed_networks.get(name) for name in sorted(networks)},
         "volumes": {
             name: ({"created": listed_volumes[name]} if name in listed_volumes else None)

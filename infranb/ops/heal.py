@@ -71,9 +71,12 @@ def parse(
     problems = unknown_params(op, PARAMS)
     params: Mapping[str, Any] = op.params if isinstance(op.params, dict) else {}
     ids = op.container_ids if isinstance(op.container_ids, list | tuple) else []
+    problems += [
+        Problem(f"container_ids[{i}]", "must be a container name or id")
+        for i, n in enumerate(ids)
+        if not isinstance(n, str) or not n.strip()
+    ]
     names = tuple(dict.fromkeys(n for n in ids if isinstance(n, str) and n.strip()))
-    if len(names) != len(ids) and len(set(ids)) == len(ids):
-        problems.append(Problem("container_ids", "each entry must be a container name or id"))
     stack = params.get("stack", op.stack)
     if stack is not None and not (isinstance(stack, str) and stack):
         problems.append(Problem("params.stack", f"{stack!r} must be a stack's name"))
