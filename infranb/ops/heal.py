@@ -28,7 +28,7 @@ from infranb.core.records import (
     Probe,
     short_id,
 )
-from infranb.core.secrets import secret_values
+from infranb.core.secrets import mask_url_credentials, secret_values
 from infranb.core.specs import parse_duration
 from infranb.core.steps import Step, StepPlan
 from infranb.ops.base import Operation
@@ -168,7 +168,8 @@ async def observe(command: Heal, rt: Runtime) -> Looked:
     stacks = sorted({s for d in sick if (s := L.stack_of(d.labels))})
     neighbours = [c for s in stacks for c in await _stack_containers(rt, s)]
     on_purpose = await rt.gather(*(_stopped_on_purpose(rt, d) for d in sick))
-    budget, host = rt.heal_budget, rt.engine.host
+    # The engine as the journal names it (never a credential in an address)
+    budget, host = rt.heal_budget, mask_url_credentials(rt.engine.host)
     used = {
         d.name: (await rt.call(budget.heals_within, host, d.name, command.within) if budget else 0)
         for d in sick
@@ -266,7 +267,9 @@ def verdict(d: ContainerDetails, command: Heal, looked: Looked) -> tuple[str, st
     if d.state == "running" and d.health == "unhealthy":
         if "unhealthy" not in command.when:
             return "skipped: unhealthy, and when= leaves those alone", ""
-        action, why = "restart", f"unhealthy after {d.failing_streak or 0} failing probe(s)"
+        # Not the failing streak: it grows with every probe, and a saved plan of this heal
+        # must read the same a minute later (the evidence has it).
+        action, why = "restart", "unhealthy"
     elif exited and d.exit_code not in (0, None):
         if "exited" not in command.when:
             return "skipped: exited, and when= leaves those alone", ""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from infranb.core.errors import ContainerFailed
 from infranb.core.records import ContainerOutcome, HealRecord
+from infranb.core.secrets import mask_url_credentials
 from infranb.ops.base import Outcome
 from infranb.ops.common import wait_ready
 
@@ -24,7 +25,12 @@ async def heal_step(rt: Runtime, step: Step, outcome: Outcome) -> None:
     limit, within = int(step.args["max_restarts"]), float(step.args["within"])
     if rt.heal_budget is not None:
         claimed = await rt.call(
-            rt.heal_budget.claim_heal, rt.engine.host, target, rt.run_id, limit, within
+            rt.heal_budget.claim_heal,
+            mask_url_credentials(rt.engine.host),
+            target,
+            rt.run_id,
+            limit,
+            within,
         )
         if claimed is None:  # another run used the last of it since this one looked
             outcome.healed.append(HealRecord(target, before, "over budget", None, None, evidence,
