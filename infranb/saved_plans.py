@@ -4,7 +4,7 @@ pure part)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -42,13 +42,15 @@ def read_fingerprint(engine: Engine, plan: Plan, stack: str | None) -> dict[str,
         s.target for s in plan.steps if s.kind in VOLUME_KINDS
     }
     images = {r.image for r in plan if _is_reference(r.image)}
+    # One listing of each kind: the stack's networks and volumes are found in it.
+    all_networks, all_volumes = engine.list_networks(), engine.list_volumes()
     if stack:
         for selector in L.stack_selectors(stack):
             containers |= {c.name for c in engine.list_containers(labels=selector)}
-            networks |= {n.name for n in engine.list_networks(labels=selector)}
-            volumes |= {v.name for v in engine.list_volumes(labels=selector)}
-    listed_networks = {n.name: n.id for n in engine.list_networks()}
-    listed_volumes = {v.name: v.created for v in engine.list_volumes()}
+            networks |= {n.name for n in all_networks if _carries(n.labels, selector)}
+            volumes |= {v.name for v in all_volumes if _carries(v.labels, selector)}
+    listed_networks = {n.name: n.id for n in all_networks}
+    listed_volumes = {v.name: v.created for v in all_volumes}
     names = sorted(containers)
     with ThreadPoolExecutor(max_workers=8) as pool:  # one inspect each, side by side
         inspected = dict(zip(names, pool.map(partial(_container, engine), names), strict=True))
@@ -61,6 +63,11 @@ def read_fingerprint(engine: Engine, plan: Plan, stack: str | None) -> dict[str,
         },
         "images": {ref: engine.image_id(ref) for ref in sorted(images)},
     }
+
+
+def _carries(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool:
+    """Whether ``labels`` has every label of ``selector`` ("" asks only for the key)."""
+    return all(k in labels and (not v or labels[k] == v) for k, v in selector.items())
 
 
 def _container(engine: Engine, name: str) -> dict[str, Any] | None:

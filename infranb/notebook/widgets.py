@@ -22,7 +22,7 @@ import asyncio
 import dataclasses
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import ipywidgets as w
@@ -168,7 +168,8 @@ class _Form(w.VBox):
         self._consent = w.VBox(
             [self._consent_rows, self.confirm_button], layout=w.Layout(display="none")
         )
-        self._pending: InfrastructureOperation | None = None
+        #: what Confirm runs: the refused run again, with consent to its destructive steps
+        self._pending: Callable[[], Awaitable[None]] | None = None
         self.last_result: InfrastructureResult | None = None
         #: the engine lists a form shows (images, containers) load off the kernel's loop;
         #: ``await form.loaded`` waits for them
@@ -286,17 +287,36 @@ class _Form(w.VBox):
 
     def _on_confirm_click(self, _button: w.Button) -> None:
         """Run the refused request again, this time with consent to its destructive steps."""
-        op, self._pending = self._pending, None
+        again, self._pending = self._pending, None
         self._consent.layout.display = "none"
-        if self._running() or self.manager is None:
-            return
-        if op is None and self.plan is not None and self._pending_plan:
-            self._pending_plan = False
-            self._begin(self._apply(self.plan, confirm=True))
-        elif op is not None:
-            self._launch(op, confirm=True)
+        if again is not None and not self._running() and self.manager is not None:
+            self._begin(again())
 
-    _pending_plan = False
+    def _ask_consent(self, steps: Sequence[str], heading: str, again: Callable[[], Any]) -> None:
+        """Show the steps a gate refused, and a Confirm button that runs ``again``."""
+        self._pending = again
+        self._consent_rows.value = (
+            f"<b>{_escape(heading)}</b><ul>"
+            + "".join(f"<li>{_escape(step)}</li>" for step in steps)
+            + "</ul>"
+        )
+        self._consent.layout.display = ""
+        self._status.value = "waiting for consent · nothing was touched"
+
+    def _ready_operation(self) -> InfrastructureOperation | None:
+        """The inputs' request when a run can start now; else None, with the reason shown."""
+        self._touched = True
+        if self._running() or self.manager is None:
+            if self.manager is None:
+                self._status.value = "No manager: create the form with a manager to run it."
+            return None
+        try:
+            op = self.operation
+        except (ValueError, TypeError) as e:
+            self._status.value = f'<span style="color:#c62828">{_escape(str(e))}</span>'
+            return None
+        self._pending, self._consent.layout.display = None, "none"
+        return op
 
     def _still_planned(self) -> bool:
         """Whether the inputs still describe the plan shown (an edit drops it)."""
@@ -309,18 +329,8 @@ class _Form(w.VBox):
 
     def start_plan(self) -> asyncio.Future[Any] | None:
         """Plan the inputs (``manager.plan``) and show the plan, with Apply this plan."""
-        self._touched = True
-        if self._running() or self.manager is None:
-            if self.manager is None:
-                self._status.value = "No manager: create the form with a manager to run it."
-            return None
-        try:
-            op = self.operation
-        except (ValueError, TypeError) as e:
-            self._status.value = f'<span style="color:#c62828">{_escape(str(e))}</span>'
-            return None
-        self._pending, self._consent.layout.display = None, "none"
-        return self._begin(self._plan(op))
+        op = self._ready_operation()
+        return None if op is None else self._begin(self._plan(op))
 
     def start_apply(self) -> asyncio.Future[Any] | None:
         """Apply the plan shown: it observes again, and shows the differences instead of
@@ -329,9 +339,10 @@ class _Form(w.VBox):
             return None
         return self._begin(self._apply(self.plan))
 
-    def _begin(self, work: Any) -> asyncio.Future[Any]:
+    def _begin(self, work: Awaitable[None]) -> asyncio.Future[Any]:
         self.output.clear_output()
         self._task = asyncio.ensure_future(work)
+        # Re-enable the buttons once the task is really done (not while it is finishing).
         self._task.add_done_callback(lambda _task: self.refresh())
         self.refresh()
         return self._task
@@ -369,14 +380,11 @@ class _Form(w.VBox):
                 "the host changed since this plan: nothing was applied; press Plan again"
             )
         elif isinstance(refusal, Refused) and refusal.needs_consent:
-            self._pending_plan = True
-            self._consent_rows.value = (
-                "<b>This plan removes or replaces what exists; Confirm to apply it:</b><ul>"
-                + "".join(f"<li>{_escape(step)}</li>" for step in refusal.steps)
-                + "</ul>"
+            self._ask_consent(
+                refusal.steps,
+                "This plan removes or replaces what exists; Confirm to apply it:",
+                lambda: self._apply(plan, confirm=True),
             )
-            self._consent.layout.display = ""
-            self._status.value = "waiting for consent · nothing was touched"
         else:
             self.plan, self.apply_button.layout.display = None, "none"
             self._status.value = _escape(outcome_line(result))
@@ -385,29 +393,13 @@ class _Form(w.VBox):
     def start(self, *, dry_run: bool = False) -> asyncio.Future[Any] | None:
         """Schedule the operation on the running loop; a second start while running is
         ignored. Returns the task (``None`` when nothing was started)."""
-        self._touched = True
-        if self._running() or self.manager is None:
-            if self.manager is None:
-                self._status.value = "No manager: create the form with a manager to run it."
-            return None
-        try:
-            op = self.operation
-        except (ValueError, TypeError) as e:
-            self._status.value = f'<span style="color:#c62828">{_escape(str(e))}</span>'
+        op = self._ready_operation()
+        if op is None:
             return None
         if dry_run:
             op = dataclasses.replace(op, dry_run=True)
         self._consume_secrets()
-        self._pending, self._consent.layout.display = None, "none"
-        return self._launch(op)
-
-    def _launch(self, op: InfrastructureOperation, *, confirm: bool = False) -> asyncio.Future[Any]:
-        self.output.clear_output()
-        self._task = asyncio.ensure_future(self._execute(op, confirm=confirm))
-        # Re-enable the buttons once the task is really done (not while it is finishing).
-        self._task.add_done_callback(lambda _task: self.refresh())
-        self.refresh()
-        return self._task
+        return self._begin(self._execute(op))
 
     async def _execute(self, op: InfrastructureOperation, *, confirm: bool = False) -> None:
         """Run ``op``; the forms always ask before destructive steps (a refusal shows the
@@ -432,14 +424,11 @@ class _Form(w.VBox):
         self.last_result = result
         refusal = result.exception
         if isinstance(refusal, Refused) and refusal.needs_consent:
-            self._pending = op
-            self._consent_rows.value = (
-                "<b>These steps remove or replace what exists; Confirm to run them:</b><ul>"
-                + "".join(f"<li>{_escape(step)}</li>" for step in refusal.steps)
-                + "</ul>"
+            self._ask_consent(
+                refusal.steps,
+                "These steps remove or replace what exists; Confirm to run them:",
+                lambda: self._execute(op, confirm=True),
             )
-            self._consent.layout.display = ""
-            self._status.value = "waiting for consent · nothing was touched"
             self.output.append_display_data(result)
             return
         self._status.value = _escape(outcome_line(result))

@@ -144,10 +144,11 @@ def needs_healing(d: ContainerDetails, when: Sequence[str]) -> bool:
 async def observe(command: Heal, rt: Runtime) -> Looked:
     """The selected containers and everything the plan decides by, read before any change."""
     details = list(await inspect_named(rt, command.names)) if command.names else []
+    listed: dict[str, list[ContainerInfo]] = {}  # stack -> its containers, listed once
     if command.stack:
         seen = {d.id for d in details}
-        listed = await _stack_containers(rt, command.stack)
-        more = [c.id for c in listed if c.id not in seen]
+        listed[command.stack] = await _stack_containers(rt, command.stack)
+        more = [c.id for c in listed[command.stack] if c.id not in seen]
         found = await rt.gather(*(rt.call(rt.engine.inspect_container, i) for i in more))
         details += [d for d in found if d is not None]
         if not details:
@@ -166,7 +167,10 @@ async def observe(command: Heal, rt: Runtime) -> Looked:
     details.sort(key=lambda d: d.name)
     sick = [d for d in details if needs_healing(d, command.when)]
     stacks = sorted({s for d in sick if (s := L.stack_of(d.labels))})
-    neighbours = [c for s in stacks for c in await _stack_containers(rt, s)]
+    for s in stacks:
+        if s not in listed:
+            listed[s] = await _stack_containers(rt, s)
+    neighbours = [c for s in stacks for c in listed[s]]
     on_purpose = await rt.gather(*(_stopped_on_purpose(rt, d) for d in sick))
     # The engine as the journal names it (never a credential in an address)
     budget, host = rt.heal_budget, mask_url_credentials(rt.engine.host)
