@@ -192,6 +192,7 @@ def test_every_module_is_in_a_folder_or_the_top() -> None:
         "infranb.healing",  # keep_healthy's feed: a heal per engine event
         "infranb.saved_plans",  # what a saved plan was made against, read from the engine
         "infranb.journal",
+        "infranb.kubernetes",  # a stack as Kubernetes manifests (the mapping: core.kubernetes)
         "infranb.manager",
         "infranb.memory",  # kept alias of infranb.testing
         "infranb.models",

@@ -1,0 +1,439 @@
+"""A stack as Kubernetes objects, pure: from container specs to plain dicts, with what was
+converted from which keys and what was not, and why (``infranb.kubernetes`` reads the
+sources: a Compose project, a request, a stack on an engine).
+
+Each service (the containers of one Compose service, or one container) becomes a
+Deployment; its ports and its name a ClusterIP Service, so the names containers use to reach
+each other keep working; a writable named volume a PersistentVolumeClaim; a healthcheck a
+probe; limits and reservations resources; a file (a Compose config) a ConfigMap; a secret or
+a secret-marked environment value a ``secretKeyRef`` to one Secret the manifests name but
+never fill. What has no Kubernetes equivalent a cluster would accept as written is listed in
+``not_converted`` with the reason, never dropped in silence.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from infranb.core.secrets import SecretRef, is_secret_key
+from infranb.core.specs import ContainerSpec, FileSpec, Healthcheck
+
+#: what every object carries besides Kubernetes' recommended labels
+STACK_LABEL = "infranb.stack"
+#: the fields a conversion reads (the others, when set, are listed as not converted)
+CONVERTED_FIELDS = frozenset(
+    {
+        "name", "image", "command", "entrypoint", "environment", "ports", "volumes",
+        "healthcheck", "labels", "restart", "user", "working_dir", "mem_limit", "cpus",
+        "mem_reservation", "service", "container_number", "files", "expose", "depends_on",
+        "networks", "aliases", "tty", "stdin_open", "read_only", "privileged", "cap_add",
+        "cap_drop", "stop_grace_period", "hostname", "restart_with", "pull_policy",
+    }
+)  # fmt: skip
+#: the reason a set field is not converted (the rest get ``NO_EQUIVALENT``)
+REASONS = {
+    "extra_hosts": "a pod's hostAliases apply to every container of the pod; add them to the "
+    "Deployment by hand if the cluster's DNS does not already resolve these names",
+    "sysctls": "a pod's securityContext.sysctls needs the cluster to allow each one "
+    "(most are unsafe by default)",
+    "network_mode": "pods have their own network; a shared namespace is a second container "
+    "in the same pod, which is a design choice",
+    "dns": "a pod's dnsConfig replaces the cluster's resolver for the whole pod",
+    "ulimits": "Kubernetes has no per-container ulimits",
+    "devices": "a device is a cluster's device plugin, not a path",
+    "logging": "the cluster's logging stack collects stdout and stderr",
+    "post_start": "lifecycle hooks run inside the container there, not as infranb runs them",
+    "pre_stop": "lifecycle hooks run inside the container there, not as infranb runs them",
+    "update_config": "a Deployment's strategy (maxSurge, maxUnavailable) says it differently",
+}
+NO_EQUIVALENT = "no Kubernetes field says this for a Deployment's container"
+#: why a published host port is not converted
+EXPOSE = (
+    "a cluster exposes a Service with a NodePort, a LoadBalancer or an Ingress, its "
+    "operator's choice (the Service here is ClusterIP)"
+)
+#: why a dependency is not converted (yet)
+TOGETHER = (
+    "the pods of a Deployment start together; a readiness probe on the dependency and "
+    "retries in the client are the Kubernetes way (an init container that waits is not "
+    "made here yet)"
+)
+#: the Secret the manifests name for secret values (filled with kubectl, never written)
+SECRET_SUFFIX = "-secrets"
+
+
+@dataclass
+class Conversion:
+    """What a conversion made: the objects, and the rows of its two tables."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    converted: list[dict[str, str]] = field(default_factory=list)
+    not_converted: list[dict[str, str]] = field(default_factory=list)
+    #: original name -> DNS-1123 name, where they differ
+    names: dict[str, str] = field(default_factory=dict)
+    #: the Secret's keys (values are never known here)
+    secret_keys: list[str] = field(default_factory=list)
+
+    def add(self, service: str, kind: str, name: str, keys: Iterable[str]) -> None:
+        self.converted.append(
+            {"service": service, "kind": kind, "name": name, "from": ", ".join(keys)}
+        )
+
+    def skip(self, service: str, key: str, reason: str) -> None:
+        self.not_converted.append({"service": service, "key": key, "reason": reason})
+
+
+def dns_name(text: str, limit: int = 63) -> str:
+    """``text`` as a DNS-1123 label: lowercase letters, digits and ``-``, starting and ending
+    with a letter or digit, at most ``limit`` characters."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    name = re.sub(r"-{2,}", "-", name)[:limit].rstrip("-")
+    return name or "x"
+
+
+def labels(stack: str, service: str, component: str | None = None) -> dict[str, str]:
+    """Kubernetes' recommended labels, and the stack's."""
+    found = {
+        "app.kubernetes.io/name": service,
+        "app.kubernetes.io/part-of": stack,
+        "app.kubernetes.io/managed-by": "infranb",
+        STACK_LABEL: stack,
+    }
+    if component:
+        found["app.kubernetes.io/component"] = component
+    return found
+
+
+def convert(
+    stack: str,
+    specs: Sequence[ContainerSpec],
+    *,
+    namespace: str | None = None,
+    markers: Iterable[str] = (),
+    built: Iterable[str] = (),
+) -> Conversion:
+    """The objects of ``stack`` from its container specs (the containers of one service
+    become one Deployment with as many replicas). ``markers``: the keys whose values are
+    secrets; ``built``: images built from a context and never pushed (no cluster can pull
+    them)."""
+    out = Conversion()
+    stack_name = _named(out, stack)
+    secret = dns_name(stack_name + SECRET_SUFFIX, 253)
+    services: dict[str, list[ContainerSpec]] = {}
+    for spec in specs:
+        services.setdefault(spec.service or spec.name, []).append(spec)
+    name_of = {s: _named(out, s) for s in services}
+    built = set(built)
+    claims: dict[str, str] = {}
+    for service, group in services.items():
+        spec = group[0]
+        name = name_of[service]
+        if spec.image in built:
+            out.skip(service, "build", f"{spec.image} is built here and not in a registry a "
+                     "cluster can pull from: push it, then use its reference as image")  # fmt: skip
+            continue
+        container, pod, used = _container(out, service, spec, name, secret, markers, claims)
+        template: dict[str, Any] = {
+            "metadata": {"labels": labels(stack_name, name)},
+            "spec": {"containers": [container], **pod},
+        }
+        deployment = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": _meta(name, labels(stack_name, name), namespace),
+            "spec": {
+                "replicas": len(group),
+                "selector": {"matchLabels": {"app.kubernetes.io/name": name,
+                                             STACK_LABEL: stack_name}},
+                "template": template,
+            },
+        }  # fmt: skip
+        out.objects.append(deployment)
+        out.add(service, "Deployment", name, ["image", *used, "replicas"])
+        ports = sorted({(p.container_port, p.protocol) for p in spec.ports} | _exposed(spec))
+        if ports:
+            out.objects.append(_service(name, stack_name, ports, namespace))
+            out.add(service, "Service", name, ["ports" if spec.ports else "expose", "name"])
+        for p in spec.ports:
+            if p.host_port is not None:
+                out.skip(service, "ports", f"{p} publishes host port {p.host_port}: " + EXPOSE)
+        _not_converted(out, service, spec)
+    for volume, service in claims.items():
+        out.objects.append(_claim(volume, stack_name, namespace))
+        out.add(service, "PersistentVolumeClaim", volume, ["volumes"])
+    if out.secret_keys:
+        out.add(stack, "Secret (named, not filled)", secret, sorted(set(out.secret_keys)))
+    return out
+
+
+def _named(out: Conversion, original: str) -> str:
+    name = dns_name(original)
+    if name != original:
+        out.names[original] = name
+    return name
+
+
+def _meta(name: str, found: Mapping[str, str], namespace: str | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": dict(found)}
+    if namespace:
+        meta["namespace"] = namespace
+    return meta
+
+
+def _exposed(spec: ContainerSpec) -> set[tuple[int, str]]:
+    found = set()
+    for item in spec.expose:
+        port, _, protocol = str(item).partition("/")
+        if port.isdigit():
+            found.add((int(port), protocol or "tcp"))
+    return found
+
+
+def _service(
+    name: str, stack: str, ports: Sequence[tuple[int, str]], namespace: str | None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(name, labels(stack, name), namespace),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app.kubernetes.io/name": name, STACK_LABEL: stack},
+            "ports": [
+                {"name": f"{protocol}-{port}", "port": port, "targetPort": port,
+                 "protocol": protocol.upper()}
+                for port, protocol in ports
+            ],
+        },
+    }  # fmt: skip
+
+
+def _claim(volume: str, stack: str, namespace: str | None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": _meta(volume, labels(stack, volume, "storage"), namespace),
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
+
+
+def _container(
+    out: Conversion,
+    service: str,
+    spec: ContainerSpec,
+    name: str,
+    secret: str,
+    markers: Iterable[str],
+    claims: dict[str, str],
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The pod's container, the pod's other fields, and the keys they were made from."""
+    used: list[str] = []
+    container: dict[str, Any] = {"name": name, "image": spec.image}
+    pod: dict[str, Any] = {}
+    if spec.entrypoint is not None:
+        container["command"] = _argv(spec.entrypoint)
+        used.append("entrypoint")
+    if spec.command is not None:
+        container["args"] = _argv(spec.command)
+        used.append("command")
+    env = _environment(out, spec.environment, secret, tuple(markers))
+    if env:
+        container["env"] = env
+        used.append("environment")
+    ports = sorted({(p.container_port, p.protocol) for p in spec.ports} | _exposed(spec))
+    if ports:
+        container["ports"] = [
+            {"containerPort": port, "protocol": protocol.upper()} for port, protocol in ports
+        ]
+    if spec.working_dir:
+        container["workingDir"] = spec.working_dir
+        used.append("working_dir")
+    mounts, volumes = _volumes(out, service, spec, name, claims)
+    if mounts:
+        container["volumeMounts"] = mounts
+        pod["volumes"] = volumes
+        used.append("volumes")
+    if spec.healthcheck is not None and not spec.healthcheck.disabled and spec.healthcheck.test:
+        probe = _probe(spec.healthcheck)
+        # Two copies: one dict twice would be written as a YAML anchor and alias.
+        container["livenessProbe"] = probe
+        container["readinessProbe"] = copy.deepcopy(probe)
+        used.append("healthcheck")
+    resources = _resources(spec)
+    if resources:
+        container["resources"] = resources
+        used += [k for k in ("mem_limit", "cpus", "mem_reservation") if getattr(spec, k)]
+    security = _security(spec)
+    if security:
+        container["securityContext"] = security
+        used += [k for k in ("user", "read_only", "privileged", "cap_add", "cap_drop")
+                 if getattr(spec, k)]  # fmt: skip
+    if spec.tty:
+        container["tty"] = True
+        used.append("tty")
+    if spec.stdin_open:
+        container["stdin"] = True
+        used.append("stdin_open")
+    if spec.stop_grace_period is not None:
+        pod["terminationGracePeriodSeconds"] = int(spec.stop_grace_period)
+        used.append("stop_grace_period")
+    if spec.hostname:
+        pod["hostname"] = dns_name(spec.hostname)
+        used.append("hostname")
+    if spec.restart in (None, "always", "unless-stopped"):
+        if spec.restart:
+            used.append("restart")
+    else:
+        out.skip(service, "restart", f"restart: {spec.restart}: a Deployment's pods always "
+                 "restart (restartPolicy Always); a Job runs to completion instead")  # fmt: skip
+    for dependency, condition in spec.depends_on.items():
+        out.skip(service, f"depends_on.{dependency}", f"condition {condition}: " + TOGETHER)
+    return container, pod, used
+
+
+def _argv(value: tuple[str, ...] | str) -> list[str]:
+    return ["/bin/sh", "-c", value] if isinstance(value, str) else list(value)
+
+
+def _environment(
+    out: Conversion,
+    environment: Mapping[str, str | SecretRef],
+    secret: str,
+    markers: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = []
+    for key, value in environment.items():
+        marked = is_secret_key(key, markers) if markers else is_secret_key(key)
+        if isinstance(value, SecretRef) or marked:
+            out.secret_keys.append(key)
+            env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
+        else:
+            env.append({"name": key, "value": str(value)})
+    return env
+
+
+def _volumes(
+    out: Conversion, service: str, spec: ContainerSpec, name: str, claims: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    mounts: list[dict[str, Any]] = []
+    volumes: list[dict[str, Any]] = []
+    for index, mount in enumerate(spec.volumes):
+        if mount.kind == "bind":
+            out.skip(service, "volumes", f"{mount.source}:{mount.target} is a folder of this "
+                     "host; a cluster's nodes do not have it (a ConfigMap, or a volume with "
+                     "the data, instead)")  # fmt: skip
+            continue
+        if not mount.source:
+            vol = f"anonymous-{index}"
+            volumes.append({"name": vol, "emptyDir": {}})
+        else:
+            vol = _named(out, mount.source)
+            claims.setdefault(vol, service)
+            volumes.append({"name": vol, "persistentVolumeClaim": {"claimName": vol}})
+        entry: dict[str, Any] = {"name": vol, "mountPath": mount.target}
+        if mount.read_only:
+            entry["readOnly"] = True
+        mounts.append(entry)
+    for index, (path, content) in enumerate(sorted(spec.files.items())):
+        config = dns_name(f"{name}-file-{index}", 253)
+        _config_map(out, service, config, path, content)
+        volumes.append({"name": config, "configMap": {"name": config}})
+        mounts.append({"name": config, "mountPath": path, "subPath": "content",
+                       "readOnly": True})  # fmt: skip
+    return mounts, volumes
+
+
+def _config_map(out: Conversion, service: str, name: str, path: str, content: FileSpec) -> None:
+    if isinstance(content.content, SecretRef):
+        out.skip(service, f"files.{path}", "a file whose content is a secret: make it a "
+                 "Secret with kubectl and mount it (its value is never written here)")  # fmt: skip
+        return
+    out.objects.append(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+         "data": {"content": content.content}}
+    )  # fmt: skip
+    out.add(service, "ConfigMap", name, [f"files.{path}"])
+
+
+_HTTP_FETCH = re.compile(
+    r"^(?:curl\s+(?:-[a-zA-Z]+\s+)*|wget\s+(?:-[a-zA-Z-]+\s+)*)"
+    r"https?://(?:localhost|127\.0\.0\.1)(?::(\d+))?(/\S*)?\s*$"
+)
+
+
+def _probe(check: Healthcheck) -> dict[str, Any]:
+    """A probe from a healthcheck: ``httpGet`` where the test is a plain fetch of a local
+    URL (curl or wget), else ``exec``."""
+    kind, *rest = check.test
+    text = rest[0] if kind == "CMD-SHELL" and rest else " ".join(rest)
+    fetch = _HTTP_FETCH.match(text.strip())
+    probe: dict[str, Any]
+    if fetch:
+        probe = {"httpGet": {"path": fetch.group(2) or "/", "port": int(fetch.group(1) or 80)}}
+    elif kind == "CMD-SHELL":
+        probe = {"exec": {"command": ["/bin/sh", "-c", text]}}
+    else:
+        probe = {"exec": {"command": list(rest)}}
+    if check.interval:
+        probe["periodSeconds"] = max(1, round(check.interval))
+    if check.timeout:
+        probe["timeoutSeconds"] = max(1, round(check.timeout))
+    if check.retries:
+        probe["failureThreshold"] = check.retries
+    if check.start_period:
+        probe["initialDelaySeconds"] = round(check.start_period)
+    return probe
+
+
+def _resources(spec: ContainerSpec) -> dict[str, Any]:
+    limits: dict[str, Any] = {}
+    requests: dict[str, Any] = {}
+    if spec.mem_limit:
+        limits["memory"] = str(spec.mem_limit)
+    if spec.cpus:
+        limits["cpu"] = f"{round(spec.cpus * 1000)}m"
+    if spec.mem_reservation:
+        requests["memory"] = str(spec.mem_reservation)
+    return {k: v for k, v in (("limits", limits), ("requests", requests)) if v}
+
+
+def _security(spec: ContainerSpec) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if spec.user:
+        user, _, group = spec.user.partition(":")
+        if user.isdigit():
+            found["runAsUser"] = int(user)
+        if group.isdigit():
+            found["runAsGroup"] = int(group)
+    if spec.read_only:
+        found["readOnlyRootFilesystem"] = True
+    if spec.privileged:
+        found["privileged"] = True
+    caps = {}
+    if spec.cap_add:
+        caps["add"] = list(spec.cap_add)
+    if spec.cap_drop:
+        caps["drop"] = list(spec.cap_drop)
+    if caps:
+        found["capabilities"] = caps
+    return found
+
+
+def _not_converted(out: Conversion, service: str, spec: ContainerSpec) -> None:
+    """Every set field the conversion did not read, with its reason."""
+    defaults = ContainerSpec(name=spec.name, image=spec.image)
+    for f in dataclasses.fields(spec):
+        if f.name in CONVERTED_FIELDS or f.name.startswith("_"):
+            continue
+        if getattr(spec, f.name) != getattr(defaults, f.name):
+            out.skip(service, f.name, REASONS.get(f.name, NO_EQUIVALENT))
+    if spec.user and not spec.user.partition(":")[0].isdigit():
+        out.skip(service, "user", f"user {spec.user!r} is a name: runAsUser takes a number")

@@ -1,0 +1,195 @@
+"""A stack as Kubernetes manifests: ``manifests(source)``.
+
+``source`` is a Compose ``Project``, an ``orchestrate_containers`` request, or a stack's
+name read from an engine through ``manager`` (what runs, as ``drift`` reads it). The result
+is a ``Manifests``: the objects as plain dicts, ``to_yaml()``, ``write(folder)``, what was
+converted from which keys (``converted``) and what was not, with the reason
+(``not_converted``), and ``validate()`` against the Kubernetes OpenAPI schemas
+(``kubernetes-validate``, strict). No value of a secret is ever written: secret values
+become ``secretKeyRef``s to a Secret the manifests name (``secret_name``) and
+``kubectl_secret_line()`` shows how to fill it. The mapping is ``infranb.core.kubernetes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from infranb.core import labels as L
+from infranb.core.kubernetes import Conversion, convert, dns_name
+from infranb.core.request import InfrastructureOperation
+from infranb.core.secrets import DEFAULT_SECRET_MARKERS
+from infranb.core.specs import ContainerSpec, parse_containers
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from infranb.inputs.compose import Project
+    from infranb.manager import InfrastructureManager
+
+#: the Kubernetes version the manifests are checked against (kubernetes-validate bundles
+#: the schemas of 1.25 to 1.37)
+KUBERNETES_VERSION = "1.37.0"
+
+CONVERTED_SCHEMA = {"service": "string", "kind": "string", "name": "string", "from": "string"}
+NOT_CONVERTED_SCHEMA = {"service": "string", "key": "string", "reason": "string"}
+
+
+@dataclasses.dataclass
+class Manifests:
+    """The Kubernetes objects of one stack, and what the conversion did and did not do."""
+
+    stack: str
+    objects: list[dict[str, Any]]
+    conversion: Conversion
+    namespace: str | None = None
+
+    @property
+    def converted(self) -> pd.DataFrame:
+        """One row per object: the service, its kind and name, and the keys it came from."""
+        from infranb.core.frames import frame
+
+        return frame(self.conversion.converted, CONVERTED_SCHEMA)
+
+    @property
+    def not_converted(self) -> pd.DataFrame:
+        """One row per key a service sets that no object says, with the reason."""
+        from infranb.core.frames import frame
+
+        return frame(self.conversion.not_converted, NOT_CONVERTED_SCHEMA)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """The names changed to DNS-1123 names: original -> name in the manifests."""
+        return dict(self.conversion.names)
+
+    @property
+    def secret_name(self) -> str | None:
+        """The Secret the manifests refer to (never written by them), if any."""
+        return dns_name(self.stack + "-secrets", 253) if self.conversion.secret_keys else None
+
+    def kubectl_secret_line(self) -> str:
+        """The command that fills the Secret, with placeholders for the values."""
+        if not self.secret_name:
+            return ""
+        keys = sorted(set(self.conversion.secret_keys))
+        given = " ".join(f"--from-literal={k}=..." for k in keys)
+        where = f" -n {self.namespace}" if self.namespace else ""
+        return f"kubectl create secret generic {self.secret_name}{where} {given}"
+
+    def to_yaml(self) -> str:
+        """Every object as one YAML stream (``---`` between objects)."""
+        import yaml
+
+        return "---\n".join(yaml.safe_dump(o, sort_keys=False) for o in self.objects)
+
+    def write(self, folder: str | Path) -> list[Path]:
+        """One file per object, named by kind and name (``deployment-web.yaml``)."""
+        import yaml
+
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        written = []
+        for o in self.objects:
+            path = target / f"{o['kind'].lower()}-{o['metadata']['name']}.yaml"
+            path.write_text(yaml.safe_dump(o, sort_keys=False))
+            written.append(path)
+        return written
+
+    def validate(self, version: str = KUBERNETES_VERSION) -> list[str]:
+        """Each object checked against Kubernetes ``version``'s OpenAPI schemas in strict
+        mode (an unknown field is an error): one sentence per problem, [] when all pass."""
+        import kubernetes_validate
+
+        problems = []
+        for o in self.objects:
+            try:
+                kubernetes_validate.validate(o, version, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                where = ".".join(str(p) for p in e.path)
+                problems.append(f"{o['kind']} {o['metadata']['name']}: {where}: {e.message}")
+        return problems
+
+    def __repr__(self) -> str:
+        kinds: dict[str, int] = {}
+        for o in self.objects:
+            kinds[o["kind"]] = kinds.get(o["kind"], 0) + 1
+        said = ", ".join(f"{n} {k}" for k, n in kinds.items())
+        return (
+            f"<Manifests of {self.stack}: {said or 'nothing'}; "
+            f"{len(self.conversion.not_converted)} key(s) not converted>"
+        )
+
+    def _repr_html_(self) -> str:
+        from infranb.notebook.tables import css, esc, table
+
+        secret = self.kubectl_secret_line()
+        return (
+            f'<div class="inb-wrap"><style>{css()}</style>'
+            f'<div class="inb-header"><span class="inb-title">{esc(repr(self))}</span></div>'
+            + (f'<div class="inb-muted">{esc(secret)}</div>' if secret else "")
+            + "<h4>converted</h4>"
+            + table(self.converted)
+            + "<h4>not converted</h4>"
+            + table(self.not_converted)
+            + "</div>"
+        )
+
+
+def manifests(
+    source: Project | InfrastructureOperation | str,
+    *,
+    namespace: str | None = None,
+    manager: InfrastructureManager | None = None,
+) -> Manifests:
+    """The Kubernetes objects of a Compose project, an orchestrate request, or a stack on
+    ``manager``'s engine (its containers as they run)."""
+    markers: Iterable[str] = manager.config.secret_markers if manager else DEFAULT_SECRET_MARKERS
+    built: list[str] = []
+    if isinstance(source, str):
+        if manager is None:
+            raise ValueError(
+                f"manifests({source!r}) reads the stack from an engine: pass manager=..."
+            )
+        stack, specs = source, _running(manager, source)
+    elif isinstance(source, InfrastructureOperation):
+        stack, specs = source.stack or "stack", _parsed(source.containers)
+    else:
+        op = source.operation()
+        stack, specs = op.stack or source.name, _parsed(op.containers)
+        built = [str(b.image_params.get("tag")) for b in source.builds()]
+    conversion = convert(stack, specs, namespace=namespace, markers=markers, built=built)
+    return Manifests(stack, conversion.objects, conversion, namespace)
+
+
+def _parsed(containers: Sequence[object]) -> list[ContainerSpec]:
+    specs, problems = parse_containers(containers, check_ports=False)
+    if problems:
+        raise ValueError("; ".join(str(p) for p in problems))
+    return specs
+
+
+def _running(manager: InfrastructureManager, stack: str) -> list[ContainerSpec]:
+    """The stack's containers as they run, as the requests that would make them again."""
+    from infranb.core.drift import request_of
+
+    found = {
+        c.id: c
+        for selector in L.stack_selectors(stack)
+        for c in manager.engine.list_containers(labels=selector)
+    }
+    containers = []
+    for info in sorted(found.values(), key=lambda c: c.name):
+        config = manager.engine.container_config(info.id)
+        if config is None:
+            continue
+        service = info.labels.get(L.COMPOSE_SERVICE)
+        containers.append(request_of(config, name=info.name, service=service, image=info.image))
+    if not containers:
+        raise ValueError(f"stack {stack} has no container on {manager.engine.host}")
+    return _parsed(containers)
+
+
+__all__ = ["KUBERNETES_VERSION", "Manifests", "manifests"]

@@ -1,0 +1,163 @@
+"""A stack as Kubernetes manifests (issue 47), offline: every object of a dict stack with
+every mapped key, of each project of the Compose corpus and of the example notebooks' stacks
+validates against the Kubernetes 1.37 OpenAPI schemas in strict mode (kubernetes-validate
+1.37.0, which alone rejects unknown fields); secret values are never written; what is not
+converted is listed with its reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infranb import InfrastructureOperation, secret_from_env
+from infranb.kubernetes import KUBERNETES_VERSION, manifests
+from tests.compose.test_reference import CASES, load
+
+SECRET = "k8s-never-written-value"
+
+EVERY_KEY = InfrastructureOperation(
+    operation="orchestrate_containers",
+    stack="Shop_App",
+    containers=[
+        {
+            "name": "db", "image": "postgres:16", "service": "db",
+            "environment": {"POSTGRES_PASSWORD": secret_from_env("PG_PASSWORD"),
+                            "API_TOKEN": SECRET, "POSTGRES_DB": "shop"},
+            "volumes": {"dbdata": "/var/lib/postgresql/data", "/tmp/seed": "/seed"},
+            "healthcheck": {"test": ["CMD-SHELL", "pg_isready -U postgres"], "interval": "5s",
+                            "timeout": "3s", "retries": 5, "start_period": "10s"},
+            "expose": ["5432"], "mem_limit": "512m", "mem_reservation": "256m", "cpus": 1.5,
+            "user": "999:999", "stop_grace_period": "30s",
+        },
+        {
+            "name": "web-1", "image": "nginx:1.27", "service": "web", "container_number": 1,
+            "ports": {"80": "8080"}, "depends_on": {"db": "healthy"},
+            "healthcheck": {"test": ["CMD", "curl", "-f", "http://localhost:80/health"]},
+            "command": ["nginx", "-g", "daemon off;"], "entrypoint": ["/docker-entrypoint.sh"],
+            "working_dir": "/srv", "read_only": True, "cap_drop": ["ALL"],
+            "cap_add": ["NET_BIND_SERVICE"], "restart": "unless-stopped", "tty": True,
+            "files": {"/etc/nginx/conf.d/site.conf": {"content": "server {}"}},
+            "sysctls": {"net.core.somaxconn": "1024"}, "extra_hosts": {"api": "10.0.0.5"},
+        },
+        {"name": "web-2", "image": "nginx:1.27", "service": "web", "container_number": 2,
+         "ports": {"80": "8081"}},
+        {"name": "migrate", "image": "app:1", "command": "python migrate.py",
+         "restart": "no", "volumes": {"": "/scratch"}},
+    ],
+)  # fmt: skip
+
+
+def kinds(m) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(o["kind"], o["metadata"]["name"]) for o in m.objects]
+
+
+def test_every_mapped_key_validates_strictly_and_names_what_it_left() -> None:
+    m = manifests(EVERY_KEY)
+    assert KUBERNETES_VERSION == "1.37.0"
+    assert m.validate() == []
+    assert sorted(kinds(m)) == sorted([
+        ("Deployment", "db"), ("Service", "db"), ("Deployment", "web"), ("Service", "web"),
+        ("ConfigMap", "web-file-0"), ("Deployment", "migrate"),
+        ("PersistentVolumeClaim", "dbdata"),
+    ])  # fmt: skip
+    web = next(o for o in m.objects if kinds_of(o) == ("Deployment", "web"))
+    assert web["spec"]["replicas"] == 2  # the service's two containers
+    container = web["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": 80}
+    assert container["command"] == ["/docker-entrypoint.sh"]
+    assert container["args"] == ["nginx", "-g", "daemon off;"]
+    assert container["securityContext"]["capabilities"] == {
+        "add": ["NET_BIND_SERVICE"],
+        "drop": ["ALL"],
+    }
+    db = next(o for o in m.objects if kinds_of(o) == ("Deployment", "db"))
+    db_container = db["spec"]["template"]["spec"]["containers"][0]
+    assert db_container["resources"] == {
+        "limits": {"memory": str(512 * 2**20), "cpu": "1500m"},
+        "requests": {"memory": str(256 * 2**20)},
+    }
+    assert db_container["livenessProbe"]["exec"]["command"][-1] == "pg_isready -U postgres"
+    refs = {e["name"]: e.get("valueFrom") for e in db_container["env"]}
+    assert refs["POSTGRES_PASSWORD"] == {
+        "secretKeyRef": {"name": "shop-app-secrets", "key": "POSTGRES_PASSWORD"}
+    }
+    assert refs["API_TOKEN"] == {"secretKeyRef": {"name": "shop-app-secrets", "key": "API_TOKEN"}}
+    text = m.to_yaml()
+    assert SECRET not in text and SECRET not in json.dumps(m.objects)
+    assert "&id" not in text  # no YAML anchors: each object reads on its own
+    assert m.kubectl_secret_line() == (
+        "kubectl create secret generic shop-app-secrets "
+        "--from-literal=API_TOKEN=... --from-literal=POSTGRES_PASSWORD=..."
+    )
+    assert m.names == {"Shop_App": "shop-app"}
+    left = {(r["service"], r["key"]) for r in m.not_converted.to_dict("records")}
+    assert {("db", "volumes"), ("web", "ports"), ("web", "depends_on.db"), ("web", "sysctls"),
+            ("web", "extra_hosts"), ("migrate", "restart")} <= left  # fmt: skip
+    assert ("web", "restart") not in left  # unless-stopped is what a Deployment does
+
+
+def kinds_of(o: dict) -> tuple[str, str]:  # type: ignore[type-arg]
+    return o["kind"], o["metadata"]["name"]
+
+
+def test_write_gives_one_file_per_object(tmp_path: Path) -> None:
+    m = manifests(EVERY_KEY, namespace="shop")
+    written = m.write(tmp_path / "k8s")
+    assert sorted(p.name for p in written) == sorted(
+        f"{o['kind'].lower()}-{o['metadata']['name']}.yaml" for o in m.objects
+    )
+    back = [yaml.safe_load(p.read_text()) for p in written]
+    assert all(o["metadata"].get("namespace") == "shop" for o in back if o["kind"] != "ConfigMap")
+    assert "kubectl create secret generic shop-app-secrets -n shop" in m.kubectl_secret_line()
+
+
+def test_a_build_only_service_is_not_converted() -> None:
+    from infranb.core.kubernetes import convert
+    from infranb.core.specs import ContainerSpec
+
+    out = convert("s", [ContainerSpec(name="app", image="s-app")], built=["s-app"])
+    assert out.objects == []
+    assert out.not_converted[0]["key"] == "build"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_the_compose_corpus_converts_to_valid_objects(case: Path) -> None:
+    m = manifests(load(case))
+    assert m.validate() == [], case.name
+    assert m.objects or len(m.not_converted)
+
+
+def test_the_example_notebooks_stacks_convert_to_valid_objects() -> None:
+    """Every orchestrate request an example notebook writes out, read from its code with
+    the notebook's parameters and the functions it defines."""
+    import ast
+
+    found = 0
+    for path in sorted(Path("notebooks").glob("*.ipynb")):
+        cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        names: dict[str, object] = {}
+        for cell in cells:
+            tree = ast.parse("".join(cell["source"]).replace("await ", ""))
+            if "parameters" in cell["metadata"].get("tags", []):
+                exec(compile(tree, path.name, "exec"), names)  # the parameters cell
+            defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+            exec(compile(ast.Module(defs, []), path.name, "exec"), names)
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                    continue
+                fields = {k.arg: k.value for k in node.keywords}
+                if node.func.id != "InfrastructureOperation" or "containers" not in fields:
+                    continue
+                try:
+                    containers = eval(compile(ast.Expression(fields["containers"]), "", "eval"),
+                                      dict(names))  # fmt: skip
+                except (NameError, TypeError):
+                    continue  # made from the notebook's results: the dict stack covers it
+                op = InfrastructureOperation(operation="orchestrate_containers",
+                                             stack=path.stem, containers=containers)  # fmt: skip
+                assert manifests(op).validate() == [], path.name
+                found += 1
+    assert found >= 6, found  # the requests written out in notebooks 01-13 (6 today)
