@@ -70,14 +70,21 @@ class Manifests:
         """The Secret the manifests refer to (never written by them), if any."""
         return dns_name(self.stack + "-secrets", 253) if self.conversion.secret_keys else None
 
-    def kubectl_secret_line(self) -> str:
-        """The command that fills the Secret, with placeholders for the values."""
-        if not self.secret_name:
-            return ""
-        keys = sorted(set(self.conversion.secret_keys))
-        given = " ".join(f"--from-literal={k}=..." for k in keys)
+    def kubectl_secret_lines(self) -> list[str]:
+        """The commands that fill the Secrets the manifests name, with placeholders for
+        the values (a file secret: the host file it came from, where there is one)."""
         where = f" -n {self.namespace}" if self.namespace else ""
-        return f"kubectl create secret generic {self.secret_name}{where} {given}"
+        lines = []
+        if self.secret_name:
+            keys = sorted(set(self.conversion.secret_keys))
+            given = " ".join(f"--from-literal={k}=..." for k in keys)
+            lines.append(f"kubectl create secret generic {self.secret_name}{where} {given}")
+        for name, source in sorted(self.conversion.secret_files.items()):
+            lines.append(
+                f"kubectl create secret generic {name}{where} --from-file=content="
+                + (source or "FILE")
+            )
+        return lines
 
     def to_yaml(self) -> str:
         """Every object as one YAML stream (``---`` between objects)."""
@@ -125,11 +132,13 @@ class Manifests:
     def _repr_html_(self) -> str:
         from infranb.notebook.tables import css, esc, table
 
-        secret = self.kubectl_secret_line()
+        secrets = "".join(
+            f'<div class="inb-muted">{esc(line)}</div>' for line in self.kubectl_secret_lines()
+        )
         return (
             f'<div class="inb-wrap"><style>{css()}</style>'
             f'<div class="inb-header"><span class="inb-title">{esc(repr(self))}</span></div>'
-            + (f'<div class="inb-muted">{esc(secret)}</div>' if secret else "")
+            + secrets
             + "<h4>converted</h4>"
             + table(self.converted)
             + "<h4>not converted</h4>"
@@ -148,6 +157,8 @@ def manifests(
     ``manager``'s engine (its containers as they run)."""
     markers: Iterable[str] = manager.config.secret_markers if manager else DEFAULT_SECRET_MARKERS
     built: list[str] = []
+    configs: dict[str, str] = {}
+    secrets: set[str] = set()
     if isinstance(source, str):
         if manager is None:
             raise ValueError(
@@ -156,12 +167,47 @@ def manifests(
         stack, specs = source, _running(manager, source)
     elif isinstance(source, InfrastructureOperation):
         stack, specs = source.stack or "stack", _parsed(source.containers)
+        secrets = _secret_paths(source.containers)
     else:
         op = source.operation()
         stack, specs = op.stack or source.name, _parsed(op.containers)
         built = [str(b.image_params.get("tag")) for b in source.builds()]
-    conversion = convert(stack, specs, namespace=namespace, markers=markers, built=built)
+        configs, secrets = _project_files(source)
+        secrets |= _secret_paths(op.containers)
+    conversion = convert(
+        stack, specs, namespace=namespace, markers=markers, built=built, config_files=configs,
+        secret_paths=secrets,
+    )  # fmt: skip
     return Manifests(stack, conversion.objects, conversion, namespace)
+
+
+def _secret_paths(containers: Sequence[object]) -> set[str]:
+    """The container paths a request marks ``"secret": True`` among its files."""
+    return {
+        str(path)
+        for c in containers
+        if isinstance(c, dict)
+        for path, item in (c.get("files") or {}).items()
+        if isinstance(item, dict) and item.get("secret")
+    }
+
+
+def _project_files(project: Project) -> tuple[dict[str, str], set[str]]:
+    """A Compose project's file configs (host path -> text: ConfigMaps) and file secrets
+    (host paths: Secrets named, never read)."""
+    configs: dict[str, str] = {}
+    secrets: set[str] = set()
+    for section in ("configs", "secrets"):
+        for declared in (getattr(project.model, section, None) or {}).values():
+            file = declared.get("file") if isinstance(declared, dict) else None
+            if not file:
+                continue
+            path = Path(file) if Path(file).is_absolute() else project.directory / file
+            if section == "secrets":
+                secrets |= {str(file), str(path)}
+            elif path.is_file():
+                configs[str(file)] = configs[str(path)] = path.read_text()
+    return configs, secrets
 
 
 def _parsed(containers: Sequence[object]) -> list[ContainerSpec]:

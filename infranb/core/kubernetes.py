@@ -18,10 +18,11 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from infranb.core.secrets import SecretRef, is_secret_key
-from infranb.core.specs import ContainerSpec, FileSpec, Healthcheck
+from infranb.core.specs import ContainerSpec, Healthcheck
 
 #: what every object carries besides Kubernetes' recommended labels
 STACK_LABEL = "infranb.stack"
@@ -78,6 +79,9 @@ class Conversion:
     names: dict[str, str] = field(default_factory=dict)
     #: the Secret's keys (values are never known here)
     secret_keys: list[str] = field(default_factory=list)
+    #: Secrets of one file each: name -> the host file that fills it ("" when it is not a
+    #: file here: its content comes from the environment or the request)
+    secret_files: dict[str, str] = field(default_factory=dict)
 
     def add(self, service: str, kind: str, name: str, keys: Iterable[str]) -> None:
         self.converted.append(
@@ -116,12 +120,18 @@ def convert(
     namespace: str | None = None,
     markers: Iterable[str] = (),
     built: Iterable[str] = (),
+    config_files: Mapping[str, str] = {},
+    secret_paths: Iterable[str] = (),
 ) -> Conversion:
     """The objects of ``stack`` from its container specs (the containers of one service
     become one Deployment with as many replicas). ``markers``: the keys whose values are
     secrets; ``built``: images built from a context and never pushed (no cluster can pull
-    them)."""
+    them); ``config_files``: host file -> its text, for the binds that are Compose configs
+    (ConfigMaps); ``secret_paths``: the container paths of secret files (a request's
+    ``"secret": True``; ``/run/secrets/`` always is), and the host files of Compose's file
+    secrets: Secrets named, never filled."""
     out = Conversion()
+    files = Files(dict(config_files), set(secret_paths))
     stack_name = _named(out, stack)
     secret = dns_name(stack_name + SECRET_SUFFIX, 253)
     services: dict[str, list[ContainerSpec]] = {}
@@ -137,7 +147,7 @@ def convert(
             out.skip(service, "build", f"{spec.image} is built here and not in a registry a "
                      "cluster can pull from: push it, then use its reference as image")  # fmt: skip
             continue
-        container, pod, used = _container(out, service, spec, name, secret, markers, claims)
+        container, pod, used = _container(out, service, spec, name, secret, markers, claims, files)
         template: dict[str, Any] = {
             "metadata": {"labels": labels(stack_name, name)},
             "spec": {"containers": [container], **pod},
@@ -225,6 +235,18 @@ def _claim(volume: str, stack: str, namespace: str | None) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Files:
+    """What the conversion knows of files: the configs' texts by host path, and which
+    paths are secrets."""
+
+    configs: Mapping[str, str]
+    secrets: set[str]
+
+    def is_secret(self, path: str) -> bool:
+        return path in self.secrets or path.startswith("/run/secrets/")
+
+
 def _container(
     out: Conversion,
     service: str,
@@ -233,6 +255,7 @@ def _container(
     secret: str,
     markers: Iterable[str],
     claims: dict[str, str],
+    files: Files,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """The pod's container, the pod's other fields, and the keys they were made from."""
     used: list[str] = []
@@ -256,7 +279,7 @@ def _container(
     if spec.working_dir:
         container["workingDir"] = spec.working_dir
         used.append("working_dir")
-    mounts, volumes = _volumes(out, service, spec, name, claims)
+    mounts, volumes = _volumes(out, service, spec, name, claims, files)
     if mounts:
         container["volumeMounts"] = mounts
         pod["volumes"] = volumes
@@ -321,11 +344,28 @@ def _environment(
 
 
 def _volumes(
-    out: Conversion, service: str, spec: ContainerSpec, name: str, claims: dict[str, str]
+    out: Conversion,
+    service: str,
+    spec: ContainerSpec,
+    name: str,
+    claims: dict[str, str],
+    files: Files,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
     for index, mount in enumerate(spec.volumes):
+        if mount.kind == "bind" and mount.source in files.configs:
+            config = dns_name(f"{name}-{PurePosixPath(mount.target).name}", 253)
+            _config_map(out, service, config, mount.target, files.configs[mount.source])
+            volumes.append({"name": config, "configMap": {"name": config}})
+            mounts.append({"name": config, "mountPath": mount.target, "subPath": "content",
+                           "readOnly": True})  # fmt: skip
+            continue
+        if mount.kind == "bind" and (
+            mount.source in files.secrets or files.is_secret(mount.target)
+        ):
+            _secret_file(out, service, name, mount.target, mount.source, mounts, volumes)
+            continue
         if mount.kind == "bind":
             out.skip(service, "volumes", f"{mount.source}:{mount.target} is a folder of this "
                      "host; a cluster's nodes do not have it (a ConfigMap, or a volume with "
@@ -342,25 +382,42 @@ def _volumes(
         if mount.read_only:
             entry["readOnly"] = True
         mounts.append(entry)
-    for index, (path, content) in enumerate(sorted(spec.files.items())):
-        config = dns_name(f"{name}-file-{index}", 253)
-        _config_map(out, service, config, path, content)
+    for path, content in sorted(spec.files.items()):
+        if isinstance(content.content, SecretRef) or files.is_secret(path):
+            _secret_file(out, service, name, path, "", mounts, volumes)
+            continue
+        config = dns_name(f"{name}-{PurePosixPath(path).name}", 253)
+        _config_map(out, service, config, path, content.content)
         volumes.append({"name": config, "configMap": {"name": config}})
         mounts.append({"name": config, "mountPath": path, "subPath": "content",
                        "readOnly": True})  # fmt: skip
     return mounts, volumes
 
 
-def _config_map(out: Conversion, service: str, name: str, path: str, content: FileSpec) -> None:
-    if isinstance(content.content, SecretRef):
-        out.skip(service, f"files.{path}", "a file whose content is a secret: make it a "
-                 "Secret with kubectl and mount it (its value is never written here)")  # fmt: skip
-        return
+def _config_map(out: Conversion, service: str, name: str, path: str, text: str) -> None:
     out.objects.append(
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
-         "data": {"content": content.content}}
+         "data": {"content": text}}
     )  # fmt: skip
-    out.add(service, "ConfigMap", name, [f"files.{path}"])
+    out.add(service, "ConfigMap", name, [f"configs ({path})"])
+
+
+def _secret_file(
+    out: Conversion,
+    service: str,
+    name: str,
+    path: str,
+    source: str,
+    mounts: list[dict[str, Any]],
+    volumes: list[dict[str, Any]],
+) -> None:
+    """A secret file: mounted from a Secret of its own that the manifests name, never
+    fill (``kubectl create secret generic NAME --from-file=content=...``)."""
+    secret = dns_name(f"{name}-{PurePosixPath(path).name}", 253)
+    out.secret_files[secret] = source
+    volumes.append({"name": secret, "secret": {"secretName": secret}})
+    mounts.append({"name": secret, "mountPath": path, "subPath": "content", "readOnly": True})
+    out.add(service, "Secret (named, not filled)", secret, [f"secrets ({path})"])
 
 
 _HTTP_FETCH = re.compile(

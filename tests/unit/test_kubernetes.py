@@ -45,7 +45,8 @@ EVERY_KEY = InfrastructureOperation(
         {"name": "web-2", "image": "nginx:1.27", "service": "web", "container_number": 2,
          "ports": {"80": "8081"}},
         {"name": "migrate", "image": "app:1", "command": "python migrate.py",
-         "restart": "no", "volumes": {"": "/scratch"}},
+         "restart": "no", "volumes": {"": "/scratch"},
+         "files": {"/run/secrets/token": {"content": SECRET, "secret": True}}},
     ],
 )  # fmt: skip
 
@@ -60,7 +61,7 @@ def test_every_mapped_key_validates_strictly_and_names_what_it_left() -> None:
     assert m.validate() == []
     assert sorted(kinds(m)) == sorted([
         ("Deployment", "db"), ("Service", "db"), ("Deployment", "web"), ("Service", "web"),
-        ("ConfigMap", "web-file-0"), ("Deployment", "migrate"),
+        ("ConfigMap", "web-site-conf"), ("Deployment", "migrate"),
         ("PersistentVolumeClaim", "dbdata"),
     ])  # fmt: skip
     web = next(o for o in m.objects if kinds_of(o) == ("Deployment", "web"))
@@ -88,10 +89,11 @@ def test_every_mapped_key_validates_strictly_and_names_what_it_left() -> None:
     text = m.to_yaml()
     assert SECRET not in text and SECRET not in json.dumps(m.objects)
     assert "&id" not in text  # no YAML anchors: each object reads on its own
-    assert m.kubectl_secret_line() == (
+    assert m.kubectl_secret_lines() == [
         "kubectl create secret generic shop-app-secrets "
-        "--from-literal=API_TOKEN=... --from-literal=POSTGRES_PASSWORD=..."
-    )
+        "--from-literal=API_TOKEN=... --from-literal=POSTGRES_PASSWORD=...",
+        "kubectl create secret generic migrate-token --from-file=content=FILE",
+    ]
     assert m.names == {"Shop_App": "shop-app"}
     left = {(r["service"], r["key"]) for r in m.not_converted.to_dict("records")}
     assert {("db", "volumes"), ("web", "ports"), ("web", "depends_on.db"), ("web", "sysctls"),
@@ -111,7 +113,7 @@ def test_write_gives_one_file_per_object(tmp_path: Path) -> None:
     )
     back = [yaml.safe_load(p.read_text()) for p in written]
     assert all(o["metadata"].get("namespace") == "shop" for o in back if o["kind"] != "ConfigMap")
-    assert "kubectl create secret generic shop-app-secrets -n shop" in m.kubectl_secret_line()
+    assert "kubectl create secret generic shop-app-secrets -n shop" in m.kubectl_secret_lines()[0]
 
 
 def test_a_build_only_service_is_not_converted() -> None:
@@ -161,3 +163,28 @@ def test_the_example_notebooks_stacks_convert_to_valid_objects() -> None:
                 assert manifests(op).validate() == [], path.name
                 found += 1
     assert found >= 6, found  # the requests written out in notebooks 01-13 (6 today)
+
+
+def test_a_compose_projects_configs_and_secrets(tmp_path: Path) -> None:
+    """Shapes seen in stock files (a config file mounted into nginx, a password file as a
+    Compose secret, as in the docs' examples); written here, by us."""
+    from infranb import compose
+
+    (tmp_path / "site.conf").write_text("server { listen 80; }\n")
+    (tmp_path / "db_password.txt").write_text(SECRET + "\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  web:\n    image: nginx:1.27\n"
+        "    configs:\n      - source: site\n        target: /etc/nginx/conf.d/site.conf\n"
+        "  db:\n    image: postgres:16\n    secrets: [db_password]\n"
+        "    environment:\n      POSTGRES_PASSWORD_FILE: /run/secrets/db_password\n"
+        "configs:\n  site:\n    file: ./site.conf\n"
+        "secrets:\n  db_password:\n    file: ./db_password.txt\n"
+    )
+    m = manifests(compose.load(tmp_path, environ={}))
+    assert m.validate() == []
+    config = next(o for o in m.objects if o["kind"] == "ConfigMap")
+    assert config["data"] == {"content": "server { listen 80; }\n"}
+    assert SECRET not in m.to_yaml()
+    assert any("--from-file=content=" in line and "db_password.txt" in line
+               for line in m.kubectl_secret_lines())  # fmt: skip
