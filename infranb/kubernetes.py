@@ -12,12 +12,15 @@ become ``secretKeyRef``s to a Secret the manifests name (``secret_name``) and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infranb.core import labels as L
+from infranb.core.errors import InfraError
 from infranb.core.kubernetes import Conversion, convert, dns_name
 from infranb.core.request import InfrastructureOperation
 from infranb.core.secrets import DEFAULT_SECRET_MARKERS
@@ -174,11 +177,40 @@ def manifests(
         built = [str(b.image_params.get("tag")) for b in source.builds()]
         configs, secrets = _project_files(source)
         secrets |= _secret_paths(op.containers)
+    waiting = {s.image for s in specs if "healthy" in s.depends_on.values()}
+    tools = {i: _image_tools(manager, i) for i in sorted(waiting)} if manager else {}
     conversion = convert(
         stack, specs, namespace=namespace, markers=markers, built=built, config_files=configs,
-        secret_paths=secrets,
+        secret_paths=secrets, image_tools={i: t for i, t in tools.items() if t is not None},
     )  # fmt: skip
     return Manifests(stack, conversion.objects, conversion, namespace)
+
+
+#: where an image keeps what an init container needs to wait for a dependency
+TOOL_PATHS = {"sh": ("/bin/sh", "/usr/bin/sh"), "nc": ("/bin/nc", "/usr/bin/nc")}
+
+
+def _image_tools(manager: InfrastructureManager, image: str) -> set[str] | None:
+    """The programs of ``TOOL_PATHS`` that ``image`` has, read from a container of it that
+    is created and never started (removed after); None when the image is not local."""
+    engine = manager.engine
+    if engine.image_id(image) is None:
+        return None
+    name = f"infranb-look-{uuid.uuid4().hex[:8]}"
+    spec = ContainerSpec(name=name, image=image, command=("true",), network_mode="none")
+    cid = engine.create_container(spec, {}, {**L.managed(), "infranb.helper": "look"}, [])
+    try:
+        found = set()
+        for tool, paths in TOOL_PATHS.items():
+            for path in paths:
+                with contextlib.suppress(InfraError):
+                    engine.get_archive(cid, path)
+                    found.add(tool)
+                    break
+        return found
+    finally:
+        with contextlib.suppress(InfraError):
+            engine.remove_container(cid, force=True)
 
 
 def _secret_paths(containers: Sequence[object]) -> set[str]:

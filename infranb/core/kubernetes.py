@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -120,8 +120,9 @@ def convert(
     namespace: str | None = None,
     markers: Iterable[str] = (),
     built: Iterable[str] = (),
-    config_files: Mapping[str, str] = {},
+    config_files: Mapping[str, str] | None = None,
     secret_paths: Iterable[str] = (),
+    image_tools: Mapping[str, Collection[str]] | None = None,
 ) -> Conversion:
     """The objects of ``stack`` from its container specs (the containers of one service
     become one Deployment with as many replicas). ``markers``: the keys whose values are
@@ -131,13 +132,22 @@ def convert(
     ``"secret": True``; ``/run/secrets/`` always is), and the host files of Compose's file
     secrets: Secrets named, never filled."""
     out = Conversion()
-    files = Files(dict(config_files), set(secret_paths))
     stack_name = _named(out, stack)
     secret = dns_name(stack_name + SECRET_SUFFIX, 253)
     services: dict[str, list[ContainerSpec]] = {}
     for spec in specs:
         services.setdefault(spec.service or spec.name, []).append(spec)
     name_of = {s: _named(out, s) for s in services}
+    answers = {}
+    for service, group in services.items():
+        numbers = sorted(
+            {p.container_port for p in group[0].ports} | dict(_exposed(group[0])).keys()
+        )
+        if numbers:
+            answers[service] = (name_of[service], numbers[0])
+            for spec in group:  # a dependency may name one container of the service
+                answers[spec.name] = answers[service]
+    files = Files(dict(config_files or {}), set(secret_paths), dict(image_tools or {}), answers)
     built = set(built)
     claims: dict[str, str] = {}
     for service, group in services.items():
@@ -242,6 +252,10 @@ class Files:
 
     configs: Mapping[str, str]
     secrets: set[str]
+    #: image -> the programs it has (``sh``, ``nc``), where the image could be looked at
+    tools: Mapping[str, Collection[str]] = field(default_factory=dict)
+    #: service -> (its Service's name, its first port): what a dependent waits for
+    answers: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
     def is_secret(self, path: str) -> bool:
         return path in self.secrets or path.startswith("/run/secrets/")
@@ -317,9 +331,54 @@ def _container(
     else:
         out.skip(service, "restart", f"restart: {spec.restart}: a Deployment's pods always "
                  "restart (restartPolicy Always); a Job runs to completion instead")  # fmt: skip
+    waits = []
     for dependency, condition in spec.depends_on.items():
-        out.skip(service, f"depends_on.{dependency}", f"condition {condition}: " + TOGETHER)
+        if condition != "healthy":
+            out.skip(service, f"depends_on.{dependency}", f"condition {condition}: " + TOGETHER)
+            continue
+        wait, why = _wait_for(dependency, spec.image, files)
+        if wait is None:
+            out.skip(service, f"depends_on.{dependency}", why)
+            continue
+        waits.append(wait)
+        used.append(f"depends_on.{dependency}")
+    if waits:
+        pod["initContainers"] = waits
     return container, pod, used
+
+
+#: how an init container waits for a dependency's Service to answer
+WAIT = "until nc -z -w 1 {host} {port}; do echo waiting for {host}:{port}; sleep 1; done"
+
+
+def _wait_for(dependency: str, image: str, files: Files) -> tuple[dict[str, Any] | None, str]:
+    """An init container that waits until the dependency's Service answers on its first
+    port, run from the service's own image: only when that image is known to have a shell
+    and ``nc``; else None and why."""
+    if dependency not in files.answers:
+        return None, (
+            f"{dependency} has no port: no Service answers for it, so nothing can be waited "
+            "for (a readiness probe on it, and retries in the client)"
+        )
+    tools = files.tools.get(image)
+    if tools is None:
+        return None, (
+            f"waiting for {dependency} takes a shell and nc in {image}, which is not on this "
+            "engine to be looked at (pass manager= with the image pulled, or add an init "
+            "container by hand)"
+        )
+    if not {"sh", "nc"} <= set(tools):
+        missing = ", ".join(sorted({"sh", "nc"} - set(tools)))
+        return None, (
+            f"waiting for {dependency} takes a shell and nc; {image} has no {missing} (an "
+            "init container of an image that has them, added by hand)"
+        )
+    host, port = files.answers[dependency]
+    return {
+        "name": dns_name(f"wait-for-{host}"),
+        "image": image,
+        "command": ["sh", "-c", WAIT.format(host=host, port=port)],
+    }, ""
 
 
 def _argv(value: tuple[str, ...] | str) -> list[str]:

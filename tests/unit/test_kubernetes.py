@@ -188,3 +188,28 @@ def test_a_compose_projects_configs_and_secrets(tmp_path: Path) -> None:
     assert SECRET not in m.to_yaml()
     assert any("--from-file=content=" in line and "db_password.txt" in line
                for line in m.kubectl_secret_lines())  # fmt: skip
+
+
+def test_a_healthy_dependency_becomes_an_init_container_when_the_image_can_wait() -> None:
+    from infranb.core.kubernetes import convert
+    from infranb.core.specs import parse_containers
+
+    specs, problems = parse_containers([
+        {"name": "db", "image": "db:1", "expose": ["5432"]},
+        {"name": "api", "image": "app:1", "depends_on": {"db": "healthy"}},
+        {"name": "worker", "image": "slim:1", "depends_on": {"db": "healthy", "api": "healthy"}},
+    ])  # fmt: skip
+    assert not problems
+    out = convert("s", specs, image_tools={"app:1": {"sh", "nc"}, "slim:1": {"sh"}})
+    api = next(o for o in out.objects if kinds_of(o) == ("Deployment", "api"))
+    (wait,) = api["spec"]["template"]["spec"]["initContainers"]
+    assert wait["image"] == "app:1"  # the service's own image
+    assert wait["command"][-1].startswith("until nc -z -w 1 db 5432;")
+    reasons = {r["key"]: r["reason"] for r in out.not_converted if r["service"] == "worker"}
+    assert "slim:1 has no nc" in reasons["depends_on.db"]
+    assert "api has no port" in reasons["depends_on.api"]
+    import kubernetes_validate
+
+    kubernetes_validate.validate(api, KUBERNETES_VERSION, strict=True)
+    unknown = convert("s", specs)  # no engine looked at the images
+    assert any("not on this engine" in r["reason"] for r in unknown.not_converted)
