@@ -213,3 +213,16 @@ def test_a_healthy_dependency_becomes_an_init_container_when_the_image_can_wait(
     kubernetes_validate.validate(api, KUBERNETES_VERSION, strict=True)
     unknown = convert("s", specs)  # no engine looked at the images
     assert any("not on this engine" in r["reason"] for r in unknown.not_converted)
+
+
+def test_validate_is_strict_an_unknown_field_and_a_wrong_type_are_named() -> None:
+    m = manifests(EVERY_KEY)
+    deployment = next(o for o in m.objects if kinds_of(o) == ("Deployment", "db"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["bogus"] = 1
+    service = next(o for o in m.objects if kinds_of(o) == ("Service", "db"))
+    service["spec"]["ports"][0]["port"] = "x"
+    problems = m.validate()
+    assert len(problems) == 2, problems
+    assert "Deployment db: spec.template.spec.containers.0: " in problems[0]
+    assert "'bogus' was unexpected" in problems[0]
+    assert problems[1].startswith("Service db: spec.ports.0.port: 'x' is not of type")
