@@ -32,7 +32,7 @@ CONVERTED_FIELDS = frozenset(
         "name", "image", "command", "entrypoint", "environment", "ports", "volumes",
         "healthcheck", "labels", "restart", "user", "working_dir", "mem_limit", "cpus",
         "mem_reservation", "service", "container_number", "files", "expose", "depends_on",
-        "networks", "aliases", "tty", "stdin_open", "read_only", "privileged", "cap_add",
+        "networks", "aliases", "tty", "stdin_open", "read_only", "privileged", "cap_add", "tmpfs",
         "cap_drop", "stop_grace_period", "hostname", "restart_with", "pull_policy",
     }
 )  # fmt: skip
@@ -162,10 +162,14 @@ def convert(
             "metadata": {"labels": labels(stack_name, name)},
             "spec": {"containers": [container], **pod},
         }
+        meta = _meta(name, labels(stack_name, name), namespace)
+        if spec.labels:  # the service's own labels, kept as annotations (any text fits)
+            meta["annotations"] = {str(k): str(v) for k, v in spec.labels.items()}
+            used.append("labels")
         deployment = {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": _meta(name, labels(stack_name, name), namespace),
+            "metadata": meta,
             "spec": {
                 "replicas": len(group),
                 "selector": {"matchLabels": {"app.kubernetes.io/name": name,
@@ -441,6 +445,14 @@ def _volumes(
         if mount.read_only:
             entry["readOnly"] = True
         mounts.append(entry)
+    for index, (path, options) in enumerate(sorted(spec.tmpfs.items())):
+        vol = f"tmpfs-{index}"
+        size = re.search(r"size=(\d+)", options or "")
+        empty: dict[str, Any] = {"medium": "Memory"}
+        if size:
+            empty["sizeLimit"] = size.group(1)
+        volumes.append({"name": vol, "emptyDir": empty})
+        mounts.append({"name": vol, "mountPath": path})
     for path, content in sorted(spec.files.items()):
         if isinstance(content.content, SecretRef) or files.is_secret(path):
             _secret_file(out, service, name, path, "", mounts, volumes)
@@ -551,5 +563,14 @@ def _not_converted(out: Conversion, service: str, spec: ContainerSpec) -> None:
             continue
         if getattr(spec, f.name) != getattr(defaults, f.name):
             out.skip(service, f.name, REASONS.get(f.name, NO_EQUIVALENT))
+    extra = [n for n in spec.networks if n not in ("default", "bridge")]
+    if len(extra) > 1:
+        apart = "keeping them apart is a NetworkPolicy (not written here)"
+        out.skip(service, "networks", f"networks {', '.join(extra)}: a cluster's pods share "
+                 f"one network; {apart}")  # fmt: skip
+    aliases = sorted({a for names in spec.aliases.values() for a in names} - {service, spec.name})
+    if aliases:
+        out.skip(service, "aliases", f"{', '.join(aliases)}: a Service answers to its own name "
+                 "only; each alias would be a Service of its own (not made here)")  # fmt: skip
     if spec.user and not spec.user.partition(":")[0].isdigit():
         out.skip(service, "user", f"user {spec.user!r} is a name: runAsUser takes a number")
