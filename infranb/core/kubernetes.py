@@ -297,6 +297,12 @@ def _container(
     if spec.working_dir:
         container["workingDir"] = spec.working_dir
         used.append("working_dir")
+    pull = {"always": "Always", "never": "Never", "missing": "IfNotPresent"}.get(
+        spec.pull_policy or ""
+    )
+    if pull:
+        container["imagePullPolicy"] = pull
+        used.append("pull_policy")
     mounts, volumes = _volumes(out, service, spec, name, claims, files)
     if mounts:
         container["volumeMounts"] = mounts
