@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 want_browser=0
 [ "${1:-}" = "--browser" ] && want_browser=1
 
-packages=(docker.io busybox-static docker-registry apache2-utils curl docker-compose openssh-server openssh-client openssl iproute2 podman runc)
+packages=(docker.io busybox-static docker-registry apache2-utils curl docker-compose openssh-server openssh-client openssl iproute2 podman runc catatonit)
 [ "$want_browser" = 1 ] && packages+=(chromium)
 # The main job's report fetches the widget manager from npm once (infranb report); Debian's
 # npm where the machine has no npm of its own.
