@@ -192,7 +192,13 @@ def convert(
         out.add(service, "PersistentVolumeClaim", volume, ["volumes"])
     if out.secret_keys:
         out.add(stack, "Secret (named, not filled)", secret, sorted(set(out.secret_keys)))
+    # What a Deployment uses first (an apply or a play of the stream in order finds it),
+    # the Deployments in the request's order (dependencies first, as a request has them).
+    out.objects.sort(key=lambda o: KIND_ORDER.get(o["kind"], len(KIND_ORDER)))
     return out
+
+
+KIND_ORDER = {"ConfigMap": 0, "PersistentVolumeClaim": 1, "Service": 2, "Deployment": 3}
 
 
 def _named(out: Conversion, original: str) -> str:
