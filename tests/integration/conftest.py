@@ -68,6 +68,19 @@ class Tracker:
         for ref in self.images:
             with contextlib.suppress(Exception):
                 api.remove_image(ref, force=True)
+        # A push or pull leaves the reference ``repo@sha256:...`` after the tag is gone.
+        repos = {_repository(ref) for ref in self.images if not ref.startswith("sha256:")}
+        for image in api.images() if repos else ():
+            for digest in image.get("RepoDigests") or ():
+                if digest.split("@", 1)[0] in repos:
+                    with contextlib.suppress(Exception):
+                        api.remove_image(digest, force=True)
+
+
+def _repository(ref: str) -> str:
+    """``host:port/name`` of ``host:port/name:tag`` (a registry's port is not a tag)."""
+    name, _, tag = ref.rpartition(":")
+    return name if name and "/" not in tag else ref
 
 
 @pytest.fixture
