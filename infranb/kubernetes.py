@@ -49,6 +49,8 @@ class Manifests:
     objects: list[dict[str, Any]]
     conversion: Conversion
     namespace: str | None = None
+    #: the services as read (for the stack's picture)
+    specs: Sequence[ContainerSpec] = ()
 
     @property
     def converted(self) -> pd.DataFrame:
@@ -138,6 +140,8 @@ class Manifests:
         return (
             f'<div class="inb-wrap"><style>{css()}</style>'
             f'<div class="inb-header"><span class="inb-title">{esc(repr(self))}</span></div>'
+            + self._picture()
+            + self._mapping()
             + secrets
             + "<h4>converted</h4>"
             + table(self.converted)
@@ -145,6 +149,46 @@ class Manifests:
             + table(self.not_converted)
             + "</div>"
         )
+
+    def _picture(self) -> str:
+        """The stack as its Deployments in dependency waves (a service's containers are
+        one box, named as in the manifests)."""
+        from infranb.core.errors import CycleError
+        from infranb.core.planning import dependency_waves
+        from infranb.notebook.pictures import Node, stack_diagram
+
+        service_of = {s.name: s.service or s.name for s in self.specs}
+        services: dict[str, ContainerSpec] = {}
+        for spec in self.specs:
+            depends = {service_of.get(d, d): c for d, c in spec.depends_on.items()}
+            services.setdefault(
+                service_of[spec.name],
+                dataclasses.replace(spec, name=service_of[spec.name], depends_on=depends),
+            )
+        try:
+            waves = dependency_waves(list(services.values()))
+        except CycleError:
+            return ""
+        shown = {**self.names}
+        nodes = [
+            Node(
+                shown.get(name, name),
+                number,
+                "request",
+                tuple((shown.get(d, d), c) for d, c in services[name].depends_on.items()),
+            )
+            for number, wave in enumerate(waves)
+            for name in wave
+        ]
+        return stack_diagram(nodes) if nodes else ""
+
+    def _mapping(self) -> str:
+        from infranb.notebook.tables import esc
+
+        if not self.names:
+            return ""
+        said = ", ".join(f"{old} → {new}" for old, new in sorted(self.names.items()))
+        return f'<div class="inb-muted">names as DNS-1123 names: {esc(said)}</div>'
 
 
 @functools.lru_cache(maxsize=64)
@@ -200,7 +244,7 @@ def manifests(
         stack, specs, namespace=namespace, markers=markers, built=built, config_files=configs,
         secret_paths=secrets, image_tools={i: t for i, t in tools.items() if t is not None},
     )  # fmt: skip
-    return Manifests(stack, conversion.objects, conversion, namespace)
+    return Manifests(stack, conversion.objects, conversion, namespace, tuple(specs))
 
 
 #: where an image keeps what an init container needs to wait for a dependency

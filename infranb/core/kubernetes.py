@@ -363,8 +363,13 @@ def _container(
     return container, pod, used
 
 
-#: how an init container waits for a dependency's Service to answer
-WAIT = "until nc -z -w 1 {host} {port}; do echo waiting for {host}:{port}; sleep 1; done"
+#: how an init container waits for a dependency's Service to answer: ``nc -z`` where the
+#: nc has it (OpenBSD's, GNU's); busybox's plain nc has no ``-z`` but connects and quits on
+#: an empty stdin (measured on Debian's busybox 1.35); ``-w 1`` bounds both.
+WAIT = (
+    "until nc -z -w 1 {host} {port} 2>/dev/null || nc -w 1 {host} {port} </dev/null "
+    "2>/dev/null; do echo waiting for {host}:{port}; sleep 1; done"
+)
 
 
 def _wait_for(dependency: str, image: str, files: Files) -> tuple[dict[str, Any] | None, str]:

@@ -204,7 +204,7 @@ def test_a_healthy_dependency_becomes_an_init_container_when_the_image_can_wait(
     api = next(o for o in out.objects if kinds_of(o) == ("Deployment", "api"))
     (wait,) = api["spec"]["template"]["spec"]["initContainers"]
     assert wait["image"] == "app:1"  # the service's own image
-    assert wait["command"][-1].startswith("until nc -z -w 1 db 5432;")
+    assert wait["command"][-1].startswith("until nc -z -w 1 db 5432 2>/dev/null || nc -w 1")
     reasons = {r["key"]: r["reason"] for r in out.not_converted if r["service"] == "worker"}
     assert "slim:1 has no nc" in reasons["depends_on.db"]
     assert "api has no port" in reasons["depends_on.api"]
@@ -226,3 +226,17 @@ def test_validate_is_strict_an_unknown_field_and_a_wrong_type_are_named() -> Non
     (unknown,) = [p for p in problems if p.startswith("Deployment db: ")]
     assert "spec.template.spec.containers.0: " in unknown and "'bogus' was unexpected" in unknown
     assert any(p.startswith("Service db: spec.ports.0.port: 'x' is not of type") for p in problems)
+
+
+def test_the_html_shows_the_picture_the_names_both_frames_and_no_secret() -> None:
+    m = manifests(EVERY_KEY)
+    html = m._repr_html_()
+    assert "<svg" in html and html.count("<table") == 2
+    assert "Shop_App → shop-app" in html
+    assert "kubectl create secret generic shop-app-secrets" in html
+    # one box per Deployment (web's two containers are one), the arrow to db labelled
+    import re
+
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", m._picture())
+    assert texts == ["healthy", "wave 0", "db", "migrate", "wave 1", "web"]
+    assert SECRET not in html and SECRET not in repr(m)
