@@ -280,11 +280,16 @@ class PodmanService:
             "CONTAINERS_REGISTRIES_CONF": str(self.root / "registries.conf"),
         }
 
+    def command(self, *args: str) -> list[str]:
+        """The podman CLI's argv on this service's storage (run it with ``environment``)."""
+        return ["podman", "--root", str(self.root / "storage"),
+                "--runroot", str(self.root / "run"), *args]  # fmt: skip
+
     def podman(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         """The podman CLI on this service's storage (what the service itself sees)."""
-        command = ["podman", "--root", str(self.root / "storage"),
-                   "--runroot", str(self.root / "run"), *args]  # fmt: skip
-        return subprocess.run(command, env=self.environment, input=input, capture_output=True)
+        return subprocess.run(
+            self.command(*args), env=self.environment, input=input, capture_output=True
+        )
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
