@@ -244,7 +244,30 @@ def manifests(
         stack, specs, namespace=namespace, markers=markers, built=built, config_files=configs,
         secret_paths=secrets, image_tools={i: t for i, t in tools.items() if t is not None},
     )  # fmt: skip
+    if not isinstance(source, str | InfrastructureOperation):
+        _unread_keys(conversion, source)
     return Manifests(stack, conversion.objects, conversion, namespace, tuple(specs))
+
+
+#: Compose keys infranb's reader leaves as Swarm's that a cluster has a word for
+SWARM_KEYS = {
+    "deploy.placement": "a pod's nodeSelector or affinity, by the cluster's node labels "
+    "(not converted: the nodes' labels are the cluster's)",
+    "deploy.mode": "mode: global is a DaemonSet (not made here)",
+    "deploy.labels": "labels on the Deployment itself (not converted)",
+    "deploy.endpoint_mode": "a Service's clusterIP: None is a headless Service (not made here)",
+    "deploy.rollback_config": "kubectl rollout undo (a Deployment keeps its history)",
+}
+
+
+def _unread_keys(conversion: Conversion, project: Project) -> None:
+    """The Compose keys the project reader does not read (they never reached the specs):
+    listed as not converted, so no key of the file is left out in silence."""
+    for row in project.unsupported.itertuples(index=False):
+        conversion.skip(str(row.service), str(row.key), f"not read by infranb: {row.reason}")
+    for row in project.not_applicable.itertuples(index=False):
+        if str(row.key) in SWARM_KEYS:
+            conversion.skip(str(row.service), str(row.key), SWARM_KEYS[str(row.key)])
 
 
 #: where an image keeps what an init container needs to wait for a dependency

@@ -34,6 +34,7 @@ CONVERTED_FIELDS = frozenset(
         "mem_reservation", "service", "container_number", "files", "expose", "depends_on",
         "networks", "aliases", "tty", "stdin_open", "read_only", "privileged", "cap_add", "tmpfs",
         "cap_drop", "stop_grace_period", "hostname", "restart_with", "pull_policy",
+        "pid", "ipc", "group_add", "shm_size",
     }
 )  # fmt: skip
 #: the reason a set field is not converted (the rest get ``NO_EQUIVALENT``)
@@ -51,6 +52,14 @@ REASONS = {
     "post_start": "lifecycle hooks run inside the container there, not as infranb runs them",
     "pre_stop": "lifecycle hooks run inside the container there, not as infranb runs them",
     "update_config": "a Deployment's strategy (maxSurge, maxUnavailable) says it differently",
+    "stop_signal": "Kubernetes sends SIGTERM; its lifecycle.stopSignal is behind the "
+    "ContainerStopSignals feature gate (1.33+) and needs the pod's spec.os, so it is not "
+    "written (make the image stop on SIGTERM)",
+    "init": "no init flag: a pod with shareProcessNamespace: true has its pause process as "
+    "PID 1, which reaps zombies (not set here: the containers then see each other's processes)",
+    "domainname": "a pod's subdomain works only with a headless Service of that name",
+    "security_opt": "seccomp and AppArmor profiles are securityContext fields of their own, "
+    "and labels are the node's SELinux",
 }
 NO_EQUIVALENT = "no Kubernetes field says this for a Deployment's container"
 #: why a published host port is not converted
@@ -61,8 +70,8 @@ EXPOSE = (
 #: why a dependency is not converted (yet)
 TOGETHER = (
     "the pods of a Deployment start together; a readiness probe on the dependency and "
-    "retries in the client are the Kubernetes way (an init container that waits is not "
-    "made here yet)"
+    "retries in the client are the Kubernetes way (an init container that waits is made "
+    "for service_healthy only)"
 )
 #: the Secret the manifests name for secret values (filled with kubectl, never written)
 SECRET_SUFFIX = "-secrets"
@@ -341,6 +350,14 @@ def _container(
     if spec.hostname:
         pod["hostname"] = dns_name(spec.hostname)
         used.append("hostname")
+    used += _host_namespaces_and_groups(out, service, spec, pod)
+    if spec.shm_size:
+        # Kubernetes' way to size /dev/shm: a memory-backed emptyDir mounted over it
+        container.setdefault("volumeMounts", []).append({"name": "dshm", "mountPath": "/dev/shm"})
+        pod.setdefault("volumes", []).append(
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": str(spec.shm_size)}}
+        )
+        used.append("shm_size")
     if spec.restart in (None, "always", "unless-stopped"):
         if spec.restart:
             used.append("restart")
@@ -361,6 +378,31 @@ def _container(
     if waits:
         pod["initContainers"] = waits
     return container, pod, used
+
+
+def _host_namespaces_and_groups(
+    out: Conversion, service: str, spec: ContainerSpec, pod: dict[str, Any]
+) -> list[str]:
+    """``pid: host``, ``ipc: host`` and numeric ``group_add``, which are the pod's in
+    Kubernetes (one service's pod has one container, so nothing else shares them)."""
+    used = []
+    for key, field_name in (("pid", "hostPID"), ("ipc", "hostIPC")):
+        value = getattr(spec, key)
+        if value == "host":
+            pod[field_name] = True
+            used.append(key)
+        elif value:
+            out.skip(service, key, f"{key}: {value}: a pod shares only the host's namespace "
+                     "or its own (shareProcessNamespace), not another container's")  # fmt: skip
+    numbers = [g for g in spec.group_add if g.isdigit()]
+    if numbers:
+        pod.setdefault("securityContext", {})["supplementalGroups"] = [int(g) for g in numbers]
+        used.append("group_add")
+    names = [g for g in spec.group_add if not g.isdigit()]
+    if names:
+        out.skip(service, "group_add", f"{', '.join(names)}: supplementalGroups take numbers "
+                 "(the group's id in the image)")  # fmt: skip
+    return used
 
 
 #: how an init container waits for a dependency's Service to answer: ``nc -z`` where the

@@ -30,7 +30,8 @@ EVERY_KEY = InfrastructureOperation(
             "healthcheck": {"test": ["CMD-SHELL", "pg_isready -U postgres"], "interval": "5s",
                             "timeout": "3s", "retries": 5, "start_period": "10s"},
             "expose": ["5432"], "mem_limit": "512m", "mem_reservation": "256m", "cpus": 1.5,
-            "user": "999:999", "stop_grace_period": "30s",
+            "user": "999:999", "stop_grace_period": "30s", "shm_size": "256m",
+            "group_add": ["70", "audio"], "ipc": "host", "stop_signal": "SIGINT",
         },
         {
             "name": "web-1", "image": "nginx:1.27", "service": "web", "container_number": 1,
@@ -81,6 +82,13 @@ def test_every_mapped_key_validates_strictly_and_names_what_it_left() -> None:
         "requests": {"memory": str(256 * 2**20)},
     }
     assert db_container["livenessProbe"]["exec"]["command"][-1] == "pg_isready -U postgres"
+    db_pod = db["spec"]["template"]["spec"]
+    assert db_pod["hostIPC"] is True
+    assert db_pod["securityContext"] == {"supplementalGroups": [70]}
+    assert {"name": "dshm", "mountPath": "/dev/shm"} in db_container["volumeMounts"]
+    assert {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": str(256 * 2**20)}} in (
+        db_pod["volumes"]
+    )
     refs = {e["name"]: e.get("valueFrom") for e in db_container["env"]}
     assert refs["POSTGRES_PASSWORD"] == {
         "secretKeyRef": {"name": "shop-app-secrets", "key": "POSTGRES_PASSWORD"}
@@ -97,7 +105,8 @@ def test_every_mapped_key_validates_strictly_and_names_what_it_left() -> None:
     assert m.names == {"Shop_App": "shop-app"}
     left = {(r["service"], r["key"]) for r in m.not_converted.to_dict("records")}
     assert {("db", "volumes"), ("web", "ports"), ("web", "depends_on.db"), ("web", "sysctls"),
-            ("web", "extra_hosts"), ("migrate", "restart")} <= left  # fmt: skip
+            ("web", "extra_hosts"), ("migrate", "restart"), ("db", "group_add"),
+            ("db", "stop_signal")} <= left  # fmt: skip
     assert ("web", "restart") not in left  # unless-stopped is what a Deployment does
 
 
@@ -188,6 +197,25 @@ def test_a_compose_projects_configs_and_secrets(tmp_path: Path) -> None:
     assert SECRET not in m.to_yaml()
     assert any("--from-file=content=" in line and "db_password.txt" in line
                for line in m.kubectl_secret_lines())  # fmt: skip
+
+
+def test_keys_the_compose_reader_does_not_read_are_listed_not_dropped(tmp_path: Path) -> None:
+    """Placement constraints and a global mode (shapes of Swarm stack files), a GPU
+    reservation and volumes_from: never in the specs, so listed from the project."""
+    from infranb import compose
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  agent:\n    image: agent:1\n    deploy:\n      mode: global\n"
+        "      placement:\n        constraints: [node.role == worker]\n"
+        "  ml:\n    image: ml:1\n    volumes_from: [agent]\n"
+    )
+    m = manifests(compose.load(tmp_path, environ={}))
+    left = {(r["service"], r["key"]): r["reason"] for r in m.not_converted.to_dict("records")}
+    assert "nodeSelector" in left[("agent", "deploy.placement")]
+    assert "DaemonSet" in left[("agent", "deploy.mode")]
+    assert left[("ml", "volumes_from")].startswith("not read by infranb: ")
+    assert m.validate() == []
 
 
 def test_a_healthy_dependency_becomes_an_init_container_when_the_image_can_wait() -> None:
