@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from infranb.core.secrets import SecretRef, is_secret_key
-from infranb.core.specs import ContainerSpec, Healthcheck
+from infranb.core.specs import ContainerSpec, Healthcheck, UpdatePolicy
 
 #: what every object carries besides Kubernetes' recommended labels
 STACK_LABEL = "infranb.stack"
@@ -34,7 +34,7 @@ CONVERTED_FIELDS = frozenset(
         "mem_reservation", "service", "container_number", "files", "expose", "depends_on",
         "networks", "aliases", "tty", "stdin_open", "read_only", "privileged", "cap_add", "tmpfs",
         "cap_drop", "stop_grace_period", "hostname", "restart_with", "pull_policy",
-        "pid", "ipc", "group_add", "shm_size",
+        "pid", "ipc", "group_add", "shm_size", "update_config",
     }
 )  # fmt: skip
 #: the reason a set field is not converted (the rest get ``NO_EQUIVALENT``)
@@ -51,7 +51,6 @@ REASONS = {
     "logging": "the cluster's logging stack collects stdout and stderr",
     "post_start": "lifecycle hooks run inside the container there, not as infranb runs them",
     "pre_stop": "lifecycle hooks run inside the container there, not as infranb runs them",
-    "update_config": "a Deployment's strategy (maxSurge, maxUnavailable) says it differently",
     "stop_signal": "Kubernetes sends SIGTERM; its lifecycle.stopSignal is behind the "
     "ContainerStopSignals feature gate (1.33+) and needs the pod's spec.os, so it is not "
     "written (make the image stop on SIGTERM)",
@@ -186,6 +185,9 @@ def convert(
                 "template": template,
             },
         }  # fmt: skip
+        if spec.update_config is not None:
+            deployment["spec"].update(_strategy(out, service, spec.update_config))
+            used.append("update_config")
         out.objects.append(deployment)
         out.add(service, "Deployment", name, ["image", *used, "replicas"])
         ports = sorted({(p.container_port, p.protocol) for p in spec.ports} | _exposed(spec))
@@ -205,6 +207,28 @@ def convert(
     # the Deployments in the request's order (dependencies first, as a request has them).
     out.objects.sort(key=lambda o: KIND_ORDER.get(o["kind"], len(KIND_ORDER)))
     return out
+
+
+def _strategy(out: Conversion, service: str, policy: UpdatePolicy) -> dict[str, Any]:
+    """``update_config`` as a Deployment's rolling update: start-first adds ``parallelism``
+    new pods before old ones go (maxSurge, maxUnavailable 0), stop-first takes that many
+    away first; ``monitor`` is how long a new pod must stay ready (minReadySeconds)."""
+    batch: int | str = "100%" if policy.parallelism == 0 else (policy.parallelism or 1)
+    if policy.order == "start-first":
+        rolling = {"maxSurge": batch, "maxUnavailable": 0}
+    else:
+        rolling = {"maxSurge": 0, "maxUnavailable": batch}
+    found: dict[str, Any] = {"strategy": {"type": "RollingUpdate", "rollingUpdate": rolling}}
+    if policy.monitor:
+        found["minReadySeconds"] = max(1, round(policy.monitor))
+    if policy.delay:
+        out.skip(service, "update_config.delay", "a Deployment does not pause between "
+                 "batches (minReadySeconds, from monitor, is the closest)")  # fmt: skip
+    if policy.failure_action or policy.max_failure_ratio is not None:
+        out.skip(service, "update_config.failure_action", "a Deployment stops a rollout "
+                 "that makes no progress (progressDeadlineSeconds) and does not roll back by "
+                 "itself: kubectl rollout undo")  # fmt: skip
+    return found
 
 
 KIND_ORDER = {"ConfigMap": 0, "PersistentVolumeClaim": 1, "Service": 2, "Deployment": 3}

@@ -42,6 +42,8 @@ EVERY_KEY = InfrastructureOperation(
             "cap_add": ["NET_BIND_SERVICE"], "restart": "unless-stopped", "tty": True,
             "files": {"/etc/nginx/conf.d/site.conf": {"content": "server {}"}},
             "sysctls": {"net.core.somaxconn": "1024"}, "extra_hosts": {"api": "10.0.0.5"},
+            "update_config": {"order": "start-first", "parallelism": 2, "monitor": "5s",
+                              "failure_action": "rollback"},
         },
         {"name": "web-2", "image": "nginx:1.27", "service": "web", "container_number": 2,
          "ports": {"80": "8081"}},
@@ -67,6 +69,11 @@ def test_every_mapped_key_validates_strictly_and_names_what_it_left() -> None:
     ])  # fmt: skip
     web = next(o for o in m.objects if kinds_of(o) == ("Deployment", "web"))
     assert web["spec"]["replicas"] == 2  # the service's two containers
+    assert web["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 0},
+    }
+    assert web["spec"]["minReadySeconds"] == 5
     container = web["spec"]["template"]["spec"]["containers"][0]
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": 80}
     assert container["command"] == ["/docker-entrypoint.sh"]
@@ -106,7 +113,7 @@ def test_every_mapped_key_validates_strictly_and_names_what_it_left() -> None:
     left = {(r["service"], r["key"]) for r in m.not_converted.to_dict("records")}
     assert {("db", "volumes"), ("web", "ports"), ("web", "depends_on.db"), ("web", "sysctls"),
             ("web", "extra_hosts"), ("migrate", "restart"), ("db", "group_add"),
-            ("db", "stop_signal")} <= left  # fmt: skip
+            ("db", "stop_signal"), ("web", "update_config.failure_action")} <= left  # fmt: skip
     assert ("web", "restart") not in left  # unless-stopped is what a Deployment does
 
 
