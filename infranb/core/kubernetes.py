@@ -174,6 +174,10 @@ def convert(
         if spec.labels:  # the service's own labels, kept as annotations (any text fits)
             meta["annotations"] = {str(k): str(v) for k, v in spec.labels.items()}
             used.append("labels")
+        rollout: dict[str, Any] = {}
+        if spec.update_config is not None:
+            rollout = _strategy(out, service, spec.update_config)
+            used.append("update_config")
         deployment = {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -182,12 +186,10 @@ def convert(
                 "replicas": len(group),
                 "selector": {"matchLabels": {"app.kubernetes.io/name": name,
                                              STACK_LABEL: stack_name}},
+                **rollout,
                 "template": template,
             },
         }  # fmt: skip
-        if spec.update_config is not None:
-            deployment["spec"].update(_strategy(out, service, spec.update_config))
-            used.append("update_config")
         out.objects.append(deployment)
         out.add(service, "Deployment", name, ["image", *used, "replicas"])
         ports = sorted({(p.container_port, p.protocol) for p in spec.ports} | _exposed(spec))
