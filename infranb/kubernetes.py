@@ -230,19 +230,31 @@ def manifests(
             )
         stack, specs = source, _running(manager, source)
     elif isinstance(source, InfrastructureOperation):
+        if source.operation != "orchestrate_containers":
+            raise ValueError(
+                f"manifests() converts an orchestrate_containers request (its containers); "
+                f"this one is {source.operation}"
+            )
         stack, specs = source.stack or "stack", _parsed(source.containers)
         secrets = _secret_paths(source.containers)
-    else:
+    elif callable(getattr(source, "operation", None)) and hasattr(source, "builds"):
         op = source.operation()
         stack, specs = op.stack or source.name, _parsed(op.containers)
         built = [str(b.image_params.get("tag")) for b in source.builds()]
         configs, secrets = _project_files(source)
         secrets |= _secret_paths(op.containers)
+    else:
+        raise TypeError(
+            "manifests() takes a Compose Project (infranb.compose.load), an "
+            "orchestrate_containers request, or a stack's name with manager=; got "
+            f"{type(source).__name__}"
+        )
     waiting = {s.image for s in specs if "healthy" in s.depends_on.values()}
     tools = {i: _image_tools(manager, i) for i in sorted(waiting)} if manager else {}
     conversion = convert(
         stack, specs, namespace=namespace, markers=markers, built=built, config_files=configs,
         secret_paths=secrets, image_tools={i: t for i, t in tools.items() if t is not None},
+        image_ports=_image_ports(manager, specs) if manager else {},
     )  # fmt: skip
     if not isinstance(source, str | InfrastructureOperation):
         _unread_keys(conversion, source)
@@ -272,6 +284,19 @@ def _unread_keys(conversion: Conversion, project: Project) -> None:
 
 #: where an image keeps what an init container needs to wait for a dependency
 TOOL_PATHS = {"sh": ("/bin/sh", "/usr/bin/sh"), "nc": ("/bin/nc", "/usr/bin/nc")}
+
+
+def _image_ports(
+    manager: InfrastructureManager, specs: Sequence[ContainerSpec]
+) -> dict[str, tuple[str, ...]]:
+    """The ports the images declare (``EXPOSE``) of the services that name none, where the
+    image is on the manager's engine: what their Services are made from."""
+    found = {}
+    for image in sorted({s.image for s in specs if not s.ports and not s.expose}):
+        config = manager.engine.image_config(image)
+        if config is not None and config.exposed:
+            found[image] = config.exposed
+    return found
 
 
 def _image_tools(manager: InfrastructureManager, image: str) -> set[str] | None:
@@ -343,15 +368,47 @@ def _running(manager: InfrastructureManager, stack: str) -> list[ContainerSpec]:
         for c in manager.engine.list_containers(labels=selector)
     }
     containers = []
+    # Compose's depends_on label names services; the request names containers.
+    container_of = {
+        c.labels[L.COMPOSE_SERVICE]: c.name
+        for c in sorted(found.values(), key=lambda c: c.name, reverse=True)
+        if c.labels.get(L.COMPOSE_SERVICE)
+    }
     for info in sorted(found.values(), key=lambda c: c.name):
         config = manager.engine.container_config(info.id)
         if config is None:
             continue
         service = info.labels.get(L.COMPOSE_SERVICE)
-        containers.append(request_of(config, name=info.name, service=service, image=info.image))
+        request = request_of(config, name=info.name, service=service, image=info.image)
+        if config.exposed:  # the image's too: a Service needs the port a name is reached on
+            request["expose"] = list(config.exposed)
+        depends = _depends_on(info.labels.get(L.COMPOSE_DEPENDS_ON, ""), container_of)
+        if depends:
+            request["depends_on"] = depends
+        containers.append(request)
     if not containers:
         raise ValueError(f"stack {stack} has no container on {manager.engine.host}")
     return _parsed(containers)
+
+
+#: Compose's conditions (its depends_on label) in a request's words
+CONDITIONS = {
+    "service_started": "started",
+    "service_healthy": "healthy",
+    "service_completed_successfully": "completed_successfully",
+}
+
+
+def _depends_on(label: str, container_of: dict[str, str]) -> dict[str, str]:
+    """Compose's ``com.docker.compose.depends_on`` label (``db:service_healthy:false,...``,
+    which infranb writes too) as a request's ``depends_on``, for the services that run."""
+    found = {}
+    for entry in filter(None, label.split(",")):
+        service, _, rest = entry.partition(":")
+        condition = CONDITIONS.get(rest.partition(":")[0])
+        if service in container_of and condition:
+            found[container_of[service]] = condition
+    return found
 
 
 __all__ = ["KUBERNETES_VERSION", "Manifests", "manifests"]

@@ -41,6 +41,8 @@ class ImageConfig:
     #: when a tag last pointed at it here (a pull, a build, a tag): a scheduled pull
     #: policy (``daily``) pulls again once this is older than its window
     last_tagged: datetime | None = field(default=None, compare=False)
+    #: the ports the image declares (``EXPOSE``), "port/proto", sorted
+    exposed: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class ContainerConfig:
     #: run options the engine fills from its own defaults (Podman: ulimits, pids_limit,
     #: shm_size): compared only where a request sets them, for the entries it sets
     engine_filled: frozenset[str] = field(default=frozenset(), compare=False)
+    #: the ports the container exposes, its image's included ("port/proto", sorted): read
+    #: by a conversion to Kubernetes, not compared (an image's EXPOSE is not a request's)
+    exposed: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -288,6 +293,13 @@ def desired_config(
             if not (k == "memswap_limit" and v == 2 * (spec.mem_limit or 0))
         },
         addresses={n: dict(a) for n, a in spec.addresses.items()},
+        exposed=tuple(
+            sorted(
+                set(image.exposed)
+                | {f"{p.container_port}/{p.protocol}" for p in spec.ports}
+                | {e if "/" in e else f"{e}/tcp" for e in spec.expose}
+            )
+        ),
         restart=restart,
         healthcheck=_healthcheck(spec.healthcheck, image),
         healthcheck_request=None

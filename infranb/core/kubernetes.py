@@ -131,6 +131,7 @@ def convert(
     config_files: Mapping[str, str] | None = None,
     secret_paths: Iterable[str] = (),
     image_tools: Mapping[str, Collection[str]] | None = None,
+    image_ports: Mapping[str, Collection[str]] | None = None,
 ) -> Conversion:
     """The objects of ``stack`` from its container specs (the containers of one service
     become one Deployment with as many replicas). ``markers``: the keys whose values are
@@ -138,7 +139,9 @@ def convert(
     them); ``config_files``: host file -> its text, for the binds that are Compose configs
     (ConfigMaps); ``secret_paths``: the container paths of secret files (a request's
     ``"secret": True``; ``/run/secrets/`` always is), and the host files of Compose's file
-    secrets: Secrets named, never filled."""
+    secrets: Secrets named, never filled.
+    ``image_ports``: image -> the ports it declares (``EXPOSE``, "5432/tcp"), for the
+    services that publish and expose none (their Service is made from them)."""
     out = Conversion()
     stack_name = _named(out, stack)
     secret = dns_name(stack_name + SECRET_SUFFIX, 253)
@@ -146,18 +149,23 @@ def convert(
     for spec in specs:
         services.setdefault(spec.service or spec.name, []).append(spec)
     name_of = {s: _named(out, s) for s in services}
+    ports_of = dict(image_ports or {})
     answers = {}
     for service, group in services.items():
         numbers = sorted(
-            {p.container_port for p in group[0].ports} | dict(_exposed(group[0])).keys()
+            {p.container_port for p in group[0].ports} | dict(_exposed(group[0], ports_of)).keys()
         )
         if numbers:
             answers[service] = (name_of[service], numbers[0])
             for spec in group:  # a dependency may name one container of the service
                 answers[spec.name] = answers[service]
-    files = Files(dict(config_files or {}), set(secret_paths), dict(image_tools or {}), answers)
+    files = Files(
+        dict(config_files or {}), set(secret_paths), dict(image_tools or {}), answers, ports_of
+    )
     built = set(built)
     claims: dict[str, str] = {}
+    service_of = {spec.name: service for service, group in services.items() for spec in group}
+    depended_on = {service_of.get(d, d) for spec in specs for d in spec.depends_on}
     for service, group in services.items():
         spec = group[0]
         name = name_of[service]
@@ -192,10 +200,18 @@ def convert(
         }  # fmt: skip
         out.objects.append(deployment)
         out.add(service, "Deployment", name, ["image", *used, "replicas"])
-        ports = sorted({(p.container_port, p.protocol) for p in spec.ports} | _exposed(spec))
+        ports = sorted(
+            {(p.container_port, p.protocol) for p in spec.ports} | _exposed(spec, ports_of)
+        )
         if ports:
             out.objects.append(_service(name, stack_name, ports, namespace))
-            out.add(service, "Service", name, ["ports" if spec.ports else "expose", "name"])
+            origin = "ports" if spec.ports else "expose" if spec.expose else "the image's EXPOSE"
+            out.add(service, "Service", name, [origin, "name"])
+        elif service in depended_on:
+            out.skip(service, "name", f"{service} publishes, exposes and declares no port (as "
+                     "far as known), so no Service is made and its dependents cannot reach it "
+                     "by name: add expose: with its port, or pass manager= with its image on "
+                     "that engine to read the image's EXPOSE")  # fmt: skip
         for p in spec.ports:
             if p.host_port is not None:
                 out.skip(service, "ports", f"{p} publishes host port {p.host_port}: " + EXPOSE)
@@ -250,9 +266,14 @@ def _meta(name: str, found: Mapping[str, str], namespace: str | None) -> dict[st
     return meta
 
 
-def _exposed(spec: ContainerSpec) -> set[tuple[int, str]]:
+def _exposed(
+    spec: ContainerSpec, image_ports: Mapping[str, Collection[str]]
+) -> set[tuple[int, str]]:
+    """The ports ``expose`` names; where a service neither publishes nor exposes one, those
+    its image declares (when the image was looked at)."""
     found = set()
-    for item in spec.expose:
+    declared = spec.expose or ((not spec.ports and image_ports.get(spec.image)) or ())
+    for item in declared:
         port, _, protocol = str(item).partition("/")
         if port.isdigit():
             found.add((int(port), protocol or "tcp"))
@@ -301,6 +322,8 @@ class Files:
     tools: Mapping[str, Collection[str]] = field(default_factory=dict)
     #: service -> (its Service's name, its first port): what a dependent waits for
     answers: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    #: image -> the ports it declares, for services that name none
+    image_ports: Mapping[str, Collection[str]] = field(default_factory=dict)
 
     def is_secret(self, path: str) -> bool:
         return path in self.secrets or path.startswith("/run/secrets/")
@@ -330,7 +353,9 @@ def _container(
     if env:
         container["env"] = env
         used.append("environment")
-    ports = sorted({(p.container_port, p.protocol) for p in spec.ports} | _exposed(spec))
+    ports = sorted(
+        {(p.container_port, p.protocol) for p in spec.ports} | _exposed(spec, files.image_ports)
+    )
     if ports:
         container["ports"] = [
             {"containerPort": port, "protocol": protocol.upper()} for port, protocol in ports

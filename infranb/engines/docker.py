@@ -899,6 +899,7 @@ class DockerEngine:
             healthcheck=healthcheck_text(*_healthcheck(config.get("Healthcheck"))),
             labels=config.get("Labels") or {},
             last_tagged=_parse_time((data.get("Metadata") or {}).get("LastTagTime")),
+            exposed=tuple(sorted(config.get("ExposedPorts") or ())),
         )
 
     def list_images(self) -> list[ImageInfo]:
@@ -1695,6 +1696,7 @@ def _config_of(data: Mapping[str, Any]) -> ContainerConfig:
         tmpfs=tuple(sorted(f"{k}:{v}" if v else k for k, v in (host.get("Tmpfs") or {}).items())),
         extra_hosts=tuple(sorted(host.get("ExtraHosts") or ())),
         options=_options_of(config, host),
+        exposed=tuple(sorted(config.get("ExposedPorts") or ())),
         anonymous={
             m["Destination"]: m["Name"]
             for m in data.get("Mounts") or []

@@ -275,3 +275,80 @@ def test_the_html_shows_the_picture_the_names_both_frames_and_no_secret() -> Non
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", m._picture())
     assert texts == ["healthy", "wave 0", "db", "migrate", "wave 1", "web"]
     assert SECRET not in html and SECRET not in repr(m)
+
+
+def test_a_stack_read_from_an_engine_keeps_secrets_out_and_validates() -> None:
+    """A stack as it runs (read as drift reads it): the secret-marked value is read from
+    the engine and still becomes a secretKeyRef, never a value."""
+    from infranb import InfrastructureManager, InfrastructureManagerConfig
+    from infranb.manager import run_sync
+    from infranb.testing import MemoryEngine
+
+    base = "infranb-demo/base:1"
+    engine = MemoryEngine([base], health_delay=0.02)
+    manager = InfrastructureManager(InfrastructureManagerConfig(min_uptime=0.0), engine=engine)
+    op = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="shop",
+        containers=[
+            {"name": "shop-db", "image": base, "command": "sleep 1000",
+             "environment": {"DB_PASSWORD": SECRET, "DB_NAME": "shop"},
+             "volumes": {"shop-data": "/data"}, "expose": ["5432"]},
+            {"name": "shop-web", "image": base, "command": "sleep 1000",
+             "ports": {"8080": None}, "depends_on": {"shop-db": "started"}},
+        ],
+    )  # fmt: skip
+    assert run_sync(manager.execute(op)).success
+    m = manifests("shop", manager=manager)
+    assert m.validate() == []
+    assert sorted(kinds(m)) == sorted([
+        ("Deployment", "shop-db"), ("Service", "shop-db"), ("Deployment", "shop-web"),
+        ("Service", "shop-web"), ("PersistentVolumeClaim", "shop-data"),
+    ])  # fmt: skip
+    db = next(o for o in m.objects if kinds_of(o) == ("Deployment", "shop-db"))
+    env = {e["name"]: e for e in db["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "shop-secrets"
+    assert env["DB_NAME"]["value"] == "shop"
+    assert SECRET not in m.to_yaml() and SECRET not in m._repr_html_()
+    # depends_on read back from Compose's label infranb writes
+    left = {(r["service"], r["key"]) for r in m.not_converted.to_dict("records")}
+    assert ("shop-web", "depends_on.shop-db") in left
+
+
+def test_bad_sources_are_refused_in_one_sentence() -> None:
+    from infranb import InfrastructureManager, InfrastructureManagerConfig
+    from infranb.testing import MemoryEngine
+
+    with pytest.raises(ValueError, match=r"manifests\('shop'\) reads the stack from an engine"):
+        manifests("shop")
+    manager = InfrastructureManager(InfrastructureManagerConfig(), engine=MemoryEngine())
+    with pytest.raises(ValueError, match="stack nowhere has no container on"):
+        manifests("nowhere", manager=manager)
+    with pytest.raises(
+        TypeError, match=r"takes a Compose Project \(infranb.compose.load\), an orchestrate"
+    ):
+        manifests(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="orchestrate_containers"):
+        manifests(InfrastructureOperation(operation="health_check", container_ids=["x"]))
+
+
+def test_a_service_reached_by_name_gets_its_service_from_the_images_expose() -> None:
+    """A database that publishes and exposes nothing (its image says EXPOSE 5432, as the
+    official images do): its Service comes from the image when the image was looked at;
+    otherwise the row says its dependents could not reach it by name."""
+    from infranb.core.kubernetes import convert
+    from infranb.core.specs import parse_containers
+
+    specs, _ = parse_containers([
+        {"name": "db", "image": "postgres:16"},
+        {"name": "app", "image": "app:1", "depends_on": {"db": "started"}},
+    ])  # fmt: skip
+    looked = convert("shop", specs, image_ports={"postgres:16": ("5432/tcp",)})
+    service = next(o for o in looked.objects if o["kind"] == "Service")
+    assert service["spec"]["ports"][0]["port"] == 5432
+    assert {"service": "db", "kind": "Service", "name": "db",
+            "from": "the image's EXPOSE, name"} in looked.converted  # fmt: skip
+    blind = convert("shop", specs)
+    assert not [o for o in blind.objects if o["kind"] == "Service"]
+    (row,) = [r for r in blind.not_converted if r["key"] == "name"]
+    assert row["service"] == "db" and "its dependents cannot reach it by name" in row["reason"]
