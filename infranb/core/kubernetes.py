@@ -150,8 +150,11 @@ def convert(
         services.setdefault(spec.service or spec.name, []).append(spec)
     name_of = {s: _named(out, s) for s in services}
     ports_of = dict(image_ports or {})
+    built = set(built)
     answers = {}
     for service, group in services.items():
+        if group[0].image in built:  # not converted: nothing will answer for it
+            continue
         numbers = sorted(
             {p.container_port for p in group[0].ports} | dict(_exposed(group[0], ports_of)).keys()
         )
@@ -159,13 +162,29 @@ def convert(
             answers[service] = (name_of[service], numbers[0])
             for spec in group:  # a dependency may name one container of the service
                 answers[spec.name] = answers[service]
+    unconverted = {
+        n for s, g in services.items() if g[0].image in built for n in (s, *[c.name for c in g])
+    }
     files = Files(
-        dict(config_files or {}), set(secret_paths), dict(image_tools or {}), answers, ports_of
+        dict(config_files or {}),
+        set(secret_paths),
+        dict(image_tools or {}),
+        answers,
+        ports_of,
+        unconverted,
+        {spec.name: service for service, group in services.items() for spec in group},
     )
-    built = set(built)
     claims: dict[str, str] = {}
     service_of = {spec.name: service for service, group in services.items() for spec in group}
-    depended_on = {service_of.get(d, d) for spec in specs for d in spec.depends_on}
+    # reached by name (a dependency that must start or be healthy), or run to completion
+    depended_on = {
+        service_of.get(d, d)
+        for spec in specs
+        for d, c in spec.depends_on.items()
+        if c != "completed_successfully"
+    }
+    one_shots = {service_of.get(d, d) for spec in specs
+                 for d, c in spec.depends_on.items() if c == "completed_successfully"}  # fmt: skip
     for service, group in services.items():
         spec = group[0]
         name = name_of[service]
@@ -182,24 +201,12 @@ def convert(
         if spec.labels:  # the service's own labels, kept as annotations (any text fits)
             meta["annotations"] = {str(k): str(v) for k, v in spec.labels.items()}
             used.append("labels")
-        rollout: dict[str, Any] = {}
-        if spec.update_config is not None:
-            rollout = _strategy(out, service, spec.update_config)
-            used.append("update_config")
-        deployment = {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": meta,
-            "spec": {
-                "replicas": len(group),
-                "selector": {"matchLabels": {"app.kubernetes.io/name": name,
-                                             STACK_LABEL: stack_name}},
-                **rollout,
-                "template": template,
-            },
-        }  # fmt: skip
-        out.objects.append(deployment)
-        out.add(service, "Deployment", name, ["image", *used, "replicas"])
+        if service in one_shots:
+            out.objects.append(_job(out, service, spec, meta, template, used))
+            out.add(service, "Job", name, ["image", *used, "depends_on (completed)"])
+        else:
+            out.objects.append(_deployment(out, service, group, meta, template, used))
+            out.add(service, "Deployment", name, ["image", *used, "replicas"])
         ports = sorted(
             {(p.container_port, p.protocol) for p in spec.ports} | _exposed(spec, ports_of)
         )
@@ -227,6 +234,73 @@ def convert(
     return out
 
 
+def _deployment(
+    out: Conversion,
+    service: str,
+    group: Sequence[ContainerSpec],
+    meta: dict[str, Any],
+    template: dict[str, Any],
+    used: list[str],
+) -> dict[str, Any]:
+    """A service that keeps running: as many pods as it has containers."""
+    spec = group[0]
+    if spec.restart in (None, "always", "unless-stopped"):
+        if spec.restart:
+            used.append("restart")
+    else:
+        out.skip(service, "restart", f"restart: {spec.restart}: a Deployment's pods always "
+                 "restart (restartPolicy Always); a Job runs to completion instead")  # fmt: skip
+    rollout: dict[str, Any] = {}
+    if spec.update_config is not None:
+        rollout = _strategy(out, service, spec.update_config)
+        used.append("update_config")
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            "replicas": len(group),
+            "selector": {"matchLabels": {"app.kubernetes.io/name": meta["name"],
+                                         STACK_LABEL: meta["labels"][STACK_LABEL]}},
+            **rollout,
+            "template": template,
+        },
+    }  # fmt: skip
+
+
+def _job(
+    out: Conversion,
+    service: str,
+    spec: ContainerSpec,
+    meta: dict[str, Any],
+    template: dict[str, Any],
+    used: list[str],
+) -> dict[str, Any]:
+    """A one-shot (another service waits for it to complete): a Job that runs it once, or
+    again on failure as many times as ``restart: on-failure:N`` says."""
+    policy, _, count = (spec.restart or "no").partition(":")
+    if policy == "on-failure":
+        template["spec"]["restartPolicy"] = "OnFailure"
+        retries = int(count) if count.isdigit() else 6  # Kubernetes' own default
+        used.append("restart")
+    else:
+        template["spec"]["restartPolicy"] = "Never"
+        retries = 0  # Compose runs it once
+        if spec.restart == "no":
+            used.append("restart")
+        elif spec.restart:
+            out.skip(service, "restart", f"restart: {spec.restart}: a Job runs to completion; "
+                     "it restarts only on failure")  # fmt: skip
+    if spec.update_config is not None:
+        out.skip(service, "update_config", "a Job is not rolled out: it runs once")
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {"backoffLimit": retries, "template": template},
+    }
+
+
 def _strategy(out: Conversion, service: str, policy: UpdatePolicy) -> dict[str, Any]:
     """``update_config`` as a Deployment's rolling update: start-first adds ``parallelism``
     new pods before old ones go (maxSurge, maxUnavailable 0), stop-first takes that many
@@ -249,7 +323,7 @@ def _strategy(out: Conversion, service: str, policy: UpdatePolicy) -> dict[str, 
     return found
 
 
-KIND_ORDER = {"ConfigMap": 0, "PersistentVolumeClaim": 1, "Service": 2, "Deployment": 3}
+KIND_ORDER = {"ConfigMap": 0, "PersistentVolumeClaim": 1, "Service": 2, "Job": 3, "Deployment": 4}
 
 
 def _named(out: Conversion, original: str) -> str:
@@ -324,6 +398,10 @@ class Files:
     answers: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     #: image -> the ports it declares, for services that name none
     image_ports: Mapping[str, Collection[str]] = field(default_factory=dict)
+    #: services and their containers' names that are not converted (built here)
+    unconverted: Collection[str] = ()
+    #: container name -> its service
+    service_of: Mapping[str, str] = field(default_factory=dict)
 
     def is_secret(self, path: str) -> bool:
         return path in self.secrets or path.startswith("/run/secrets/")
@@ -409,14 +487,15 @@ def _container(
             {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": str(spec.shm_size)}}
         )
         used.append("shm_size")
-    if spec.restart in (None, "always", "unless-stopped"):
-        if spec.restart:
-            used.append("restart")
-    else:
-        out.skip(service, "restart", f"restart: {spec.restart}: a Deployment's pods always "
-                 "restart (restartPolicy Always); a Job runs to completion instead")  # fmt: skip
     waits = []
-    for dependency, condition in spec.depends_on.items():
+    for named, condition in spec.depends_on.items():
+        dependency = files.service_of.get(named, named)  # a request may name a container
+        if condition == "completed_successfully":
+            out.skip(service, f"depends_on.{dependency}", f"condition {condition}: "
+                     f"{dependency} is a Job; a pod that waits for a Job to finish needs the "
+                     "API from inside the cluster (kubectl wait), which is not made here: "
+                     "apply the Job and wait for it before the rest")  # fmt: skip
+            continue
         if condition != "healthy":
             out.skip(service, f"depends_on.{dependency}", f"condition {condition}: " + TOGETHER)
             continue
@@ -469,6 +548,8 @@ def _wait_for(dependency: str, image: str, files: Files) -> tuple[dict[str, Any]
     """An init container that waits until the dependency's Service answers on its first
     port, run from the service's own image: only when that image is known to have a shell
     and ``nc``; else None and why."""
+    if dependency in files.unconverted:
+        return None, f"{dependency} is not converted (its own row says why): nothing would answer"
     if dependency not in files.answers:
         return None, (
             f"{dependency} has no port: no Service answers for it, so nothing can be waited "

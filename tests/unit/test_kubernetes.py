@@ -139,6 +139,16 @@ def test_a_build_only_service_is_not_converted() -> None:
     out = convert("s", [ContainerSpec(name="app", image="s-app")], built=["s-app"])
     assert out.objects == []
     assert out.not_converted[0]["key"] == "build"
+    # a service that waits for it gets no init container waiting for a Service never made
+    specs = [
+        ContainerSpec(name="api", image="s-api", expose=("8000/tcp",)),
+        ContainerSpec(name="web", image="web:1", depends_on={"api": "healthy"}),
+    ]
+    out = convert("s", specs, built=["s-api"], image_tools={"web:1": {"sh", "nc"}})
+    (web,) = [o for o in out.objects if o["kind"] == "Deployment"]
+    assert "initContainers" not in web["spec"]["template"]["spec"]
+    (row,) = [r for r in out.not_converted if r["key"] == "depends_on.api"]
+    assert row["reason"].startswith("api is not converted")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -352,3 +362,33 @@ def test_a_service_reached_by_name_gets_its_service_from_the_images_expose() -> 
     assert not [o for o in blind.objects if o["kind"] == "Service"]
     (row,) = [r for r in blind.not_converted if r["key"] == "name"]
     assert row["service"] == "db" and "its dependents cannot reach it by name" in row["reason"]
+
+
+def test_a_one_shot_others_wait_to_complete_is_a_job() -> None:
+    """A migration that the app waits for (service_completed_successfully, the shape of
+    stock files with an init or migrate service): a Job that runs it once, or again on
+    failure as often as on-failure:N says; never a Deployment that would run it forever."""
+    request = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="shop",
+        containers=[
+            {"name": "migrate", "image": "app:1", "command": "python migrate.py"},
+            {"name": "seed", "image": "app:1", "command": "python seed.py",
+             "restart": "on-failure:3"},
+            {"name": "app", "image": "app:1", "expose": ["8000"],
+             "depends_on": {"migrate": "completed_successfully",
+                            "seed": "completed_successfully"}},
+        ],
+    )  # fmt: skip
+    m = manifests(request)
+    assert m.validate() == []
+    jobs = {o["metadata"]["name"]: o for o in m.objects if o["kind"] == "Job"}
+    assert sorted(jobs) == ["migrate", "seed"]
+    assert jobs["migrate"]["spec"]["backoffLimit"] == 0
+    assert jobs["migrate"]["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert jobs["seed"]["spec"]["backoffLimit"] == 3
+    assert jobs["seed"]["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
+    assert [o["metadata"]["name"] for o in m.objects if o["kind"] == "Deployment"] == ["app"]
+    left = {(r["service"], r["key"]): r["reason"] for r in m.not_converted.to_dict("records")}
+    assert "migrate is a Job" in left[("app", "depends_on.migrate")]
+    assert ("migrate", "name") not in left  # nobody reaches a one-shot by name
