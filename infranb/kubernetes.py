@@ -143,10 +143,11 @@ class Manifests:
             + self._picture()
             + self._mapping()
             + secrets
+            # whole values: a reason cut in the middle would not say what to do
             + "<h4>converted</h4>"
-            + table(self.converted)
+            + table(self.converted, longest=0)
             + "<h4>not converted</h4>"
-            + table(self.not_converted)
+            + table(self.not_converted, longest=0)
             + "</div>"
         )
 
