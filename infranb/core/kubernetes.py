@@ -85,6 +85,8 @@ class Conversion:
     not_converted: list[dict[str, str]] = field(default_factory=list)
     #: original name -> DNS-1123 name, where they differ
     names: dict[str, str] = field(default_factory=dict)
+    #: (kind of name, name) -> what has it: two things never get one name
+    taken: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     #: the Secret's keys (values are never known here)
     secret_keys: list[str] = field(default_factory=list)
     #: Secrets of one file each: name -> the host file that fills it ("" when it is not a
@@ -143,8 +145,8 @@ def convert(
     ``image_ports``: image -> the ports it declares (``EXPOSE``, "5432/tcp"), for the
     services that publish and expose none (their Service is made from them)."""
     out = Conversion()
-    stack_name = _named(out, stack)
-    secret = dns_name(stack_name + SECRET_SUFFIX, 253)
+    stack_name = _named(out, stack, "stack")
+    secret = _unique(out, "secret", "(the stack's values)", stack_name + SECRET_SUFFIX)
     services: dict[str, list[ContainerSpec]] = {}
     for spec in specs:
         services.setdefault(spec.service or spec.name, []).append(spec)
@@ -173,6 +175,9 @@ def convert(
         ports_of,
         unconverted,
         {spec.name: service for service, group in services.items() for spec in group},
+        stack_name,
+        namespace,
+        name_of,
     )
     claims: dict[str, str] = {}
     service_of = {spec.name: service for service, group in services.items() for spec in group}
@@ -326,8 +331,22 @@ def _strategy(out: Conversion, service: str, policy: UpdatePolicy) -> dict[str, 
 KIND_ORDER = {"ConfigMap": 0, "PersistentVolumeClaim": 1, "Service": 2, "Job": 3, "Deployment": 4}
 
 
-def _named(out: Conversion, original: str) -> str:
-    name = dns_name(original)
+def _unique(out: Conversion, space: str, owner: str, text: str) -> str:
+    """``text`` as a DNS-1123 label that nothing else of ``space`` has ("web_1" and "web-1"
+    are "web-1" and "web-1-2"); the same owner always gets the same name."""
+    base = dns_name(text)
+    name, number = base, 1
+    while out.taken.setdefault((space, name), owner) != owner:
+        number += 1
+        suffix = f"-{number}"
+        name = base[: 63 - len(suffix)].rstrip("-") + suffix
+    return name
+
+
+def _named(out: Conversion, original: str, space: str = "service") -> str:
+    """A service's, the stack's or a volume's name in the manifests, shown in ``names``
+    where it differs."""
+    name = _unique(out, space, original, original)
     if name != original:
         out.names[original] = name
     return name
@@ -402,6 +421,14 @@ class Files:
     unconverted: Collection[str] = ()
     #: container name -> its service
     service_of: Mapping[str, str] = field(default_factory=dict)
+    #: the stack's name and the namespace, as the objects carry them
+    stack: str = ""
+    namespace: str | None = None
+    #: service -> its name in the manifests
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def service_name(self, service: str) -> str:
+        return self.names.get(service, service)
 
     def is_secret(self, path: str) -> bool:
         return path in self.secrets or path.startswith("/run/secrets/")
@@ -609,8 +636,9 @@ def _volumes(
     volumes: list[dict[str, Any]] = []
     for index, mount in enumerate(spec.volumes):
         if mount.kind == "bind" and mount.source in files.configs:
-            config = dns_name(f"{name}-{PurePosixPath(mount.target).name}", 253)
-            _config_map(out, service, config, mount.target, files.configs[mount.source])
+            config = _unique(out, "config", f"{service}:{mount.target}",
+                             f"{name}-{PurePosixPath(mount.target).name}")  # fmt: skip
+            _config_map(out, service, config, mount.target, files.configs[mount.source], files)
             volumes.append({"name": config, "configMap": {"name": config}})
             mounts.append({"name": config, "mountPath": mount.target, "subPath": "content",
                            "readOnly": True})  # fmt: skip
@@ -629,7 +657,7 @@ def _volumes(
             vol = f"anonymous-{index}"
             volumes.append({"name": vol, "emptyDir": {}})
         else:
-            vol = _named(out, mount.source)
+            vol = _named(out, mount.source, "volume")
             claims.setdefault(vol, service)
             volumes.append({"name": vol, "persistentVolumeClaim": {"claimName": vol}})
         entry: dict[str, Any] = {"name": vol, "mountPath": mount.target}
@@ -648,19 +676,21 @@ def _volumes(
         if isinstance(content.content, SecretRef) or files.is_secret(path):
             _secret_file(out, service, name, path, "", mounts, volumes)
             continue
-        config = dns_name(f"{name}-{PurePosixPath(path).name}", 253)
-        _config_map(out, service, config, path, content.content)
+        config = _unique(out, "config", f"{service}:{path}", f"{name}-{PurePosixPath(path).name}")
+        _config_map(out, service, config, path, content.content, files)
         volumes.append({"name": config, "configMap": {"name": config}})
         mounts.append({"name": config, "mountPath": path, "subPath": "content",
                        "readOnly": True})  # fmt: skip
     return mounts, volumes
 
 
-def _config_map(out: Conversion, service: str, name: str, path: str, text: str) -> None:
-    out.objects.append(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
-         "data": {"content": text}}
-    )  # fmt: skip
+def _config_map(
+    out: Conversion, service: str, name: str, path: str, text: str, files: Files
+) -> None:
+    meta = _meta(name, labels(files.stack, files.service_name(service), "config"),
+                 files.namespace)  # fmt: skip
+    out.objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+                        "data": {"content": text}})  # fmt: skip
     out.add(service, "ConfigMap", name, [f"configs ({path})"])
 
 
@@ -675,7 +705,7 @@ def _secret_file(
 ) -> None:
     """A secret file: mounted from a Secret of its own that the manifests name, never
     fill (``kubectl create secret generic NAME --from-file=content=...``)."""
-    secret = dns_name(f"{name}-{PurePosixPath(path).name}", 253)
+    secret = _unique(out, "secret", f"{service}:{path}", f"{name}-{PurePosixPath(path).name}")
     out.secret_files[secret] = source
     volumes.append({"name": secret, "secret": {"secretName": secret}})
     mounts.append({"name": secret, "mountPath": path, "subPath": "content", "readOnly": True})

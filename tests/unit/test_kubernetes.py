@@ -392,3 +392,31 @@ def test_a_one_shot_others_wait_to_complete_is_a_job() -> None:
     left = {(r["service"], r["key"]): r["reason"] for r in m.not_converted.to_dict("records")}
     assert "migrate is a Job" in left[("app", "depends_on.migrate")]
     assert ("migrate", "name") not in left  # nobody reaches a one-shot by name
+
+
+def test_names_that_map_to_one_dns_name_stay_apart() -> None:
+    """web_1 and web-1 (both valid Compose names) would both be web-1: the second is
+    web-1-2, and the mapping says so; two volumes likewise (never one claim for both);
+    an 80-character name is cut to 63; a ConfigMap carries the labels and the namespace."""
+    request = InfrastructureOperation(
+        operation="orchestrate_containers",
+        stack="s",
+        containers=[
+            {"name": "web_1", "image": "a:1", "expose": ["80"], "volumes": {"db_data": "/d"},
+             "files": {"/etc/a/app.conf": {"content": "a"}, "/etc/b/app.conf": {"content": "b"}}},
+            {"name": "web-1", "image": "a:1", "expose": ["80"], "volumes": {"db-data": "/e"}},
+            {"name": "x" * 80, "image": "a:1"},
+        ],
+    )  # fmt: skip
+    m = manifests(request, namespace="shop")
+    assert m.validate() == []
+    names = [(o["kind"], o["metadata"]["name"]) for o in m.objects]
+    assert len(names) == len(set(names)), names
+    assert {n for k, n in names if k == "Deployment"} == {"web-1", "web-1-2", "x" * 63}
+    assert {n for k, n in names if k == "PersistentVolumeClaim"} == {"db-data", "db-data-2"}
+    assert {n for k, n in names if k == "ConfigMap"} == {"web-1-app-conf", "web-1-app-conf-2"}
+    assert m.names["web-1"] == "web-1-2" and m.names["db-data"] == "db-data-2"
+    config = next(o for o in m.objects if o["kind"] == "ConfigMap")
+    assert config["metadata"]["namespace"] == "shop"
+    assert config["metadata"]["labels"]["app.kubernetes.io/part-of"] == "s"
+    assert all(o["metadata"].get("namespace") == "shop" for o in m.objects)
