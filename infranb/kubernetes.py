@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infranb.core import labels as L
-from infranb.core.errors import InfraError
+from infranb.core.errors import EngineUnavailable, InfraError
 from infranb.core.kubernetes import Conversion, convert, dns_name
 from infranb.core.request import InfrastructureOperation
 from infranb.core.secrets import DEFAULT_SECRET_MARKERS
@@ -229,7 +229,13 @@ def manifests(
             raise ValueError(
                 f"manifests({source!r}) reads the stack from an engine: pass manager=..."
             )
-        stack, specs = source, _running(manager, source)
+        try:
+            stack, specs = source, _running(manager, source)
+        except EngineUnavailable as e:
+            if manager.config.no_engine != "note":
+                raise
+            print(f"{e} Skipped: manifests({source!r}).")
+            return Manifests(source, [], Conversion())
     elif isinstance(source, InfrastructureOperation):
         if source.operation != "orchestrate_containers":
             raise ValueError(
@@ -251,11 +257,21 @@ def manifests(
             f"{type(source).__name__}"
         )
     waiting = {s.image for s in specs if "healthy" in s.depends_on.values()}
-    tools = {i: _image_tools(manager, i) for i in sorted(waiting)} if manager else {}
+    tools: dict[str, set[str] | None] = {}
+    ports: dict[str, tuple[str, ...]] = {}
+    if manager is not None:
+        try:
+            tools = {i: _image_tools(manager, i) for i in sorted(waiting)}
+            ports = _image_ports(manager, specs)
+        except EngineUnavailable as e:
+            if manager.config.no_engine != "note":
+                raise
+            tools, ports = {}, {}
+            print(f"{e} The images were not looked at: what needs them is listed as not converted.")
     conversion = convert(
         stack, specs, namespace=namespace, markers=markers, built=built, config_files=configs,
         secret_paths=secrets, image_tools={i: t for i, t in tools.items() if t is not None},
-        image_ports=_image_ports(manager, specs) if manager else {},
+        image_ports=ports,
     )  # fmt: skip
     if not isinstance(source, str | InfrastructureOperation):
         _unread_keys(conversion, source)

@@ -420,3 +420,26 @@ def test_names_that_map_to_one_dns_name_stay_apart() -> None:
     assert config["metadata"]["namespace"] == "shop"
     assert config["metadata"]["labels"]["app.kubernetes.io/part-of"] == "s"
     assert all(o["metadata"].get("namespace") == "shop" for o in m.objects)
+
+
+def test_an_engine_that_does_not_answer_is_said_once_or_raised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As the manager's helpers do: with no_engine="note" one line, and the manifests
+    without the images' look (what needed it is listed); by default EngineUnavailable."""
+    from infranb import InfrastructureManager, InfrastructureManagerConfig
+    from infranb.core.errors import EngineUnavailable
+
+    nowhere = "tcp://127.0.0.1:1"  # nothing listens there
+    noting = InfrastructureManager(InfrastructureManagerConfig(docker_host=nowhere,
+                                                               no_engine="note"))  # fmt: skip
+    m = manifests(EVERY_KEY, manager=noting)
+    assert "The images were not looked at" in capsys.readouterr().out
+    assert m.validate() == [] and ("web", "depends_on.db") in {
+        (r["service"], r["key"]) for r in m.not_converted.to_dict("records")
+    }
+    assert manifests("shop", manager=noting).objects == []
+    assert "Skipped: manifests('shop')" in capsys.readouterr().out
+    raising = InfrastructureManager(InfrastructureManagerConfig(docker_host=nowhere))
+    with pytest.raises(EngineUnavailable):
+        manifests(EVERY_KEY, manager=raising)
