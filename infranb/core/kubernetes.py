@@ -3,7 +3,8 @@ converted from which keys and what was not, and why (``infranb.kubernetes`` read
 sources: a Compose project, a request, a stack on an engine).
 
 Each service (the containers of one Compose service, or one container) becomes a
-Deployment; its ports and its name a ClusterIP Service, so the names containers use to reach
+Deployment (a Job when another service waits for it to complete); its ports and its name a
+ClusterIP Service, so the names containers use to reach
 each other keep working; a writable named volume a PersistentVolumeClaim; a healthcheck a
 probe; limits and reservations resources; a file (a Compose config) a ConfigMap; a secret or
 a secret-marked environment value a ``secretKeyRef`` to one Secret the manifests name but
@@ -167,6 +168,7 @@ def convert(
     unconverted = {
         n for s, g in services.items() if g[0].image in built for n in (s, *[c.name for c in g])
     }
+    service_of = {spec.name: service for service, group in services.items() for spec in group}
     files = Files(
         dict(config_files or {}),
         set(secret_paths),
@@ -174,13 +176,12 @@ def convert(
         answers,
         ports_of,
         unconverted,
-        {spec.name: service for service, group in services.items() for spec in group},
+        service_of,
         stack_name,
         namespace,
         name_of,
     )
     claims: dict[str, str] = {}
-    service_of = {spec.name: service for service, group in services.items() for spec in group}
     # reached by name (a dependency that must start or be healthy), or run to completion
     depended_on = {
         service_of.get(d, d)
