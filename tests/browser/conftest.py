@@ -161,4 +161,7 @@ def lab() -> Iterator[Lab]:
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+    # The server's log outlives the session's folder: what to read when a test saw an error.
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(root / "lab.log", ARTIFACTS / "lab.log")
     shutil.rmtree(root, ignore_errors=True)

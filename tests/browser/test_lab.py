@@ -147,10 +147,20 @@ def saved_after_run(
     cells is stuck, not slow: every notebook's first cell only sets parameters).
     """
     progress, last_change = -1, time.monotonic()
+    failed_saves = 0
     while True:
         time.sleep(2)
         if page.locator(".jp-Dialog").count():
-            raise AssertionError("dialog: " + page.locator(".jp-Dialog").inner_text())
+            said = page.locator(".jp-Dialog").inner_text()
+            # A save whose request did not reach the server (seen once in CI, as the first
+            # test of a run on a loaded machine): the next save writes the file. Said aloud;
+            # a second one, or any other dialog, fails.
+            if "File Save Error" in said and "Failed to fetch" in said and not failed_saves:
+                failed_saves += 1
+                print(f"a save did not reach JupyterLab ({said.splitlines()[0]}); saving again")
+                page.keyboard.press("Escape")
+                continue
+            raise AssertionError("dialog: " + said)
         page.keyboard.press("Control+s")
         time.sleep(1)
         nb = nbformat.read(path, as_version=4)
