@@ -25,7 +25,7 @@ from infranb.core.errors import EngineUnavailable, InfraError
 from infranb.core.kubernetes import Conversion, convert, dns_name
 from infranb.core.request import InfrastructureOperation
 from infranb.core.secrets import DEFAULT_SECRET_MARKERS
-from infranb.core.specs import ContainerSpec, parse_containers
+from infranb.core.specs import CONDITION_ALIASES, ContainerSpec, parse_containers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -408,21 +408,13 @@ def _running(manager: InfrastructureManager, stack: str) -> list[ContainerSpec]:
     return _parsed(containers)
 
 
-#: Compose's conditions (its depends_on label) in a request's words
-CONDITIONS = {
-    "service_started": "started",
-    "service_healthy": "healthy",
-    "service_completed_successfully": "completed_successfully",
-}
-
-
 def _depends_on(label: str, container_of: dict[str, str]) -> dict[str, str]:
     """Compose's ``com.docker.compose.depends_on`` label (``db:service_healthy:false,...``,
     which infranb writes too) as a request's ``depends_on``, for the services that run."""
-    found = {}
+    found: dict[str, str] = {}
     for entry in filter(None, label.split(",")):
         service, _, rest = entry.partition(":")
-        condition = CONDITIONS.get(rest.partition(":")[0])
+        condition = CONDITION_ALIASES.get(rest.partition(":")[0])
         if service in container_of and condition:
             found[container_of[service]] = condition
     return found
